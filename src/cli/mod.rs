@@ -1,0 +1,279 @@
+//! The command line: clap definitions and dispatch. One file per subcommand turns arguments
+//! into a call of the library and decides how the result looks and which exit code it gives
+//! (0 ok, 1 findings or a failed check, 2 usage or I/O errors).
+
+pub mod completions;
+mod init;
+mod validate;
+
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mcpgw",
+    version,
+    about = "Develop, test and check MCP gateways (Zuplo MCP Gateway format)",
+    long_about = "mcpgw runs, checks and debugs MCP gateways written in the Zuplo MCP Gateway format \
+(zuplo.jsonc, config/routes.oas.json, config/policies.json): a gateway that is an OAuth 2.1 \
+authorization server toward MCP clients and an OAuth client toward each upstream MCP server.",
+    after_help = "Examples:\n  mcpgw init my-gateway --template quickstart\n  mcpgw validate my-gateway\n  mcpgw dev my-gateway\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw upstream probe https://mcp.linear.app/mcp"
+)]
+pub struct Cli {
+    /// When to use colors: auto (a terminal without NO_COLOR), always, never
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to color output going to stdout.
+    pub fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state
+    #[command(
+        after_help = "Examples:\n  mcpgw dev                      # the project in this folder, on http://127.0.0.1:9000\n  mcpgw dev my-gateway --port 9100\n  mcpgw dev --dev-user alice --dev-roles admin,mcp_user"
+    )]
+    Dev(DevArgs),
+
+    /// Check a project the way the gateway would at boot, plus what would fail later
+    #[command(
+        after_help = "Examples:\n  mcpgw validate                 # the project in this folder\n  mcpgw validate gateway/config  # a project or its config/ folder\n  mcpgw validate --format json\n  mcpgw validate --format github --deny-warnings   # in GitHub Actions\n  mcpgw validate --baseline origin/main            # also flag renamed upstream ids\n\nExit codes: 0 no errors (warnings allowed), 1 errors (or warnings with --deny-warnings), 2 the project could not be read."
+    )]
+    Validate(validate::ValidateArgs),
+
+    /// Create a project from a template
+    #[command(
+        after_help = "Examples:\n  mcpgw init my-gateway --template quickstart\n  mcpgw init . --template auth0\n  mcpgw init --list"
+    )]
+    Init(init::InitArgs),
+
+    /// Drive and inspect the MCP OAuth flow
+    #[command(subcommand)]
+    Oauth(OauthCommand),
+
+    /// Inspect and emulate upstream MCP servers
+    #[command(subcommand)]
+    Upstream(UpstreamCommand),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  mcpgw completions bash > ~/.local/share/bash-completion/completions/mcpgw\n  mcpgw completions zsh > \"${fpath[1]}/_mcpgw\"\n  mcpgw completions fish > ~/.config/fish/completions/mcpgw.fish"
+    )]
+    Completions(completions::CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Project folder
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Port to listen on
+    #[arg(long, default_value_t = 9000)]
+    pub port: u16,
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Public origin, when the gateway sits behind a proxy (pins issuer and resource URLs)
+    #[arg(long, env = "MCPGW_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Where state.db and secret.key live (default: <DIR>/.mcpgw)
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Log line format
+    #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]
+    pub log_format: LogFormat,
+    /// Subject of the dev-login user
+    #[arg(long, default_value = "dev-browser-user")]
+    pub dev_user: String,
+    /// Roles of the dev-login user, comma-separated
+    #[arg(long, default_value = "mcp_user", value_delimiter = ',')]
+    pub dev_roles: Vec<String>,
+    /// Approve the consent page automatically (loopback only), for headless clients
+    #[arg(long)]
+    pub auto_consent: bool,
+    /// Honour X-Forwarded-Host when deriving the public origin
+    #[arg(long)]
+    pub trust_forwarded_host: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthCommand {
+    /// Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke
+    #[command(
+        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json"
+    )]
+    Walk(WalkArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WalkArgs {
+    /// Route path on the gateway, e.g. /mcp/linear-v1
+    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
+    pub route: Option<String>,
+    /// Gateway origin
+    #[arg(long, default_value = "http://127.0.0.1:9000")]
+    pub gateway: String,
+    /// Any MCP server URL instead of a gateway route
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Use this pre-registered client instead of DCR
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Secret of the pre-registered client
+    #[arg(long)]
+    pub client_secret: Option<String>,
+    /// Use a Client ID Metadata Document URL as client_id
+    #[arg(long)]
+    pub cimd: Option<String>,
+    /// Print the authorize URL instead of opening a browser
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Skip the refresh step
+    #[arg(long)]
+    pub no_refresh: bool,
+    /// Skip the revoke step
+    #[arg(long)]
+    pub no_revoke: bool,
+    /// Leave out the RFC 8707 resource parameter
+    #[arg(long)]
+    pub no_resource: bool,
+    /// Run the negative checks after a successful walk
+    #[arg(long)]
+    pub check: bool,
+    /// Connect pending upstreams by itself on local dev
+    #[arg(long)]
+    pub auto_connect: bool,
+    /// Print full secrets instead of the first 6 characters
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print one JSON transcript instead of the step-by-step report
+    #[arg(long)]
+    pub json: bool,
+    /// Save the tokens to FILE (mode 0600)
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Reuse tokens saved with --save
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UpstreamCommand {
+    /// Ask an upstream MCP server what auth it needs and how to configure the gateway for it
+    #[command(
+        after_help = "Examples:\n  mcpgw upstream probe https://mcp.linear.app/mcp\n  mcpgw upstream probe http://127.0.0.1:9001/mcp --json\n  mcpgw upstream probe https://mcp.example.com/mcp --scope read --timeout 20"
+    )]
+    Probe(ProbeArgs),
+    /// Run a real Streamable HTTP MCP server for local labs and tests
+    #[command(
+        after_help = "Examples:\n  mcpgw upstream mock                # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0      # any free port\n  mcpgw upstream mock --oauth"
+    )]
+    Mock(MockArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The upstream MCP URL
+    pub url: String,
+    /// Print one JSON object with every step and the suggestion
+    #[arg(long)]
+    pub json: bool,
+    /// Scope to ask for when the server names none
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Seconds to wait for each request
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Port to listen on (0 for any free port)
+    #[arg(long, default_value_t = 9001)]
+    pub port: u16,
+    /// Protect the mock with its own authorization server
+    #[arg(long)]
+    pub oauth: bool,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let color = cli.color.enabled();
+    colored::control::set_override(color);
+    let code = match run(cli, color) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!(
+                "{} {e:#}",
+                if color {
+                    "\x1b[1;31merror:\x1b[0m"
+                } else {
+                    "error:"
+                }
+            );
+            2
+        }
+    };
+    ExitCode::from(code)
+}
+
+/// Runs a parsed command; the result is the exit code.
+pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Validate(args) => validate::run(args, color),
+        Command::Init(args) => init::run(args, color),
+        Command::Completions(args) => completions::run(args),
+        Command::Dev(_) => not_implemented("mcpgw dev"),
+        Command::Oauth(OauthCommand::Walk(_)) => not_implemented("mcpgw oauth walk"),
+        Command::Upstream(UpstreamCommand::Probe(_)) => not_implemented("mcpgw upstream probe"),
+        Command::Upstream(UpstreamCommand::Mock(_)) => not_implemented("mcpgw upstream mock"),
+    }
+}
+
+fn not_implemented(what: &str) -> anyhow::Result<u8> {
+    eprintln!("{what}: not implemented yet");
+    Ok(2)
+}
+
+/// The clap command, for completions and tests.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

@@ -1,0 +1,220 @@
+//! `modules/zuplo.runtime.ts` read as text (SPEC §1.6, D11).
+//!
+//! Owns: finding `new McpGatewayPlugin(...)` outside comments and reading a literal options
+//! object (`basePath`, `registry`). It runs no TypeScript; options that are not a literal are
+//! reported and the defaults assumed. Validating the option values is rule 13, in `validate`.
+
+use super::jsonc::{self, Node};
+use super::source::{FileId, Span};
+use crate::validate::diagnostic::Findings;
+use crate::validate::rules;
+
+pub const DEFAULT_BASE_PATH: &str = "/__zuplo";
+
+/// What the runtime file says about the MCP gateway plugin.
+#[derive(Debug, Clone, Default)]
+pub struct PluginInfo {
+    /// The runtime file, when the project has one.
+    pub file: Option<FileId>,
+    /// Where `new McpGatewayPlugin(` was found.
+    pub registered_at: Option<Span>,
+    /// The literal options object, when one was given.
+    pub options: Option<Node>,
+}
+
+impl PluginInfo {
+    pub fn is_registered(&self) -> bool {
+        self.registered_at.is_some()
+    }
+
+    /// `basePath` as configured (or the default), with its location when configured.
+    pub fn base_path(&self) -> (String, Option<Span>) {
+        match self.options.as_ref().and_then(|o| o.get("basePath")) {
+            Some(n) => (n.as_str().unwrap_or_default().to_string(), Some(n.span)),
+            None => (DEFAULT_BASE_PATH.to_string(), None),
+        }
+    }
+
+    /// The route prefix: `"/"` means the origin root (empty prefix).
+    pub fn prefix(&self) -> String {
+        let (base, _) = self.base_path();
+        if base == "/" { String::new() } else { base }
+    }
+}
+
+/// Finds the plugin registration in the text of `modules/zuplo.runtime.ts`.
+pub fn read(file: FileId, text: &str, findings: &mut Findings) -> PluginInfo {
+    let mut info = PluginInfo {
+        file: Some(file),
+        ..Default::default()
+    };
+    let code = blank_comments(text);
+    let needle = "McpGatewayPlugin";
+    let mut from = 0;
+    while let Some(i) = code[from..].find(needle) {
+        let at = from + i;
+        from = at + needle.len();
+        let before = code[..at].trim_end();
+        if !before.ends_with("new") {
+            continue;
+        }
+        let rest = &code[from..];
+        let open = from + (rest.len() - rest.trim_start().len());
+        if code.as_bytes().get(open) != Some(&b'(') {
+            continue;
+        }
+        let new_at = before.len() - 3;
+        info.registered_at = Some(Span::new(file, new_at, from));
+        let Some(close) = matching_paren(&code, open) else {
+            break;
+        };
+        let inner = &text[open + 1..close];
+        let trimmed = inner.trim();
+        if trimmed.is_empty() {
+            break;
+        }
+        let lead = inner.len() - inner.trim_start().len();
+        let start = open + 1 + lead;
+        if trimmed.starts_with('{') && trimmed.ends_with('}') {
+            match jsonc::parse_js_literal(file, trimmed, start) {
+                Ok(node) => info.options = node,
+                Err(_) => findings.push(
+                    &rules::PLUGIN_OPTIONS_NOT_LITERAL,
+                    Span::new(file, start, start + trimmed.len()),
+                    "McpGatewayPlugin options could not be read as a literal object; assuming the defaults",
+                ),
+            }
+        } else {
+            findings.push(
+                &rules::PLUGIN_OPTIONS_NOT_LITERAL,
+                Span::new(file, start, start + trimmed.len()),
+                "McpGatewayPlugin options are not a literal object; assuming the defaults (basePath /__zuplo)",
+            );
+        }
+        break;
+    }
+    info
+}
+
+/// The text with `//` and `/* */` comments replaced by spaces, so offsets stay the same.
+fn blank_comments(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == b'\\' {
+                i += 2;
+                continue;
+            }
+            if b == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match b {
+            b'"' | b'\'' | b'`' => quote = Some(b),
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    out[i] = b' ';
+                    i += 1;
+                }
+                continue;
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |j| i + 2 + j + 2);
+                for o in out.iter_mut().take(end).skip(i) {
+                    if *o != b'\n' {
+                        *o = b' ';
+                    }
+                }
+                i = end;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    // Only ASCII bytes were replaced by ASCII spaces, but a comment may have held multi-byte
+    // characters: replacing all their bytes by spaces keeps the text valid UTF-8.
+    String::from_utf8(out).unwrap_or_else(|_| text.to_string())
+}
+
+/// Offset of the `)` that closes the `(` at `open`, skipping strings and nested brackets.
+fn matching_paren(code: &str, open: usize) -> Option<usize> {
+    let bytes = code.as_bytes();
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    let mut i = open;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if let Some(q) = quote {
+            if b == b'\\' {
+                i += 2;
+                continue;
+            }
+            if b == q {
+                quote = None;
+            }
+        } else {
+            match b {
+                b'"' | b'\'' | b'`' => quote = Some(b),
+                b'(' | b'{' | b'[' => depth += 1,
+                b')' | b'}' | b']' => {
+                    depth = depth.checked_sub(1)?;
+                    if depth == 0 {
+                        return (b == b')').then_some(i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_text(text: &str) -> (PluginInfo, Findings) {
+        let mut f = Findings::default();
+        (read(FileId(0), text, &mut f), f)
+    }
+
+    #[test]
+    fn finds_registration_and_literal_options() {
+        let (info, f) = read_text(
+            "import { McpGatewayPlugin } from \"@zuplo/runtime/mcp-gateway\";\n\
+             export function runtimeInit(runtime) {\n  runtime.addPlugin(new McpGatewayPlugin({ basePath: '/', registry: { enabled: false } }));\n}\n",
+        );
+        assert!(info.is_registered());
+        assert!(f.is_empty());
+        assert_eq!(info.base_path().0, "/");
+        assert_eq!(info.prefix(), "");
+    }
+
+    #[test]
+    fn commented_out_registration_does_not_count() {
+        let (info, _) = read_text(
+            "// runtime.addPlugin(new McpGatewayPlugin());\n/* new McpGatewayPlugin() */\n",
+        );
+        assert!(!info.is_registered());
+        let (info, _) = read_text("runtime.addPlugin(new McpGatewayPlugin());");
+        assert!(info.is_registered());
+        assert_eq!(info.base_path().0, DEFAULT_BASE_PATH);
+    }
+
+    #[test]
+    fn non_literal_options_are_noted() {
+        let (info, f) = read_text("runtime.addPlugin(new McpGatewayPlugin(opts));");
+        assert!(info.is_registered());
+        assert_eq!(f.items[0].rule.code, "MCP111");
+    }
+}

@@ -1,0 +1,294 @@
+//! Options of the general-purpose policies mcpgw runs (D12): `set-headers-inbound`,
+//! `set-upstream-api-key-inbound`, `remove-headers-inbound`, `request-size-limit-inbound`,
+//! `rate-limit-inbound`.
+//!
+//! Owns: their typed options with the documented defaults and the shape checks (rule MCP110).
+//! Unknown keys are warnings: these schemas are not strict, and mcpgw ignores what it does not use.
+
+use super::reader::ObjReader;
+use crate::config::jsonc::Node;
+use crate::validate::diagnostic::{Findings, Severity};
+use crate::validate::rules;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeaderSetting {
+    pub name: String,
+    pub value: String,
+    pub overwrite: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetHeaders {
+    pub headers: Vec<HeaderSetting>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetUpstreamApiKey {
+    pub header: HeaderSetting,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveHeaders {
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSizeLimit {
+    pub max_size_in_bytes: u64,
+    pub trust_content_length_header: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RateLimitBy {
+    User,
+    Ip,
+    All,
+    /// A TypeScript function: validated, but mcpgw cannot run it (D11).
+    Function {
+        module: String,
+        export: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimit {
+    pub by: RateLimitBy,
+    pub requests_allowed: u64,
+    pub time_window_minutes: u64,
+    /// `retry-after` (default) or `none`.
+    pub retry_after_header: bool,
+}
+
+fn reader<'n, 'f>(
+    name: &str,
+    options: &'n Node,
+    findings: &'f mut Findings,
+) -> Option<ObjReader<'n, 'f>> {
+    ObjReader::new(
+        options,
+        format!("policy `{name}` options"),
+        &rules::POLICY_OPTIONS,
+        findings,
+    )
+}
+
+/// Unknown keys: a warning, since these policies accept more than mcpgw uses.
+fn lenient(r: &mut ObjReader<'_, '_>, allowed: &[&str]) {
+    for m in r.members() {
+        if !allowed.contains(&m.key.as_str()) {
+            r.findings.push_as(
+                &rules::POLICY_OPTIONS,
+                Severity::Warning,
+                m.key_span,
+                format!(
+                    "{}: unknown option `{}` is ignored (known: {})",
+                    r.ctx,
+                    m.key,
+                    allowed.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+fn header_name_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+fn read_header(
+    r: &mut ObjReader<'_, '_>,
+    name_key: &str,
+    default_name: Option<&str>,
+) -> Option<HeaderSetting> {
+    let name = match (r.has(name_key), default_name) {
+        (false, Some(d)) => d.to_string(),
+        _ => r.req_nonempty(name_key)?.value,
+    };
+    if !header_name_ok(&name) {
+        let span = r.node.get(name_key).map_or(r.span(), |n| n.span);
+        r.err(
+            &rules::POLICY_OPTIONS,
+            span,
+            format!("{}: {name:?} is not a valid header name", r.ctx),
+        );
+        return None;
+    }
+    let value = if r.has("value") {
+        r.opt_str("value")?.value
+    } else {
+        r.missing("value", &rules::POLICY_OPTIONS);
+        return None;
+    };
+    let overwrite = r.opt_bool("overwrite").is_none_or(|b| b.value);
+    Some(HeaderSetting {
+        name,
+        value,
+        overwrite,
+    })
+}
+
+pub fn parse_set_headers(
+    name: &str,
+    options: &Node,
+    findings: &mut Findings,
+) -> Option<SetHeaders> {
+    let mut r = reader(name, options, findings)?;
+    lenient(&mut r, &["headers"]);
+    if !r.has("headers") {
+        r.missing("headers", &rules::POLICY_OPTIONS);
+        return None;
+    }
+    let node = r.get("headers")?;
+    let Some(items) = node.as_array() else {
+        r.err(
+            &rules::POLICY_OPTIONS,
+            node.span,
+            format!("{}: `headers` must be an array", r.ctx),
+        );
+        return None;
+    };
+    let mut headers = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let mut hr = ObjReader::new(
+            item,
+            format!("policy `{name}`: headers[]"),
+            &rules::POLICY_OPTIONS,
+            r.findings,
+        )?;
+        lenient(&mut hr, &["name", "value", "overwrite"]);
+        match read_header(&mut hr, "name", None) {
+            Some(h) => headers.push(h),
+            None => ok = false,
+        }
+    }
+    ok.then_some(SetHeaders { headers })
+}
+
+pub fn parse_set_upstream_api_key(
+    name: &str,
+    options: &Node,
+    findings: &mut Findings,
+) -> Option<SetUpstreamApiKey> {
+    let mut r = reader(name, options, findings)?;
+    lenient(&mut r, &["header", "value", "overwrite"]);
+    let header = read_header(&mut r, "header", Some("Authorization"))?;
+    Some(SetUpstreamApiKey { header })
+}
+
+pub fn parse_remove_headers(
+    name: &str,
+    options: &Node,
+    findings: &mut Findings,
+) -> Option<RemoveHeaders> {
+    let mut r = reader(name, options, findings)?;
+    lenient(&mut r, &["headers"]);
+    if !r.has("headers") {
+        r.missing("headers", &rules::POLICY_OPTIONS);
+        return None;
+    }
+    let headers = r.opt_str_list_with("headers", &rules::POLICY_OPTIONS, false)?;
+    Some(RemoveHeaders {
+        headers: headers.into_iter().map(|s| s.value).collect(),
+    })
+}
+
+pub fn parse_request_size_limit(
+    name: &str,
+    options: &Node,
+    findings: &mut Findings,
+) -> Option<RequestSizeLimit> {
+    let mut r = reader(name, options, findings)?;
+    lenient(&mut r, &["maxSizeInBytes", "trustContentLengthHeader"]);
+    if !r.has("maxSizeInBytes") {
+        r.missing("maxSizeInBytes", &rules::POLICY_OPTIONS);
+        return None;
+    }
+    let max = r.opt_pos_int("maxSizeInBytes")?;
+    let trust = r
+        .opt_bool("trustContentLengthHeader")
+        .is_some_and(|b| b.value);
+    Some(RequestSizeLimit {
+        max_size_in_bytes: max.value,
+        trust_content_length_header: trust,
+    })
+}
+
+pub fn parse_rate_limit(name: &str, options: &Node, findings: &mut Findings) -> Option<RateLimit> {
+    let mut r = reader(name, options, findings)?;
+    lenient(
+        &mut r,
+        &[
+            "rateLimitBy",
+            "requestsAllowed",
+            "timeWindowMinutes",
+            "identifier",
+            "headerMode",
+            "mode",
+            "throwOnFailure",
+        ],
+    );
+    let by = if r.has("rateLimitBy") {
+        r.opt_enum_with(
+            "rateLimitBy",
+            &["user", "ip", "all", "function"],
+            &rules::POLICY_OPTIONS,
+        )?
+    } else {
+        r.missing("rateLimitBy", &rules::POLICY_OPTIONS);
+        return None;
+    };
+    let by = match by.value.as_str() {
+        "user" => RateLimitBy::User,
+        "ip" => RateLimitBy::Ip,
+        "all" => RateLimitBy::All,
+        _ => {
+            if !r.has("identifier") {
+                r.missing("identifier", &rules::POLICY_OPTIONS);
+                return None;
+            }
+            let mut id = r.child("identifier", &rules::POLICY_OPTIONS)?;
+            let module = id.req_nonempty("module");
+            let export = id.req_nonempty("export");
+            RateLimitBy::Function {
+                module: module?.value,
+                export: export?.value,
+            }
+        }
+    };
+    // `function` mode may return the limits itself; the others need them here.
+    let needs_limits = !matches!(by, RateLimitBy::Function { .. });
+    let limit = |r: &mut ObjReader<'_, '_>, key: &str| {
+        if !r.has(key) {
+            if needs_limits {
+                r.missing(key, &rules::POLICY_OPTIONS);
+            }
+            return None;
+        }
+        r.opt_pos_int(key).map(|v| v.value)
+    };
+    let requests_allowed = limit(&mut r, "requestsAllowed");
+    let time_window_minutes = limit(&mut r, "timeWindowMinutes");
+    let header_mode = match r.get("headerMode") {
+        Some(_) => {
+            r.opt_enum_with(
+                "headerMode",
+                &["none", "retry-after"],
+                &rules::POLICY_OPTIONS,
+            )?
+            .value
+        }
+        None => "retry-after".to_string(),
+    };
+    if needs_limits && (requests_allowed.is_none() || time_window_minutes.is_none()) {
+        return None;
+    }
+    Some(RateLimit {
+        by,
+        requests_allowed: requests_allowed.unwrap_or(0),
+        time_window_minutes: time_window_minutes.unwrap_or(0),
+        retry_after_header: header_mode == "retry-after",
+    })
+}

@@ -1,0 +1,124 @@
+//! Typed options of every policy and handler mcpgw knows (SPEC §2.4–2.8, §11, D12).
+//!
+//! Owns: which `policyType`s and handler exports mcpgw understands, the typed option structs
+//! with their defaults, and reading them from the located option nodes. Option problems become
+//! findings at the offending value. Cross-policy and cross-route rules live in `validate`.
+
+pub mod basic;
+pub mod capability_filter;
+pub mod handlers;
+pub mod oauth_inbound;
+pub mod reader;
+pub mod token_exchange;
+
+use crate::config::project::PolicyDecl;
+use crate::validate::diagnostic::Findings;
+
+pub use oauth_inbound::{OAuthInbound, OAuthProvider};
+
+/// What mcpgw knows about a policy type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyKind {
+    OAuth(OAuthProvider),
+    TokenExchange,
+    CapabilityFilter,
+    SetHeaders,
+    SetUpstreamApiKey,
+    RemoveHeaders,
+    RequestSizeLimit,
+    RateLimit,
+    /// A policy type mcpgw does not implement (D11/D13).
+    Other,
+}
+
+impl PolicyKind {
+    pub fn of(policy_type: &str) -> PolicyKind {
+        if let Some(p) = OAuthProvider::from_policy_type(policy_type) {
+            return PolicyKind::OAuth(p);
+        }
+        match policy_type {
+            "mcp-token-exchange-inbound" => PolicyKind::TokenExchange,
+            "mcp-capability-filter-inbound" => PolicyKind::CapabilityFilter,
+            "set-headers-inbound" => PolicyKind::SetHeaders,
+            "set-upstream-api-key-inbound" => PolicyKind::SetUpstreamApiKey,
+            "remove-headers-inbound" => PolicyKind::RemoveHeaders,
+            "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
+            "rate-limit-inbound" => PolicyKind::RateLimit,
+            _ => PolicyKind::Other,
+        }
+    }
+
+    /// The class a built-in policy type exports.
+    pub fn export(self) -> Option<&'static str> {
+        Some(match self {
+            PolicyKind::OAuth(p) => p.export(),
+            PolicyKind::TokenExchange => "McpTokenExchangeInboundPolicy",
+            PolicyKind::CapabilityFilter => "McpCapabilityFilterInboundPolicy",
+            PolicyKind::SetHeaders => "SetHeadersInboundPolicy",
+            PolicyKind::SetUpstreamApiKey => "SetUpstreamApiKeyInboundPolicy",
+            PolicyKind::RemoveHeaders => "RemoveHeadersInboundPolicy",
+            PolicyKind::RequestSizeLimit => "RequestSizeLimitInboundPolicy",
+            PolicyKind::RateLimit => "RateLimitInboundPolicy",
+            PolicyKind::Other => return None,
+        })
+    }
+}
+
+/// Everything a policy's options need to know about the rest of the project.
+#[derive(Debug, Clone)]
+pub struct PolicyContext {
+    /// The plugin's route prefix: `/__zuplo` by default, empty for `basePath: "/"`.
+    pub prefix: String,
+}
+
+/// A policy's options, typed.
+#[derive(Debug, Clone)]
+pub enum PolicyConfig {
+    OAuth(Box<OAuthInbound>),
+    TokenExchange(Box<token_exchange::TokenExchange>),
+    CapabilityFilter(Box<capability_filter::CapabilityFilter>),
+    SetHeaders(basic::SetHeaders),
+    SetUpstreamApiKey(basic::SetUpstreamApiKey),
+    RemoveHeaders(basic::RemoveHeaders),
+    RequestSizeLimit(basic::RequestSizeLimit),
+    RateLimit(basic::RateLimit),
+    /// The options did not pass; findings say why.
+    Invalid,
+    /// Not a policy mcpgw runs.
+    Other,
+}
+
+/// Reads a policy's options into their typed form, reporting problems.
+pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) -> PolicyConfig {
+    let kind = PolicyKind::of(&decl.policy_type.value);
+    let name = &decl.name.value;
+    let empty = crate::config::jsonc::Node {
+        span: decl.handler.span,
+        value: crate::config::jsonc::Value::Object(Vec::new()),
+        env: None,
+    };
+    let options = decl.handler.options.as_ref().unwrap_or(&empty);
+    let parsed = match kind {
+        PolicyKind::OAuth(provider) => oauth_inbound::parse(provider, name, options, ctx, findings)
+            .map(|o| PolicyConfig::OAuth(Box::new(o))),
+        PolicyKind::TokenExchange => token_exchange::parse(name, options, findings)
+            .map(|t| PolicyConfig::TokenExchange(Box::new(t))),
+        PolicyKind::CapabilityFilter => capability_filter::parse(name, options, findings)
+            .map(|c| PolicyConfig::CapabilityFilter(Box::new(c))),
+        PolicyKind::SetHeaders => {
+            basic::parse_set_headers(name, options, findings).map(PolicyConfig::SetHeaders)
+        }
+        PolicyKind::SetUpstreamApiKey => basic::parse_set_upstream_api_key(name, options, findings)
+            .map(PolicyConfig::SetUpstreamApiKey),
+        PolicyKind::RemoveHeaders => {
+            basic::parse_remove_headers(name, options, findings).map(PolicyConfig::RemoveHeaders)
+        }
+        PolicyKind::RequestSizeLimit => basic::parse_request_size_limit(name, options, findings)
+            .map(PolicyConfig::RequestSizeLimit),
+        PolicyKind::RateLimit => {
+            basic::parse_rate_limit(name, options, findings).map(PolicyConfig::RateLimit)
+        }
+        PolicyKind::Other => return PolicyConfig::Other,
+    };
+    parsed.unwrap_or(PolicyConfig::Invalid)
+}

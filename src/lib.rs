@@ -1,0 +1,18 @@
+//! mcpgw: develop, test and check MCP gateways written in the Zuplo MCP Gateway format.
+//!
+//! Module map (one job each; see ARCHITECTURE.md in the repository for the data flow):
+//! - [`config`]: a project on disk → a typed, located model (JSONC with spans, `.env` and
+//!   `$env()`, routes, policies, the runtime plugin, typed policy options).
+//! - [`validate`]: the rule catalogue of SPEC §2 over that model → findings, and their
+//!   renderers (human, json, github, sarif).
+//! - [`templates`]: the project templates of `mcpgw init`, compiled into the binary.
+//! - [`secret`]: a redacting newtype for secret values.
+//! - [`cli`]: the command line: argument definitions and one file per subcommand.
+//!
+//! The library never prints and never exits; `cli` decides how results look.
+
+pub mod cli;
+pub mod config;
+pub mod secret;
+pub mod templates;
+pub mod validate;
