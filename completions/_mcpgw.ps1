@@ -1,0 +1,206 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'mcpgw'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'mcpgw' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a project the way the gateway would at boot, plus what would fail later')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a project from a template')
+            [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'Drive and inspect the MCP OAuth flow')
+            [CompletionResult]::new('upstream', 'upstream', [CompletionResultType]::ParameterValue, 'Inspect and emulate upstream MCP servers')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;dev' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to listen on')
+            [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'Public origin, when the gateway sits behind a proxy (pins issuer and resource URLs)')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where state.db and secret.key live (default: <DIR>/.mcpgw)')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
+            [CompletionResult]::new('--dev-user', '--dev-user', [CompletionResultType]::ParameterName, 'Subject of the dev-login user')
+            [CompletionResult]::new('--dev-roles', '--dev-roles', [CompletionResultType]::ParameterName, 'Roles of the dev-login user, comma-separated')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--auto-consent', '--auto-consent', [CompletionResultType]::ParameterName, 'Approve the consent page automatically (loopback only), for headless clients')
+            [CompletionResult]::new('--trust-forwarded-host', '--trust-forwarded-host', [CompletionResultType]::ParameterName, 'Honour X-Forwarded-Host when deriving the public origin')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;validate' {
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Compare upstream ids and MCP operationIds with this git revision (rule MCP045)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--deny-warnings', '--deny-warnings', [CompletionResultType]::ParameterName, 'Exit 1 on warnings too')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'mcpgw;init' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Template name (see --list)')
+            [CompletionResult]::new('--template', '--template', [CompletionResultType]::ParameterName, 'Template name (see --list)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--list', '--list', [CompletionResultType]::ParameterName, 'List the templates')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;oauth' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('walk', 'walk', [CompletionResultType]::ParameterValue, 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;oauth;walk' {
+            [CompletionResult]::new('--route', '--route', [CompletionResultType]::ParameterName, 'Route path on the gateway, e.g. /mcp/linear-v1')
+            [CompletionResult]::new('--gateway', '--gateway', [CompletionResultType]::ParameterName, 'Gateway origin')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Any MCP server URL instead of a gateway route')
+            [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'Use this pre-registered client instead of DCR')
+            [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Secret of the pre-registered client')
+            [CompletionResult]::new('--cimd', '--cimd', [CompletionResultType]::ParameterName, 'Use a Client ID Metadata Document URL as client_id')
+            [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Save the tokens to FILE (mode 0600)')
+            [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Reuse tokens saved with --save')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Print the authorize URL instead of opening a browser')
+            [CompletionResult]::new('--no-refresh', '--no-refresh', [CompletionResultType]::ParameterName, 'Skip the refresh step')
+            [CompletionResult]::new('--no-revoke', '--no-revoke', [CompletionResultType]::ParameterName, 'Skip the revoke step')
+            [CompletionResult]::new('--no-resource', '--no-resource', [CompletionResultType]::ParameterName, 'Leave out the RFC 8707 resource parameter')
+            [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Run the negative checks after a successful walk')
+            [CompletionResult]::new('--auto-connect', '--auto-connect', [CompletionResultType]::ParameterName, 'Connect pending upstreams by itself on local dev')
+            [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print full secrets instead of the first 6 characters')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON transcript instead of the step-by-step report')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;oauth;help' {
+            [CompletionResult]::new('walk', 'walk', [CompletionResultType]::ParameterValue, 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;oauth;help;walk' {
+            break
+        }
+        'mcpgw;oauth;help;help' {
+            break
+        }
+        'mcpgw;upstream' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it')
+            [CompletionResult]::new('mock', 'mock', [CompletionResultType]::ParameterValue, 'Run a real Streamable HTTP MCP server for local labs and tests')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;upstream;probe' {
+            [CompletionResult]::new('--scope', '--scope', [CompletionResultType]::ParameterName, 'Scope to ask for when the server names none')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each request')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with every step and the suggestion')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;upstream;mock' {
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 for any free port)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own authorization server')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;upstream;help' {
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it')
+            [CompletionResult]::new('mock', 'mock', [CompletionResultType]::ParameterValue, 'Run a real Streamable HTTP MCP server for local labs and tests')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;upstream;help;probe' {
+            break
+        }
+        'mcpgw;upstream;help;mock' {
+            break
+        }
+        'mcpgw;upstream;help;help' {
+            break
+        }
+        'mcpgw;completions' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;help' {
+            [CompletionResult]::new('dev', 'dev', [CompletionResultType]::ParameterValue, 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check a project the way the gateway would at boot, plus what would fail later')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a project from a template')
+            [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'Drive and inspect the MCP OAuth flow')
+            [CompletionResult]::new('upstream', 'upstream', [CompletionResultType]::ParameterValue, 'Inspect and emulate upstream MCP servers')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;help;dev' {
+            break
+        }
+        'mcpgw;help;validate' {
+            break
+        }
+        'mcpgw;help;init' {
+            break
+        }
+        'mcpgw;help;oauth' {
+            [CompletionResult]::new('walk', 'walk', [CompletionResultType]::ParameterValue, 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke')
+            break
+        }
+        'mcpgw;help;oauth;walk' {
+            break
+        }
+        'mcpgw;help;upstream' {
+            [CompletionResult]::new('probe', 'probe', [CompletionResultType]::ParameterValue, 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it')
+            [CompletionResult]::new('mock', 'mock', [CompletionResultType]::ParameterValue, 'Run a real Streamable HTTP MCP server for local labs and tests')
+            break
+        }
+        'mcpgw;help;upstream;probe' {
+            break
+        }
+        'mcpgw;help;upstream;mock' {
+            break
+        }
+        'mcpgw;help;completions' {
+            break
+        }
+        'mcpgw;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

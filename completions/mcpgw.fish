@@ -1,0 +1,133 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_mcpgw_global_optspecs
+    string join \n color= h/help V/version
+end
+
+function __fish_mcpgw_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_mcpgw_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_mcpgw_using_subcommand
+    set -l cmd (__fish_mcpgw_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -s V -l version -d 'Print version'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "dev" -d 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "validate" -d 'Check a project the way the gateway would at boot, plus what would fail later'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "init" -d 'Create a project from a template'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l port -d 'Port to listen on' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l host -d 'Address to listen on' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l public-url -d 'Public origin, when the gateway sits behind a proxy (pins issuer and resource URLs)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l state-dir -d 'Where state.db and secret.key live (default: <DIR>/.mcpgw)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l log-format -d 'Log line format' -r -f -a "pretty\t''
+json\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l dev-user -d 'Subject of the dev-login user' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l dev-roles -d 'Roles of the dev-login user, comma-separated' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l auto-consent -d 'Approve the consent page automatically (loopback only), for headless clients'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l trust-forwarded-host -d 'Honour X-Forwarded-Host when deriving the public origin'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Compiler-style report with source lines and carets'
+json\t'{"diagnostics": [...], "summary": {...}}'
+github\t'GitHub Actions workflow annotations'
+sarif\t'SARIF 2.1.0'"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l baseline -d 'Compare upstream ids and MCP operationIds with this git revision (rule MCP045)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -s t -l template -d 'Template name (see --list)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -l list -d 'List the templates'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and not __fish_seen_subcommand_from walk help" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and not __fish_seen_subcommand_from walk help" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and not __fish_seen_subcommand_from walk help" -f -a "walk" -d 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and not __fish_seen_subcommand_from walk help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l route -d 'Route path on the gateway, e.g. /mcp/linear-v1' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l gateway -d 'Gateway origin' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l url -d 'Any MCP server URL instead of a gateway route' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-id -d 'Use this pre-registered client instead of DCR' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-secret -d 'Secret of the pre-registered client' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l cimd -d 'Use a Client ID Metadata Document URL as client_id' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l save -d 'Save the tokens to FILE (mode 0600)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l token-file -d 'Reuse tokens saved with --save' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l no-browser -d 'Print the authorize URL instead of opening a browser'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l no-refresh -d 'Skip the refresh step'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l no-revoke -d 'Skip the revoke step'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l no-resource -d 'Leave out the RFC 8707 resource parameter'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l check -d 'Run the negative checks after a successful walk'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l auto-connect -d 'Connect pending upstreams by itself on local dev'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l show-secrets -d 'Print full secrets instead of the first 6 characters'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l json -d 'Print one JSON transcript instead of the step-by-step report'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from help" -f -a "walk" -d 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l scope -d 'Scope to ask for when the server names none' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l timeout -d 'Seconds to wait for each request' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l json -d 'Print one JSON object with every step and the suggestion'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l port -d 'Port to listen on (0 for any free port)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l oauth -d 'Protect the mock with its own authorization server'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand completions" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "dev" -d 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "validate" -d 'Check a project the way the gateway would at boot, plus what would fail later'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "init" -d 'Create a project from a template'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from oauth" -f -a "walk" -d 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from upstream" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from upstream" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'
