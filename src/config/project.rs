@@ -117,6 +117,8 @@ pub struct Project {
     pub routes: Vec<Route>,
     pub policies_file: Option<FileId>,
     pub policies: Vec<PolicyDecl>,
+    /// Name → index of the first policy with that name.
+    policy_index: std::collections::HashMap<String, usize>,
     pub cors_policies: Vec<Node>,
     pub env: EnvVars,
     pub plugin: PluginInfo,
@@ -127,7 +129,12 @@ pub struct Project {
 
 impl Project {
     pub fn policy(&self, name: &str) -> Option<&PolicyDecl> {
-        self.policies.iter().find(|p| p.name.value == name)
+        self.policy_index.get(name).map(|&i| &self.policies[i])
+    }
+
+    /// Index of the first policy with this name in `policies`.
+    pub fn policy_position(&self, name: &str) -> Option<usize> {
+        self.policy_index.get(name).copied()
     }
 
     /// The span to use for a finding about a whole file.
@@ -254,6 +261,11 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
     let docs = root.join("node_modules/zuplo/docs/policies");
     let zuplo_policy_docs = docs.is_dir().then_some(docs);
 
+    let mut policy_index = std::collections::HashMap::with_capacity(policies.len());
+    for (i, p) in policies.iter().enumerate() {
+        policy_index.entry(p.name.value.clone()).or_insert(i);
+    }
+
     Ok(Project {
         root,
         sources,
@@ -263,6 +275,7 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
         routes,
         policies_file,
         policies,
+        policy_index,
         cors_policies,
         env,
         plugin,
