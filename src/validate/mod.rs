@@ -13,6 +13,7 @@ mod route_rules;
 pub mod rules;
 mod schema;
 
+use crate::config;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::{self, PolicyConfig, PolicyContext, PolicyKind};
 use crate::config::project::{self, LoadError, Project, Route};
@@ -114,6 +115,7 @@ pub fn validate_project(project: Project, mut findings: Findings, options: &Opti
     }
 
     let mut diagnostics = findings.items;
+    note_env_origins(&project, &mut diagnostics);
     sort_diagnostics(&project, &mut diagnostics);
     Report {
         project,
@@ -138,6 +140,63 @@ pub fn is_mcp_route(project: &Project, route: &Route) -> bool {
             .policy(&name.value)
             .is_some_and(|p| is_mcp_oauth_policy(p) || is_token_exchange_policy(p))
     })
+}
+
+/// A finding about a value that came from `$env(NAME)` says so, and where NAME is defined:
+/// the span points at `$env(NAME)` in the config, but the bad value lives in `.env`.
+fn note_env_origins(project: &Project, diagnostics: &mut [Diagnostic]) {
+    use crate::config::jsonc::{Node, Value};
+    use std::collections::HashMap;
+    fn collect<'a>(node: &'a Node, out: &mut HashMap<config::source::Span, &'a Node>) {
+        if node.env.is_some() {
+            out.insert(node.span, node);
+        }
+        match &node.value {
+            Value::Array(items) => items.iter().for_each(|n| collect(n, out)),
+            Value::Object(members) => members.iter().for_each(|m| collect(&m.node, out)),
+            _ => {}
+        }
+    }
+    let mut origins = HashMap::new();
+    let handlers = project
+        .policies
+        .iter()
+        .map(|p| &p.handler)
+        .chain(project.routes.iter().filter_map(|r| r.handler.as_ref()));
+    for h in handlers {
+        if let Some(options) = &h.options {
+            collect(options, &mut origins);
+        }
+    }
+    project
+        .cors_policies
+        .iter()
+        .for_each(|n| collect(n, &mut origins));
+    if origins.is_empty() {
+        return;
+    }
+    for d in diagnostics.iter_mut() {
+        let Some(node) = origins.get(&d.span) else {
+            continue;
+        };
+        let Some(origin) = &node.env else { continue };
+        let parts: Vec<String> = origin
+            .vars
+            .iter()
+            .filter(|v| v.set)
+            .map(|v| match v.defined_in {
+                Some(span) => {
+                    let (file, line, _) = project.sources.locate(span);
+                    format!("$env({}) from {file}:{line}", v.name)
+                }
+                None => format!("$env({}) from the environment", v.name),
+            })
+            .collect();
+        if !parts.is_empty() {
+            d.message
+                .push_str(&format!(" (value of {})", parts.join(", ")));
+        }
+    }
 }
 
 fn sort_diagnostics(project: &Project, diagnostics: &mut [Diagnostic]) {

@@ -49,7 +49,6 @@ pub fn sarif(report: &Report, display_root: &str) -> String {
             "tool": {"driver": {
                 "name": "mcpgw",
                 "version": env!("CARGO_PKG_VERSION"),
-                "informationUri": "https://github.com/mcpgw/mcpgw",
                 "rules": rules,
             }},
             "columnKind": "unicodeCodePoints",
