@@ -105,14 +105,7 @@ fn blank_comments(text: &str) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         if let Some(q) = quote {
-            if b == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b == q {
-                quote = None;
-            }
-            i += 1;
+            i = step_in_string(bytes, i, q, &mut quote);
             continue;
         }
         match b {
@@ -145,6 +138,18 @@ fn blank_comments(text: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| text.to_string())
 }
 
+/// Advances one step inside a string literal quoted by `q`, leaving it at the closing quote.
+fn step_in_string(bytes: &[u8], i: usize, q: u8, quote: &mut Option<u8>) -> usize {
+    match bytes[i] {
+        b'\\' => i + 2,
+        b if b == q => {
+            *quote = None;
+            i + 1
+        }
+        _ => i + 1,
+    }
+}
+
 /// Offset of the `)` that closes the `(` at `open`, skipping strings and nested brackets.
 fn matching_paren(code: &str, open: usize) -> Option<usize> {
     let bytes = code.as_bytes();
@@ -154,13 +159,8 @@ fn matching_paren(code: &str, open: usize) -> Option<usize> {
     while i < bytes.len() {
         let b = bytes[i];
         if let Some(q) = quote {
-            if b == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b == q {
-                quote = None;
-            }
+            i = step_in_string(bytes, i, q, &mut quote);
+            continue;
         } else {
             match b {
                 b'"' | b'\'' | b'`' => quote = Some(b),

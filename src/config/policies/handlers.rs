@@ -90,20 +90,9 @@ pub fn parse(
             }
         }
         "urlForwardHandler" if handler.module() == RUNTIME_MODULE => {
-            let Some(mut r) = ObjReader::new(
-                options,
-                format!("route {route}: handler.options"),
-                &rules::ROUTE_SHAPE,
-                findings,
-            ) else {
-                return HandlerConfig::Invalid;
-            };
-            let base = r.req_nonempty("baseUrl");
-            let forward_search = r.opt_bool("forwardSearch").is_none_or(|b| b.value);
-            let follow_redirects = r.opt_bool("followRedirects").is_some_and(|b| b.value);
-            match base {
-                Some(b) => HandlerConfig::UrlForward {
-                    base_url: b.value,
+            match read_url_handler(route, options, "baseUrl", findings) {
+                Some((base_url, forward_search, follow_redirects)) => HandlerConfig::UrlForward {
+                    base_url,
                     forward_search,
                     follow_redirects,
                 },
@@ -111,23 +100,14 @@ pub fn parse(
             }
         }
         "urlRewriteHandler" if handler.module() == RUNTIME_MODULE => {
-            let Some(mut r) = ObjReader::new(
-                options,
-                format!("route {route}: handler.options"),
-                &rules::ROUTE_SHAPE,
-                findings,
-            ) else {
-                return HandlerConfig::Invalid;
-            };
-            let pattern = r.req_nonempty("rewritePattern");
-            let forward_search = r.opt_bool("forwardSearch").is_none_or(|b| b.value);
-            let follow_redirects = r.opt_bool("followRedirects").is_some_and(|b| b.value);
-            match pattern {
-                Some(p) => HandlerConfig::UrlRewrite {
-                    rewrite_pattern: p.value,
-                    forward_search,
-                    follow_redirects,
-                },
+            match read_url_handler(route, options, "rewritePattern", findings) {
+                Some((rewrite_pattern, forward_search, follow_redirects)) => {
+                    HandlerConfig::UrlRewrite {
+                        rewrite_pattern,
+                        forward_search,
+                        follow_redirects,
+                    }
+                }
                 None => HandlerConfig::Invalid,
             }
         }
@@ -136,6 +116,25 @@ pub fn parse(
             module: handler.module().to_string(),
         },
     }
+}
+
+/// `(target, forwardSearch, followRedirects)` of the URL forward/rewrite handlers.
+fn read_url_handler(
+    route: &str,
+    options: &Node,
+    target_key: &str,
+    findings: &mut Findings,
+) -> Option<(String, bool, bool)> {
+    let mut r = ObjReader::new(
+        options,
+        format!("route {route}: handler.options"),
+        &rules::ROUTE_SHAPE,
+        findings,
+    )?;
+    let target = r.req_nonempty(target_key);
+    let forward_search = r.opt_bool("forwardSearch").is_none_or(|b| b.value);
+    let follow_redirects = r.opt_bool("followRedirects").is_some_and(|b| b.value);
+    Some((target?.value, forward_search, follow_redirects))
 }
 
 fn parse_proxy(
