@@ -89,6 +89,11 @@ fn every_rule_has_a_firing_and_a_quiet_case() {
     for rule in validate::rules::ALL {
         let code = rule.code.to_ascii_lowercase();
         for polarity in ["bad", "good"] {
+            // MCP045 compares with a git revision (--baseline), which a static fixture cannot
+            // hold: tests/baseline.rs shows it firing from a temporary repository.
+            if rule.code == "MCP045" && polarity == "bad" {
+                continue;
+            }
             let prefix = format!("{code}-{polarity}");
             if !names.iter().any(|n| n.starts_with(&prefix)) {
                 missing.push(prefix);

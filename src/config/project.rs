@@ -73,6 +73,9 @@ pub struct Route {
     pub handler: Option<HandlerRef>,
     pub inbound: Vec<Spanned<String>>,
     pub outbound: Vec<Spanned<String>>,
+    /// False when `policies` or one of its lists is not the expected shape (MCP107 says why):
+    /// rules that need to know every policy of the route then stay quiet.
+    pub policy_lists_ok: bool,
     pub cors_policy: Option<Spanned<String>>,
 }
 
@@ -116,9 +119,15 @@ pub struct Project {
     pub route_files: Vec<FileId>,
     pub routes: Vec<Route>,
     pub policies_file: Option<FileId>,
+    /// Whether `config/policies.json` was found, parsed and holds a `policies` array (rule 6).
+    /// When it is false, rules about which policies exist stay quiet: rule 6 already failed.
+    pub policies_readable: bool,
     pub policies: Vec<PolicyDecl>,
     /// Name → index of the first policy with that name.
     policy_index: std::collections::HashMap<String, usize>,
+    /// Names of policy entries that are too incomplete to use (MCP106 says why); references
+    /// to them are not "unknown policies".
+    pub incomplete_policies: Vec<String>,
     pub cors_policies: Vec<Node>,
     pub env: EnvVars,
     pub plugin: PluginInfo,
@@ -135,6 +144,18 @@ impl Project {
     /// Index of the first policy with this name in `policies`.
     pub fn policy_position(&self, name: &str) -> Option<usize> {
         self.policy_index.get(name).copied()
+    }
+
+    /// Whether every policy a route lists is known, so that rules about what a route lacks
+    /// (an MCP OAuth policy, say) do not repeat a broken file or an unknown name as a
+    /// second finding.
+    pub fn route_policies_resolved(&self, route: &Route) -> bool {
+        self.policies_readable
+            && route.policy_lists_ok
+            && route
+                .inbound
+                .iter()
+                .all(|n| self.policy(&n.value).is_some())
     }
 
     /// The span to use for a finding about a whole file.
@@ -227,7 +248,9 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
     }
 
     let mut policies_file = None;
+    let mut policies_readable = false;
     let mut policies = Vec::new();
+    let mut incomplete_policies = Vec::new();
     let mut cors_policies = Vec::new();
     match read_optional(&config_dir.join("policies.json"))? {
         Some(text) => {
@@ -236,7 +259,14 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
             if let Some(doc) =
                 parse_root_object(&sources, id, &rules::POLICIES_FILE_INVALID, findings)
             {
-                read_policies(&doc, &env, &mut policies, &mut cors_policies, findings);
+                policies_readable = read_policies(
+                    &doc,
+                    &env,
+                    &mut policies,
+                    &mut incomplete_policies,
+                    &mut cors_policies,
+                    findings,
+                );
             }
         }
         None => {
@@ -274,8 +304,10 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
         route_files,
         routes,
         policies_file,
+        policies_readable,
         policies,
         policy_index,
+        incomplete_policies,
         cors_policies,
         env,
         plugin,
@@ -519,14 +551,17 @@ fn read_handler(
     handler
 }
 
+/// Reads the entries of `policies.json`; false when it has no `policies` array.
 fn read_policies(
     doc: &Node,
     env: &EnvVars,
     out: &mut Vec<PolicyDecl>,
+    incomplete: &mut Vec<String>,
     cors: &mut Vec<Node>,
     findings: &mut Findings,
-) {
+) -> bool {
     let mut saw_policies = false;
+    let mut readable = false;
     for m in doc.as_object().unwrap_or_default() {
         match m.key.as_str() {
             "policies" => {
@@ -539,9 +574,12 @@ fn read_policies(
                     );
                     continue;
                 };
+                readable = true;
                 for item in items {
-                    if let Some(p) = read_policy(item, env, findings) {
-                        out.push(p);
+                    match read_policy(item, env, findings) {
+                        Ok(p) => out.push(p),
+                        Err(Some(name)) => incomplete.push(name),
+                        Err(None) => {}
                     }
                 }
             }
@@ -579,9 +617,15 @@ fn read_policies(
             "config/policies.json has no `policies` array",
         );
     }
+    readable
 }
 
-fn read_policy(item: &Node, env: &EnvVars, findings: &mut Findings) -> Option<PolicyDecl> {
+/// One policy entry; an entry too incomplete to use is `Err` with its name, when it has one.
+fn read_policy(
+    item: &Node,
+    env: &EnvVars,
+    findings: &mut Findings,
+) -> Result<PolicyDecl, Option<String>> {
     let rule = &rules::POLICY_ENTRY_SHAPE;
     if item.as_object().is_none() {
         findings.push(
@@ -592,7 +636,7 @@ fn read_policy(item: &Node, env: &EnvVars, findings: &mut Findings) -> Option<Po
                 item.kind_name()
             ),
         );
-        return None;
+        return Err(None);
     }
     let mut name = None;
     let mut policy_type = None;
@@ -638,12 +682,15 @@ fn read_policy(item: &Node, env: &EnvVars, findings: &mut Findings) -> Option<Po
             findings.push(rule, item.span, format!("policy entry is missing `{key}`"));
         }
     }
-    Some(PolicyDecl {
-        span: item.span,
-        name: name?,
-        policy_type: policy_type?,
-        handler: handler?,
-    })
+    match (name, policy_type, handler) {
+        (Some(name), Some(policy_type), Some(handler)) => Ok(PolicyDecl {
+            span: item.span,
+            name,
+            policy_type,
+            handler,
+        }),
+        (name, _, _) => Err(name.map(|n| n.value)),
+    }
 }
 
 const HTTP_METHODS: [&str; 8] = [
@@ -756,6 +803,7 @@ fn read_operation(
         handler: None,
         inbound: Vec::new(),
         outbound: Vec::new(),
+        policy_lists_ok: true,
         cors_policy: None,
     };
     for m in members {
@@ -805,6 +853,7 @@ fn read_route_ext(route: &mut Route, node: &Node, env: &EnvVars, findings: &mut 
             },
             "policies" => {
                 let Some(lists) = m.node.as_object() else {
+                    route.policy_lists_ok = false;
                     findings.push(
                         rule,
                         m.node.span,
@@ -819,6 +868,7 @@ fn read_route_ext(route: &mut Route, node: &Node, env: &EnvVars, findings: &mut 
                         _ => continue,
                     };
                     let Some(items) = list.node.as_array() else {
+                        route.policy_lists_ok = false;
                         findings.push(
                             rule,
                             list.node.span,
@@ -829,11 +879,14 @@ fn read_route_ext(route: &mut Route, node: &Node, env: &EnvVars, findings: &mut 
                     for item in items {
                         match spanned_str(item) {
                             Some(s) => target.push(s),
-                            None => findings.push(
-                                rule,
-                                item.span,
-                                "a policy reference must be a string (the policy's name)",
-                            ),
+                            None => {
+                                route.policy_lists_ok = false;
+                                findings.push(
+                                    rule,
+                                    item.span,
+                                    "a policy reference must be a string (the policy's name)",
+                                );
+                            }
                         }
                     }
                 }

@@ -22,8 +22,14 @@ pub fn check(project: &Project, model: &Model, findings: &mut Findings) {
 }
 
 fn unknown_references(project: &Project, route: &Route, findings: &mut Findings) {
+    // without a readable policies.json every name would be "unknown": rule 6 already says why
+    if !project.policies_readable {
+        return;
+    }
     for name in route.inbound.iter().chain(&route.outbound) {
-        if project.policy(&name.value).is_none() {
+        if project.policy(&name.value).is_none()
+            && !project.incomplete_policies.contains(&name.value)
+        {
             let near = closest(
                 &name.value,
                 project.policies.iter().map(|p| p.name.value.as_str()),
@@ -106,8 +112,9 @@ fn handler(project: &Project, model: &Model, i: usize, route: &Route, findings: 
             ),
         );
     }
-    // rule 20: a proxy route without the OAuth policy
-    if h.export() == "McpProxyHandler" {
+    // rule 20: a proxy route without the OAuth policy (only when every listed policy is known:
+    // an unknown or broken one may be the OAuth policy, and is reported already)
+    if h.export() == "McpProxyHandler" && project.route_policies_resolved(route) {
         let policies: Vec<_> = route
             .inbound
             .iter()
@@ -201,6 +208,8 @@ fn mcp_route(project: &Project, route: &Route, findings: &mut Findings) {
     // 27, 21
     if let Some((ti, tname)) = exchange.first() {
         match oauth.first() {
+            // an unknown or broken policy in the list may be the OAuth policy (rule 11 / MCP106)
+            None if !project.route_policies_resolved(route) => {}
             None => findings.push(
                 &rules::TOKEN_EXCHANGE_WITHOUT_OAUTH,
                 tname.span,
@@ -213,17 +222,11 @@ fn mcp_route(project: &Project, route: &Route, findings: &mut Findings) {
             ),
             _ => {}
         }
-        // 25
-        let proxy = route
-            .handler
-            .as_ref()
-            .is_some_and(|h| h.export() == "McpProxyHandler");
-        if !proxy {
-            let span = route
-                .handler
-                .as_ref()
-                .and_then(|h| h.export.as_ref().map(|e| e.span))
-                .unwrap_or(route.span());
+        // 25 (a route without any handler is MCP107's finding)
+        if let Some(h) = &route.handler
+            && h.export() != "McpProxyHandler"
+        {
+            let span = h.export.as_ref().map_or(h.span, |e| e.span);
             findings.push(
                 &rules::TOKEN_EXCHANGE_NEEDS_PROXY,
                 span,

@@ -185,14 +185,11 @@ fn parse_access(name: &str, node: &Node, findings: &mut Findings) -> Option<Acce
             if let Some(m) = &module
                 && !m.value.starts_with("$import(")
             {
-                id.err(
-                    frule,
-                    m.span,
-                    format!(
-                        "identifier.module {:?} must be a $import(./modules/...) reference",
-                        m.value
-                    ),
+                let msg = format!(
+                    "{}: `module` {:?} must be a $import(./modules/...) reference",
+                    id.ctx, m.value
                 );
+                id.err(frule, m.span, msg);
                 return None;
             }
             Some(AccessControl::Function {
@@ -295,6 +292,7 @@ fn parse_entry(
         check_marks(name, t, &entry, mode, findings);
         return Some(entry);
     }
+    let before = findings.len();
     let mut r = ObjReader::new(
         item,
         format!("policy `{name}`: {opt} entry"),
@@ -335,9 +333,16 @@ fn parse_entry(
         public,
         span: item.span,
     };
-    // `public: false` written explicitly also counts as a mark under allPublic (rule 50)
+    // `public: false` written explicitly also counts as a mark under allPublic (rule 50).
+    // An entry whose marks are malformed (e.g. `roles: []`) was reported already; judging
+    // who may use it would report the same mistake again.
     let explicit_public = item.get("public").is_some();
-    check_marks_with(name, t, &entry, explicit_public, mode, findings);
+    let entry_errors = findings.items[before..]
+        .iter()
+        .any(|d| d.severity == crate::validate::diagnostic::Severity::Error);
+    if !entry_errors {
+        check_marks_with(name, t, &entry, explicit_public, mode, findings);
+    }
     Some(entry)
 }
 

@@ -92,6 +92,13 @@ pub enum PolicyConfig {
 pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) -> PolicyConfig {
     let kind = PolicyKind::of(&decl.policy_type.value);
     let name = &decl.name.value;
+    // A handler that is not an object (or an empty one) was reported as MCP106; reading its
+    // missing options would only add "required" findings for the same mistake.
+    let h = &decl.handler;
+    if kind != PolicyKind::Other && h.export.is_none() && h.module.is_none() && h.options.is_none()
+    {
+        return PolicyConfig::Invalid;
+    }
     let empty = crate::config::jsonc::Node {
         span: decl.handler.span,
         value: crate::config::jsonc::Value::Object(Vec::new()),

@@ -442,7 +442,8 @@ fn check_id_jag(name: &str, node: &Node, findings: &mut Findings) -> bool {
     if let Some(d) = r.opt_str("scopeDelimiter")
         && d.value.is_empty()
     {
-        r.err(rule, d.span, "idJag.scopeDelimiter must not be empty");
+        let msg = format!("{}: `scopeDelimiter` must not be empty", r.ctx);
+        r.err(rule, d.span, msg);
     }
     findings.len() == before
 }
@@ -488,20 +489,17 @@ fn check_client_auth(a: &mut ObjReader<'_, '_>) {
         if let Some(aud) = a.opt_str("audience")
             && parse_url(&aud.value).is_none()
         {
-            a.err(
-                rule,
-                aud.span,
-                format!("clientAuth.audience {:?} is not a URL", aud.value),
-            );
+            let msg = format!("{}: audience {:?} is not a URL", a.ctx, aud.value);
+            a.err(rule, aud.span, msg);
         }
         if let Some(e) = a.opt_pos_int("expiresInSeconds")
             && e.value > 3600
         {
-            a.err(
-                rule,
-                e.span,
-                "clientAuth.expiresInSeconds must be between 1 and 3600",
+            let msg = format!(
+                "{}: `expiresInSeconds` must be between 1 and 3600, found {}",
+                a.ctx, e.value
             );
+            a.err(rule, e.span, msg);
         }
     } else {
         a.strict(&["method", "clientId", "clientSecret"], rule);
