@@ -144,8 +144,12 @@ pub fn is_valid_env_name(name: &str) -> bool {
     !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Prefixes reserved by the platform (§1.4).
+/// Prefixes reserved by the platform (§1.4). `ZUPLO_PUBLIC_` and `ZUDOKU_PUBLIC_` are the
+/// exception: they are how variables are exposed to the developer portal.
 pub fn reserved_prefix(name: &str) -> Option<&'static str> {
+    if name.starts_with("ZUPLO_PUBLIC_") || name.starts_with("ZUDOKU_PUBLIC_") {
+        return None;
+    }
     ["ZUPLO_", "__ZUPLO", "ZUDOKU_"]
         .into_iter()
         .find(|p| name.starts_with(p))
@@ -230,6 +234,16 @@ mod tests {
             [("A", "1"), ("B", "two words"), ("C", "x"), ("D", "v")]
         );
         assert_eq!(parsed[0].2.start, 4);
+    }
+
+    #[test]
+    fn reserved_prefixes_except_portal_public() {
+        assert_eq!(reserved_prefix("ZUPLO_KEY"), Some("ZUPLO_"));
+        assert_eq!(reserved_prefix("__ZUPLO_X"), Some("__ZUPLO"));
+        assert_eq!(reserved_prefix("ZUDOKU_X"), Some("ZUDOKU_"));
+        assert_eq!(reserved_prefix("ZUPLO_PUBLIC_URL"), None);
+        assert_eq!(reserved_prefix("ZUDOKU_PUBLIC_KEY"), None);
+        assert_eq!(reserved_prefix("MY_ZUPLO_KEY"), None);
     }
 
     #[test]

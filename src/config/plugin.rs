@@ -66,6 +66,11 @@ pub fn read(file: FileId, text: &str, findings: &mut Findings) -> PluginInfo {
         let new_at = before.len() - 3;
         info.registered_at = Some(Span::new(file, new_at, from));
         let Some(close) = matching_paren(&code, open) else {
+            findings.push(
+                &rules::PLUGIN_OPTIONS_NOT_LITERAL,
+                Span::new(file, new_at, from),
+                "the arguments of new McpGatewayPlugin( have no closing parenthesis; assuming the defaults",
+            );
             break;
         };
         let inner = &text[open + 1..close];
@@ -208,6 +213,14 @@ mod tests {
         assert!(!info.is_registered());
         let (info, _) = read_text("runtime.addPlugin(new McpGatewayPlugin());");
         assert!(info.is_registered());
+        assert_eq!(info.base_path().0, DEFAULT_BASE_PATH);
+    }
+
+    #[test]
+    fn unclosed_call_is_noted() {
+        let (info, f) = read_text("runtime.addPlugin(new McpGatewayPlugin({ basePath: '/x' }");
+        assert!(info.is_registered());
+        assert_eq!(f.items[0].rule.code, "MCP111");
         assert_eq!(info.base_path().0, DEFAULT_BASE_PATH);
     }
 
