@@ -252,16 +252,34 @@ fn read_tuning(r: &mut ObjReader<'_, '_>, coerce: bool, with_pkce: bool) -> Tuni
             Pkce::None
         };
     }
-    if let Some(v) = r.opt_pos_int_with("remoteTimeoutMs", rule, coerce) {
-        t.remote_timeout_ms = v.value;
+    if let Some(v) = pos_int(r, "remoteTimeoutMs", rule, coerce) {
+        t.remote_timeout_ms = v;
     }
-    if let Some(v) = r.opt_pos_int_with("stateTtlSeconds", rule, coerce) {
-        t.state_ttl_seconds = v.value;
+    if let Some(v) = pos_int(r, "stateTtlSeconds", rule, coerce) {
+        t.state_ttl_seconds = v;
     }
-    if let Some(v) = r.opt_pos_int_with("sessionTtlSeconds", rule, coerce) {
-        t.session_ttl_seconds = v.value;
+    if let Some(v) = pos_int(r, "sessionTtlSeconds", rule, coerce) {
+        t.session_ttl_seconds = v;
     }
     t
+}
+
+/// A positive integer. Without `coerce` (the wrappers) a string is refused with a message that
+/// says why, since it usually is a `$env(...)` (rule 61).
+fn pos_int(r: &mut ObjReader<'_, '_>, key: &str, rule: &'static Rule, coerce: bool) -> Option<u64> {
+    if !coerce
+        && let Some(node) = r.get(key)
+        && let Some(s) = node.as_str()
+    {
+        let msg = format!(
+            "{}: `{key}` must be a JSON number, found the string {}; the IdP wrapper policies do not convert strings to numbers, so write the number itself",
+            r.ctx,
+            shown(Some(node), s)
+        );
+        r.err(rule, node.span, msg);
+        return None;
+    }
+    r.opt_pos_int_with(key, rule, coerce).map(|v| v.value)
 }
 
 /// `gateway` (rule 62): strict, positive integers and a boolean.
@@ -280,11 +298,11 @@ fn parse_gateway(name: &str, node: &Node, coerce: bool, findings: &mut Findings)
         ],
         rule,
     );
-    if let Some(v) = r.opt_pos_int_with("accessTokenTtlSeconds", rule, coerce) {
-        g.access_token_ttl_seconds = v.value;
+    if let Some(v) = pos_int(&mut r, "accessTokenTtlSeconds", rule, coerce) {
+        g.access_token_ttl_seconds = v;
     }
-    if let Some(v) = r.opt_pos_int_with("refreshTokenTtlSeconds", rule, coerce) {
-        g.refresh_token_ttl_seconds = v.value;
+    if let Some(v) = pos_int(&mut r, "refreshTokenTtlSeconds", rule, coerce) {
+        g.refresh_token_ttl_seconds = v;
     }
     if let Some(v) = r.opt_bool_with("cimdEnabled", rule) {
         g.cimd_enabled = v.value;
@@ -446,6 +464,14 @@ fn check_idp_url(name: &str, what: &str, url: &url::Url, span: Span, findings: &
     );
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoginKind {
+    DevLogin,
+    /// Looks like dev-login but is not (warned): federated, without the rule 64 pile-up.
+    LookAlike,
+    Federated,
+}
+
 /// Rule 60: whether `url` is the loopback dev-login URL for this plugin prefix, with warnings
 /// for look-alikes and for `localhost`.
 fn detect_dev_login(
@@ -454,10 +480,10 @@ fn detect_dev_login(
     span: Span,
     prefix: &str,
     findings: &mut Findings,
-) -> bool {
+) -> LoginKind {
     let host = url.host_str().unwrap_or("");
     if !is_loopback_host(host) {
-        return false;
+        return LoginKind::Federated;
     }
     let expected = format!("{prefix}/oauth/dev-login");
     if url.scheme() == "http" && url.path() == expected {
@@ -471,7 +497,7 @@ fn detect_dev_login(
                 ),
             );
         }
-        return true;
+        return LoginKind::DevLogin;
     }
     if url.path().ends_with("/oauth/dev-login") {
         let why = if url.path() != expected {
@@ -494,8 +520,9 @@ fn detect_dev_login(
                 shown_url(url)
             ),
         );
+        return LoginKind::LookAlike;
     }
-    false
+    LoginKind::Federated
 }
 
 /// The generic `mcp-oauth-inbound` (rules 56–65).
@@ -568,9 +595,10 @@ fn parse_generic(
             &rules::OAUTH_BROWSER_LOGIN_OPTIONS,
         );
         let url = req_url(&mut b, "url", &rules::OAUTH_BROWSER_LOGIN_URL);
-        let dev_login = url
+        let kind = url
             .as_ref()
-            .is_some_and(|(s, u)| detect_dev_login(name, u, s.span, &ctx.prefix, &mut *b.findings));
+            .map(|(s, u)| detect_dev_login(name, u, s.span, &ctx.prefix, &mut *b.findings));
+        let dev_login = kind == Some(LoginKind::DevLogin);
         let fed = &rules::OAUTH_FEDERATED_FIELDS;
         let token_url = opt_url(&mut b, "tokenUrl", fed);
         let client_id = b.opt_str_with("clientId", fed);
@@ -593,13 +621,26 @@ fn parse_generic(
                     );
                 }
             }
-            if let Some((s, u)) = &url {
+            // after a rule 60 look-alike warning, "it is http and loopback" says nothing new
+            let (url_checked, token_checked, oidc_checked) = if kind == Some(LoginKind::LookAlike) {
+                (None, None, [None, None])
+            } else {
+                (
+                    url.as_ref(),
+                    token_url.as_ref(),
+                    [issuer.as_ref(), jwks.as_ref()],
+                )
+            };
+            if let Some((s, u)) = url_checked {
                 check_idp_url(name, "browserLogin.url", u, s.span, &mut *b.findings);
             }
-            if let Some((s, u)) = &token_url {
+            if let Some((s, u)) = token_checked {
                 check_idp_url(name, "browserLogin.tokenUrl", u, s.span, &mut *b.findings);
             }
-            for (what, v) in [("oidc.issuer", &issuer), ("oidc.jwksUrl", &jwks)] {
+            for (what, v) in ["oidc.issuer", "oidc.jwksUrl"]
+                .into_iter()
+                .zip(oidc_checked)
+            {
                 if let Some((s, u)) = v {
                     check_idp_url(name, what, u, s.span, &mut *b.findings);
                 }
