@@ -81,6 +81,16 @@ impl<'n, 'f> ObjReader<'n, 'f> {
         self.node.span
     }
 
+    /// ` ($env(NAME) is not set)` when `key` is an `$env()` that resolved to nothing, else "".
+    pub fn unset_note(&self, key: &str) -> String {
+        self.node.get(key).map(unset_note).unwrap_or_default()
+    }
+
+    /// Where `key` was written: its value when present (even an unset `$env()`), else the object.
+    pub fn value_span(&self, key: &str) -> Span {
+        self.node.get(key).map_or(self.node.span, |n| n.span)
+    }
+
     pub fn key_span(&self, key: &str) -> Span {
         self.node.member(key).map_or(self.node.span, |m| m.key_span)
     }
