@@ -35,11 +35,59 @@ impl PluginInfo {
         }
     }
 
-    /// The route prefix: `"/"` means the origin root (empty prefix).
+    /// The route prefix: `"/"` means the origin root (empty prefix). An invalid basePath
+    /// (rule 13 reports it) counts as the default, so other rules are judged as the gateway
+    /// would once it is fixed rather than piling up follow-on findings.
     pub fn prefix(&self) -> String {
         let (base, _) = self.base_path();
-        if base == "/" { String::new() } else { base }
+        if base == "/" {
+            String::new()
+        } else if route_prefix_problem(&base).is_some() {
+            DEFAULT_BASE_PATH.to_string()
+        } else {
+            base
+        }
     }
+}
+
+/// The §1.6 rules for basePath and registry.path; `None` when the path is fine.
+pub fn route_prefix_problem(s: &str) -> Option<&'static str> {
+    if s.trim() != s {
+        return Some("must not have leading or trailing whitespace");
+    }
+    if !s.starts_with('/') {
+        return Some("must start with /");
+    }
+    if s == "/" {
+        return None;
+    }
+    if s.starts_with("//") {
+        return Some("must not start with //");
+    }
+    if s.contains('?') || s.contains('#') {
+        return Some("must not contain ? or #");
+    }
+    if s.contains(':') || s.contains('*') {
+        return Some("must not contain : or * (no parameters or wildcards)");
+    }
+    if s.ends_with('/') {
+        return Some("must not end with / (unless it is exactly /)");
+    }
+    for seg in s[1..].split('/') {
+        if seg.is_empty() {
+            return Some("must not contain empty segments (//)");
+        }
+        if seg == "." || seg == ".." {
+            return Some("must not contain . or .. segments");
+        }
+        if !seg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c))
+        {
+            return Some("segments may only use letters, digits and . _ ~ -");
+        }
+    }
+    None
 }
 
 /// Finds the plugin registration in the text of `modules/zuplo.runtime.ts`.

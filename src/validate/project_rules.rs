@@ -4,6 +4,7 @@
 use super::diagnostic::Findings;
 use super::rules;
 use crate::config::jsonc::{Node, Value};
+use crate::config::plugin::route_prefix_problem;
 use crate::config::policies::PolicyKind;
 use crate::config::project::Project;
 use crate::config::source::Span;
@@ -322,49 +323,9 @@ fn check_registry_path(p: &Node, base: &str, enabled: bool, findings: &mut Findi
     }
 }
 
-/// The §1.6 rules for basePath and registry.path; `None` when the path is fine.
-pub fn route_prefix_problem(s: &str) -> Option<&'static str> {
-    if s.trim() != s {
-        return Some("must not have leading or trailing whitespace");
-    }
-    if !s.starts_with('/') {
-        return Some("must start with /");
-    }
-    if s == "/" {
-        return None;
-    }
-    if s.starts_with("//") {
-        return Some("must not start with //");
-    }
-    if s.contains('?') || s.contains('#') {
-        return Some("must not contain ? or #");
-    }
-    if s.contains(':') || s.contains('*') {
-        return Some("must not contain : or * (no parameters or wildcards)");
-    }
-    if s.ends_with('/') {
-        return Some("must not end with / (unless it is exactly /)");
-    }
-    for seg in s[1..].split('/') {
-        if seg.is_empty() {
-            return Some("must not contain empty segments (//)");
-        }
-        if seg == "." || seg == ".." {
-            return Some("must not contain . or .. segments");
-        }
-        if !seg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._~-".contains(c))
-        {
-            return Some("segments may only use letters, digits and . _ ~ -");
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
-    use super::route_prefix_problem;
+    use crate::config::plugin::route_prefix_problem;
 
     #[test]
     fn base_path_rules() {

@@ -203,12 +203,10 @@ fn error_count(findings: &Findings) -> usize {
         .count()
 }
 
-/// A value for a message: quoted, plus the `$env()` it came from.
-fn shown(node: Option<&Node>, value: &str) -> String {
-    match node.and_then(|n| n.env.as_ref()) {
-        Some(origin) => format!("{value:?} (from {:?})", origin.written),
-        None => format!("{value:?}"),
-    }
+/// A value for a message, quoted. (Where a `$env()` value came from is added to every finding
+/// on it by `validate`, with the `.env` line.)
+fn shown(_node: Option<&Node>, value: &str) -> String {
+    format!("{value:?}")
 }
 
 /// A URL for a message, with any password hidden.
