@@ -448,11 +448,18 @@ fn check_id_jag(name: &str, node: &Node, findings: &mut Findings) -> bool {
     findings.len() == before
 }
 
+/// The SPEC names the three kinds but not the key that tells them apart; both `method` and
+/// `type` are accepted so a valid policy is never rejected on that account.
 fn check_client_auth(a: &mut ObjReader<'_, '_>) {
     let rule = &rules::TOKEN_EXCHANGE_ID_JAG_SHAPE;
-    let method = if a.has("method") {
+    let key = if a.has("type") && !a.has("method") {
+        "type"
+    } else {
+        "method"
+    };
+    let method = if a.has(key) {
         a.opt_enum_with(
-            "method",
+            key,
             &[
                 "client_secret_post",
                 "client_secret_basic",
@@ -468,7 +475,7 @@ fn check_client_auth(a: &mut ObjReader<'_, '_>) {
     if method.value == "private_key_jwt" {
         a.strict(
             &[
-                "method",
+                key,
                 "clientId",
                 "privateKeyPem",
                 "algorithm",
@@ -502,8 +509,54 @@ fn check_client_auth(a: &mut ObjReader<'_, '_>) {
             a.err(rule, e.span, msg);
         }
     } else {
-        a.strict(&["method", "clientId", "clientSecret"], rule);
+        a.strict(&[key, "clientId", "clientSecret"], rule);
         a.req_nonempty("clientId");
         a.req_nonempty("clientSecret");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::jsonc;
+    use crate::config::source::FileId;
+
+    fn parse_text(text: &str) -> (Option<TokenExchange>, Findings) {
+        let node = jsonc::parse(FileId(0), text)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("bad test JSON"));
+        let mut f = Findings::default();
+        (parse("mcp-token-exchange-acme", &node, &mut f), f)
+    }
+
+    #[test]
+    fn id_jag_client_auth_accepts_method_or_type() {
+        for key in ["method", "type"] {
+            let text = format!(
+                r#"{{"displayName":"Acme","authMode":"id-jag","idJag":{{
+                    "idp":{{"tokenUrl":"https://idp.example.com/token","clientAuth":{{"{key}":"client_secret_post","clientId":"a","clientSecret":"b"}}}},
+                    "resourceAs":{{"tokenUrl":"https://as.example.com/token","audience":"acme","clientAuth":{{"{key}":"private_key_jwt","clientId":"c","privateKeyPem":"pem"}}}}}}}}"#
+            );
+            let (parsed, f) = parse_text(&text);
+            assert!(
+                f.is_empty(),
+                "{key}: {:?}",
+                f.items.iter().map(|d| &d.message).collect::<Vec<_>>()
+            );
+            assert_eq!(parsed.map(|t| t.auth_mode), Some(AuthMode::IdJag));
+        }
+    }
+
+    #[test]
+    fn upstream_id_from_name_and_defaults() {
+        let (parsed, f) = parse_text(r#"{"displayName":"Acme","authMode":"user-oauth"}"#);
+        assert!(f.is_empty());
+        let t = parsed.unwrap_or_else(|| panic!("should parse"));
+        assert_eq!(t.upstream_id.value, "acme");
+        assert_eq!(t.scope_delimiter, " ");
+        assert_eq!(t.client_registration, ClientRegistration::Auto);
+        assert_eq!(t.prompt, Prompt::Unset);
+        assert_eq!(t.scopes, None);
     }
 }
