@@ -5,6 +5,10 @@
 //!   `$env()`, routes, policies, the runtime plugin, typed policy options).
 //! - [`validate`]: the rule catalogue of SPEC §2 over that model → findings, and their
 //!   renderers (human, json, github, sarif).
+//! - [`gateway`]: the running gateway behind `mcpgw dev` (routing, policy pipeline, streaming
+//!   proxy, capability filter, MCP server registry).
+//! - [`store`]: local state (SQLite) behind the `Store` trait of SPEC §5.6.
+//! - [`mock`]: the built-in mock upstream MCP server (`mcpgw upstream mock`).
 //! - [`templates`]: the project templates of `mcpgw init`, compiled into the binary.
 //! - [`secret`]: a redacting newtype for secret values.
 //! - [`cli`]: the command line: argument definitions and one file per subcommand.
@@ -13,6 +17,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod gateway;
+pub mod mock;
 pub mod secret;
+pub mod store;
 pub mod templates;
 pub mod validate;

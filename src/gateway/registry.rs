@@ -1,0 +1,1 @@
+//! The MCP server registry (SPEC §3.16).
