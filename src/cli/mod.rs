@@ -3,6 +3,7 @@
 //! (0 ok, 1 findings or a failed check, 2 usage or I/O errors).
 
 pub mod completions;
+mod dev;
 mod init;
 mod validate;
 
@@ -261,7 +262,7 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Validate(args) => validate::run(args, color),
         Command::Init(args) => init::run(args, color),
         Command::Completions(args) => completions::run(args),
-        Command::Dev(_) => not_implemented("mcpgw dev"),
+        Command::Dev(args) => dev::run(args, color),
         Command::Oauth(OauthCommand::Walk(_)) => not_implemented("mcpgw oauth walk"),
         Command::Upstream(UpstreamCommand::Probe(_)) => not_implemented("mcpgw upstream probe"),
         Command::Upstream(UpstreamCommand::Mock(_)) => not_implemented("mcpgw upstream mock"),

@@ -1,14 +1,23 @@
 //! The running gateway behind `mcpgw dev`.
 //!
-//! - `server`: the axum app built from a validated project; origin derivation; hot reload by
-//!   swapping the served model; graceful shutdown.
-//! - `router`: matching a request to a route of the OpenAPI files (multi-method keys, path
-//!   parameters), 404/405.
+//! - `server`: the served snapshot, the request entry point, access log, bind and shutdown.
+//! - `reload`: watching the project files and swapping in a valid new config.
+//! - `router`: matching a request to a route (multi-method keys, path parameters), 404/405.
 //! - `pipeline`: the inbound policy chain; each policy continues (maybe changing the request) or answers.
 //! - `proxy`: McpProxyHandler and URL forward/rewrite: streaming both ways, SSE untouched.
 //! - `filter`: the capability filter (SPEC §7.2) on requests and on list responses.
+//! - `ratelimit`: sliding-window counters for `rate-limit-inbound`.
 //! - `registry`: the MCP server registry (SPEC §3.16).
+//! - `origin`: the public origin of a request (SPEC §3.0, D6).
 //! - `problem`: problem+json bodies.
 
 pub mod filter;
+pub mod origin;
+pub mod pipeline;
+pub mod problem;
+pub mod proxy;
+pub mod ratelimit;
 pub mod registry;
+pub mod reload;
+pub mod router;
+pub mod server;

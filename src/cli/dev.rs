@@ -1,0 +1,219 @@
+//! `mcpgw dev [DIR]`: run the gateway locally, print where everything is, reload on save.
+
+use super::{DevArgs, LogFormat};
+use crate::config::policies::handlers::HandlerConfig;
+use crate::config::project;
+use crate::gateway::origin::encode_route;
+use crate::gateway::reload::{self, ReloadEvent};
+use crate::gateway::server::{self, DevOptions, Served};
+use crate::validate::render::{self, HumanStyle};
+use std::io::IsTerminal;
+use std::time::Duration;
+
+pub fn run(args: DevArgs, color: bool) -> anyhow::Result<u8> {
+    let root = match project::resolve_root(&args.dir) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot read the project: {e}");
+            return Ok(2);
+        }
+    };
+    init_logging(args.log_format, color);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(serve(args, root, color))
+}
+
+fn init_logging(format: LogFormat, color: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MCPGW_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    let _ = match format {
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+        LogFormat::Pretty => builder
+            .compact()
+            .with_ansi(color && std::io::stdout().is_terminal())
+            .with_target(false)
+            .try_init(),
+    };
+}
+
+/// Human lines go to stdout with pretty logs, to stderr when stdout carries JSON logs.
+struct Say {
+    json_logs: bool,
+}
+
+impl Say {
+    fn line(&self, s: &str) {
+        if self.json_logs {
+            eprintln!("{s}")
+        } else {
+            println!("{s}")
+        }
+    }
+}
+
+async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::Result<u8> {
+    let say = Say {
+        json_logs: matches!(args.log_format, LogFormat::Json),
+    };
+    let style = HumanStyle { color };
+    let report = match server::load(root.clone()).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot read the project: {e}");
+            return Ok(2);
+        }
+    };
+    if !report.diagnostics.is_empty() {
+        say.line(render::human(&report, style).trim_end());
+    }
+    let broken = report.has_errors();
+    let mut options = DevOptions::new(&root);
+    options.host = args.host.clone();
+    options.port = args.port;
+    options.public_url = args.public_url.clone();
+    options.trust_forwarded_host = args.trust_forwarded_host;
+    let served = Served::new(report);
+    let running = match server::start(served, &options).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "error: cannot listen on {}:{}: {e}",
+                options.host, options.port
+            );
+            return Ok(2);
+        }
+    };
+    let origin = match &options.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => format!("http://{}", running.addr),
+    };
+    say.line(&format!("mcpgw dev: {} on {origin}", root.display()));
+    if broken {
+        say.line("Not serving until the errors above are fixed: every request answers 503. Watching for changes…");
+    } else {
+        banner(&say, &running.state.served.load(), &origin);
+    }
+
+    let mut events = reload::watch(
+        running.state.clone(),
+        root.clone(),
+        options.reload_interval,
+        running.shutdown.clone(),
+    );
+    let shutdown = running.shutdown.clone();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            match event {
+                ReloadEvent::Reloaded(served) => {
+                    if !served.report.diagnostics.is_empty() {
+                        say.line(render::human(&served.report, style).trim_end());
+                    }
+                    say.line("Reloaded: serving the new configuration.");
+                    banner(&say, &served, &origin);
+                }
+                ReloadEvent::Rejected(report) => {
+                    say.line(render::human(&report, style).trim_end());
+                    say.line("Not reloaded: the change has errors; the previous configuration keeps serving.");
+                }
+                ReloadEvent::StillBroken(served) => {
+                    say.line(render::human(&served.report, style).trim_end());
+                    say.line("Still not serving: fix the errors above.");
+                }
+                ReloadEvent::Unreadable(e) => say.line(&format!("Not reloaded: {e}")),
+            }
+        }
+    });
+
+    wait_for_signal().await;
+    eprintln!(
+        "Shutting down: letting requests in flight finish (at most {} s)…",
+        options.shutdown_grace.as_secs()
+    );
+    shutdown.cancel();
+    let _ = tokio::time::timeout(
+        options.shutdown_grace + Duration::from_secs(1),
+        running.task,
+    )
+    .await;
+    printer.abort();
+    Ok(0)
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Where every route is, aligned.
+fn banner(say: &Say, served: &Served, origin: &str) {
+    let project = &served.report.project;
+    let model = &served.report.model;
+    let width = project
+        .routes
+        .iter()
+        .map(|r| r.path.value.len())
+        .max()
+        .unwrap_or(0);
+    let prefix = project.plugin.prefix();
+    let mut any_oauth = false;
+    for (i, r) in project.routes.iter().enumerate() {
+        let Some(Some(handler)) = model.handlers.get(i) else {
+            continue;
+        };
+        let target = match handler {
+            HandlerConfig::McpProxy(p) => format!("→ {}", p.target.url()),
+            HandlerConfig::UrlForward { base_url, .. } => format!("→ {base_url}"),
+            HandlerConfig::UrlRewrite {
+                rewrite_pattern, ..
+            } => format!("→ {rewrite_pattern}"),
+            _ => "(not runnable under mcpgw dev: 501)".to_string(),
+        };
+        let methods = r.method_key.value.to_ascii_uppercase();
+        say.line(&format!(
+            "  {:<9} {origin}{:<width$}  {target}",
+            methods, r.path.value
+        ));
+        if model.is_mcp_route(i) {
+            any_oauth = true;
+            say.line(&format!(
+                "  {:<9} PRM {origin}/.well-known/oauth-protected-resource/{}",
+                "",
+                encode_route(&r.path.value)
+            ));
+        }
+        if let Some(why) = crate::gateway::pipeline::unsupported(served, i) {
+            say.line(&format!("  {:<9} answers 501: {why}", ""));
+        }
+    }
+    if any_oauth {
+        say.line(&format!(
+            "  dev-login {origin}{prefix}/oauth/dev-login   consent {origin}{prefix}/oauth/setup"
+        ));
+    }
+}

@@ -1,0 +1,278 @@
+//! The inbound policy chain of a route (SPEC §3.17, D11, D12).
+//!
+//! Owns: what each policy mcpgw runs does to a request (headers, size limit, rate limit, the
+//! request side of the capability filter), in the route's order, and the up-front refusal (501)
+//! of a route that uses anything mcpgw cannot run — an unsupported piece is never skipped. Each
+//! policy either lets the request continue, maybe changed, or answers it.
+
+use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
+use super::problem::Problem;
+use super::server::Served;
+use crate::config::policies::PolicyConfig;
+use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
+use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
+use crate::config::policies::handlers::HandlerConfig;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Requests whose body a policy reads are buffered up to this size when no size limit is set.
+pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// A request on its way through the pipeline.
+pub struct Inbound {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Body,
+    /// Set once a policy needed the whole body.
+    pub buffered: Option<Bytes>,
+    pub client_ip: Option<IpAddr>,
+    /// `request.user` (`{sub, data}`), once an authentication policy set it.
+    pub user: Option<serde_json::Value>,
+    pub params: Vec<(String, String)>,
+    pub request_id: String,
+    /// Response-side work of capability filters that saw list requests.
+    pub response_filters: Vec<(Arc<CapabilityFilter>, Caller, ResponsePlan)>,
+}
+
+impl Inbound {
+    fn problem(&self, p: Problem) -> Response {
+        p.at(&self.path, &self.request_id).into_response()
+    }
+
+    /// The whole body, read once (bounded) and kept for the policies and the proxy.
+    async fn body_bytes(&mut self, limit: usize) -> Result<Bytes, Response> {
+        if let Some(b) = &self.buffered {
+            return Ok(b.clone());
+        }
+        let body = std::mem::replace(&mut self.body, Body::empty());
+        match axum::body::to_bytes(body, limit).await {
+            Ok(b) => {
+                self.buffered = Some(b.clone());
+                Ok(b)
+            }
+            Err(_) => Err(self.problem(too_large(limit as u64))),
+        }
+    }
+}
+
+fn too_large(limit: u64) -> Problem {
+    Problem::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        format!("The request body is larger than the allowed {limit} bytes."),
+    )
+}
+
+/// Why a route cannot be served by mcpgw dev, naming the piece (D11), or `None`.
+pub fn unsupported(served: &Served, route: usize) -> Option<String> {
+    let project = &served.report.project;
+    let model = &served.report.model;
+    let r = &project.routes[route];
+    match model.handlers.get(route) {
+        Some(Some(HandlerConfig::Unsupported { export, module })) => {
+            return Some(format!(
+                "mcpgw dev cannot run the handler {export} from {module} of route {}",
+                r.path.value
+            ));
+        }
+        Some(Some(HandlerConfig::Invalid)) | Some(None) | None => {
+            return Some(format!(
+                "the handler of route {} is not configured correctly (run mcpgw validate)",
+                r.path.value
+            ));
+        }
+        _ => {}
+    }
+    for name in &r.inbound {
+        let Some(i) = project.policy_position(&name.value) else {
+            return Some(format!("policy {:?} is not defined", name.value));
+        };
+        let decl = &project.policies[i];
+        if decl.handler.is_custom_module() {
+            return Some(format!(
+                "mcpgw dev cannot run the custom policy {:?} ({})",
+                decl.name.value,
+                decl.handler.module()
+            ));
+        }
+        let why = match &model.policies[i] {
+            PolicyConfig::OAuth(_) => Some("the MCP authorization server (OAuth) is not implemented yet in mcpgw dev; the route is refused rather than served without authentication".to_string()),
+            PolicyConfig::TokenExchange(_) => Some("upstream token exchange is not implemented yet in mcpgw dev".to_string()),
+            PolicyConfig::CapabilityFilter(c) if matches!(c.access, AccessControl::Function { .. }) => {
+                Some("mcpgw dev cannot run a capability filter in function mode (TypeScript)".to_string())
+            }
+            PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
+                Some("mcpgw dev cannot run rateLimitBy function (TypeScript)".to_string())
+            }
+            PolicyConfig::Other => Some(format!("mcpgw dev does not implement policy type {}", decl.policy_type.value)),
+            PolicyConfig::Invalid => Some("its options are invalid (run mcpgw validate)".to_string()),
+            _ => None,
+        };
+        if let Some(why) = why {
+            return Some(format!(
+                "policy {:?} ({}): {why}",
+                decl.name.value, decl.policy_type.value
+            ));
+        }
+    }
+    None
+}
+
+/// Runs the route's inbound policies in order. `Some(response)` when one of them answered.
+pub async fn run(served: &Served, route: usize, req: &mut Inbound) -> Option<Response> {
+    let project = &served.report.project;
+    if let Some(why) = unsupported(served, route) {
+        return Some(req.problem(Problem::new(StatusCode::NOT_IMPLEMENTED, why)));
+    }
+    for name in &project.routes[route].inbound {
+        let Some(i) = project.policy_position(&name.value) else {
+            continue;
+        };
+        let answer = match &served.report.model.policies[i] {
+            PolicyConfig::SetHeaders(s) => {
+                s.headers
+                    .iter()
+                    .for_each(|h| set_header(&mut req.headers, h));
+                None
+            }
+            PolicyConfig::SetUpstreamApiKey(s) => {
+                set_header(&mut req.headers, &s.header);
+                None
+            }
+            PolicyConfig::RemoveHeaders(r) => {
+                for h in &r.headers {
+                    req.headers.remove(h.as_str());
+                }
+                None
+            }
+            PolicyConfig::RequestSizeLimit(l) => {
+                size_limit(req, l.max_size_in_bytes, l.trust_content_length_header).await
+            }
+            PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
+            PolicyConfig::CapabilityFilter(c) => capability_filter(served, i, c, req).await,
+            _ => None,
+        };
+        if answer.is_some() {
+            return answer;
+        }
+    }
+    None
+}
+
+fn set_header(headers: &mut HeaderMap, h: &HeaderSetting) {
+    let (Ok(name), Ok(value)) = (
+        HeaderName::from_bytes(h.name.as_bytes()),
+        HeaderValue::from_str(&h.value),
+    ) else {
+        return;
+    };
+    if h.overwrite || !headers.contains_key(&name) {
+        headers.insert(name, value);
+    }
+}
+
+async fn size_limit(req: &mut Inbound, max: u64, trust_content_length: bool) -> Option<Response> {
+    let declared = req
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Some(req.problem(too_large(max)));
+    }
+    if trust_content_length && declared.is_some() {
+        return None;
+    }
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    match req.buffered.as_ref() {
+        Some(b) if b.len() as u64 > max => Some(req.problem(too_large(max))),
+        Some(_) => None,
+        None => req.body_bytes(limit).await.err(),
+    }
+}
+
+fn rate_limit(
+    served: &Served,
+    policy: usize,
+    by: &RateLimitBy,
+    retry_after: bool,
+    req: &Inbound,
+) -> Option<Response> {
+    let limiter = served.limiters.get(&policy)?;
+    let ip = || {
+        req.client_ip
+            .map(|ip| ip.to_string())
+            .unwrap_or_else(|| "unknown".to_string())
+    };
+    let key = match by {
+        RateLimitBy::All => "all".to_string(),
+        RateLimitBy::Ip => ip(),
+        RateLimitBy::User => req
+            .user
+            .as_ref()
+            .and_then(|u| u.get("sub"))
+            .and_then(|s| s.as_str())
+            .map(|s| format!("user:{s}"))
+            .unwrap_or_else(|| format!("ip:{}", ip())),
+        RateLimitBy::Function { .. } => return None,
+    };
+    match limiter.check(&key, Instant::now()) {
+        Ok(()) => None,
+        Err(limited) => {
+            let mut p = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Rate limit exceeded: too many requests in the time window.",
+            )
+            .code("too_many_requests");
+            if retry_after {
+                p = p.header(header::RETRY_AFTER, &limited.retry_after_secs.to_string());
+            }
+            Some(req.problem(p))
+        }
+    }
+}
+
+async fn capability_filter(
+    served: &Served,
+    policy: usize,
+    c: &CapabilityFilter,
+    req: &mut Inbound,
+) -> Option<Response> {
+    if req.method != Method::POST {
+        return None;
+    }
+    let body = match req.body_bytes(DEFAULT_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(resp) => return Some(resp),
+    };
+    let caller = Caller::from_user(c, req.user.as_ref());
+    match filter::inspect_request(c, &body, &caller) {
+        RequestVerdict::Block(bytes) => Some(
+            (
+                StatusCode::OK,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                bytes,
+            )
+                .into_response(),
+        ),
+        RequestVerdict::Forward(plan) => {
+            if plan.has_lists() {
+                let shared = served
+                    .filters
+                    .get(&policy)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(c.clone()));
+                req.response_filters.push((shared, caller, plan));
+            }
+            None
+        }
+    }
+}

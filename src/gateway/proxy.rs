@@ -1,0 +1,359 @@
+//! Forwarding a request upstream and the response back (SPEC §7.1): `McpProxyHandler`,
+//! `urlForwardHandler`, `urlRewriteHandler`.
+//!
+//! Owns: the target URL (rewritePattern, forwardSearch, path parameters), which headers cross
+//! (hop-by-hop never; the client's `Authorization` and `Cookie` never reach an MCP upstream),
+//! redirects, the request timeout (504), and streaming: the response body is passed on chunk by
+//! chunk as it arrives (JSON or `text/event-stream`), and is only read whole when a capability
+//! filter must rewrite a JSON list result.
+
+use super::filter;
+use super::pipeline::Inbound;
+use super::problem::Problem;
+use super::server::AppState;
+use crate::config::env::EnvVars;
+use crate::config::policies::handlers::HandlerConfig;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::time::Duration;
+
+/// The upstream's status, recorded on the response for the access log.
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamStatus(pub u16);
+
+/// JSON list responses larger than this are passed on unfiltered rather than buffered.
+const FILTER_BUFFER_LIMIT: usize = 32 * 1024 * 1024;
+
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Removes hop-by-hop headers, including those the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_ascii_lowercase()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    for h in HOP_BY_HOP
+        .iter()
+        .copied()
+        .chain(named.iter().map(String::as_str))
+    {
+        headers.remove(h);
+    }
+}
+
+/// Where the request goes, or why it cannot go anywhere.
+fn target(
+    handler: &HandlerConfig,
+    req: &Inbound,
+    env: &EnvVars,
+) -> Result<(url::Url, bool, bool, Option<u64>, bool), Problem> {
+    let with_query = |mut url: url::Url, forward: bool| {
+        if forward && let Some(q) = req.query.as_deref().filter(|q| !q.is_empty()) {
+            let merged = match url.query() {
+                Some(existing) if !existing.is_empty() => format!("{existing}&{q}"),
+                _ => q.to_string(),
+            };
+            url.set_query(Some(&merged));
+        }
+        url
+    };
+    match handler {
+        HandlerConfig::McpProxy(p) => Ok((
+            with_query(p.target.url().clone(), p.forward_search),
+            p.follow_redirects,
+            true,
+            p.request_timeout_seconds,
+            true,
+        )),
+        HandlerConfig::UrlForward {
+            base_url,
+            forward_search,
+            follow_redirects,
+        } => {
+            let joined = format!("{}{}", base_url.trim_end_matches('/'), req.path);
+            let url = url::Url::parse(&joined).map_err(|_| bad_target(&joined))?;
+            Ok((
+                with_query(url, *forward_search),
+                *follow_redirects,
+                false,
+                None,
+                false,
+            ))
+        }
+        HandlerConfig::UrlRewrite {
+            rewrite_pattern,
+            forward_search,
+            follow_redirects,
+        } => {
+            let resolved = expand_template(rewrite_pattern, req, env)?;
+            let url = url::Url::parse(&resolved).map_err(|_| bad_target(&resolved))?;
+            Ok((
+                with_query(url, *forward_search),
+                *follow_redirects,
+                false,
+                None,
+                false,
+            ))
+        }
+        _ => Err(Problem::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "this handler cannot be run by mcpgw dev",
+        )),
+    }
+}
+
+fn bad_target(url: &str) -> Problem {
+    Problem::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("The rewrite target {url:?} is not a valid URL."),
+    )
+}
+
+/// `${params.NAME}`, `${env.NAME}`, `${method}` and `${pathname}` in a urlRewriteHandler pattern.
+fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String, Problem> {
+    let mut out = String::with_capacity(pattern.len());
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(bad_target(pattern));
+        };
+        let expr = after[..end].trim();
+        let value = if let Some(name) = expr.strip_prefix("params.") {
+            req.params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| encode_segment(v))
+        } else if let Some(name) = expr.strip_prefix("env.") {
+            env.get(name).map(|v| v.value)
+        } else if expr == "method" {
+            Some(req.method.as_str().to_string())
+        } else if expr == "pathname" {
+            Some(req.path.clone())
+        } else {
+            return Err(Problem::new(
+                StatusCode::NOT_IMPLEMENTED,
+                format!("mcpgw dev cannot evaluate the rewrite template ${{{expr}}}"),
+            ));
+        };
+        out.push_str(&value.unwrap_or_default());
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn encode_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// Forwards the request and streams the answer back.
+pub async fn forward(
+    state: &AppState,
+    env: &EnvVars,
+    handler: &HandlerConfig,
+    mut req: Inbound,
+) -> Response {
+    let (url, follow, mcp, timeout_secs, strip_credentials) = match target(handler, &req, env) {
+        Ok(t) => t,
+        Err(p) => return p.at(&req.path, &req.request_id).into_response(),
+    };
+    if mcp && req.method == Method::GET {
+        return Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "This MCP endpoint supports stateless Streamable HTTP POST only; SSE GET streams are not supported.",
+        )
+        .header(header::ALLOW, "POST")
+        .at(&req.path, &req.request_id)
+        .into_response();
+    }
+
+    // A body of known, modest size is read first so it goes out with its Content-Length (some
+    // servers do not read chunked requests); an unknown or large one streams through.
+    let declared = req
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if req.buffered.is_none() && declared.is_some_and(|n| n <= super::pipeline::DEFAULT_BODY_LIMIT)
+    {
+        let body = std::mem::replace(&mut req.body, Body::empty());
+        match axum::body::to_bytes(body, super::pipeline::DEFAULT_BODY_LIMIT).await {
+            Ok(b) => req.buffered = Some(b),
+            Err(_) => {
+                return Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "The request body could not be read.",
+                )
+                .at(&req.path, &req.request_id)
+                .into_response();
+            }
+        }
+    }
+
+    let mut headers = std::mem::take(&mut req.headers);
+    strip_hop_by_hop(&mut headers);
+    headers.remove(header::HOST);
+    headers.remove(header::CONTENT_LENGTH);
+    if strip_credentials {
+        // the client's token is for the gateway, never for the upstream (no token passthrough)
+        headers.remove(header::AUTHORIZATION);
+        headers.remove(header::COOKIE);
+    }
+
+    let client = if follow {
+        &state.client_following
+    } else {
+        &state.client
+    };
+    let body = match req.buffered.take() {
+        Some(bytes) => reqwest::Body::from(bytes),
+        None => {
+            let stream = std::mem::replace(&mut req.body, Body::empty()).into_data_stream();
+            reqwest::Body::wrap_stream(stream)
+        }
+    };
+    let send = client
+        .request(req.method.clone(), url.clone())
+        .headers(headers)
+        .body(body)
+        .send();
+    let result = match timeout_secs {
+        Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), send).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Problem::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!("The upstream did not answer within {secs} s (requestTimeoutSeconds)."),
+                )
+                .at(&req.path, &req.request_id)
+                .into_response();
+            }
+        },
+        None => send.await,
+    };
+    let upstream = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let why = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "refused the connection or could not be reached"
+            } else {
+                "failed"
+            };
+            let host = url.host_str().unwrap_or("upstream");
+            let port = url
+                .port_or_known_default()
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            return Problem::new(
+                StatusCode::BAD_GATEWAY,
+                format!("The upstream {host}{port} {why}."),
+            )
+            .at(&req.path, &req.request_id)
+            .into_response();
+        }
+    };
+
+    let status = upstream.status();
+    let mut out_headers = upstream.headers().clone();
+    strip_hop_by_hop(&mut out_headers);
+    let content_type = out_headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+
+    let filters = std::mem::take(&mut req.response_filters);
+    let body = if !filters.is_empty()
+        && content_type.contains("json")
+        && !content_type.contains("event-stream")
+    {
+        match read_limited(upstream, FILTER_BUFFER_LIMIT).await {
+            Ok(bytes) => {
+                let mut current = bytes.to_vec();
+                let mut changed = false;
+                for (f, caller, plan) in &filters {
+                    if let Some(new) =
+                        filter::filter_response(f, plan, caller, &content_type, &current)
+                    {
+                        current = new;
+                        changed = true;
+                    }
+                }
+                if changed {
+                    out_headers.remove(header::CONTENT_LENGTH);
+                }
+                Body::from(current)
+            }
+            Err(partial) => partial,
+        }
+    } else {
+        Body::from_stream(upstream.bytes_stream())
+    };
+
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    *resp.headers_mut() = out_headers;
+    resp.extensions_mut()
+        .insert(UpstreamStatus(status.as_u16()));
+    resp
+}
+
+/// Reads a response whole when it is at most `limit` bytes; otherwise streams what was read
+/// followed by the rest, unfiltered.
+async fn read_limited(upstream: reqwest::Response, limit: usize) -> Result<bytes::Bytes, Body> {
+    use futures_util::StreamExt;
+    let mut stream = upstream.bytes_stream();
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(c) => {
+                buf.extend_from_slice(&c);
+                if buf.len() > limit {
+                    let head =
+                        futures_util::stream::once(
+                            async move { Ok::<_, reqwest::Error>(buf.freeze()) },
+                        );
+                    return Err(Body::from_stream(head.chain(stream)));
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(buf.freeze())
+}
+
+/// A header value for logs: never the value of a credential.
+pub fn loggable(name: &str, value: &HeaderValue) -> String {
+    let sensitive = [
+        "authorization",
+        "cookie",
+        "set-cookie",
+        "proxy-authorization",
+        "x-api-key",
+    ];
+    if sensitive.contains(&name.to_ascii_lowercase().as_str()) {
+        "[redacted]".to_string()
+    } else {
+        value.to_str().unwrap_or("[binary]").to_string()
+    }
+}

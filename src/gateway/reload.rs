@@ -1,0 +1,113 @@
+//! Hot reload: watch the project's files and swap in a new config when a saved edit is valid.
+//!
+//! Owns: noticing changes (polling sizes and modification times of the few files a project has:
+//! portable, immune to editors' rename-on-save, no inotify limits) and the decision: a valid
+//! project replaces the served one atomically (requests in flight keep the snapshot they started
+//! with); an invalid one is rejected while the project was serving, and replaces it while it had
+//! errors anyway (D10). It reports what happened as [`ReloadEvent`]s; the CLI prints them.
+
+use super::server::{AppState, Served, load};
+use crate::validate::Report;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// What a reload did.
+pub enum ReloadEvent {
+    /// The new config is being served (its report may hold warnings).
+    Reloaded(Arc<Served>),
+    /// The change has errors; the previous config keeps serving.
+    Rejected(Box<Report>),
+    /// The project still has errors (nothing was being served); these are the current ones.
+    StillBroken(Arc<Served>),
+    /// The project could not be read at all.
+    Unreadable(String),
+}
+
+type Fingerprint = Vec<(PathBuf, u64, Option<SystemTime>)>;
+
+/// Sizes and modification times of every file the project loader reads.
+fn fingerprint(root: &Path) -> Fingerprint {
+    let mut paths: Vec<PathBuf> = [
+        "zuplo.jsonc",
+        "zuplo.json",
+        ".env",
+        ".env.zuplo",
+        "modules/zuplo.runtime.ts",
+    ]
+    .iter()
+    .map(|p| root.join(p))
+    .collect();
+    if let Ok(entries) = std::fs::read_dir(root.join("config")) {
+        for e in entries.flatten() {
+            paths.push(e.path());
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let meta = std::fs::metadata(&p).ok()?;
+            Some((p, meta.len(), meta.modified().ok()))
+        })
+        .collect()
+}
+
+/// Watches `root` until `stop`; sends one event per change it acted on.
+pub fn watch(
+    state: Arc<AppState>,
+    root: PathBuf,
+    interval: Duration,
+    stop: CancellationToken,
+) -> mpsc::UnboundedReceiver<ReloadEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let scan_root = root.clone();
+        let mut last = tokio::task::spawn_blocking(move || fingerprint(&scan_root))
+            .await
+            .unwrap_or_default();
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(interval) => {}
+            }
+            let scan_root = root.clone();
+            let now = tokio::task::spawn_blocking(move || fingerprint(&scan_root))
+                .await
+                .unwrap_or_default();
+            if now == last {
+                continue;
+            }
+            // let a burst of saves settle, then read what is there
+            tokio::time::sleep(interval / 2).await;
+            let scan_root = root.clone();
+            last = tokio::task::spawn_blocking(move || fingerprint(&scan_root))
+                .await
+                .unwrap_or(now);
+            let event = match load(root.clone()).await {
+                Err(e) => ReloadEvent::Unreadable(e.to_string()),
+                Ok(report) if report.has_errors() => {
+                    let serving = state.served.load().errors.is_empty();
+                    if serving {
+                        ReloadEvent::Rejected(Box::new(report))
+                    } else {
+                        let served = Arc::new(Served::new(report));
+                        state.served.store(served.clone());
+                        ReloadEvent::StillBroken(served)
+                    }
+                }
+                Ok(report) => {
+                    let served = Arc::new(Served::new(report));
+                    state.served.store(served.clone());
+                    ReloadEvent::Reloaded(served)
+                }
+            };
+            if tx.send(event).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}

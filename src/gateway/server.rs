@@ -1,0 +1,322 @@
+//! The gateway behind `mcpgw dev`: one axum service built from a validated project.
+//!
+//! Owns: the served snapshot ([`Served`]: report, route table, per-policy state) behind an
+//! atomic pointer so a reload swaps it without touching requests in flight, the request entry
+//! point (D10 refusal, registry, routing, pipeline, proxy), the access log line, binding and
+//! graceful shutdown. Watching files lives in `gateway::reload`.
+
+use super::origin::OriginPolicy;
+use super::pipeline::{self, Inbound};
+use super::problem::Problem;
+use super::proxy::{self, UpstreamStatus};
+use super::ratelimit::RateLimiter;
+use super::router::{Match, RouteTable};
+use crate::config::policies::PolicyConfig;
+use crate::config::policies::capability_filter::CapabilityFilter;
+use crate::validate::diagnostic::Severity;
+use crate::validate::{self, Report};
+use arc_swap::ArcSwap;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// How `mcpgw dev` was asked to run.
+#[derive(Debug, Clone)]
+pub struct DevOptions {
+    pub project_dir: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub public_url: Option<String>,
+    pub trust_forwarded_host: bool,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_grace: Duration,
+    /// How often the project files are checked for changes.
+    pub reload_interval: Duration,
+}
+
+impl DevOptions {
+    pub fn new(project_dir: impl Into<PathBuf>) -> Self {
+        DevOptions {
+            project_dir: project_dir.into(),
+            host: "127.0.0.1".to_string(),
+            port: 9000,
+            public_url: None,
+            trust_forwarded_host: false,
+            shutdown_grace: Duration::from_secs(10),
+            reload_interval: Duration::from_millis(250),
+        }
+    }
+}
+
+/// One validated project, ready to serve. Replaced whole on reload.
+pub struct Served {
+    pub report: Report,
+    pub table: RouteTable,
+    /// Rate-limit state per policy index.
+    pub limiters: HashMap<usize, RateLimiter>,
+    /// Capability filters per policy index, shared with the response side.
+    pub filters: HashMap<usize, Arc<CapabilityFilter>>,
+    /// The project's errors (D10): while there are any nothing is served.
+    pub errors: Vec<String>,
+}
+
+impl Served {
+    pub fn new(report: Report) -> Self {
+        let errors: Vec<String> = report
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| {
+                let (file, line, col) = report.project.sources.locate(d.span);
+                format!("{file}:{line}:{col}: {} {}", d.rule.code, d.message)
+            })
+            .collect();
+        let mut limiters = HashMap::new();
+        let mut filters = HashMap::new();
+        for (i, p) in report.model.policies.iter().enumerate() {
+            match p {
+                PolicyConfig::RateLimit(l) => {
+                    let window = Duration::from_secs(l.time_window_minutes.saturating_mul(60));
+                    limiters.insert(i, RateLimiter::new(l.requests_allowed, window));
+                }
+                PolicyConfig::CapabilityFilter(c) => {
+                    filters.insert(i, Arc::new((**c).clone()));
+                }
+                _ => {}
+            }
+        }
+        Served {
+            table: RouteTable::new(&report.project.routes),
+            report,
+            limiters,
+            filters,
+            errors,
+        }
+    }
+}
+
+/// Shared by every request.
+pub struct AppState {
+    pub served: ArcSwap<Served>,
+    pub client: reqwest::Client,
+    pub client_following: reqwest::Client,
+    pub origin: OriginPolicy,
+}
+
+fn http_client(follow: bool) -> reqwest::Client {
+    let redirects = if follow {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .redirect(redirects)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .tcp_nodelay(true)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+impl AppState {
+    pub fn new(served: Served, origin: OriginPolicy) -> Self {
+        AppState {
+            served: ArcSwap::from_pointee(served),
+            client: http_client(false),
+            client_following: http_client(true),
+            origin,
+        }
+    }
+}
+
+/// The axum app for a state.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    axum::Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request<Body>,
+) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let served = state.served.load_full();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let (response, route) = dispatch(&state, &served, peer, request_id.clone(), req).await;
+    let upstream = response.extensions().get::<UpstreamStatus>().map(|u| u.0);
+    let (route_path, operation_id) = match route {
+        Some(i) => {
+            let r = &served.report.project.routes[i];
+            (r.path.value.as_str(), r.operation_id())
+        }
+        None => ("", ""),
+    };
+    tracing::info!(
+        target: "mcpgw::access",
+        request_id = %request_id,
+        method = %method,
+        path = %path,
+        route = route_path,
+        operation_id = operation_id,
+        status = response.status().as_u16(),
+        latency_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+        upstream_status = upstream,
+        "request"
+    );
+    response
+}
+
+async fn dispatch(
+    state: &AppState,
+    served: &Served,
+    peer: SocketAddr,
+    request_id: String,
+    req: Request<Body>,
+) -> (Response, Option<usize>) {
+    let path = req.uri().path().to_string();
+    if !served.errors.is_empty() {
+        let shown: Vec<&str> = served.errors.iter().take(5).map(String::as_str).collect();
+        let more = served.errors.len().saturating_sub(shown.len());
+        let detail = format!(
+            "The project has {} configuration error(s); mcpgw dev serves again as soon as a saved edit fixes them: {}{}",
+            served.errors.len(),
+            shown.join("; "),
+            if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            }
+        );
+        return (
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+                .at(&path, &request_id)
+                .into_response(),
+            None,
+        );
+    }
+
+    let (parts, body) = req.into_parts();
+    match served.table.lookup(parts.method.as_str(), &path) {
+        Match::NotFound => (
+            Problem::new(
+                StatusCode::NOT_FOUND,
+                format!("No route matches {} {path}.", parts.method),
+            )
+            .at(&path, &request_id)
+            .into_response(),
+            None,
+        ),
+        Match::MethodNotAllowed { allow } => (
+            Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("{} is not allowed on {path}.", parts.method),
+            )
+            .header(header::ALLOW, &allow.join(", "))
+            .at(&path, &request_id)
+            .into_response(),
+            None,
+        ),
+        Match::Found { route, params } => {
+            let mut inbound = Inbound {
+                method: parts.method,
+                path,
+                query: parts.uri.query().map(str::to_string),
+                headers: parts.headers,
+                body,
+                buffered: None,
+                client_ip: Some(peer.ip()),
+                user: None,
+                params,
+                request_id,
+                response_filters: Vec::new(),
+            };
+            if let Some(resp) = pipeline::run(served, route, &mut inbound).await {
+                return (resp, Some(route));
+            }
+            let Some(Some(handler)) = served.report.model.handlers.get(route) else {
+                return (
+                    Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The route has no handler.",
+                    )
+                    .at(&inbound.path, &inbound.request_id)
+                    .into_response(),
+                    Some(route),
+                );
+            };
+            (
+                proxy::forward(state, &served.report.project.env, handler, inbound).await,
+                Some(route),
+            )
+        }
+    }
+}
+
+/// Validates the project at `dir` off the async runtime.
+pub async fn load(dir: PathBuf) -> Result<Report, crate::config::project::LoadError> {
+    let options = validate::Options {
+        process_env: true,
+        baseline: None,
+    };
+    match tokio::task::spawn_blocking(move || validate::validate_path(&dir, &options)).await {
+        Ok(r) => r,
+        Err(e) => Err(crate::config::project::LoadError::Io {
+            path: PathBuf::from("."),
+            source: std::io::Error::other(e.to_string()),
+        }),
+    }
+}
+
+/// A running gateway.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds and serves `served` until `shutdown` is cancelled; in-flight requests then get
+/// `grace` to finish.
+pub async fn start(served: Served, options: &DevOptions) -> std::io::Result<Running> {
+    let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await?;
+    let addr = listener.local_addr()?;
+    let listen_origin = match addr {
+        SocketAddr::V6(a) => format!("http://[{}]:{}", a.ip(), a.port()),
+        SocketAddr::V4(a) => format!("http://{a}"),
+    };
+    let origin = OriginPolicy {
+        public_url: options.public_url.clone(),
+        trust_forwarded_host: options.trust_forwarded_host,
+        listen_origin,
+    };
+    let state = Arc::new(AppState::new(served, origin));
+    let shutdown = CancellationToken::new();
+    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let token = shutdown.clone();
+    let grace = options.shutdown_grace;
+    let task = tokio::spawn(async move {
+        let signal = token.clone();
+        let serve = axum::serve(listener, app)
+            .with_graceful_shutdown(async move { signal.cancelled().await });
+        let mut serve = std::pin::pin!(serve.into_future());
+        tokio::select! {
+            r = &mut serve => r,
+            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => Ok(()),
+        }
+    });
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
