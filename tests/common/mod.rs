@@ -1,0 +1,143 @@
+//! Shared test helpers: temporary projects and a small upstream that speaks JSON-RPC over HTTP.
+#![allow(dead_code)]
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+pub const RUNTIME_TS: &str = "import { McpGatewayPlugin } from \"@zuplo/runtime/mcp-gateway\";\nexport function runtimeInit(runtime) { runtime.addPlugin(new McpGatewayPlugin()); }\n";
+
+/// Writes a project: `routes` is the `paths` object, `policies` the `policies` array.
+pub fn write_project(dir: &Path, paths: serde_json::Value, policies: serde_json::Value) {
+    std::fs::create_dir_all(dir.join("config")).unwrap();
+    std::fs::create_dir_all(dir.join("modules")).unwrap();
+    std::fs::write(
+        dir.join("zuplo.jsonc"),
+        "{ \"version\": 1, \"compatibilityDate\": \"2026-03-01\" }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("modules/zuplo.runtime.ts"), RUNTIME_TS).unwrap();
+    let routes = serde_json::json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths});
+    std::fs::write(
+        dir.join("config/routes.oas.json"),
+        serde_json::to_string_pretty(&routes).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("config/policies.json"),
+        serde_json::to_string_pretty(&serde_json::json!({ "policies": policies })).unwrap(),
+    )
+    .unwrap();
+}
+
+/// An MCP proxy route to `upstream` with these inbound policies.
+pub fn mcp_route(
+    operation_id: &str,
+    upstream: &str,
+    inbound: &[&str],
+    extra_options: serde_json::Value,
+) -> serde_json::Value {
+    let mut options = serde_json::json!({ "rewritePattern": upstream });
+    if let (Some(o), Some(extra)) = (options.as_object_mut(), extra_options.as_object()) {
+        for (k, v) in extra {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    serde_json::json!({ "get,post": {
+        "operationId": operation_id,
+        "x-zuplo-route": {
+            "corsPolicy": "none",
+            "handler": { "export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": options },
+            "policies": { "inbound": inbound }
+        }
+    }})
+}
+
+pub fn policy(
+    name: &str,
+    policy_type: &str,
+    export: &str,
+    options: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({ "name": name, "policyType": policy_type, "handler": { "export": export, "module": "$import(@zuplo/runtime)", "options": options } })
+}
+
+/// The upstream answers every POST with a JSON-RPC result that echoes what it received
+/// (method, path, query, headers, body). `/slow` waits 3 s first; `/sse` streams three events
+/// 300 ms apart.
+pub async fn echo_upstream() -> SocketAddr {
+    async fn echo(
+        method: axum::http::Method,
+        uri: axum::http::Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> impl IntoResponse {
+        let hs: serde_json::Map<String, serde_json::Value> = headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    serde_json::json!(v.to_str().unwrap_or("")),
+                )
+            })
+            .collect();
+        let id = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("id").cloned())
+            .unwrap_or(serde_json::Value::Null);
+        let out = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
+            "method": method.as_str(), "path": uri.path(), "query": uri.query(), "headers": hs,
+            "body": String::from_utf8_lossy(&body),
+        }});
+        (
+            [
+                ("content-type", "application/json"),
+                ("mcp-session-id", "s-123"),
+            ],
+            out.to_string(),
+        )
+    }
+    async fn slow(body: Bytes) -> impl IntoResponse {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        ([("content-type", "application/json")], body)
+    }
+    async fn sse() -> impl IntoResponse {
+        let stream = async_stream(3, Duration::from_millis(300));
+        (
+            StatusCode::OK,
+            [("content-type", "text/event-stream")],
+            axum::body::Body::from_stream(stream),
+        )
+    }
+    let app = axum::Router::new()
+        .route("/slow", axum::routing::post(slow))
+        .route("/sse", axum::routing::post(sse))
+        .fallback(echo);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    addr
+}
+
+fn async_stream(
+    n: usize,
+    gap: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::unfold(0usize, move |i| async move {
+        if i >= n {
+            return None;
+        }
+        if i > 0 {
+            tokio::time::sleep(gap).await;
+        }
+        let event = format!(
+            "event: message\ndata: {{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{{\"progress\":{i}}}}}\n\n"
+        );
+        Some((Ok(Bytes::from(event)), i + 1))
+    })
+}

@@ -1,0 +1,159 @@
+//! `mcpgw dev` as a user runs it: the binary, its logs, and its shutdown.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+struct Dev {
+    child: Child,
+    origin: String,
+    stdout: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts `mcpgw dev DIR --port 0 --log-format json` and waits for its banner (on stderr).
+fn spawn_dev(dir: &std::path::Path) -> Dev {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcpgw"))
+        .args([
+            "dev",
+            dir.to_str().unwrap(),
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let origin = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("no banner from mcpgw dev");
+        if let Some(i) = line.find(" on http://") {
+            break line[i + 4..].trim().to_string();
+        }
+    };
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (otx, orx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = otx.send(line);
+        }
+    });
+    Dev {
+        child,
+        origin,
+        stdout: orx,
+    }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn logs_one_json_line_per_request_and_never_a_secret() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/a-v1": mcp_route("a-server", &format!("http://{up}/mcp"), &[], json!({})) }),
+        json!([]),
+    );
+    let mut dev = spawn_dev(dir.path());
+    let resp = reqwest::Client::new()
+        .post(format!(
+            "{}/mcp/a-v1?access_token=QUERY-SECRET&code=CODE-SECRET",
+            dev.origin
+        ))
+        .header("authorization", "Bearer TOKEN-SECRET")
+        .header("cookie", "zuplo_mcp_session=COOKIE-SECRET")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"secret":"BODY-SECRET"}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut lines = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(l) = dev.stdout.recv_timeout(Duration::from_millis(200)) {
+            let done = l.contains("\"status\":200");
+            lines.push(l);
+            if done {
+                break;
+            }
+        }
+    }
+    sigterm(&dev.child);
+    let _ = dev.child.wait();
+    while let Ok(l) = dev.stdout.recv_timeout(Duration::from_millis(200)) {
+        lines.push(l);
+    }
+    let all = lines.join("\n");
+    let access: Vec<serde_json::Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["request_id"].is_string())
+        .collect();
+    assert_eq!(access.len(), 1, "{all}");
+    let line = &access[0];
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["upstream_status"], 200);
+    assert_eq!(line["operation_id"], "a-server");
+    assert_eq!(line["route"], "/mcp/a-v1");
+    assert_eq!(line["path"], "/mcp/a-v1");
+    for secret in [
+        "QUERY-SECRET",
+        "CODE-SECRET",
+        "TOKEN-SECRET",
+        "COOKIE-SECRET",
+        "BODY-SECRET",
+    ] {
+        assert!(!all.contains(secret), "{secret} reached the log:\n{all}");
+    }
+}
+
+#[tokio::test]
+async fn sigterm_lets_requests_in_flight_finish() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/slow-v1": mcp_route("slow", &format!("http://{up}/slow"), &[], json!({})) }),
+        json!([]),
+    );
+    let mut dev = spawn_dev(dir.path());
+    let url = format!("{}/mcp/slow-v1", dev.origin);
+    let in_flight = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(url)
+            .body("{}")
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sigterm(&dev.child);
+    let status = tokio::time::timeout(Duration::from_secs(15), in_flight)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.unwrap(), 200, "the in-flight request was cut");
+    let exit = dev.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+}

@@ -1,0 +1,378 @@
+//! `mcpgw dev`'s gateway on 127.0.0.1:0, in process, against real HTTP upstreams: routing,
+//! the policy pipeline, the streaming proxy, D10 and hot reload.
+
+mod common;
+
+use common::*;
+use mcpgw::gateway::server::{self, DevOptions, Served};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+async fn start(dir: &std::path::Path) -> server::Running {
+    let report = server::load(dir.to_path_buf()).await.unwrap();
+    let mut options = DevOptions::new(dir);
+    options.port = 0;
+    options.reload_interval = Duration::from_millis(50);
+    server::start(Served::new(report), &options).await.unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+async fn post(url: &str, body: serde_json::Value) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn proxies_and_strips_credentials_and_hop_by_hop_headers() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/open-v1": mcp_route("open", &format!("http://{up}/mcp"), &["hdr"], json!({})) }),
+        json!([policy(
+            "hdr",
+            "set-headers-inbound",
+            "SetHeadersInboundPolicy",
+            json!({"headers": [{"name": "x-added", "value": "yes"}]})
+        )]),
+    );
+    let gw = start(dir.path()).await;
+    let resp = client()
+        .post(format!("http://{}/mcp/open-v1?a=1", gw.addr))
+        .header("authorization", "Bearer client-token")
+        .header("cookie", "session=abc")
+        .header("connection", "keep-alive, x-hop")
+        .header("x-hop", "1")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", "s-123")
+        .body(r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["mcp-session-id"],
+        "s-123",
+        "end-to-end headers pass back"
+    );
+    let v: serde_json::Value = resp.json().await.unwrap();
+    let r = &v["result"];
+    assert_eq!(v["id"], 7);
+    assert_eq!(r["path"], "/mcp");
+    assert_eq!(r["query"], "a=1", "forwardSearch defaults to true");
+    let h = &r["headers"];
+    assert!(
+        h.get("authorization").is_none(),
+        "client token passed through: {h}"
+    );
+    assert!(h.get("cookie").is_none());
+    assert!(
+        h.get("x-hop").is_none(),
+        "header named by Connection passed through"
+    );
+    assert_eq!(h["x-added"], "yes");
+    assert_eq!(h["mcp-protocol-version"], "2025-11-25");
+    assert_eq!(h["mcp-session-id"], "s-123");
+    assert_eq!(
+        r["body"],
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn status_cases_404_405_413_429_501_502_504() {
+    let up = echo_upstream().await;
+    // a port nothing listens on: bound, then released
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({
+            "/mcp/open-v1": mcp_route("open", &format!("http://{up}/mcp"), &["small", "limit"], json!({})),
+            "/mcp/slow-v1": mcp_route("slow", &format!("http://{up}/slow"), &[], json!({"requestTimeoutSeconds": 1})),
+            "/mcp/down-v1": mcp_route("down", &format!("http://{closed}/mcp"), &[], json!({})),
+            "/mcp/custom-v1": mcp_route("custom", &format!("http://{up}/mcp"), &["custom"], json!({})),
+        }),
+        json!([
+            policy("small", "request-size-limit-inbound", "RequestSizeLimitInboundPolicy", json!({"maxSizeInBytes": 100})),
+            policy("limit", "rate-limit-inbound", "RateLimitInboundPolicy", json!({"rateLimitBy": "ip", "requestsAllowed": 2, "timeWindowMinutes": 1})),
+            {"name": "custom", "policyType": "custom-code-inbound", "handler": {"export": "default", "module": "$import(./modules/check)"}},
+        ]),
+    );
+    let gw = start(dir.path()).await;
+    let base = format!("http://{}", gw.addr);
+    let problem = |r: &reqwest::Response| {
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    };
+
+    let r = post(&format!("{base}/nowhere"), json!({})).await;
+    assert_eq!(r.status(), 404);
+    problem(&r);
+
+    let r = client()
+        .put(format!("{base}/mcp/open-v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+
+    let r = client()
+        .get(format!("{base}/mcp/slow-v1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405, "GET on an MCP route");
+    assert_eq!(r.headers()["allow"], "POST");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("SSE GET streams are not supported")
+    );
+
+    let r = post(
+        &format!("{base}/mcp/open-v1"),
+        json!({"padding": "x".repeat(200)}),
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+    problem(&r);
+
+    assert_eq!(
+        post(&format!("{base}/mcp/open-v1"), json!({"id": 1}))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        post(&format!("{base}/mcp/open-v1"), json!({"id": 2}))
+            .await
+            .status(),
+        200
+    );
+    let r = post(&format!("{base}/mcp/open-v1"), json!({"id": 3})).await;
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry));
+
+    let r = post(&format!("{base}/mcp/custom-v1"), json!({})).await;
+    assert_eq!(r.status(), 501);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("custom"),
+        "{body}"
+    );
+
+    let r = post(&format!("{base}/mcp/down-v1"), json!({})).await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 502, "{text}");
+
+    let started = Instant::now();
+    let r = post(&format!("{base}/mcp/slow-v1"), json!({})).await;
+    assert_eq!(r.status(), 504);
+    assert!(
+        started.elapsed() < Duration::from_millis(2900),
+        "timed out late: {:?}",
+        started.elapsed()
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn oauth_routes_are_refused_until_the_authorization_server_exists() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let oauth = json!({"name": "dev-oauth", "policyType": "mcp-oauth-inbound", "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
+        "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}});
+    write_project(
+        dir.path(),
+        json!({ "/mcp/a-v1": mcp_route("a", &format!("http://{up}/mcp"), &["dev-oauth"], json!({})) }),
+        json!([oauth]),
+    );
+    let gw = start(dir.path()).await;
+    let r = post(
+        &format!("http://{}/mcp/a-v1", gw.addr),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(r.status(), 501, "never unauthenticated access");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn sse_events_arrive_one_by_one() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/sse-v1": mcp_route("sse", &format!("http://{up}/sse"), &[], json!({})) }),
+        json!([]),
+    );
+    let gw = start(dir.path()).await;
+    let started = Instant::now();
+    let mut resp = post(&format!("http://{}/mcp/sse-v1", gw.addr), json!({})).await;
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut arrivals = Vec::new();
+    let mut text = String::new();
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        arrivals.push(started.elapsed());
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert_eq!(text.matches("event: message").count(), 3, "{text}");
+    assert!(
+        arrivals.len() >= 2,
+        "the stream arrived in one piece: {arrivals:?}"
+    );
+    // the first event is there before the upstream finished (it takes at least 600 ms)
+    assert!(
+        arrivals[0] + Duration::from_millis(400) <= *arrivals.last().unwrap(),
+        "{arrivals:?}"
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_project_with_errors_answers_503_until_fixed_then_serves() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/a-v1": mcp_route("a", &format!("http://{up}/mcp"), &["missing"], json!({})) }),
+        json!([]),
+    );
+    let gw = start(dir.path()).await;
+    let mut events = mcpgw::gateway::reload::watch(
+        gw.state.clone(),
+        dir.path().to_path_buf(),
+        Duration::from_millis(50),
+        gw.shutdown.clone(),
+    );
+    let r = post(&format!("http://{}/mcp/a-v1", gw.addr), json!({})).await;
+    assert_eq!(r.status(), 503);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["detail"].as_str().unwrap().contains("MCP011"),
+        "{body}"
+    );
+    write_project(
+        dir.path(),
+        json!({ "/mcp/a-v1": mcp_route("a", &format!("http://{up}/mcp"), &[], json!({})) }),
+        json!([]),
+    );
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(
+        event,
+        mcpgw::gateway::reload::ReloadEvent::Reloaded(_)
+    ));
+    assert_eq!(
+        post(&format!("http://{}/mcp/a-v1", gw.addr), json!({}))
+            .await
+            .status(),
+        200
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_under_load_loses_no_request() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let project = |value: &str| {
+        (
+            json!({ "/mcp/a-v1": mcp_route("a", &format!("http://{up}/mcp"), &["hdr"], json!({})) }),
+            json!([policy(
+                "hdr",
+                "set-headers-inbound",
+                "SetHeadersInboundPolicy",
+                json!({"headers": [{"name": "x-version", "value": value}]})
+            )]),
+        )
+    };
+    let (paths, policies) = project("v0");
+    write_project(dir.path(), paths, policies);
+    let gw = start(dir.path()).await;
+    let mut events = mcpgw::gateway::reload::watch(
+        gw.state.clone(),
+        dir.path().to_path_buf(),
+        Duration::from_millis(20),
+        gw.shutdown.clone(),
+    );
+    let url = format!("http://{}/mcp/a-v1", gw.addr);
+
+    let load = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let c = client();
+                let mut seen = Vec::new();
+                let deadline = Instant::now() + Duration::from_millis(1500);
+                while Instant::now() < deadline {
+                    let r = c
+                        .post(&url)
+                        .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+                        .send()
+                        .await;
+                    let r = r.expect("request lost during reload");
+                    assert_eq!(r.status(), 200);
+                    let v: serde_json::Value =
+                        r.json().await.expect("truncated body during reload");
+                    seen.push(
+                        v["result"]["headers"]["x-version"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
+                    );
+                }
+                seen
+            })
+        })
+        .collect::<Vec<_>>();
+    for version in ["v1", "v2", "v3"] {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (paths, policies) = project(version);
+        write_project(dir.path(), paths, policies);
+        let _ = tokio::time::timeout(Duration::from_secs(5), events.recv()).await;
+    }
+    let mut all = Vec::new();
+    for task in load {
+        all.extend(task.await.unwrap());
+    }
+    assert!(
+        all.len() > 20,
+        "too few requests to mean anything: {}",
+        all.len()
+    );
+    assert!(
+        all.iter()
+            .all(|v| ["v0", "v1", "v2", "v3"].contains(&v.as_str())),
+        "unexpected values"
+    );
+    assert!(
+        all.iter().any(|v| v == "v3"),
+        "the last config was never served"
+    );
+    gw.shutdown.cancel();
+}
