@@ -53,7 +53,7 @@ async fn proxies_and_strips_credentials_and_hop_by_hop_headers() {
         .header("x-hop", "1")
         .header("mcp-protocol-version", "2025-11-25")
         .header("mcp-session-id", "s-123")
-        .body(r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#)
+        .body(r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#)
         .send()
         .await
         .unwrap();
@@ -81,10 +81,7 @@ async fn proxies_and_strips_credentials_and_hop_by_hop_headers() {
     assert_eq!(h["x-added"], "yes");
     assert_eq!(h["mcp-protocol-version"], "2025-11-25");
     assert_eq!(h["mcp-session-id"], "s-123");
-    assert_eq!(
-        r["body"],
-        r#"{"jsonrpc":"2.0","id":7,"method":"tools/list"}"#
-    );
+    assert_eq!(r["body"], r#"{"jsonrpc":"2.0","id":7,"method":"ping"}"#);
     gw.shutdown.cancel();
 }
 
@@ -374,5 +371,137 @@ async fn hot_reload_under_load_loses_no_request() {
         all.iter().any(|v| v == "v3"),
         "the last config was never served"
     );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn capability_filter_hides_list_entries_and_blocks_direct_calls() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let filter = json!({"name": "only-echo", "policyType": "mcp-capability-filter-inbound", "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "tools": [{"name": "echo", "description": "Echo, curated", "annotations": {"title": "Echo"}}]}}});
+    // An McpProxyHandler route with a filter needs the MCP OAuth policy (MCP020 is an error
+    // then); until the authorization server lands the filter is exercised on a URL-forward route.
+    let route = json!({ "post": { "operationId": "f", "x-zuplo-route": {
+        "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": { "baseUrl": format!("http://{up}") } },
+        "policies": { "inbound": ["only-echo"] } } } });
+    write_project(dir.path(), json!({ "/mcp": route }), json!([filter]));
+    let gw = start(dir.path()).await;
+    let url = format!("http://{}/mcp", gw.addr);
+
+    let v: serde_json::Value = post(
+        &url,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let tools = v["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(tools.len(), 1, "{v}");
+    assert_eq!(tools[0]["name"], "echo");
+    assert_eq!(
+        tools[0]["description"], "Echo, curated",
+        "projection overlay"
+    );
+    assert_eq!(
+        tools[0]["annotations"],
+        json!({"readOnlyHint": true, "title": "Echo"}),
+        "annotations merged one level deep"
+    );
+
+    let r = post(&url, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add", "arguments": {}}})).await;
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        v,
+        json!({"jsonrpc": "2.0", "id": 2, "error": {"code": -32601, "message": "Method not found"}})
+    );
+
+    // a batch with one blocked call is blocked whole, with one error
+    let v: serde_json::Value = post(
+        &url,
+        json!([
+            {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "echo"}},
+            {"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "slow"}},
+        ]),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v["error"]["code"], -32601);
+    assert_eq!(v["id"], 4);
+
+    // a batch with a list filters that item only
+    let v: serde_json::Value = post(
+        &url,
+        json!([
+            {"jsonrpc": "2.0", "id": 5, "method": "tools/list"},
+            {"jsonrpc": "2.0", "id": 6, "method": "ping"},
+        ]),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(v[0]["result"]["tools"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(v[1]["result"]["method"], "POST");
+
+    // an allowed call passes
+    let v: serde_json::Value = post(
+        &url,
+        json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "echo"}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert!(v["result"].is_object(), "{v}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_mcp_server_registry_lists_routes() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({
+            "/mcp/a-v1": mcp_route("a-server", &format!("http://{up}/mcp"), &[], json!({})),
+            "/mcp/b-v1": mcp_route("b-server", &format!("http://{up}/mcp"), &[], json!({})),
+        }),
+        json!([]),
+    );
+    let gw = start(dir.path()).await;
+    let r = client()
+        .get(format!(
+            "http://{}/__zuplo/mcp-registry/v0.1/servers?limit=1",
+            gw.addr
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["servers"].as_array().unwrap().len(), 1);
+    assert_eq!(v["metadata"]["nextCursor"], "1");
+    let server = &v["servers"][0]["server"];
+    assert_eq!(
+        server["remotes"][0]["url"],
+        format!("http://{}/mcp/a-v1", gw.addr)
+    );
+    let r = client()
+        .get(format!(
+            "http://{}/__zuplo/mcp-registry/v0.1/servers?limit=0",
+            gw.addr
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
     gw.shutdown.cancel();
 }

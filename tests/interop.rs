@@ -19,7 +19,9 @@ fn interop_dir(test: &str) -> Option<PathBuf> {
     match std::env::var_os("MCPGW_INTEROP_DIR") {
         Some(d) => Some(PathBuf::from(d)),
         None => {
-            eprintln!("SKIP {test}: MCPGW_INTEROP_DIR is not set (run .ci/run, or install ../shared/interop and export it)");
+            eprintln!(
+                "SKIP {test}: MCPGW_INTEROP_DIR is not set (run .ci/run, or install ../shared/interop and export it)"
+            );
             None
         }
     }
@@ -36,7 +38,12 @@ impl Drop for Child {
 
 /// Spawns a server that prints `READY {json}`; returns the guard and the JSON.
 fn spawn_ready(cmd: &mut Command) -> (Child, serde_json::Value) {
-    let mut child = Child(cmd.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().expect("spawn upstream"));
+    let mut child = Child(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn upstream"),
+    );
     let stdout = child.0.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -46,7 +53,9 @@ fn spawn_ready(cmd: &mut Command) -> (Child, serde_json::Value) {
             }
         }
     });
-    let json = rx.recv_timeout(Duration::from_secs(60)).expect("server never printed READY");
+    let json = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server never printed READY");
     (child, serde_json::from_str(&json).expect("READY json"))
 }
 
@@ -60,10 +69,20 @@ async fn gateway(dir: &std::path::Path) -> server::Running {
 
 /// Runs a client command off the runtime and returns its JSON-lines steps.
 async fn run_client(mut cmd: Command) -> Vec<serde_json::Value> {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("client ran")).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("client ran"))
+        .await
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "client failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}", out.status, String::from_utf8_lossy(&out.stderr));
-    stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    assert!(
+        out.status.success(),
+        "client failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
 }
 
 fn step<'a>(steps: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
@@ -77,45 +96,107 @@ fn tool_names(steps: &[serde_json::Value]) -> Vec<String> {
     let tools = &step(steps, "tools")["tools"];
     tools
         .as_array()
-        .map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string).or_else(|| t["name"].as_str().map(str::to_string))).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| {
+                    t.as_str()
+                        .map(str::to_string)
+                        .or_else(|| t["name"].as_str().map(str::to_string))
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 #[tokio::test]
 async fn ts_sdk_client_through_the_gateway_to_server_everything() {
-    let Some(dir) = interop_dir("ts_sdk_client_through_the_gateway_to_server_everything") else { return };
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (_up, ready) = spawn_ready(Command::new("bash").arg(dir.join("upstreams/everything.sh")).arg(port.to_string()));
-    let upstream = ready["url"].as_str().map(str::to_string).unwrap_or(format!("http://127.0.0.1:{port}/mcp"));
+    let Some(dir) = interop_dir("ts_sdk_client_through_the_gateway_to_server_everything") else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_up, ready) = spawn_ready(
+        Command::new("bash")
+            .arg(dir.join("upstreams/everything.sh"))
+            .arg(port.to_string()),
+    );
+    let upstream = ready["url"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or(format!("http://127.0.0.1:{port}/mcp"));
     let project = tempfile::tempdir().unwrap();
-    write_project(project.path(), json!({ "/mcp/everything-v1": mcp_route("everything", &upstream, &[], json!({})) }), json!([]));
+    write_project(
+        project.path(),
+        json!({ "/mcp/everything-v1": mcp_route("everything", &upstream, &[], json!({})) }),
+        json!([]),
+    );
     let gw = gateway(project.path()).await;
     let mut cmd = Command::new("node");
     cmd.arg(dir.join("clients/mcp-client.mjs"))
         .arg(format!("http://{}/mcp/everything-v1", gw.addr))
-        .args(["--list-tools", "--call", "echo", "--args", r#"{"message":"through mcpgw"}"#, "--timeout", "60", "--no-browser"]);
+        .args([
+            "--list-tools",
+            "--call",
+            "echo",
+            "--args",
+            r#"{"message":"through mcpgw"}"#,
+            "--timeout",
+            "60",
+            "--no-browser",
+        ]);
     let steps = run_client(cmd).await;
     assert_eq!(step(&steps, "connect")["auth"], "none");
     let names = tool_names(&steps);
-    assert!(names.iter().any(|n| n == "echo") && names.len() > 5, "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "echo") && names.len() > 5,
+        "{names:?}"
+    );
     let call = step(&steps, "call");
-    assert!(call["result"].to_string().contains("Echo: through mcpgw"), "{call}");
+    assert!(
+        call["result"].to_string().contains("Echo: through mcpgw"),
+        "{call}"
+    );
     gw.shutdown.cancel();
 }
 
 #[tokio::test]
 async fn python_sdk_client_both_eras_through_the_gateway_to_the_python_server() {
-    let Some(dir) = interop_dir("python_sdk_client_both_eras_through_the_gateway_to_the_python_server") else { return };
-    let (_up, ready) = spawn_ready(Command::new(dir.join("venv/bin/python")).arg(dir.join("upstreams/py_mcp_server.py")).args(["--port", "0"]));
+    let Some(dir) =
+        interop_dir("python_sdk_client_both_eras_through_the_gateway_to_the_python_server")
+    else {
+        return;
+    };
+    let (_up, ready) = spawn_ready(
+        Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0"]),
+    );
     let upstream = ready["url"].as_str().unwrap().to_string();
     let project = tempfile::tempdir().unwrap();
-    write_project(project.path(), json!({ "/mcp/py-v1": mcp_route("py", &upstream, &[], json!({})) }), json!([]));
+    write_project(
+        project.path(),
+        json!({ "/mcp/py-v1": mcp_route("py", &upstream, &[], json!({})) }),
+        json!([]),
+    );
     let gw = gateway(project.path()).await;
     for mode in ["auto", "legacy"] {
         let mut cmd = Command::new(dir.join("venv/bin/python"));
         cmd.arg(dir.join("clients/py-client.py"))
             .arg(format!("http://{}/mcp/py-v1", gw.addr))
-            .args(["--list-tools", "--call", "add", "--args", r#"{"a":2,"b":3}"#, "--mode", mode, "--timeout", "60"]);
+            .args([
+                "--list-tools",
+                "--call",
+                "add",
+                "--args",
+                r#"{"a":2,"b":3}"#,
+                "--mode",
+                mode,
+                "--timeout",
+                "60",
+            ]);
         let steps = run_client(cmd).await;
         let names = tool_names(&steps);
         assert!(names.iter().any(|n| n == "add"), "{mode}: {names:?}");

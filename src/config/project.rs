@@ -68,6 +68,9 @@ pub struct Route {
     pub methods: Vec<String>,
     pub operation_span: Span,
     pub operation_id: Option<Spanned<String>>,
+    /// The operation's OpenAPI `summary` and `description` (strings only), for the registry.
+    pub summary: Option<String>,
+    pub description: Option<String>,
     /// The `x-zuplo-route` object, when present.
     pub route_ext: Option<Span>,
     pub handler: Option<HandlerRef>,
@@ -799,6 +802,8 @@ fn read_operation(
         methods,
         operation_span: op.node.span,
         operation_id: None,
+        summary: None,
+        description: None,
         route_ext: None,
         handler: None,
         inbound: Vec::new(),
@@ -816,6 +821,8 @@ fn read_operation(
                 None => findings.push(rule, m.node.span, "operationId must be a string"),
             },
             "x-zuplo-route" => read_route_ext(&mut route, &m.node, env, findings),
+            "summary" => route.summary = m.node.as_str().map(str::to_string),
+            "description" => route.description = m.node.as_str().map(str::to_string),
             _ => {}
         }
     }

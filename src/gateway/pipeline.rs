@@ -250,7 +250,13 @@ async fn capability_filter(
         Ok(b) => b,
         Err(resp) => return Some(resp),
     };
-    let caller = Caller::from_user(c, req.user.as_ref());
+    let data = req
+        .user
+        .as_ref()
+        .and_then(|u| u.get("data"))
+        .cloned()
+        .unwrap_or(serde_json::Value::Null);
+    let caller = Caller::from_user_data(&data, &c.access);
     match filter::inspect_request(c, &body, &caller) {
         RequestVerdict::Block(bytes) => Some(
             (
@@ -264,7 +270,7 @@ async fn capability_filter(
                 .into_response(),
         ),
         RequestVerdict::Forward(plan) => {
-            if plan.has_lists() {
+            if !plan.is_empty() {
                 let shared = served
                     .filters
                     .get(&policy)

@@ -5,11 +5,12 @@
 //! point (D10 refusal, registry, routing, pipeline, proxy), the access log line, binding and
 //! graceful shutdown. Watching files lives in `gateway::reload`.
 
-use super::origin::OriginPolicy;
+use super::origin::{self, OriginPolicy};
 use super::pipeline::{self, Inbound};
 use super::problem::Problem;
 use super::proxy::{self, UpstreamStatus};
 use super::ratelimit::RateLimiter;
+use super::registry;
 use super::router::{Match, RouteTable};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::capability_filter::CapabilityFilter;
@@ -205,6 +206,31 @@ async fn dispatch(
     }
 
     let (parts, body) = req.into_parts();
+    if let Some(mount) = registry::mount_path(&served.report.project) {
+        let rest = if mount.is_empty() {
+            Some(path.as_str())
+        } else {
+            path.strip_prefix(mount.as_str())
+        };
+        if let Some(rest) = rest.filter(|r| r.is_empty() || r.starts_with('/')) {
+            // the registry lives beside the routes; a route with the same path wins
+            if matches!(
+                served.table.lookup(parts.method.as_str(), &path),
+                Match::NotFound
+            ) {
+                let origin = origin::origin(&state.origin, &parts.headers);
+                let r = registry::respond(
+                    &served.report.project,
+                    &served.report.model,
+                    &origin,
+                    &parts.method,
+                    rest,
+                    parts.uri.query(),
+                );
+                return (registry_response(r), None);
+            }
+        }
+    }
     match served.table.lookup(parts.method.as_str(), &path) {
         Match::NotFound => (
             Problem::new(
@@ -259,6 +285,22 @@ async fn dispatch(
             )
         }
     }
+}
+
+fn registry_response(r: registry::RegistryResponse) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = match r.body {
+        Some(v) => Body::from(serde_json::to_vec(&v).unwrap_or_default()),
+        None => Body::empty(),
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = status;
+    for (name, value) in r.headers {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    resp
 }
 
 /// Validates the project at `dir` off the async runtime.

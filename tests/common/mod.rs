@@ -84,14 +84,29 @@ pub async fn echo_upstream() -> SocketAddr {
                 )
             })
             .collect();
-        let id = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| v.get("id").cloned())
-            .unwrap_or(serde_json::Value::Null);
-        let out = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
-            "method": method.as_str(), "path": uri.path(), "query": uri.query(), "headers": hs,
-            "body": String::from_utf8_lossy(&body),
-        }});
+        let parsed = serde_json::from_slice::<serde_json::Value>(&body).ok();
+        let answer = |msg: Option<&serde_json::Value>| {
+            let id = msg
+                .and_then(|v| v.get("id").cloned())
+                .unwrap_or(serde_json::Value::Null);
+            if msg.and_then(|m| m.get("method")).and_then(|m| m.as_str()) == Some("tools/list") {
+                return serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {"tools": [
+                    {"name": "echo", "description": "Echoes", "inputSchema": {"type": "object"}, "annotations": {"readOnlyHint": true}},
+                    {"name": "add", "description": "Adds", "inputSchema": {"type": "object"}},
+                    {"name": "slow", "description": "Slow", "inputSchema": {"type": "object"}},
+                ]}});
+            }
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
+                "method": method.as_str(), "path": uri.path(), "query": uri.query(), "headers": hs,
+                "body": String::from_utf8_lossy(&body),
+            }})
+        };
+        let out = match &parsed {
+            Some(serde_json::Value::Array(items)) => {
+                serde_json::Value::Array(items.iter().map(|m| answer(Some(m))).collect())
+            }
+            other => answer(other.as_ref()),
+        };
         (
             [
                 ("content-type", "application/json"),
