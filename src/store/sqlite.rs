@@ -496,12 +496,8 @@ fn grant_of_refresh_hash(c: &Connection, hash: &str) -> Result<Option<Grant>, St
     query_opt(
         c,
         &format!(
-            "SELECT {} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.hash = ?1",
-            GRANT_COLS
-                .split(", ")
-                .map(|col| format!("g.{}", col.trim()))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "SELECT {GRANT_COLS} FROM grants \
+             WHERE id = (SELECT grant_id FROM refresh_tokens WHERE hash = ?1)"
         ),
         [hash],
         grant_from_row,
