@@ -81,8 +81,22 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.port = args.port;
     options.public_url = args.public_url.clone();
     options.trust_forwarded_host = args.trust_forwarded_host;
+    options.state_dir = args.state_dir.clone();
+    let opened = match server::open_state(&options).await {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: cannot open the local state: {e}");
+            return Ok(2);
+        }
+    };
+    let key_note = match opened.key_source {
+        crate::store::keyfile::KeySource::Created(_) => "secret.key created",
+        crate::store::keyfile::KeySource::File(_) => "secret.key",
+        crate::store::keyfile::KeySource::Env => "secret key from MCPGW_SECRET_KEY",
+    };
+    let state_line = format!("state: {} (state.db, {key_note})", opened.dir.display());
     let served = Served::new(report);
-    let running = match server::start(served, &options).await {
+    let running = match server::start_with_state(served, &options, opened).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!(
@@ -97,6 +111,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         None => format!("http://{}", running.addr),
     };
     say.line(&format!("mcpgw dev: {} on {origin}", root.display()));
+    say.line(&format!("  {state_line}"));
     if broken {
         say.line("Not serving until the errors above are fixed: every request answers 503. Watching for changes…");
     } else {

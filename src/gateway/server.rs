@@ -14,6 +14,9 @@ use super::registry;
 use super::router::{Match, RouteTable};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::capability_filter::CapabilityFilter;
+use crate::store::keyfile::{self, GatewaySecret, KeySource};
+use crate::store::sqlite::SqliteStore;
+use crate::store::{AsyncStore, StoreError};
 use crate::validate::diagnostic::Severity;
 use crate::validate::{self, Report};
 use arc_swap::ArcSwap;
@@ -40,6 +43,8 @@ pub struct DevOptions {
     pub shutdown_grace: Duration,
     /// How often the project files are checked for changes.
     pub reload_interval: Duration,
+    /// Where `state.db` and `secret.key` live (D9); default `<project>/.mcpgw`.
+    pub state_dir: Option<PathBuf>,
 }
 
 impl DevOptions {
@@ -52,6 +57,7 @@ impl DevOptions {
             trust_forwarded_host: false,
             shutdown_grace: Duration::from_secs(10),
             reload_interval: Duration::from_millis(250),
+            state_dir: None,
         }
     }
 }
@@ -106,6 +112,10 @@ impl Served {
 /// Shared by every request.
 pub struct AppState {
     pub served: ArcSwap<Served>,
+    /// Clients, grants, sessions and upstream connections (SQLite, off the runtime).
+    pub store: AsyncStore,
+    /// The gateway's own secret (`secret.key`): the root of signing and encryption keys.
+    pub secret: Arc<GatewaySecret>,
     pub client: reqwest::Client,
     pub client_following: reqwest::Client,
     pub origin: OriginPolicy,
@@ -127,9 +137,16 @@ fn http_client(follow: bool) -> reqwest::Client {
 }
 
 impl AppState {
-    pub fn new(served: Served, origin: OriginPolicy) -> Self {
+    pub fn new(
+        served: Served,
+        origin: OriginPolicy,
+        store: AsyncStore,
+        secret: GatewaySecret,
+    ) -> Self {
         AppState {
             served: ArcSwap::from_pointee(served),
+            store,
+            secret: Arc::new(secret),
             client: http_client(false),
             client_following: http_client(true),
             origin,
@@ -318,6 +335,38 @@ pub async fn load(dir: PathBuf) -> Result<Report, crate::config::project::LoadEr
     }
 }
 
+/// Local state opened for a run.
+pub struct OpenedState {
+    pub dir: PathBuf,
+    pub store: AsyncStore,
+    pub secret: GatewaySecret,
+    pub key_source: KeySource,
+}
+
+/// Opens (creating on first run) `state.db` and `secret.key` in the state folder, off the runtime.
+pub async fn open_state(options: &DevOptions) -> Result<OpenedState, StoreError> {
+    let dir = options
+        .state_dir
+        .clone()
+        .unwrap_or_else(|| keyfile::default_state_dir(&options.project_dir));
+    let task_dir = dir.clone();
+    let opened = tokio::task::spawn_blocking(move || {
+        keyfile::ensure_state_dir(&task_dir)?;
+        let (secret, source) = keyfile::load_gateway_secret(&task_dir)?;
+        let store = SqliteStore::open(&keyfile::db_path(&task_dir))?;
+        Ok::<_, StoreError>((secret, source, store))
+    })
+    .await
+    .map_err(|e| StoreError::Worker(e.to_string()))??;
+    let (secret, key_source, store) = opened;
+    Ok(OpenedState {
+        dir,
+        store: AsyncStore::new(Arc::new(store)),
+        secret,
+        key_source,
+    })
+}
+
 /// A running gateway.
 pub struct Running {
     pub addr: SocketAddr,
@@ -329,6 +378,18 @@ pub struct Running {
 /// Binds and serves `served` until `shutdown` is cancelled; in-flight requests then get
 /// `grace` to finish.
 pub async fn start(served: Served, options: &DevOptions) -> std::io::Result<Running> {
+    let state = open_state(options)
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    start_with_state(served, options, state).await
+}
+
+/// [`start`] with local state already opened.
+pub async fn start_with_state(
+    served: Served,
+    options: &DevOptions,
+    opened: OpenedState,
+) -> std::io::Result<Running> {
     let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port)).await?;
     let addr = listener.local_addr()?;
     let listen_origin = match addr {
@@ -340,8 +401,21 @@ pub async fn start(served: Served, options: &DevOptions) -> std::io::Result<Runn
         trust_forwarded_host: options.trust_forwarded_host,
         listen_origin,
     };
-    let state = Arc::new(AppState::new(served, origin));
+    let state = Arc::new(AppState::new(served, origin, opened.store, opened.secret));
     let shutdown = CancellationToken::new();
+    // housekeeping: expired codes, tokens and sessions leave the database hourly
+    let housekeeping_store = state.store.clone();
+    let housekeeping_stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = housekeeping_stop.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {
+                    let _ = housekeeping_store.run(|s| s.purge_expired(crate::store::now_unix())).await;
+                }
+            }
+        }
+    });
     let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let token = shutdown.clone();
     let grace = options.shutdown_grace;
