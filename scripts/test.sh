@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The test command: installs the pinned interop peers from ../shared/interop (once; cached
+# outside the clone), then runs every test. Extra arguments go to `cargo test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+interop_src=../shared/interop
+interop_dir="${MCPGW_INTEROP_DIR:-$HOME/.cache/mcpgw-interop}"
+if [ -f "$interop_src/install.sh" ]; then
+  # the MCP Inspector (Node 22, ~300 MB) is not used by the tests yet
+  INTEROP_SKIP_NODE22="${INTEROP_SKIP_NODE22:-1}" bash "$interop_src/install.sh" "$interop_dir"
+  export MCPGW_INTEROP_DIR="$interop_dir"
+else
+  echo "note: $interop_src not found: the interop tests will print SKIP"
+fi
+cargo test --locked --all-targets "$@"
