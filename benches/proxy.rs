@@ -1,0 +1,226 @@
+//! Proxy benchmark (`cargo bench --bench proxy`): the same load generator against the built-in
+//! mock upstream directly, then through `mcpgw dev` (a plain MCP proxy route, and a route with
+//! the capability filter rewriting every tools/list), and prints throughput and added latency.
+//!
+//! Not a test: it asserts nothing and is never run by `cargo test`. Options (env):
+//! `BENCH_CONNECTIONS` (default 16), `BENCH_SECONDS` per target (default 5).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+const BODY: &str = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcpgw")
+}
+
+/// Waits for a line on `reader` containing `marker` and returns it.
+fn wait_line(reader: impl std::io::Read + Send + 'static, marker: &'static str) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if line.contains(marker) {
+                let _ = tx.send(line);
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .unwrap_or_else(|_| panic!("no line with {marker:?}"))
+}
+
+struct Stats {
+    requests: usize,
+    seconds: f64,
+    latencies_us: Vec<u64>,
+}
+
+impl Stats {
+    fn rps(&self) -> f64 {
+        self.requests as f64 / self.seconds
+    }
+    fn pct(&self, p: f64) -> f64 {
+        if self.latencies_us.is_empty() {
+            return f64::NAN;
+        }
+        let i = ((self.latencies_us.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies_us[i] as f64 / 1000.0
+    }
+}
+
+async fn load(url: &str, connections: usize, duration: Duration) -> Stats {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let url = url.to_string();
+        let stop = stop.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .no_proxy()
+                .pool_max_idle_per_host(1)
+                .build()
+                .expect("client");
+            let mut lat = Vec::with_capacity(100_000);
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let resp = client
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .header("accept", "application/json, text/event-stream")
+                    .body(BODY)
+                    .send()
+                    .await;
+                match resp {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    Ok(r) => panic!("{url}: HTTP {}", r.status()),
+                    Err(e) => panic!("{url}: {e}"),
+                }
+            }
+            lat
+        }));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(duration).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut latencies_us = Vec::new();
+    for t in tasks {
+        latencies_us.extend(t.await.expect("load task"));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies_us.sort_unstable();
+    Stats {
+        requests: latencies_us.len(),
+        seconds,
+        latencies_us,
+    }
+}
+
+fn main() {
+    let connections: usize = std::env::var("BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(16);
+    let seconds: u64 = std::env::var("BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+
+    let mut mock = Command::new(bin())
+        .args(["upstream", "mock", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("mock");
+    let ready = wait_line(mock.stdout.take().expect("stdout"), "READY ");
+    let mock = Guard(mock);
+    let ready: serde_json::Value =
+        serde_json::from_str(ready.trim_start_matches("READY ")).expect("READY json");
+    let upstream = ready["url"].as_str().expect("url").to_string();
+    let base = upstream.trim_end_matches("/mcp").to_string();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("config")).expect("config");
+    std::fs::create_dir_all(root.join("modules")).expect("modules");
+    std::fs::write(
+        root.join("zuplo.jsonc"),
+        r#"{"version":1,"compatibilityDate":"2026-03-01"}"#,
+    )
+    .expect("zuplo");
+    std::fs::write(
+        root.join("modules/zuplo.runtime.ts"),
+        "runtime.addPlugin(new McpGatewayPlugin());",
+    )
+    .expect("ts");
+    let routes = serde_json::json!({"openapi": "3.1.0", "info": {"title": "bench", "version": "1"}, "paths": {
+        "/mcp/plain-v1": {"get,post": {"operationId": "plain", "x-zuplo-route": {"corsPolicy": "none",
+            "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
+            "policies": {"inbound": []}}}},
+        // the capability filter on an McpProxyHandler route needs the MCP OAuth policy (MCP020);
+        // the same proxy path runs behind a URL-forward route here
+        "/mcp": {"post": {"operationId": "filtered", "x-zuplo-route": {
+            "handler": {"export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": {"baseUrl": base}},
+            "policies": {"inbound": ["curated"]}}}}
+    }});
+    let policies = serde_json::json!({"policies": [{"name": "curated", "policyType": "mcp-capability-filter-inbound",
+        "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
+            "options": {"tools": ["echo", {"name": "add", "description": "Adds two numbers (curated)"}]}}}]});
+    std::fs::write(root.join("config/routes.oas.json"), routes.to_string()).expect("routes");
+    std::fs::write(root.join("config/policies.json"), policies.to_string()).expect("policies");
+
+    let mut dev = Command::new(bin())
+        .args([
+            "dev",
+            root.to_str().expect("utf-8 path"),
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .env("MCPGW_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("dev");
+    let banner = wait_line(dev.stderr.take().expect("stderr"), " on http://");
+    let dev = Guard(dev);
+    let gateway = banner[banner.find(" on http://").expect("origin") + 4..]
+        .trim()
+        .to_string();
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let duration = Duration::from_secs(seconds);
+    println!("load: {connections} connections, {seconds} s per target, POST tools/list (JSON)");
+    let targets = [
+        ("direct to the mock", upstream.clone()),
+        (
+            "through mcpgw dev (proxy)",
+            format!("{gateway}/mcp/plain-v1"),
+        ),
+        (
+            "through mcpgw dev (capability filter)",
+            format!("{gateway}/mcp"),
+        ),
+    ];
+    let mut results = Vec::new();
+    for (name, url) in &targets {
+        rt.block_on(load(url, connections, Duration::from_secs(1))); // warm up
+        let s = rt.block_on(load(url, connections, duration));
+        println!(
+            "{name:<40} {:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms",
+            s.rps(),
+            s.pct(0.5),
+            s.pct(0.99)
+        );
+        results.push(s);
+    }
+    let direct = &results[0];
+    for (i, (name, _)) in targets.iter().enumerate().skip(1) {
+        let s = &results[i];
+        println!(
+            "{name:<40} throughput {:.2}x direct, added p50 {:+.3} ms, added p99 {:+.3} ms",
+            s.rps() / direct.rps(),
+            s.pct(0.5) - direct.pct(0.5),
+            s.pct(0.99) - direct.pct(0.99)
+        );
+    }
+    drop(dev);
+    drop(mock);
+}
