@@ -2,12 +2,16 @@
 //! streaming of progress, 405/413, the CLI's READY line and shutdown, and real MCP clients (the
 //! TS SDK and the Python SDK of the interop harness) against it.
 
+use axum::body::Body;
 use futures_util::StreamExt;
+use http_body_util::BodyExt;
+use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tower::ServiceExt;
 
 use mcpgw::mock::{self, MockHandle};
 
@@ -164,6 +168,31 @@ async fn server_discover_speaks_2026_07_28() {
             .unwrap()
             .contains(&json!("2026-07-28"))
     );
+    // The header alone is read leniently, except by server/discover.
+    for (method, header, ok) in [
+        ("tools/list", "garbage", true),
+        ("tools/list", "2025-06-18", true),
+        ("server/discover", "2026-07-28", true),
+        ("server/discover", "2025-11-25", false),
+    ] {
+        let resp = client()
+            .post(&m.url)
+            .header("accept", JSON_AND_SSE)
+            .header("mcp-protocol-version", header)
+            .body(req(6, method, json!({})).to_string())
+            .send()
+            .await
+            .unwrap();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body.get("result").is_some(),
+            ok,
+            "{method} {header}: {body}"
+        );
+        if !ok {
+            assert_eq!(body["error"]["code"], -32022);
+        }
+    }
     // Handshake-era requests keep the old result shapes.
     let (_, body) = rpc(&m.url, req(5, "tools/list", json!({}))).await;
     assert!(body["result"].get("resultType").is_none());
@@ -222,6 +251,7 @@ async fn tools_list_and_call() {
         json!({"name":"add","arguments":{"a":1}}),
         json!({"name":"slow","arguments":{"steps":0}}),
         json!({"name":"slow","arguments":{"steps":1,"delayMs":999999}}),
+        json!({"name":"slow","arguments":{"steps":100,"delayMs":1000}}),
     ] {
         let r = call(&m.url, bad.clone()).await;
         assert_eq!(r["error"]["code"], -32602, "{bad}: {r}");
@@ -807,5 +837,138 @@ fn interop_python_sdk_client_both_eras() {
             "mock://hello",
             "{mode}"
         );
+    }
+}
+
+// ---- no panic on any input ----
+
+/// Arbitrary JSON, a few levels deep.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[a-z/:_.0-9{}-]{0,12}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map("[a-zA-Z_]{1,8}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// JSON-RPC-ish messages: real method and parameter names with random values. `slow` is left
+/// out (it sleeps by design).
+fn message() -> impl Strategy<Value = Value> {
+    let method = prop_oneof![
+        Just("initialize"),
+        Just("server/discover"),
+        Just("ping"),
+        Just("tools/list"),
+        Just("tools/call"),
+        Just("prompts/list"),
+        Just("prompts/get"),
+        Just("resources/list"),
+        Just("resources/read"),
+        Just("resources/templates/list"),
+        Just("notifications/initialized"),
+        Just("nope"),
+    ];
+    let name = prop_oneof![
+        Just(json!("echo")),
+        Just(json!("add")),
+        Just(json!("fail")),
+        Just(json!("greeting")),
+        any_json()
+    ];
+    let params = (
+        name,
+        any_json(),
+        any_json(),
+        any_json(),
+        prop::option::of(any_json()),
+    )
+        .prop_map(|(name, arguments, meta, version, uri)| {
+            let mut p = json!({"name": name, "arguments": arguments, "_meta": meta, "protocolVersion": version});
+            if let Some(uri) = uri {
+                p["uri"] = uri;
+            }
+            p
+        });
+    (
+        prop::option::of(prop_oneof![Just(json!("2.0")), any_json()]),
+        prop::option::of(any_json()),
+        prop::option::of(prop_oneof![method.prop_map(Value::from), any_json()]),
+        prop::option::of(prop_oneof![params, any_json()]),
+    )
+        .prop_map(|(jsonrpc, id, method, params)| {
+            let mut m = serde_json::Map::new();
+            for (k, v) in [
+                ("jsonrpc", jsonrpc),
+                ("id", id),
+                ("method", method),
+                ("params", params),
+            ] {
+                if let Some(v) = v {
+                    m.insert(k.into(), v);
+                }
+            }
+            Value::Object(m)
+        })
+}
+
+fn body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        message().prop_map(|m| m.to_string().into_bytes()),
+        prop::collection::vec(message(), 0..4)
+            .prop_map(|b| Value::from(b).to_string().into_bytes()),
+        any_json().prop_map(|v| v.to_string().into_bytes()),
+        prop::collection::vec(any::<u8>(), 0..64),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_post_gets_a_json_rpc_answer(
+        body in body(),
+        accept in prop_oneof![Just("application/json, text/event-stream"), Just("text/event-stream"), Just("application/json"), Just("*/*"), Just("x/y")],
+        version in prop_oneof![Just(""), Just("2025-11-25"), Just("2026-07-28"), Just("bogus")],
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (status, ct, bytes) = rt.block_on(async {
+            let mut rb = axum::http::Request::post("/mcp").header("accept", accept);
+            if !version.is_empty() {
+                rb = rb.header("mcp-protocol-version", version);
+            }
+            let resp = mock::app().oneshot(rb.body(Body::from(body.clone())).unwrap()).await.unwrap();
+            let status = resp.status().as_u16();
+            let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+            (status, ct, resp.into_body().collect().await.unwrap().to_bytes())
+        });
+        prop_assert!(matches!(status, 200 | 202 | 400), "status {}", status);
+        if status == 202 {
+            prop_assert!(bytes.is_empty());
+        } else if ct.starts_with("text/event-stream") {
+            let text = std::str::from_utf8(&bytes).unwrap();
+            for line in text.lines().filter_map(|l| l.strip_prefix("data: ")) {
+                let v: Value = serde_json::from_str(line).unwrap();
+                prop_assert_eq!(&v["jsonrpc"], "2.0");
+            }
+        } else {
+            prop_assert!(ct.starts_with("application/json"), "content-type {}", ct);
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            let items = match &v { Value::Array(a) => a.clone(), other => vec![other.clone()] };
+            for item in items {
+                prop_assert_eq!(&item["jsonrpc"], "2.0");
+                prop_assert!(item.get("result").is_some() != item.get("error").is_some());
+            }
+        }
     }
 }

@@ -34,6 +34,8 @@ const SLOW_MAX_STEPS: u64 = 100;
 const SLOW_MAX_DELAY_MS: u64 = 10_000;
 const SLOW_DEFAULT_STEPS: u64 = 5;
 const SLOW_DEFAULT_DELAY_MS: u64 = 250;
+/// A call of `slow` lasts at most a minute.
+const SLOW_MAX_TOTAL_MS: u64 = 60_000;
 
 /// What a request handler may use besides the request.
 pub struct Ctx<'a> {
@@ -82,22 +84,31 @@ fn era(req: &Request, ctx: &Ctx<'_>) -> Result<Era, RpcError> {
         return Ok(Era::Handshake);
     }
     let discover = req.method == "server/discover";
-    let requested = match req.meta().and_then(|m| m.get(PROTOCOL_VERSION_META_KEY)) {
+    let envelope = match req.meta().and_then(|m| m.get(PROTOCOL_VERSION_META_KEY)) {
         Some(Value::String(v)) => Some(v.as_str()),
         Some(_) => {
             return Err(RpcError::invalid_params(format!(
                 "Invalid params: _meta[\"{PROTOCOL_VERSION_META_KEY}\"] must be a string"
             )));
         }
-        // Lenient: without an envelope the header decides, and nothing at all is fine too.
-        None => ctx.header_version.filter(|v| !v.is_empty()),
+        None => None,
     };
-    match requested {
-        Some(v) if v == MODERN_VERSION => Ok(Era::Modern),
-        Some(v) if !discover && HANDSHAKE_VERSIONS.contains(&v) => Ok(Era::Handshake),
-        Some(v) => Err(unsupported_version(v)),
-        None if discover => Ok(Era::Modern),
-        None => Ok(Era::Handshake),
+    // The envelope is the request's own claim: it must name a version the mock speaks.
+    if let Some(v) = envelope {
+        return match v {
+            MODERN_VERSION => Ok(Era::Modern),
+            v if !discover && HANDSHAKE_VERSIONS.contains(&v) => Ok(Era::Handshake),
+            v => Err(unsupported_version(v)),
+        };
+    }
+    // Without one, the MCP-Protocol-Version header is read leniently: only `server/discover`
+    // (a version negotiation) refuses a version it cannot serve.
+    let header = ctx.header_version.filter(|v| !v.is_empty());
+    match header {
+        Some(MODERN_VERSION) => Ok(Era::Modern),
+        Some(v) if discover => Err(unsupported_version(v)),
+        _ if discover => Ok(Era::Modern),
+        _ => Ok(Era::Handshake),
     }
 }
 
@@ -237,7 +248,7 @@ fn tools() -> Value {
         {
             "name": "slow",
             "title": "Slow",
-            "description": "Works in steps, waiting delayMs before each; with a progress token it sends notifications/progress for every step.",
+            "description": "Works in steps, waiting delayMs before each (at most 60 s in all); with a progress token it sends notifications/progress for every step.",
             "inputSchema": {
                 "type": "object",
                 "properties": {
@@ -388,6 +399,11 @@ async fn slow(
         SLOW_DEFAULT_DELAY_MS,
         (0, SLOW_MAX_DELAY_MS),
     )?;
+    if steps.saturating_mul(delay) > SLOW_MAX_TOTAL_MS {
+        return Err(RpcError::invalid_params(format!(
+            "Invalid params: slow: steps × delayMs must be at most {SLOW_MAX_TOTAL_MS}"
+        )));
+    }
     let token = progress_token(req);
     for step in 1..=steps {
         tokio::time::sleep(Duration::from_millis(delay)).await;
