@@ -485,13 +485,14 @@ struct Arrival {
 /// Reads an SSE response to its end, timestamping each event as its bytes arrive.
 async fn read_sse(resp: reqwest::Response) -> Vec<Arrival> {
     let mut out = Vec::new();
-    let mut buf = String::new();
+    let mut buf: Vec<u8> = Vec::new();
     let mut chunks = resp.bytes_stream();
     while let Some(chunk) = chunks.next().await {
         let at = Instant::now();
-        buf.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
-        while let Some(end) = buf.find("\n\n") {
-            let block: String = buf.drain(..end + 2).collect();
+        buf.extend_from_slice(&chunk.unwrap());
+        while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+            let raw: Vec<u8> = buf.drain(..end + 2).collect();
+            let block = String::from_utf8(raw).unwrap();
             let mut event = None;
             let mut data = Vec::new();
             for line in block.lines() {

@@ -197,7 +197,7 @@ pub enum UpstreamCommand {
     Probe(ProbeArgs),
     /// Run a real Streamable HTTP MCP server for local labs and tests
     #[command(
-        after_help = "Examples:\n  mcpgw upstream mock                # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0      # any free port; read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001},\nthen serves until Ctrl-C or SIGTERM. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
+        after_help = "Examples:\n  mcpgw upstream mock                             # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0                    # any free port: read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100  # reachable from other machines\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001},\nthen serves until Ctrl-C or SIGTERM. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
     )]
     Mock(MockArgs),
 }
