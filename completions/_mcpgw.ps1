@@ -129,8 +129,9 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
         }
         'mcpgw;upstream;mock' {
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port to listen on (0 for any free port)')
+            [CompletionResult]::new('--host', '--host', [CompletionResultType]::ParameterName, 'Address to listen on')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
-            [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own authorization server')
+            [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own authorization server (not implemented yet)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

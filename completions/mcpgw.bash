@@ -550,13 +550,17 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__mock)
-            opts="-h --port --oauth --color --help"
+            opts="-h --port --host --oauth --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

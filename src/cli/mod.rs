@@ -5,6 +5,7 @@
 pub mod completions;
 mod dev;
 mod init;
+mod mock;
 mod validate;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -197,7 +198,7 @@ pub enum UpstreamCommand {
     Probe(ProbeArgs),
     /// Run a real Streamable HTTP MCP server for local labs and tests
     #[command(
-        after_help = "Examples:\n  mcpgw upstream mock                # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0      # any free port\n  mcpgw upstream mock --oauth"
+        after_help = "Examples:\n  mcpgw upstream mock                             # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0                    # any free port: read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100  # reachable from other machines\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001},\nthen serves until Ctrl-C or SIGTERM. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
     )]
     Mock(MockArgs),
 }
@@ -222,7 +223,10 @@ pub struct MockArgs {
     /// Port to listen on (0 for any free port)
     #[arg(long, default_value_t = 9001)]
     pub port: u16,
-    /// Protect the mock with its own authorization server
+    /// Address to listen on
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Protect the mock with its own authorization server (not implemented yet)
     #[arg(long)]
     pub oauth: bool,
 }
@@ -265,7 +269,10 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Dev(args) => dev::run(args, color),
         Command::Oauth(OauthCommand::Walk(_)) => not_implemented("mcpgw oauth walk"),
         Command::Upstream(UpstreamCommand::Probe(_)) => not_implemented("mcpgw upstream probe"),
-        Command::Upstream(UpstreamCommand::Mock(_)) => not_implemented("mcpgw upstream mock"),
+        Command::Upstream(UpstreamCommand::Mock(args)) if args.oauth => {
+            not_implemented("mcpgw upstream mock --oauth")
+        }
+        Command::Upstream(UpstreamCommand::Mock(args)) => mock::run(args),
     }
 }
 
