@@ -310,3 +310,25 @@ fn committed_completions_are_fresh() {
         );
     }
 }
+
+#[test]
+fn the_bundled_example_is_the_quickstart_template_and_templates_hold_no_state() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (rel, contents) in mcpgw::templates::files("quickstart").unwrap() {
+        let example =
+            std::fs::read(root.join("examples/quickstart").join(&rel)).unwrap_or_default();
+        assert!(
+            example == contents,
+            "examples/quickstart/{rel} differs from the quickstart template"
+        );
+    }
+    for t in mcpgw::templates::TEMPLATES {
+        for (rel, _) in mcpgw::templates::files(t.name).unwrap() {
+            assert!(
+                !rel.starts_with(".mcpgw/") && rel != ".env",
+                "template {} embeds {rel}",
+                t.name
+            );
+        }
+    }
+}

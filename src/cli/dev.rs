@@ -95,6 +95,16 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         crate::store::keyfile::KeySource::Env => "secret key from MCPGW_SECRET_KEY",
     };
     let state_line = format!("state: {} (state.db, {key_note})", opened.dir.display());
+    let mock = match &args.with_mock {
+        Some(addr) => match crate::mock::spawn(addr).await {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("error: cannot start the mock upstream: {e}");
+                return Ok(2);
+            }
+        },
+        None => None,
+    };
     let served = Served::new(report);
     let running = match server::start_with_state(served, &options, opened).await {
         Ok(r) => r,
@@ -112,6 +122,9 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     };
     say.line(&format!("mcpgw dev: {} on {origin}", root.display()));
     say.line(&format!("  {state_line}"));
+    if let Some(m) = &mock {
+        say.line(&format!("  mock upstream: {}", m.url));
+    }
     if broken {
         say.line("Not serving until the errors above are fixed: every request answers 503. Watching for changes…");
     } else {
@@ -160,6 +173,9 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     )
     .await;
     printer.abort();
+    if let Some(m) = mock {
+        let _ = m.shutdown().await;
+    }
     Ok(0)
 }
 

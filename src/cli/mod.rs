@@ -57,7 +57,7 @@ impl ColorChoice {
 pub enum Command {
     /// Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state
     #[command(
-        after_help = "Examples:\n  mcpgw dev                      # the project in this folder, on http://127.0.0.1:9000\n  mcpgw dev my-gateway --port 9100\n  mcpgw dev --dev-user alice --dev-roles admin,mcp_user"
+        after_help = "Examples:\n  mcpgw dev                      # the project in this folder, on http://127.0.0.1:9000\n  mcpgw dev --with-mock          # and the built-in mock upstream on 127.0.0.1:9001\n  mcpgw dev my-gateway --port 9100\n  mcpgw dev --dev-user alice --dev-roles admin,mcp_user"
     )]
     Dev(DevArgs),
 
@@ -120,6 +120,10 @@ pub struct DevArgs {
     /// Honour X-Forwarded-Host when deriving the public origin
     #[arg(long)]
     pub trust_forwarded_host: bool,
+    /// Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that
+    /// point at it, such as the quickstart template
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9001")]
+    pub with_mock: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
