@@ -505,3 +505,98 @@ async fn the_mcp_server_registry_lists_routes() {
     assert_eq!(r.status(), 400);
     gw.shutdown.cancel();
 }
+
+#[tokio::test]
+async fn url_rewrite_and_forward_handlers() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let rewrite = json!({ "post": { "operationId": "rw", "x-zuplo-route": {
+        "handler": { "export": "urlRewriteHandler", "module": "$import(@zuplo/runtime)", "options": { "rewritePattern": format!("http://{up}/items/${{params.id}}") } } } } });
+    let forward = json!({ "get,post": { "operationId": "fw", "x-zuplo-route": {
+        "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": { "baseUrl": format!("http://{up}/base"), "forwardSearch": false } } } } });
+    write_project(
+        dir.path(),
+        json!({ "/api/items/{id}": rewrite, "/api/fw": forward }),
+        json!([]),
+    );
+    let gw = start(dir.path()).await;
+    let v: serde_json::Value = client()
+        .post(format!("http://{}/api/items/a%20b?x=1", gw.addr))
+        .header("authorization", "Bearer for-the-api")
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"]["path"], "/items/a%20b");
+    assert_eq!(v["result"]["query"], "x=1");
+    assert_eq!(
+        v["result"]["headers"]["authorization"], "Bearer for-the-api",
+        "non-MCP handlers pass credentials on"
+    );
+    let v: serde_json::Value = client()
+        .post(format!("http://{}/api/fw?dropped=1", gw.addr))
+        .body("{}")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["result"]["path"], "/base/api/fw");
+    assert_eq!(
+        v["result"]["query"],
+        serde_json::Value::Null,
+        "forwardSearch: false"
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn the_built_in_mock_streams_progress_through_the_gateway() {
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/mock-v1": mcp_route("mock", &mock.url, &[], json!({})) }),
+        json!([]),
+    );
+    let gw = start(dir.path()).await;
+    let started = Instant::now();
+    let mut resp = client()
+        .post(format!("http://{}/mcp/mock-v1", gw.addr))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"slow","arguments":{"steps":3,"delayMs":300},"_meta":{"progressToken":"p1"}}}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream")
+    );
+    let mut arrivals = Vec::new();
+    let mut text = String::new();
+    while let Some(chunk) = resp.chunk().await.unwrap() {
+        let s = String::from_utf8_lossy(&chunk).to_string();
+        if s.contains("notifications/progress") {
+            arrivals.push(started.elapsed());
+        }
+        text.push_str(&s);
+    }
+    assert!(text.contains("\"result\""), "{text}");
+    assert!(
+        arrivals.len() >= 2,
+        "progress arrived in one piece: {arrivals:?}\n{text}"
+    );
+    assert!(
+        arrivals[0] + Duration::from_millis(300) <= *arrivals.last().unwrap(),
+        "{arrivals:?}"
+    );
+    gw.shutdown.cancel();
+}

@@ -64,6 +64,11 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     let say = Say {
         json_logs: matches!(args.log_format, LogFormat::Json),
     };
+    if args.auto_consent || args.dev_user != "dev-browser-user" || args.dev_roles != ["mcp_user"] {
+        eprintln!(
+            "note: --dev-user, --dev-roles and --auto-consent act on the authorization server, which is not implemented yet: they change nothing in this version"
+        );
+    }
     let style = HumanStyle { color };
     let report = match server::load(root.clone()).await {
         Ok(r) => r,

@@ -63,11 +63,10 @@ pub fn watch(
     stop: CancellationToken,
 ) -> mpsc::UnboundedReceiver<ReloadEvent> {
     let (tx, rx) = mpsc::unbounded_channel();
+    // taken now, not in the task: an edit made right after this call must count as a change
+    // (a handful of metadata reads, once)
+    let mut last = fingerprint(&root);
     tokio::spawn(async move {
-        let scan_root = root.clone();
-        let mut last = tokio::task::spawn_blocking(move || fingerprint(&scan_root))
-            .await
-            .unwrap_or_default();
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
