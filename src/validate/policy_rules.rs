@@ -98,11 +98,7 @@ fn scopes_needed(project: &Project, model: &Model, findings: &mut Findings) {
             continue;
         };
         for n in &route.inbound {
-            let Some(pi) = project
-                .policies
-                .iter()
-                .position(|p| p.name.value == n.value)
-            else {
+            let Some(pi) = project.policy_position(&n.value) else {
                 continue;
             };
             let PolicyConfig::TokenExchange(t) = &model.policies[pi] else {
