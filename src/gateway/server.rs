@@ -24,6 +24,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -421,6 +422,10 @@ pub async fn start_with_state(
     let grace = options.shutdown_grace;
     let task = tokio::spawn(async move {
         let signal = token.clone();
+        // small JSON-RPC answers must not wait for Nagle's algorithm
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let serve = axum::serve(listener, app)
             .with_graceful_shutdown(async move { signal.cancelled().await });
         let mut serve = std::pin::pin!(serve.into_future());

@@ -15,6 +15,7 @@ mod rpc;
 pub use http::{MAX_BODY_BYTES, app};
 pub use methods::{HANDSHAKE_VERSIONS, MODERN_VERSION, SERVER_NAME, SUPPORTED_VERSIONS};
 
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -42,6 +43,9 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), MockError> {
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app())
         .with_graceful_shutdown(shutdown)
         .await
