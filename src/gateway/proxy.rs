@@ -274,20 +274,20 @@ pub async fn forward(
     };
 
     let status = upstream.status();
-    let mut out_headers = upstream.headers().clone();
-    strip_hop_by_hop(&mut out_headers);
-    let content_type = out_headers
+    let filters = std::mem::take(&mut req.response_filters);
+    let content_type = upstream
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
-
-    let filters = std::mem::take(&mut req.response_filters);
-    let body = if !filters.is_empty()
+        .unwrap_or("");
+    let rewrite = !filters.is_empty()
         && content_type.contains("json")
-        && !content_type.contains("event-stream")
-    {
-        match read_limited(upstream, FILTER_BUFFER_LIMIT).await {
+        && !content_type.contains("event-stream");
+
+    let mut resp = if rewrite {
+        let content_type = content_type.to_string();
+        let mut headers = upstream.headers().clone();
+        let body = match read_limited(upstream, FILTER_BUFFER_LIMIT).await {
             Ok(bytes) => {
                 let mut current = bytes.to_vec();
                 let mut changed = false;
@@ -300,19 +300,22 @@ pub async fn forward(
                     }
                 }
                 if changed {
-                    out_headers.remove(header::CONTENT_LENGTH);
+                    headers.remove(header::CONTENT_LENGTH);
                 }
                 Body::from(current)
             }
             Err(partial) => partial,
-        }
+        };
+        let mut resp = Response::new(body);
+        *resp.status_mut() = status;
+        *resp.headers_mut() = headers;
+        resp
     } else {
-        Body::from_stream(upstream.bytes_stream())
+        // the upstream's own body, frame by frame: nothing is copied or buffered
+        let (parts, body) = axum::http::Response::from(upstream).into_parts();
+        Response::from_parts(parts, Body::new(body))
     };
-
-    let mut resp = Response::new(body);
-    *resp.status_mut() = status;
-    *resp.headers_mut() = out_headers;
+    strip_hop_by_hop(resp.headers_mut());
     resp.extensions_mut()
         .insert(UpstreamStatus(status.as_u16()));
     resp

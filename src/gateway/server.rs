@@ -73,6 +73,8 @@ pub struct Served {
     pub filters: HashMap<usize, Arc<CapabilityFilter>>,
     /// The project's errors (D10): while there are any nothing is served.
     pub errors: Vec<String>,
+    /// Where the MCP server registry is mounted, when it is enabled.
+    pub registry_mount: Option<String>,
 }
 
 impl Served {
@@ -100,11 +102,13 @@ impl Served {
                 _ => {}
             }
         }
+        let registry_mount = registry::mount_path(&report.project);
         Served {
             table: RouteTable::new(&report.project.routes),
             report,
             limiters,
             filters,
+            registry_mount,
             errors,
         }
     }
@@ -224,7 +228,7 @@ async fn dispatch(
     }
 
     let (parts, body) = req.into_parts();
-    if let Some(mount) = registry::mount_path(&served.report.project) {
+    if let Some(mount) = &served.registry_mount {
         let rest = if mount.is_empty() {
             Some(path.as_str())
         } else {
