@@ -311,9 +311,12 @@ pub async fn forward(
         *resp.headers_mut() = headers;
         resp
     } else {
-        // the upstream's own body, frame by frame: nothing is copied or buffered
+        // the upstream's body, chunk by chunk as it arrives: never buffered
         let (parts, body) = axum::http::Response::from(upstream).into_parts();
-        Response::from_parts(parts, Body::new(body))
+        Response::from_parts(
+            parts,
+            Body::from_stream(http_body_util::BodyDataStream::new(body)),
+        )
     };
     strip_hop_by_hop(resp.headers_mut());
     resp.extensions_mut()
