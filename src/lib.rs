@@ -8,6 +8,7 @@
 //! - [`gateway`]: the running gateway behind `mcpgw dev` (routing, policy pipeline, streaming
 //!   proxy, capability filter, MCP server registry).
 //! - [`store`]: local state (SQLite) behind the `Store` trait of SPEC §5.6.
+//! - [`oauth`]: the authorization server toward MCP clients and the bearer check of MCP routes.
 //! - [`mock`]: the built-in mock upstream MCP server (`mcpgw upstream mock`).
 //! - [`templates`]: the project templates of `mcpgw init`, compiled into the binary.
 //! - [`secret`]: a redacting newtype for secret values.
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod config;
 pub mod gateway;
 pub mod mock;
+pub mod oauth;
 pub mod secret;
 pub mod store;
 pub mod templates;

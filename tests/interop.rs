@@ -205,3 +205,64 @@ async fn python_sdk_client_both_eras_through_the_gateway_to_the_python_server() 
     }
     gw.shutdown.cancel();
 }
+
+fn dev_oauth_policy() -> serde_json::Value {
+    json!({"name": "dev-oauth", "policyType": "mcp-oauth-inbound", "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
+        "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}})
+}
+
+#[tokio::test]
+async fn sdk_clients_complete_oauth_against_mcpgw_dev() {
+    let Some(dir) = interop_dir("sdk_clients_complete_oauth_against_mcpgw_dev") else {
+        return;
+    };
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/mock-v1": mcp_route("mock-mcp-server", &mock.url, &["dev-oauth"], json!({})) }),
+        json!([dev_oauth_policy()]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/mock-v1", gw.addr);
+
+    // the TS SDK client: DCR, PKCE, dev-login, consent (approved by the harness's browser), a
+    // call, then a refresh whose new token works
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
+        "--list-tools",
+        "--call",
+        "add",
+        "--args",
+        r#"{"a":2,"b":3}"#,
+        "--refresh",
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
+    assert_eq!(step(&steps, "token")["token_type"], "Bearer");
+    assert_eq!(step(&steps, "connect")["auth"], "browser");
+    assert!(step(&steps, "call")["result"].to_string().contains("\"5\""));
+    let refresh = step(&steps, "refresh");
+    assert_eq!(refresh["access_token_changed"], true);
+    assert_eq!(refresh["refresh_token_rotated"], true);
+    assert!(steps.iter().any(|s| s["step"] == "refresh_verified"));
+
+    // the Python SDK 2.3 client (2026-07-28 first, as it does by default)
+    let mut cmd = Command::new(dir.join("venv/bin/python"));
+    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
+        "--list-tools",
+        "--call",
+        "add",
+        "--args",
+        r#"{"a":2,"b":3}"#,
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "token")["token_type"], "Bearer");
+    assert!(step(&steps, "call")["result"].to_string().contains("\"5\""));
+    gw.shutdown.cancel();
+}

@@ -64,11 +64,6 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     let say = Say {
         json_logs: matches!(args.log_format, LogFormat::Json),
     };
-    if args.auto_consent || args.dev_user != "dev-browser-user" || args.dev_roles != ["mcp_user"] {
-        eprintln!(
-            "note: --dev-user, --dev-roles and --auto-consent act on the authorization server, which is not implemented yet: they change nothing in this version"
-        );
-    }
     let style = HumanStyle { color };
     let report = match server::load(root.clone()).await {
         Ok(r) => r,
@@ -87,6 +82,17 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.public_url = args.public_url.clone();
     options.trust_forwarded_host = args.trust_forwarded_host;
     options.state_dir = args.state_dir.clone();
+    options.dev = crate::gateway::server::DevLogin {
+        user: args.dev_user.clone(),
+        roles: args.dev_roles.clone(),
+        auto_consent: args.auto_consent,
+    };
+    if args.auto_consent && !is_loopback_bind(&args.host) {
+        eprintln!(
+            "error: --auto-consent is refused unless the gateway listens on loopback (--host 127.0.0.1)"
+        );
+        return Ok(2);
+    }
     let opened = match server::open_state(&options).await {
         Ok(o) => o,
         Err(e) => {
@@ -204,6 +210,10 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+fn is_loopback_bind(host: &str) -> bool {
+    crate::config::policies::reader::is_loopback_host(host)
 }
 
 /// Where every route is, aligned.

@@ -7,7 +7,7 @@
 
 use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
 use super::problem::Problem;
-use super::server::Served;
+use super::server::{AppState, Served};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
@@ -101,16 +101,27 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             ));
         }
         let why = match &model.policies[i] {
-            PolicyConfig::OAuth(_) => Some("the MCP authorization server (OAuth) is not implemented yet in mcpgw dev; the route is refused rather than served without authentication".to_string()),
-            PolicyConfig::TokenExchange(_) => Some("upstream token exchange is not implemented yet in mcpgw dev".to_string()),
-            PolicyConfig::CapabilityFilter(c) if matches!(c.access, AccessControl::Function { .. }) => {
-                Some("mcpgw dev cannot run a capability filter in function mode (TypeScript)".to_string())
+            PolicyConfig::TokenExchange(_) => {
+                Some("upstream token exchange is not implemented yet in mcpgw dev".to_string())
+            }
+            PolicyConfig::CapabilityFilter(c)
+                if matches!(c.access, AccessControl::Function { .. }) =>
+            {
+                Some(
+                    "mcpgw dev cannot run a capability filter in function mode (TypeScript)"
+                        .to_string(),
+                )
             }
             PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
                 Some("mcpgw dev cannot run rateLimitBy function (TypeScript)".to_string())
             }
-            PolicyConfig::Other => Some(format!("mcpgw dev does not implement policy type {}", decl.policy_type.value)),
-            PolicyConfig::Invalid => Some("its options are invalid (run mcpgw validate)".to_string()),
+            PolicyConfig::Other => Some(format!(
+                "mcpgw dev does not implement policy type {}",
+                decl.policy_type.value
+            )),
+            PolicyConfig::Invalid => {
+                Some("its options are invalid (run mcpgw validate)".to_string())
+            }
             _ => None,
         };
         if let Some(why) = why {
@@ -124,7 +135,12 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
 }
 
 /// Runs the route's inbound policies in order. `Some(response)` when one of them answered.
-pub async fn run(served: &Served, route: usize, req: &mut Inbound) -> Option<Response> {
+pub async fn run(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    req: &mut Inbound,
+) -> Option<Response> {
     let project = &served.report.project;
     if let Some(why) = unsupported(served, route) {
         return Some(req.problem(Problem::new(StatusCode::NOT_IMPLEMENTED, why)));
@@ -134,6 +150,25 @@ pub async fn run(served: &Served, route: usize, req: &mut Inbound) -> Option<Res
             continue;
         };
         let answer = match &served.report.model.policies[i] {
+            PolicyConfig::OAuth(_) => {
+                let r = &project.routes[route];
+                match crate::oauth::server::bearer::check(
+                    state,
+                    &req.headers,
+                    &r.path.value,
+                    r.operation_id(),
+                )
+                .await
+                {
+                    Ok(user) => {
+                        // the gateway's token stops here (no token passthrough)
+                        req.headers.remove(header::AUTHORIZATION);
+                        req.user = Some(user);
+                        None
+                    }
+                    Err(problem) => Some(req.problem(problem)),
+                }
+            }
             PolicyConfig::SetHeaders(s) => {
                 s.headers
                     .iter()

@@ -46,6 +46,26 @@ pub struct DevOptions {
     pub reload_interval: Duration,
     /// Where `state.db` and `secret.key` live (D9); default `<project>/.mcpgw`.
     pub state_dir: Option<PathBuf>,
+    /// Who dev-login signs in (D8) and whether consent is approved by itself.
+    pub dev: DevLogin,
+}
+
+/// The identity dev-login hands out (D8), and `--auto-consent`.
+#[derive(Debug, Clone)]
+pub struct DevLogin {
+    pub user: String,
+    pub roles: Vec<String>,
+    pub auto_consent: bool,
+}
+
+impl Default for DevLogin {
+    fn default() -> Self {
+        DevLogin {
+            user: "dev-browser-user".to_string(),
+            roles: vec!["mcp_user".to_string()],
+            auto_consent: false,
+        }
+    }
 }
 
 impl DevOptions {
@@ -59,6 +79,7 @@ impl DevOptions {
             shutdown_grace: Duration::from_secs(10),
             reload_interval: Duration::from_millis(250),
             state_dir: None,
+            dev: DevLogin::default(),
         }
     }
 }
@@ -121,6 +142,7 @@ pub struct AppState {
     pub store: AsyncStore,
     /// The gateway's own secret (`secret.key`): the root of signing and encryption keys.
     pub secret: Arc<GatewaySecret>,
+    pub dev: DevLogin,
     pub client: reqwest::Client,
     pub client_following: reqwest::Client,
     pub origin: OriginPolicy,
@@ -152,6 +174,7 @@ impl AppState {
             served: ArcSwap::from_pointee(served),
             store,
             secret: Arc::new(secret),
+            dev: DevLogin::default(),
             client: http_client(false),
             client_following: http_client(true),
             origin,
@@ -228,6 +251,10 @@ async fn dispatch(
     }
 
     let (parts, body) = req.into_parts();
+    let body = match crate::oauth::server::handle(state, served, &parts, body, &request_id).await {
+        Ok(resp) => return (resp, None),
+        Err(body) => body,
+    };
     if let Some(mount) = &served.registry_mount {
         let rest = if mount.is_empty() {
             Some(path.as_str())
@@ -287,7 +314,7 @@ async fn dispatch(
                 request_id,
                 response_filters: Vec::new(),
             };
-            if let Some(resp) = pipeline::run(served, route, &mut inbound).await {
+            if let Some(resp) = pipeline::run(state, served, route, &mut inbound).await {
                 return (resp, Some(route));
             }
             let Some(Some(handler)) = served.report.model.handlers.get(route) else {
@@ -406,7 +433,9 @@ pub async fn start_with_state(
         trust_forwarded_host: options.trust_forwarded_host,
         listen_origin,
     };
-    let state = Arc::new(AppState::new(served, origin, opened.store, opened.secret));
+    let mut app_state = AppState::new(served, origin, opened.store, opened.secret);
+    app_state.dev = options.dev.clone();
+    let state = Arc::new(app_state);
     let shutdown = CancellationToken::new();
     // housekeeping: expired codes, tokens and sessions leave the database hourly
     let housekeeping_store = state.store.clone();

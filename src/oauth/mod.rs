@@ -1,0 +1,7 @@
+//! OAuth for `mcpgw dev`.
+//!
+//! - `server`: the authorization server and resource-server checks toward MCP clients
+//!   (SPEC §3.4–§3.12, §3.17, §5): metadata, DCR, authorize, dev-login, consent, token,
+//!   revocation, bearer validation.
+
+pub mod server;

@@ -1,0 +1,783 @@
+//! The browser leg (SPEC §3.7–§3.10): `authorize` (gateway-wide and per route), `dev-login`,
+//! `callback` and the consent page `setup`.
+//!
+//! Owns: the order of checks (problems before the redirect URI is trusted render an HTML page;
+//! later ones redirect to the client with `error`), the transaction `state` handed to the
+//! browser (`<transaction id>.<single-use token>`, the token's hash swapped by the store at every
+//! phase), the session cookie, and `--auto-consent`. Federated OIDC login is not built yet and
+//! says so.
+
+use super::pages::{self, Consent, ErrorPage};
+use super::register::redirect_uri_problem;
+use super::{
+    CODE_TTL_SECONDS, Ctx, RouteByPath, SCOPE, redirect, route_by_path, route_for_resource,
+    session_cookie, set_session_cookie,
+};
+use crate::secret::Secret;
+use crate::store::{
+    self, AdvancePendingOutcome, DecideSetup, DecideSetupOutcome, InitialPhase,
+    PendingAuthorization, Principal, SessionOutcome, SetupDecision, StartAuthorization,
+    StartAuthorizationOutcome,
+};
+use axum::body::Body;
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::Response;
+use std::collections::HashMap;
+
+/// Query parameters; a repeated parameter is an error (RFC 6749 §3.1).
+fn params(query: Option<&str>) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(format!("the parameter {k} is repeated"));
+        }
+    }
+    Ok(out)
+}
+
+fn page(ctx: &Ctx<'_>, p: ErrorPage) -> Response {
+    p.render(&ctx.request_id)
+}
+
+fn bad(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> ErrorPage {
+    ErrorPage::invalid_request(code, "authorize", message, fix)
+}
+
+/// `redirect_uri` with OAuth parameters appended (no fragment: D7).
+fn client_redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut u) => {
+            {
+                let mut q = u.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, v);
+                }
+            }
+            redirect(u.as_str())
+        }
+        Err(_) => redirect(redirect_uri),
+    }
+}
+
+fn error_redirect(
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+) -> Response {
+    let mut pairs = vec![("error", error), ("error_description", description)];
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    client_redirect(redirect_uri, &pairs)
+}
+
+/// `id.token` as handed to the browser.
+fn browser_state(id: &str, token: &Secret) -> String {
+    format!("{id}.{}", token.expose())
+}
+
+fn split_state(state: &str) -> Option<(String, Secret)> {
+    let (id, token) = state.split_once('.')?;
+    (!id.is_empty() && !token.is_empty()).then(|| (id.to_string(), Secret::new(token)))
+}
+
+fn is_pkce_value(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> Response {
+    let q = match params(parts.uri.query()) {
+        Ok(q) => q,
+        Err(e) => {
+            return page(
+                ctx,
+                bad(
+                    "invalid_request",
+                    format!("The authorization request is malformed: {e}."),
+                    "send each parameter once",
+                ),
+            );
+        }
+    };
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    // 1. problems found before the redirect URI is trusted: an HTML page, never a redirect
+    if get("response_type") != Some("code") {
+        return page(
+            ctx,
+            bad(
+                "invalid_request",
+                "response_type must be \"code\".",
+                "start the flow with response_type=code",
+            ),
+        );
+    }
+    let Some(client_id) = get("client_id") else {
+        return page(
+            ctx,
+            bad(
+                "invalid_request",
+                "client_id is required.",
+                "register the client at the registration endpoint first",
+            ),
+        );
+    };
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return page(
+            ctx,
+            bad(
+                "invalid_request",
+                "redirect_uri is required.",
+                "send the redirect URI the client registered",
+            ),
+        );
+    };
+    if let Some(why) = redirect_uri_problem(redirect_uri) {
+        return page(
+            ctx,
+            bad(
+                "invalid_redirect_uri",
+                format!("redirect_uri {why}."),
+                "use an https or loopback redirect URI",
+            ),
+        );
+    }
+    match get("code_challenge_method") {
+        Some("S256") => {}
+        Some(other) => {
+            return page(
+                ctx,
+                bad(
+                    "invalid_request",
+                    format!("code_challenge_method {other:?} is not supported; only S256 is."),
+                    "use PKCE with S256",
+                ),
+            );
+        }
+        None => {
+            return page(
+                ctx,
+                bad(
+                    "invalid_request",
+                    "PKCE is required: code_challenge_method=S256 is missing.",
+                    "use PKCE with S256",
+                ),
+            );
+        }
+    }
+    let Some(challenge) = get("code_challenge").filter(|c| is_pkce_value(c)) else {
+        return page(
+            ctx,
+            bad(
+                "invalid_request",
+                "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].",
+                "send the S256 challenge of a fresh verifier",
+            ),
+        );
+    };
+    if let Some(scope) = get("scope")
+        && scope.split_whitespace().any(|s| s != SCOPE)
+    {
+        return page(
+            ctx,
+            bad(
+                "invalid_scope",
+                format!("scope {scope:?} is not supported; the only scope is {SCOPE}."),
+                "ask for mcp:tools or leave scope out",
+            ),
+        );
+    }
+    if client_id.starts_with("https://") || client_id.starts_with("http://") {
+        return page(ctx, ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            title: "Authorization request invalid",
+            message: "Client ID Metadata Documents (URL client ids) are not supported yet by mcpgw dev.".into(),
+            code: "invalid_client",
+            stage: "authorize",
+            fix: "register the client with Dynamic Client Registration instead".into(),
+        });
+    }
+    let now = store::now_unix();
+    let id = client_id.to_string();
+    let client = match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+        Ok(Some(c)) => c,
+        Ok(None) => {
+            return page(
+                ctx,
+                bad(
+                    "invalid_client",
+                    "OAuth client is not registered.",
+                    "register the client again (registrations expire after 90 days)",
+                ),
+            );
+        }
+        Err(e) => return internal(ctx, &e.to_string()),
+    };
+    if !client.allows_redirect_uri(redirect_uri) {
+        return page(
+            ctx,
+            bad(
+                "invalid_redirect_uri",
+                "redirect_uri is not registered for this client.",
+                "send exactly a redirect URI the client registered (loopback URIs may differ only in port)",
+            ),
+        );
+    }
+    let client_state = get("state");
+    // the unscoped endpoint needs `resource` (rt): without it, an HTML page with the way out
+    let Some(resource) = get("resource")
+        .map(str::to_string)
+        .or_else(|| scoped.as_ref().map(|p| format!("{}{p}", ctx.origin)))
+    else {
+        return page(
+            ctx,
+            bad(
+                "invalid_target",
+                "resource is required at the gateway-wide authorize endpoint.",
+                "start from the MCP URL: its PRM names the per-route authorization server, or send resource=<the MCP route URL>",
+            ),
+        );
+    };
+
+    // 2. from here on the redirect URI is trusted: errors go back to the client
+    if let Some(path) = &scoped {
+        let canonical = format!("{}{path}", ctx.origin);
+        if !matches!(route_by_path(ctx.served, path), RouteByPath::WithOAuth(_))
+            || resource != canonical
+        {
+            return error_redirect(
+                redirect_uri,
+                "invalid_target",
+                "resource must match a published MCP route.",
+                client_state,
+            );
+        }
+    }
+    let Some(route) = route_for_resource(ctx.served, &ctx.origin, &resource) else {
+        return error_redirect(
+            redirect_uri,
+            "invalid_target",
+            "resource must match a published MCP route.",
+            client_state,
+        );
+    };
+    let operation_id = ctx.served.report.project.routes[route]
+        .operation_id()
+        .to_string();
+
+    let session = match session_cookie(&parts.headers) {
+        Some(token) => {
+            let ttl = ctx.oauth.session_ttl_seconds as i64;
+            match ctx
+                .state
+                .store
+                .run(move |s| s.touch_browser_session(&token, ttl, now))
+                .await
+            {
+                Ok(SessionOutcome::Valid(s)) => Some(s.principal),
+                _ => None,
+            }
+        }
+        None => None,
+    };
+    if session.is_none() && !ctx.oauth.dev_login {
+        return page(ctx, ErrorPage {
+            status: StatusCode::NOT_IMPLEMENTED,
+            title: "Configuration needs attention",
+            message: "Federated browser login (an identity provider) is not implemented yet in mcpgw dev.".into(),
+            code: "not_implemented",
+            stage: "authorize",
+            fix: "use the dev-login policy locally (browserLogin.url = http://127.0.0.1:9000/__zuplo/oauth/dev-login)".into(),
+        });
+    }
+    let request = StartAuthorization {
+        id: store::new_id(),
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        resource,
+        operation_id,
+        scope: SCOPE.to_string(),
+        code_challenge: challenge.to_string(),
+        client_state: client_state.map(str::to_string),
+        initial: match &session {
+            Some(p) => InitialPhase::AwaitingSetup(p.clone()),
+            None => InitialPhase::AwaitingLogin,
+        },
+        ttl_seconds: ctx.oauth.state_ttl_seconds as i64,
+    };
+    let started = match ctx
+        .state
+        .store
+        .run(move |s| s.start_authorization(&request, now))
+        .await
+    {
+        Ok(StartAuthorizationOutcome::Started {
+            pending,
+            state_token,
+        }) => (pending, state_token),
+        Ok(StartAuthorizationOutcome::InvalidClient) => {
+            return page(
+                ctx,
+                bad(
+                    "invalid_client",
+                    "OAuth client is not registered.",
+                    "register the client again",
+                ),
+            );
+        }
+        Ok(StartAuthorizationOutcome::RedirectUriMismatch) => {
+            return page(
+                ctx,
+                bad(
+                    "invalid_redirect_uri",
+                    "redirect_uri is not registered for this client.",
+                    "send a registered redirect URI",
+                ),
+            );
+        }
+        Ok(StartAuthorizationOutcome::AlreadyExists) => {
+            return error_redirect(
+                redirect_uri,
+                "server_error",
+                "The authorization could not be started.",
+                client_state,
+            );
+        }
+        Err(e) => return internal(ctx, &e.to_string()),
+    };
+    let (pending, state_token) = started;
+    let state = browser_state(&pending.id, &state_token);
+    match session {
+        Some(principal) => consent_or_auto(ctx, &pending, &principal, &state, &client.name).await,
+        None => {
+            // dev-login is served by this gateway, whatever port the policy's URL names
+            let mut url = match url::Url::parse(&ctx.endpoint("/oauth/dev-login")) {
+                Ok(u) => u,
+                Err(_) => return internal(ctx, "bad dev-login URL"),
+            };
+            url.query_pairs_mut()
+                .append_pair("redirect_uri", &ctx.endpoint("/oauth/callback"))
+                .append_pair("state", &state);
+            redirect(url.as_str())
+        }
+    }
+}
+
+fn internal(ctx: &Ctx<'_>, why: &str) -> Response {
+    tracing::error!(event = "oauth_authorize_failed", error = %why, "authorization failed");
+    page(
+        ctx,
+        ErrorPage {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            title: "Gateway error",
+            message: "The gateway could not complete the request.".into(),
+            code: "internal_error",
+            stage: "authorize",
+            fix: "see the mcpgw dev log".into(),
+        },
+    )
+}
+
+/// The consent page, or with `--auto-consent` the approval itself.
+async fn consent_or_auto(
+    ctx: &Ctx<'_>,
+    pending: &PendingAuthorization,
+    principal: &Principal,
+    state: &str,
+    client_name: &str,
+) -> Response {
+    if ctx.state.dev.auto_consent {
+        return decide(ctx, state, &principal.subject, SetupDecision::Approve).await;
+    }
+    let route = ctx
+        .served
+        .report
+        .project
+        .routes
+        .iter()
+        .find(|r| format!("{}{}", ctx.origin, r.path.value) == pending.resource);
+    let body = pages::consent(&Consent {
+        client_name,
+        route: route.map_or(pending.resource.as_str(), |r| r.path.value.as_str()),
+        subject: &principal.subject,
+        setup_url: &ctx.endpoint("/oauth/setup"),
+        state,
+    });
+    pages::html(StatusCode::OK, body)
+}
+
+pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
+    if !super::origin_is_loopback_http(&ctx.origin) {
+        return page(
+            ctx,
+            ErrorPage {
+                status: StatusCode::FORBIDDEN,
+                title: "Authorization request invalid",
+                message: "Local browser login is only available on loopback HTTP origins.".into(),
+                code: "forbidden",
+                stage: "dev_login",
+                fix: "open the gateway at http://127.0.0.1:PORT".into(),
+            },
+        );
+    }
+    let q = params(parts.uri.query()).unwrap_or_default();
+    let Some(state) = q.get("state").filter(|s| !s.is_empty()).cloned() else {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_state_invalid",
+                "dev_login",
+                "The login request has no state.",
+                "start again from the client",
+            ),
+        );
+    };
+    let callback = ctx.endpoint("/oauth/callback");
+    if let Some(r) = q.get("redirect_uri") {
+        let resolved = url::Url::parse(&ctx.origin)
+            .and_then(|o| o.join(r))
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        if resolved != callback {
+            return page(
+                ctx,
+                ErrorPage::invalid_request(
+                    "oauth_callback_mismatch",
+                    "dev_login",
+                    "redirect_uri is not this gateway's callback.",
+                    format!("use {callback}"),
+                ),
+            );
+        }
+    }
+    let principal = Principal {
+        subject: ctx.state.dev.user.clone(),
+        roles: ctx.state.dev.roles.clone(),
+    };
+    let ttl = ctx.oauth.session_ttl_seconds as i64;
+    let now = store::now_unix();
+    let created = ctx
+        .state
+        .store
+        .run(move |s| s.create_browser_session(&principal, ttl, now))
+        .await;
+    let token = match created {
+        Ok((_, token)) => token,
+        Err(e) => return internal(ctx, &e.to_string()),
+    };
+    let mut url = match url::Url::parse(&callback) {
+        Ok(u) => u,
+        Err(_) => return internal(ctx, "bad callback URL"),
+    };
+    url.query_pairs_mut().append_pair("state", &state);
+    let mut resp = redirect(url.as_str());
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, set_session_cookie(ctx, &token, ttl));
+    resp
+}
+
+pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
+    let q = params(parts.uri.query()).unwrap_or_default();
+    if let Some(err) = q.get("error") {
+        let desc: String = q
+            .get("error_description")
+            .map(String::as_str)
+            .unwrap_or(err)
+            .chars()
+            .take(256)
+            .collect();
+        return page(
+            ctx,
+            ErrorPage {
+                status: StatusCode::BAD_REQUEST,
+                title: "Authorization canceled",
+                message: format!("The identity provider answered: {desc}"),
+                code: "provider_access_denied",
+                stage: "callback",
+                fix: "sign in again, or check the client's settings at the identity provider"
+                    .into(),
+            },
+        );
+    }
+    let Some((id, token)) = q.get("state").and_then(|s| split_state(s)) else {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_state_invalid",
+                "callback",
+                "The login answer has no valid state.",
+                "start again from the client",
+            ),
+        );
+    };
+    if q.contains_key("code") {
+        return page(ctx, ErrorPage {
+            status: StatusCode::NOT_IMPLEMENTED,
+            title: "Configuration needs attention",
+            message: "Federated browser login (an identity provider's code) is not implemented yet in mcpgw dev.".into(),
+            code: "not_implemented",
+            stage: "callback",
+            fix: "use the dev-login policy locally".into(),
+        });
+    }
+    let now = store::now_unix();
+    let principal = match session_cookie(&parts.headers) {
+        Some(t) => match ctx
+            .state
+            .store
+            .run(move |s| s.read_browser_session(&t, now))
+            .await
+        {
+            Ok(SessionOutcome::Valid(s)) => s.principal,
+            _ => {
+                return page(
+                    ctx,
+                    ErrorPage::invalid_request(
+                        "oauth_callback_mismatch",
+                        "callback",
+                        "There is no browser session for this login.",
+                        "allow cookies for the gateway and start again",
+                    ),
+                );
+            }
+        },
+        None => {
+            return page(
+                ctx,
+                ErrorPage::invalid_request(
+                    "oauth_callback_mismatch",
+                    "callback",
+                    "There is no browser session for this login.",
+                    "allow cookies for the gateway and start again",
+                ),
+            );
+        }
+    };
+    let who = principal.clone();
+    let advanced = ctx
+        .state
+        .store
+        .run(move |s| s.advance_pending_authorization(&id, &token, &who, now))
+        .await;
+    let (pending, next) = match advanced {
+        Ok(AdvancePendingOutcome::Advanced {
+            pending,
+            state_token,
+        }) => (pending, state_token),
+        Ok(AdvancePendingOutcome::Expired) => {
+            return state_page(
+                ctx,
+                "oauth_state_expired",
+                "The authorization took too long and expired.",
+            );
+        }
+        Ok(AdvancePendingOutcome::Missing) => {
+            return state_page(ctx, "oauth_state_invalid", "The authorization is unknown.");
+        }
+        Ok(_) => {
+            return state_page(
+                ctx,
+                "oauth_state_reused",
+                "This login answer was already used.",
+            );
+        }
+        Err(e) => return internal(ctx, &e.to_string()),
+    };
+    let client_id = pending.client_id.clone();
+    let name = match ctx
+        .state
+        .store
+        .run(move |s| s.read_client(&client_id, now))
+        .await
+    {
+        Ok(Some(c)) => c.name,
+        _ => pending.client_id.clone(),
+    };
+    consent_or_auto(
+        ctx,
+        &pending,
+        &principal,
+        &browser_state(&pending.id, &next),
+        &name,
+    )
+    .await
+}
+
+fn state_page(ctx: &Ctx<'_>, code: &'static str, message: &str) -> Response {
+    page(
+        ctx,
+        ErrorPage {
+            status: StatusCode::BAD_REQUEST,
+            title: "Authorization expired",
+            message: message.to_string(),
+            code,
+            stage: "callback",
+            fix: "start the connection again from the client".into(),
+        },
+    )
+}
+
+pub async fn setup(ctx: &Ctx<'_>, parts: &Parts, body: Body) -> Response {
+    let q = if parts.method == axum::http::Method::POST {
+        let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
+            return page(
+                ctx,
+                ErrorPage::invalid_request(
+                    "invalid_request",
+                    "setup",
+                    "The form is too large.",
+                    "submit the consent form as rendered",
+                ),
+            );
+        };
+        match params(std::str::from_utf8(&bytes).ok()) {
+            Ok(q) => q,
+            Err(e) => {
+                return page(
+                    ctx,
+                    ErrorPage::invalid_request(
+                        "invalid_request",
+                        "setup",
+                        e,
+                        "submit the consent form as rendered",
+                    ),
+                );
+            }
+        }
+    } else {
+        params(parts.uri.query()).unwrap_or_default()
+    };
+    let Some(state) = q.get("state").cloned() else {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_state_invalid",
+                "setup",
+                "The consent form has no state.",
+                "start again from the client",
+            ),
+        );
+    };
+    let decision = match q.get("decision").map(String::as_str).unwrap_or("continue") {
+        "cancel" => SetupDecision::Cancel,
+        "approve" | "continue" => SetupDecision::Approve,
+        other => {
+            return page(
+                ctx,
+                ErrorPage::invalid_request(
+                    "invalid_request",
+                    "setup",
+                    format!("Unknown decision {other:?}."),
+                    "use the buttons of the consent page",
+                ),
+            );
+        }
+    };
+    let now = store::now_unix();
+    let subject = match session_cookie(&parts.headers) {
+        Some(t) => match ctx
+            .state
+            .store
+            .run(move |s| s.read_browser_session(&t, now))
+            .await
+        {
+            Ok(SessionOutcome::Valid(s)) => s.principal.subject,
+            _ => {
+                return page(
+                    ctx,
+                    ErrorPage {
+                        status: StatusCode::UNAUTHORIZED,
+                        ..ErrorPage::invalid_request(
+                            "authentication_required",
+                            "setup",
+                            "Your browser session has ended.",
+                            "start again from the client",
+                        )
+                    },
+                );
+            }
+        },
+        None => {
+            return page(
+                ctx,
+                ErrorPage {
+                    status: StatusCode::UNAUTHORIZED,
+                    ..ErrorPage::invalid_request(
+                        "authentication_required",
+                        "setup",
+                        "There is no browser session.",
+                        "allow cookies for the gateway and start again",
+                    )
+                },
+            );
+        }
+    };
+    decide(ctx, &state, &subject, decision).await
+}
+
+async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecision) -> Response {
+    let Some((id, token)) = split_state(state) else {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_state_invalid",
+                "setup",
+                "The consent state is malformed.",
+                "start again from the client",
+            ),
+        );
+    };
+    let request = DecideSetup {
+        id,
+        state_token: token,
+        subject: subject.to_string(),
+        decision,
+        code_ttl_seconds: CODE_TTL_SECONDS,
+    };
+    let now = store::now_unix();
+    match ctx
+        .state
+        .store
+        .run(move |s| s.decide_authorization_setup(&request, now))
+        .await
+    {
+        Ok(DecideSetupOutcome::Approved { pending, code }) => {
+            let mut pairs = vec![("code", code.expose())];
+            if let Some(s) = pending.client_state.as_deref() {
+                pairs.push(("state", s));
+            }
+            client_redirect(&pending.redirect_uri, &pairs)
+        }
+        Ok(DecideSetupOutcome::Cancelled(pending)) => error_redirect(
+            &pending.redirect_uri,
+            "access_denied",
+            "The user cancelled the MCP authorization request.",
+            pending.client_state.as_deref(),
+        ),
+        Ok(DecideSetupOutcome::PrincipalMismatch) => page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_callback_mismatch",
+                "setup",
+                "This authorization belongs to another user.",
+                "sign in as the user who started it",
+            ),
+        ),
+        Ok(DecideSetupOutcome::Expired) => state_page(
+            ctx,
+            "oauth_state_expired",
+            "The authorization took too long and expired.",
+        ),
+        Ok(DecideSetupOutcome::Missing) => {
+            state_page(ctx, "oauth_state_invalid", "The authorization is unknown.")
+        }
+        Ok(_) => state_page(
+            ctx,
+            "oauth_state_reused",
+            "This consent was already answered.",
+        ),
+        Err(e) => internal(ctx, &e.to_string()),
+    }
+}

@@ -1,0 +1,133 @@
+//! The bearer check of MCP routes (SPEC §3.17, §5.3): the access token from the
+//! `Authorization` header only, bound to this route's resource and operationId, with the exact
+//! `WWW-Authenticate` challenges; on success the caller as `request.user`.
+
+use super::SCOPE;
+use crate::gateway::origin::{self, encode_route};
+use crate::gateway::problem::Problem;
+use crate::gateway::server::AppState;
+use crate::secret::Secret;
+use crate::store::{self, ValidateOutcome};
+use axum::http::{HeaderMap, StatusCode, header};
+
+/// Header parameter values: control characters dropped, `\` and `"` escaped (§3.17).
+fn param(v: &str) -> String {
+    v.chars()
+        .filter(|c| !c.is_control())
+        .flat_map(|c| match c {
+            '\\' | '"' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect()
+}
+
+fn challenge(prm: &str, error: Option<(&str, &str)>, scope: bool) -> String {
+    let mut s = format!(
+        "Bearer realm=\"OAuth\", resource_metadata=\"{}\"",
+        param(prm)
+    );
+    if let Some((e, d)) = error {
+        s.push_str(&format!(
+            ", error=\"{}\", error_description=\"{}\"",
+            param(e),
+            param(d)
+        ));
+    }
+    if scope {
+        s.push_str(&format!(", scope=\"{SCOPE}\""));
+    }
+    s
+}
+
+/// The bearer token of a request, if its `Authorization` header carries one.
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let mut it = v.split_whitespace();
+    let scheme = it.next()?;
+    let token = it.next()?;
+    (scheme.eq_ignore_ascii_case("bearer") && it.next().is_none()).then(|| token.to_string())
+}
+
+/// Validates the caller of route `route_path`/`operation_id`; `Ok(request.user)` or the answer.
+pub async fn check(
+    state: &AppState,
+    headers: &HeaderMap,
+    route_path: &str,
+    operation_id: &str,
+) -> Result<serde_json::Value, Problem> {
+    let origin = origin::origin(&state.origin, headers);
+    let prm = format!(
+        "{origin}/.well-known/oauth-protected-resource/{}",
+        encode_route(route_path)
+    );
+    let resource = format!("{origin}{route_path}");
+    let Some(token) = bearer(headers) else {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "Gateway access token is required.",
+        )
+        .code("authentication_required")
+        .header(header::WWW_AUTHENTICATE, &challenge(&prm, None, true)));
+    };
+    let invalid = |detail: &str| {
+        Problem::new(StatusCode::UNAUTHORIZED, detail.to_string())
+            .code("authentication_required")
+            .header(
+                header::WWW_AUTHENTICATE,
+                &challenge(
+                    &prm,
+                    Some((
+                        "invalid_token",
+                        "The access token is expired, malformed, or invalid.",
+                    )),
+                    false,
+                ),
+            )
+    };
+    let now = store::now_unix();
+    let secret = Secret::new(token);
+    let outcome = state
+        .store
+        .run(move |s| s.validate_access_token(&secret, now))
+        .await;
+    let at = match outcome {
+        Ok(ValidateOutcome::Valid(at)) => at,
+        Ok(_) => return Err(invalid("The access token is expired, revoked, or invalid.")),
+        Err(e) => {
+            tracing::error!(event = "gateway_access_token_validate_failed", error = %e, "token validation failed");
+            return Err(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The access token could not be checked.",
+            ));
+        }
+    };
+    if at.resource != resource || at.operation_id != operation_id {
+        return Err(invalid(
+            "The access token was not issued for this MCP resource.",
+        ));
+    }
+    if !at.scope.split_whitespace().any(|s| s == SCOPE) {
+        return Err(Problem::new(StatusCode::FORBIDDEN, "The access token is missing the mcp:tools scope.").code("forbidden").header(
+            header::WWW_AUTHENTICATE,
+            &challenge(
+                &prm,
+                Some(("insufficient_scope", "The access token is missing the mcp:tools scope required by this MCP resource.")),
+                true,
+            ),
+        ));
+    }
+    Ok(serde_json::json!({
+        "sub": at.subject,
+        "data": {
+            "zuploSubjectId": at.subject,
+            "roles": at.roles,
+            "clientId": at.client_id,
+            "scope": at.scope,
+            "resource": at.resource,
+            "operationId": at.operation_id,
+            "grantId": at.grant_id,
+            "createdAt": at.created_at,
+            "expiresAt": at.expires_at,
+        }
+    }))
+}

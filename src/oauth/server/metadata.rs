@@ -1,0 +1,127 @@
+//! Well-known documents (SPEC §3.4): Protected Resource Metadata per route (RFC 9728) and
+//! Authorization Server metadata, gateway-wide and per route (RFC 8414). CORS `*`, OPTIONS 204.
+
+use super::{Ctx, RouteByPath, SCOPE, decode_path, route_by_path};
+use crate::gateway::origin::encode_route;
+use crate::gateway::problem::Problem;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+fn cors(mut resp: Response) -> Response {
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+fn preflight() -> Response {
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, authorization"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("86400"),
+    );
+    cors(resp)
+}
+
+pub fn handle(ctx: &Ctx<'_>, method: &Method, path: &str) -> Response {
+    if method == Method::OPTIONS {
+        return preflight();
+    }
+    if method != Method::GET && method != Method::HEAD {
+        let p = Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Only GET and OPTIONS are allowed here.",
+        )
+        .header(header::ALLOW, "GET, OPTIONS")
+        .at(path, &ctx.request_id);
+        return cors(p.into_response());
+    }
+    let (route_path, prm) =
+        if let Some(rest) = path.strip_prefix("/.well-known/oauth-protected-resource/") {
+            (Some(format!("/{}", decode_path(rest))), true)
+        } else if let Some(rest) = path.strip_prefix("/.well-known/oauth-authorization-server/") {
+            (Some(format!("/{}", decode_path(rest))), false)
+        } else {
+            (None, false)
+        };
+    let route = match &route_path {
+        None => None,
+        Some(r) => match route_by_path(ctx.served, r) {
+            RouteByPath::WithOAuth(i) => Some(i),
+            RouteByPath::WithoutOAuth => {
+                let p = Problem::new(
+                    StatusCode::NOT_FOUND,
+                    "The requested MCP route does not expose downstream OAuth.",
+                )
+                .code("not_found")
+                .at(path, &ctx.request_id);
+                return cors(p.into_response());
+            }
+            RouteByPath::Unknown => {
+                let p = Problem::new(StatusCode::BAD_REQUEST, format!("Unknown MCP route: {r}"))
+                    .code("unknown_mcp_route")
+                    .at(path, &ctx.request_id);
+                return cors(p.into_response());
+            }
+        },
+    };
+    let doc = match route {
+        Some(i) if prm => protected_resource(ctx, i),
+        Some(i) => authorization_server(ctx, Some(i)),
+        None => authorization_server(ctx, None),
+    };
+    cors(axum::Json(doc).into_response())
+}
+
+fn protected_resource(ctx: &Ctx<'_>, route: usize) -> serde_json::Value {
+    let resource = ctx.resource_of(route);
+    json!({
+        "resource": resource,
+        "resource_name": ctx.served.report.project.routes[route].path.value,
+        "authorization_servers": [resource],
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": [SCOPE],
+        "mcp_protocol_version": "2025-11-25",
+    })
+}
+
+fn authorization_server(ctx: &Ctx<'_>, route: Option<usize>) -> serde_json::Value {
+    let (issuer, authorize) = match route {
+        Some(i) => {
+            let path = &ctx.served.report.project.routes[i].path.value;
+            (
+                ctx.resource_of(i),
+                ctx.endpoint(&format!("/oauth/authorize/{}", encode_route(path))),
+            )
+        }
+        None => (ctx.origin.clone(), ctx.endpoint("/oauth/authorize")),
+    };
+    json!({
+        "issuer": issuer,
+        "authorization_endpoint": authorize,
+        "token_endpoint": ctx.endpoint("/oauth/token"),
+        "registration_endpoint": ctx.endpoint("/oauth/register"),
+        "revocation_endpoint": ctx.endpoint("/oauth/revoke"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "scopes_supported": [SCOPE],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        // Client ID Metadata Documents are not accepted yet: say so rather than fail later
+        "client_id_metadata_document_supported": false,
+        "x-zuplo-browser-login-kind": if ctx.oauth.dev_login { "local_dev" } else { "federated_oidc" },
+    })
+}

@@ -1,0 +1,290 @@
+//! The authorization server toward MCP clients, and the bearer check of MCP routes.
+//!
+//! Owns: which requests are OAuth endpoints (served only while an MCP OAuth policy is attached,
+//! §1.6), the shared request context (origin, base path, the project's OAuth policy), OAuth
+//! JSON errors (§3.2) and the session cookie (§5.5: an opaque token whose hash lives in the
+//! store). Each endpoint lives in its own file.
+//!
+//! - `metadata`: PRM and AS metadata documents (§3.4).
+//! - `register`: DCR (§3.5).
+//! - `authorize`: authorize, dev-login, callback and consent (§3.7–§3.10).
+//! - `token`: token and revocation endpoints, client authentication (§3.11, §3.12).
+//! - `bearer`: validating the access token on MCP routes (§3.17).
+//! - `pages`: consent and error HTML.
+
+pub mod authorize;
+pub mod bearer;
+pub mod metadata;
+pub mod pages;
+pub mod register;
+pub mod token;
+
+use crate::config::policies::{OAuthInbound, PolicyConfig};
+use crate::gateway::origin;
+use crate::gateway::server::{AppState, Served};
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+
+pub const SESSION_COOKIE: &str = "zuplo_mcp_session";
+pub const SCOPE: &str = "mcp:tools";
+/// Authorization codes live 60 s (D2).
+pub const CODE_TTL_SECONDS: i64 = 60;
+
+/// The project's MCP OAuth policy: the one attached to MCP routes (rule 19 makes it unique).
+pub fn attached_policy(served: &Served) -> Option<&OAuthInbound> {
+    let project = &served.report.project;
+    let model = &served.report.model;
+    model.mcp_routes.iter().find_map(|&i| {
+        project.routes[i].inbound.iter().find_map(|n| {
+            match project
+                .policy_position(&n.value)
+                .map(|p| &model.policies[p])
+            {
+                Some(PolicyConfig::OAuth(o)) => Some(&**o),
+                _ => None,
+            }
+        })
+    })
+}
+
+/// Whether MCP route `i` has the MCP OAuth policy.
+pub fn route_has_oauth(served: &Served, i: usize) -> bool {
+    let project = &served.report.project;
+    project.routes[i].inbound.iter().any(|n| {
+        matches!(
+            project
+                .policy_position(&n.value)
+                .map(|p| &served.report.model.policies[p]),
+            Some(PolicyConfig::OAuth(_))
+        )
+    })
+}
+
+/// What a path names among the MCP routes.
+pub enum RouteByPath {
+    WithOAuth(usize),
+    WithoutOAuth,
+    Unknown,
+}
+
+pub fn route_by_path(served: &Served, path: &str) -> RouteByPath {
+    let project = &served.report.project;
+    let mut without = false;
+    for (i, r) in project.routes.iter().enumerate() {
+        if r.path.value != path {
+            continue;
+        }
+        if served.report.model.is_mcp_route(i) && route_has_oauth(served, i) {
+            return RouteByPath::WithOAuth(i);
+        }
+        without = true;
+    }
+    if without {
+        RouteByPath::WithoutOAuth
+    } else {
+        RouteByPath::Unknown
+    }
+}
+
+/// The MCP route whose canonical resource (`origin + R`) is `resource`.
+pub fn route_for_resource(served: &Served, origin: &str, resource: &str) -> Option<usize> {
+    let path = resource.strip_prefix(origin)?;
+    match route_by_path(served, path) {
+        RouteByPath::WithOAuth(i) => Some(i),
+        _ => None,
+    }
+}
+
+/// Everything an endpoint needs about the request it serves.
+pub struct Ctx<'a> {
+    pub state: &'a AppState,
+    pub served: &'a Served,
+    pub oauth: &'a OAuthInbound,
+    /// The public origin (§3.0).
+    pub origin: String,
+    /// The plugin's route prefix (`/__zuplo`, or empty for basePath `/`).
+    pub prefix: String,
+    pub request_id: String,
+}
+
+impl Ctx<'_> {
+    /// `O + B + path`.
+    pub fn endpoint(&self, path: &str) -> String {
+        format!("{}{}{}", self.origin, self.prefix, path)
+    }
+
+    pub fn resource_of(&self, route: usize) -> String {
+        format!(
+            "{}{}",
+            self.origin, self.served.report.project.routes[route].path.value
+        )
+    }
+
+    pub fn https(&self) -> bool {
+        self.origin.starts_with("https://")
+    }
+}
+
+/// Serves the request when it is an OAuth endpoint; gives the body back otherwise.
+pub async fn handle(
+    state: &AppState,
+    served: &Served,
+    parts: &Parts,
+    body: Body,
+    request_id: &str,
+) -> Result<Response, Body> {
+    let Some(oauth) = attached_policy(served) else {
+        return Err(body);
+    };
+    let path = parts.uri.path();
+    let prefix = served.report.project.plugin.prefix();
+    let well_known = path.starts_with("/.well-known/oauth-protected-resource/")
+        || path == "/.well-known/oauth-authorization-server"
+        || path.starts_with("/.well-known/oauth-authorization-server/");
+    let oauth_path = path
+        .strip_prefix(prefix.as_str())
+        .filter(|rest| rest.starts_with("/oauth/"));
+    if !well_known && oauth_path.is_none() {
+        return Err(body);
+    }
+    let ctx = Ctx {
+        state,
+        served,
+        oauth,
+        origin: origin::origin(&state.origin, &parts.headers),
+        prefix: prefix.clone(),
+        request_id: request_id.to_string(),
+    };
+    if well_known {
+        return Ok(metadata::handle(&ctx, &parts.method, path));
+    }
+    let rest = oauth_path.unwrap_or_default();
+    let m = &parts.method;
+    Ok(match rest {
+        "/oauth/register" if m == Method::POST => register::handle(&ctx, body).await,
+        "/oauth/token" if m == Method::POST => token::token(&ctx, &parts.headers, body).await,
+        "/oauth/revoke" if m == Method::POST => token::revoke(&ctx, &parts.headers, body).await,
+        "/oauth/authorize" if m == Method::GET => authorize::authorize(&ctx, parts, None).await,
+        r if r.starts_with("/oauth/authorize/") && m == Method::GET => {
+            let route_path = format!("/{}", decode_path(&r["/oauth/authorize/".len()..]));
+            authorize::authorize(&ctx, parts, Some(route_path)).await
+        }
+        "/oauth/dev-login" if m == Method::GET => authorize::dev_login(&ctx, parts).await,
+        "/oauth/callback" if m == Method::GET => authorize::callback(&ctx, parts).await,
+        "/oauth/setup" if m == Method::GET || m == Method::POST => {
+            authorize::setup(&ctx, parts, body).await
+        }
+        "/oauth/setup" => method_not_allowed("GET, POST"),
+        "/oauth/register" | "/oauth/token" | "/oauth/revoke" => method_not_allowed("POST"),
+        "/oauth/authorize" | "/oauth/dev-login" | "/oauth/callback" => method_not_allowed("GET"),
+        _ => {
+            return Ok(crate::gateway::problem::Problem::new(
+                StatusCode::NOT_FOUND,
+                format!("No OAuth endpoint {path}."),
+            )
+            .at(path, request_id)
+            .into_response());
+        }
+    })
+}
+
+/// Percent-decodes each segment of a route path taken from a URL path.
+pub fn decode_path(encoded: &str) -> String {
+    encoded
+        .split('/')
+        .map(|seg| {
+            url::form_urlencoded::parse(format!("x={}", seg.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut resp = oauth_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request",
+        "Method not allowed.",
+    );
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    resp
+}
+
+/// An OAuth error body (§3.2): `{error, error_description}`, never cached; `invalid_client`
+/// is 401 with a Basic challenge.
+pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+    let status = if error == "invalid_client" {
+        StatusCode::UNAUTHORIZED
+    } else {
+        status
+    };
+    let body = serde_json::json!({"error": error, "error_description": description});
+    let mut resp = (status, axum::Json(body)).into_response();
+    no_store(resp.headers_mut());
+    if error == "invalid_client" {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"OAuth\""),
+        );
+    }
+    resp
+}
+
+pub fn no_store(h: &mut HeaderMap) {
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// The session token from the `zuplo_mcp_session` cookie.
+pub fn session_cookie(headers: &HeaderMap) -> Option<crate::secret::Secret> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
+        .map(|(_, v)| crate::secret::Secret::new(v))
+}
+
+/// `Set-Cookie` for the session (§5.5).
+pub fn set_session_cookie(
+    ctx: &Ctx<'_>,
+    token: &crate::secret::Secret,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if ctx.https() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}",
+        token.expose()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("zuplo_mcp_session=; Path=/; Max-Age=0"))
+}
+
+/// The loopback check of dev-login and `--auto-consent`.
+pub fn origin_is_loopback_http(origin: &str) -> bool {
+    url::Url::parse(origin)
+        .ok()
+        .filter(|u| u.scheme() == "http")
+        .and_then(|u| {
+            u.host_str()
+                .map(crate::config::policies::reader::is_loopback_host)
+        })
+        .unwrap_or(false)
+}
+
+/// Appends the empty fragment the gateway puts on success redirects (§3.7, rt quirk 16).
+/// D7 decides against it: success redirects carry no trailing `#`.
+pub fn redirect(location: &str) -> Response {
+    let mut resp = StatusCode::FOUND.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}

@@ -1,0 +1,255 @@
+//! `POST {B}/oauth/register`: Dynamic Client Registration (RFC 7591, SPEC §3.5).
+//!
+//! Owns: the accepted metadata, the redirect-URI rules, the defaults of the answer. The client
+//! and its secret (hash only) go to the store. `private_key_jwt` is refused as not supported yet.
+
+use super::{Ctx, SCOPE, no_store, oauth_error};
+use crate::store::{self, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod};
+use axum::body::Body;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+const MAX_BODY: usize = 64 * 1024;
+const CLIENT_TTL: i64 = 7_776_000;
+const GRANT_TYPES: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+    "urn:ietf:params:oauth:grant-type:jwt-bearer",
+];
+/// Schemes a native app may not use for its redirect URI.
+const FORBIDDEN_SCHEMES: [&str; 12] = [
+    "about",
+    "blob",
+    "data",
+    "file",
+    "ftp",
+    "ftps",
+    "javascript",
+    "mailto",
+    "urn",
+    "ws",
+    "wss",
+    "vbscript",
+];
+
+/// Why a redirect URI is refused, or `None` (§3.5).
+pub fn redirect_uri_problem(uri: &str) -> Option<String> {
+    if uri
+        .chars()
+        .any(|c| (c as u32) <= 32 || (127..=159).contains(&(c as u32)))
+    {
+        return Some("contains whitespace or control characters".into());
+    }
+    let Ok(u) = url::Url::parse(uri) else {
+        return Some("is not an absolute URI".into());
+    };
+    if u.fragment().is_some() || uri.contains('#') {
+        return Some("must not have a fragment".into());
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Some("must not carry credentials".into());
+    }
+    match u.scheme() {
+        "https" => None,
+        "http"
+            if u.host_str()
+                .is_some_and(crate::config::policies::reader::is_loopback_host) =>
+        {
+            None
+        }
+        "http" => {
+            Some("must use https (plain http only on loopback: 127.0.0.1, localhost, [::1])".into())
+        }
+        s if FORBIDDEN_SCHEMES.contains(&s) => Some(format!("uses the forbidden scheme {s}:")),
+        _ => None,
+    }
+}
+
+fn metadata_error(msg: impl Into<String>) -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_client_metadata",
+        &msg.into(),
+    )
+}
+
+pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The registration request is larger than 64 KiB.",
+        );
+    };
+    let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(&bytes) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The registration request must be a JSON object.",
+        );
+    };
+    let Some(uris) = m
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            "redirect_uris: at least one redirect URI is required.",
+        );
+    };
+    let mut redirect_uris = Vec::with_capacity(uris.len());
+    for u in uris {
+        let Some(s) = u.as_str().filter(|s| !s.is_empty()) else {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_redirect_uri",
+                "redirect_uris: every entry must be a non-empty string.",
+            );
+        };
+        if let Some(why) = redirect_uri_problem(s) {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_redirect_uri",
+                &format!("redirect_uris: {s:?} {why}."),
+            );
+        }
+        redirect_uris.push(s.to_string());
+    }
+    let mut grant_types: Vec<String> = Vec::new();
+    match m.get("grant_types") {
+        None => grant_types = vec!["authorization_code".into(), "refresh_token".into()],
+        Some(Value::Array(items)) => {
+            for g in items {
+                match g.as_str().filter(|g| GRANT_TYPES.contains(g)) {
+                    Some(g) if !grant_types.iter().any(|x| x == g) => {
+                        grant_types.push(g.to_string())
+                    }
+                    Some(_) => {}
+                    None => return metadata_error(format!("grant_types: {g} is not supported.")),
+                }
+            }
+        }
+        Some(_) => return metadata_error("grant_types must be an array."),
+    }
+    if let Some(rt) = m.get("response_types")
+        && rt != &json!(["code"])
+    {
+        return metadata_error("response_types must be [\"code\"].");
+    }
+    if let Some(scope) = m.get("scope")
+        && scope.as_str() != Some(SCOPE)
+    {
+        return metadata_error(format!("scope must be \"{SCOPE}\"."));
+    }
+    let method = match m.get("token_endpoint_auth_method").map(|v| v.as_str()) {
+        None => TokenEndpointAuthMethod::None,
+        Some(Some("none")) => TokenEndpointAuthMethod::None,
+        Some(Some("client_secret_basic")) => TokenEndpointAuthMethod::ClientSecretBasic,
+        Some(Some("client_secret_post")) => TokenEndpointAuthMethod::ClientSecretPost,
+        Some(Some("private_key_jwt")) => {
+            return metadata_error(
+                "token_endpoint_auth_method private_key_jwt is not supported yet by mcpgw dev; use none, client_secret_basic or client_secret_post.",
+            );
+        }
+        Some(_) => {
+            return metadata_error(
+                "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post.",
+            );
+        }
+    };
+    let name = m
+        .get("client_name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or("Dynamically registered MCP client")
+        .chars()
+        .take(200)
+        .collect::<String>();
+
+    let client = NewClient {
+        id: format!("dcr:{}", store::new_id()),
+        source: ClientSource::Dynamic,
+        name,
+        redirect_uris,
+        grant_types,
+        authorization_grant_profiles_supported: Vec::new(),
+        token_endpoint_auth_method: method,
+        jwks_uri: None,
+        jwks: None,
+        ttl_seconds: Some(CLIENT_TTL),
+    };
+    let now = store::now_unix();
+    let outcome = ctx
+        .state
+        .store
+        .run(move |s| s.register_client(&client, now))
+        .await;
+    match outcome {
+        Ok(RegisterClientOutcome::Registered { client, secret }) => {
+            let mut doc = json!({
+                "client_id": client.id,
+                "client_name": client.name,
+                "redirect_uris": client.redirect_uris,
+                "grant_types": client.grant_types,
+                "response_types": ["code"],
+                "scope": SCOPE,
+                "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
+                "client_id_issued_at": client.created_at,
+            });
+            if let Some(secret) = secret {
+                doc["client_secret"] = json!(secret.expose());
+                doc["client_secret_issued_at"] = json!(client.created_at);
+                doc["client_secret_expires_at"] = json!(client.expires_at.unwrap_or(0));
+            }
+            let mut resp = (StatusCode::CREATED, axum::Json(doc)).into_response();
+            no_store(resp.headers_mut());
+            resp
+        }
+        Ok(RegisterClientOutcome::AlreadyExists) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "OAuth client is already registered.",
+        ),
+        Err(e) => {
+            tracing::error!(event = "oauth_register_failed", error = %e, "client registration failed");
+            oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "The client could not be registered.",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_uri_problem;
+
+    #[test]
+    fn redirect_uri_rules() {
+        for ok in [
+            "https://app.example.com/cb",
+            "http://127.0.0.1:8976/oauth/callback",
+            "http://localhost/cb",
+            "http://[::1]:3000/cb",
+            "cursor://anysphere.cursor-retrieval/oauth/callback",
+        ] {
+            assert_eq!(redirect_uri_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "http://example.com/cb",
+            "javascript:alert(1)",
+            "https://a.example/cb#x",
+            "https://u:p@a.example/cb",
+            "/relative",
+            "https://a.example/c b",
+            "data:text/html,x",
+        ] {
+            assert!(redirect_uri_problem(bad).is_some(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! `POST {B}/oauth/token` and `POST {B}/oauth/revoke` (SPEC §3.11, §3.12), with client
+//! authentication (`none`, `client_secret_basic`, `client_secret_post`; `private_key_jwt` is
+//! not supported yet and says so).
+
+use super::{Ctx, SCOPE, no_store, oauth_error, route_for_resource};
+use crate::secret::Secret;
+use crate::store::{
+    self, ClientAuth, ClientProof, ExchangeCode, ExchangeCodeOutcome, RefreshOutcome,
+    RefreshRequest, RevokeOutcome, RevokeRequest, TokenTypeHint,
+};
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use std::collections::HashMap;
+
+const MAX_FORM: usize = 16 * 1024;
+/// Refresh-token replays within this many seconds of a rotation are refused without revoking (D1).
+const REFRESH_GRACE_SECONDS: i64 = 30;
+
+async fn form(body: Body) -> Result<HashMap<String, String>, Response> {
+    let bytes = axum::body::to_bytes(body, MAX_FORM).await.map_err(|_| {
+        oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request body is larger than 16 KiB.",
+        )
+    })?;
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(&bytes) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("{k}: repeated parameter."),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn percent_decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// Who the client says it is, from HTTP Basic or the form (§3.11).
+fn client_auth(
+    headers: &HeaderMap,
+    f: &HashMap<String, String>,
+) -> Result<ClientAuth, Box<Response>> {
+    if f.contains_key("client_assertion") || f.contains_key("client_assertion_type") {
+        return Err(Box::new(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "private_key_jwt client authentication is not supported yet by mcpgw dev.",
+        )));
+    }
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+                .map(|(_, rest)| rest.trim().to_string())
+        });
+    let body_id = f.get("client_id").filter(|s| !s.is_empty());
+    let body_secret = f.get("client_secret").filter(|s| !s.is_empty());
+    if let Some(b64) = basic {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "The Basic credentials are malformed.",
+                )
+            })?;
+        let (id, secret) = decoded.split_once(':').ok_or_else(|| {
+            oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "The Basic credentials are malformed.",
+            )
+        })?;
+        let (id, secret) = (percent_decode(id), percent_decode(secret));
+        if body_secret.is_some() {
+            return Err(Box::new(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Send the client secret once: in the Authorization header or in the body, not both.",
+            )));
+        }
+        if body_id.is_some_and(|b| *b != id) {
+            return Err(Box::new(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "client_id in the body differs from the Basic credentials.",
+            )));
+        }
+        return Ok(ClientAuth {
+            client_id: id,
+            proof: ClientProof::Secret(Secret::new(secret)),
+        });
+    }
+    let Some(id) = body_id else {
+        return Err(Box::new(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed: no client_id.",
+        )));
+    };
+    Ok(ClientAuth {
+        client_id: id.clone(),
+        proof: match body_secret {
+            Some(s) => ClientProof::Secret(Secret::new(s.clone())),
+            None => ClientProof::None,
+        },
+    })
+}
+
+fn is_verifier(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+fn token_response(tokens: &store::IssuedTokens, now: i64) -> Response {
+    let body = serde_json::json!({
+        "access_token": tokens.access_token.expose(),
+        "token_type": "Bearer",
+        "expires_in": (tokens.access_expires_at - now).max(0),
+        "refresh_token": tokens.refresh_token.expose(),
+        "scope": SCOPE,
+        "resource": tokens.grant.resource,
+    });
+    let mut resp = axum::Json(body).into_response();
+    no_store(resp.headers_mut());
+    resp
+}
+
+pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
+    let f = match form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let client = match client_auth(headers, &f) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    if let Some(scope) = f.get("scope")
+        && scope.split_whitespace().any(|s| s != SCOPE)
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            &format!("The only scope is {SCOPE}."),
+        );
+    }
+    let resource = f.get("resource").filter(|r| !r.is_empty()).cloned();
+    if let Some(r) = &resource
+        && route_for_resource(ctx.served, &ctx.origin, r).is_none()
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource must match a published MCP route.",
+        );
+    }
+    let access_ttl = ctx.oauth.gateway.access_token_ttl_seconds as i64;
+    let grant_ttl = ctx.oauth.gateway.refresh_token_ttl_seconds as i64;
+    let now = store::now_unix();
+    match f.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => {
+            let (Some(code), Some(redirect_uri), Some(verifier)) =
+                (f.get("code"), f.get("redirect_uri"), f.get("code_verifier"))
+            else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "code, redirect_uri and code_verifier are required.",
+                );
+            };
+            if !is_verifier(verifier) {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "code_verifier must be 43 to 128 characters of [A-Za-z0-9-._~].",
+                );
+            }
+            let request = ExchangeCode {
+                client,
+                code: Secret::new(code.clone()),
+                redirect_uri: redirect_uri.clone(),
+                code_verifier: Secret::new(verifier.clone()),
+                resource,
+                access_token_ttl_seconds: access_ttl,
+                grant_ttl_seconds: grant_ttl,
+            };
+            match ctx
+                .state
+                .store
+                .run(move |s| s.exchange_authorization_code(&request, now))
+                .await
+            {
+                Ok(ExchangeCodeOutcome::Exchanged(tokens)) => token_response(&tokens, now),
+                Ok(ExchangeCodeOutcome::InvalidClient) => oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "Client authentication failed.",
+                ),
+                Ok(ExchangeCodeOutcome::ResourceMismatch) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    "resource does not match the authorization.",
+                ),
+                Ok(_) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Authorization code is invalid, expired, already used, or failed binding validation.",
+                ),
+                Err(e) => server_error(&e.to_string()),
+            }
+        }
+        Some("refresh_token") => {
+            let Some(refresh) = f.get("refresh_token").filter(|r| !r.is_empty()) else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "refresh_token is required.",
+                );
+            };
+            let request = RefreshRequest {
+                client,
+                refresh_token: Secret::new(refresh.clone()),
+                resource,
+                access_token_ttl_seconds: access_ttl,
+                grace_seconds: REFRESH_GRACE_SECONDS,
+            };
+            match ctx
+                .state
+                .store
+                .run(move |s| s.refresh_token(&request, now))
+                .await
+            {
+                Ok(RefreshOutcome::Rotated(tokens)) => token_response(&tokens, now),
+                Ok(RefreshOutcome::InvalidClient) => oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "Client authentication failed.",
+                ),
+                Ok(RefreshOutcome::ResourceMismatch) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_target",
+                    "resource does not match the grant.",
+                ),
+                Ok(_) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "Refresh token is invalid, expired, or revoked.",
+                ),
+                Err(e) => server_error(&e.to_string()),
+            }
+        }
+        Some(other) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("Grant type \"{other}\" is not supported."),
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required.",
+        ),
+    }
+}
+
+fn server_error(why: &str) -> Response {
+    tracing::error!(event = "oauth_token_failed", error = %why, "token request failed");
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "The token request could not be completed.",
+    )
+}
+
+pub async fn revoke(_ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
+    let f = match form(body).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let client = match client_auth(headers, &f) {
+        Ok(c) => c,
+        Err(r) => return *r,
+    };
+    let Some(token) = f.get("token").filter(|t| !t.is_empty()) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required.",
+        );
+    };
+    let hint = match f.get("token_type_hint").map(String::as_str) {
+        Some("access_token") => Some(TokenTypeHint::AccessToken),
+        Some("refresh_token") => Some(TokenTypeHint::RefreshToken),
+        _ => None,
+    };
+    let request = RevokeRequest {
+        client,
+        token: Secret::new(token.clone()),
+        hint,
+    };
+    let now = store::now_unix();
+    match _ctx
+        .state
+        .store
+        .run(move |s| s.revoke_oauth_token(&request, now))
+        .await
+    {
+        Ok(RevokeOutcome::InvalidClient) => oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        ),
+        Ok(_) => {
+            let mut resp = StatusCode::OK.into_response();
+            no_store(resp.headers_mut());
+            resp
+        }
+        Err(e) => server_error(&e.to_string()),
+    }
+}
