@@ -143,6 +143,8 @@ pub struct AppState {
     /// The gateway's own secret (`secret.key`): the root of signing and encryption keys.
     pub secret: Arc<GatewaySecret>,
     pub dev: DevLogin,
+    /// Validated access tokens (cleared whenever a token may have been revoked).
+    pub tokens: crate::oauth::server::bearer::TokenCache,
     pub client: reqwest::Client,
     pub client_following: reqwest::Client,
     pub origin: OriginPolicy,
@@ -175,6 +177,7 @@ impl AppState {
             store,
             secret: Arc::new(secret),
             dev: DevLogin::default(),
+            tokens: Default::default(),
             client: http_client(false),
             client_following: http_client(true),
             origin,

@@ -10,6 +10,55 @@ use crate::secret::Secret;
 use crate::store::{self, ValidateOutcome};
 use axum::http::{HeaderMap, StatusCode, header};
 
+/// Validated access tokens, so the proxy path does not query SQLite on every request. Entries
+/// expire with their token; anything that can revoke a token (revocation, a reused code or
+/// refresh token) clears the whole cache at once.
+#[derive(Default)]
+pub struct TokenCache {
+    map: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<store::AccessToken>>>,
+}
+
+const CACHE_LIMIT: usize = 10_000;
+
+impl TokenCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, std::sync::Arc<store::AccessToken>>,
+    > {
+        match self.map.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn get(&self, hash: &str, now: i64) -> Option<std::sync::Arc<store::AccessToken>> {
+        let mut map = self.lock();
+        match map.get(hash) {
+            Some(at) if now < at.expires_at => Some(at.clone()),
+            Some(_) => {
+                map.remove(hash);
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn put(&self, hash: String, at: std::sync::Arc<store::AccessToken>) {
+        let mut map = self.lock();
+        if map.len() >= CACHE_LIMIT {
+            map.clear();
+        }
+        map.insert(hash, at);
+    }
+
+    /// Forget every cached token: called whenever a token may have been revoked.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
 /// Header parameter values: control characters dropped, `\` and `"` escaped (§3.17).
 fn param(v: &str) -> String {
     v.chars()
@@ -85,20 +134,30 @@ pub async fn check(
             )
     };
     let now = store::now_unix();
-    let secret = Secret::new(token);
-    let outcome = state
-        .store
-        .run(move |s| s.validate_access_token(&secret, now))
-        .await;
-    let at = match outcome {
-        Ok(ValidateOutcome::Valid(at)) => at,
-        Ok(_) => return Err(invalid("The access token is expired, revoked, or invalid.")),
-        Err(e) => {
-            tracing::error!(event = "gateway_access_token_validate_failed", error = %e, "token validation failed");
-            return Err(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The access token could not be checked.",
-            ));
+    let hash = store::hash_token(&token);
+    let at = match state.tokens.get(&hash, now) {
+        Some(at) => at,
+        None => {
+            let secret = Secret::new(token);
+            let outcome = state
+                .store
+                .run(move |s| s.validate_access_token(&secret, now))
+                .await;
+            match outcome {
+                Ok(ValidateOutcome::Valid(at)) => {
+                    let at = std::sync::Arc::new(*at);
+                    state.tokens.put(hash, at.clone());
+                    at
+                }
+                Ok(_) => return Err(invalid("The access token is expired, revoked, or invalid.")),
+                Err(e) => {
+                    tracing::error!(event = "gateway_access_token_validate_failed", error = %e, "token validation failed");
+                    return Err(Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "The access token could not be checked.",
+                    ));
+                }
+            }
         }
     };
     if at.resource != resource || at.operation_id != operation_id {

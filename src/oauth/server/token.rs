@@ -213,6 +213,15 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
                     "invalid_client",
                     "Client authentication failed.",
                 ),
+                Ok(ExchangeCodeOutcome::Consumed) => {
+                    // D2: the reused code revoked the grant of its first redemption
+                    ctx.state.tokens.clear();
+                    oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "Authorization code is invalid, expired, already used, or failed binding validation.",
+                    )
+                }
                 Ok(ExchangeCodeOutcome::ResourceMismatch) => oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_target",
@@ -253,6 +262,15 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
                     "invalid_client",
                     "Client authentication failed.",
                 ),
+                Ok(RefreshOutcome::Revoked) => {
+                    // a replayed refresh token may just have revoked the grant (D1)
+                    ctx.state.tokens.clear();
+                    oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "Refresh token is invalid, expired, or revoked.",
+                    )
+                }
                 Ok(RefreshOutcome::ResourceMismatch) => oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_target",
@@ -288,7 +306,7 @@ fn server_error(why: &str) -> Response {
     )
 }
 
-pub async fn revoke(_ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
+pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
     let f = match form(body).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -315,7 +333,7 @@ pub async fn revoke(_ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response
         hint,
     };
     let now = store::now_unix();
-    match _ctx
+    match ctx
         .state
         .store
         .run(move |s| s.revoke_oauth_token(&request, now))
@@ -327,6 +345,7 @@ pub async fn revoke(_ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response
             "Client authentication failed.",
         ),
         Ok(_) => {
+            ctx.state.tokens.clear();
             let mut resp = StatusCode::OK.into_response();
             no_store(resp.headers_mut());
             resp
