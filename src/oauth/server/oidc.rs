@@ -253,12 +253,12 @@ async fn jwks(
     url: &str,
     timeout: Duration,
     fresh: bool,
-) -> Result<Arc<JwkSet>, LoginFailure> {
+) -> Result<(Arc<JwkSet>, Option<Instant>), LoginFailure> {
     if !fresh
         && let Some((at, set)) = JWKS.lock().ok().and_then(|c| c.get(url).cloned())
         && at.elapsed() < JWKS_TTL
     {
-        return Ok(set);
+        return Ok((set, Some(at)));
     }
     let resp = http
         .get(url)
@@ -287,7 +287,7 @@ async fn jwks(
     if let Ok(mut c) = JWKS.lock() {
         c.insert(url.to_string(), (Instant::now(), set.clone()));
     }
-    Ok(set)
+    Ok((set, None))
 }
 
 fn pick_key<'a>(set: &'a JwkSet, kid: Option<&str>) -> Option<&'a Jwk> {
@@ -317,40 +317,63 @@ async fn verify_id_token(
             header.alg
         )));
     }
-    let kid = header.kid.as_deref();
-    let mut set = jwks(http, &oauth.jwks_url, timeout, false).await?;
-    if pick_key(&set, kid).is_none() {
-        // keys rotate: one refetch before giving up
-        set = jwks(http, &oauth.jwks_url, timeout, true).await?;
+    // `cached_at` is None when the set was fetched just now
+    let (set, cached_at) = jwks(http, &oauth.jwks_url, timeout, false).await?;
+    match check_with(&set, oauth, id_token, &header) {
+        // keys rotate (and a kid may be reused for a new key, e.g. a dev IdP restarted with
+        // fresh keys): one refetch of an older cached set before giving up
+        Err((_, Some(min_age))) if cached_at.is_some_and(|at| at.elapsed() >= min_age) => {
+            let (set, _) = jwks(http, &oauth.jwks_url, timeout, true).await?;
+            check_with(&set, oauth, id_token, &header).map_err(|(f, _)| f)
+        }
+        other => other.map_err(|(f, _)| f),
     }
-    let jwk = pick_key(&set, kid).ok_or_else(|| {
-        verification(match kid {
+}
+
+/// Verification with one key set. With an error, how old the key set must be for a refetch to
+/// be worth it: an unknown kid always is; a bad signature only after 5 s (a forged token must
+/// not make the gateway fetch the JWKS every time).
+fn check_with(
+    set: &JwkSet,
+    oauth: &OAuthInbound,
+    id_token: &str,
+    header: &jsonwebtoken::Header,
+) -> Result<Map<String, Value>, (LoginFailure, Option<Duration>)> {
+    let kid = header.kid.as_deref();
+    let jwk = pick_key(set, kid).ok_or_else(|| {
+        let why = match kid {
             Some(k) => format!("no key with kid {k:?} in the IdP's JWKS"),
             None => "the ID token has no kid and the JWKS has several keys".to_string(),
-        })
+        };
+        (verification(why), Some(Duration::ZERO))
     })?;
     if let Some(ka) = &jwk.common.key_algorithm
         && format!("{ka:?}") != format!("{:?}", header.alg)
     {
-        return Err(verification(format!(
-            "the key {:?} is for {ka:?}, the ID token says {:?}",
-            kid.unwrap_or_default(),
-            header.alg
-        )));
+        return Err((
+            verification(format!(
+                "the key {:?} is for {ka:?}, the ID token says {:?}",
+                kid.unwrap_or_default(),
+                header.alg
+            )),
+            None,
+        ));
     }
-    let key = DecodingKey::from_jwk(jwk)
-        .map_err(|e| verification(format!("the IdP's key cannot be used: {e}")))?;
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| {
+        (
+            verification(format!("the IdP's key cannot be used: {e}")),
+            None,
+        )
+    })?;
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[oauth.issuer.as_str()]);
     validation.set_audience(&[oauth.client_id.as_deref().unwrap_or_default()]);
     validation.set_required_spec_claims(&["exp", "iss", "aud"]);
     let data =
         jsonwebtoken::decode::<Map<String, Value>>(id_token, &key, &validation).map_err(|e| {
-            verification(match e.kind() {
+            let why = match e.kind() {
                 ErrorKind::InvalidSignature => "the ID token's signature is invalid".to_string(),
-                ErrorKind::InvalidIssuer => {
-                    format!("the ID token's iss is not {}", oauth.issuer)
-                }
+                ErrorKind::InvalidIssuer => format!("the ID token's iss is not {}", oauth.issuer),
                 ErrorKind::InvalidAudience => format!(
                     "the ID token's aud does not name the client id {}",
                     oauth.client_id.as_deref().unwrap_or_default()
@@ -358,7 +381,11 @@ async fn verify_id_token(
                 ErrorKind::ExpiredSignature => "the ID token has expired".to_string(),
                 ErrorKind::ImmatureSignature => "the ID token is not valid yet".to_string(),
                 _ => format!("the ID token was refused: {e}"),
-            })
+            };
+            (
+                verification(why),
+                matches!(e.kind(), ErrorKind::InvalidSignature).then_some(Duration::from_secs(5)),
+            )
         })?;
     Ok(data.claims)
 }
