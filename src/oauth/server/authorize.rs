@@ -4,9 +4,10 @@
 //! Owns: the order of checks (problems before the redirect URI is trusted render an HTML page;
 //! later ones redirect to the client with `error`), the transaction `state` handed to the
 //! browser (`<transaction id>.<single-use token>`, the token's hash swapped by the store at every
-//! phase), the session cookie, and `--auto-consent`. Federated OIDC login is not built yet and
-//! says so.
+//! phase), the session cookie, and `--auto-consent`. The OpenID Connect side of a federated
+//! login (IdP URL, code exchange, ID token) lives in `oidc`.
 
+use super::oidc::{self, LoginFailure};
 use super::pages::{self, Consent, ErrorPage};
 use super::register::redirect_uri_problem;
 use super::{
@@ -282,15 +283,22 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
         }
         None => None,
     };
-    if session.is_none() && !ctx.oauth.dev_login {
-        return page(ctx, ErrorPage {
-            status: StatusCode::NOT_IMPLEMENTED,
-            title: "Configuration needs attention",
-            message: "Federated browser login (an identity provider) is not implemented yet in mcpgw dev.".into(),
-            code: "not_implemented",
-            stage: "authorize",
-            fix: "use the dev-login policy locally (browserLogin.url = http://127.0.0.1:9000/__zuplo/oauth/dev-login)".into(),
-        });
+    if session.is_none()
+        && !ctx.oauth.dev_login
+        && let Some(why) = oidc::config_problem(ctx.oauth)
+    {
+        return page(
+            ctx,
+            ErrorPage {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                title: "Configuration needs attention",
+                message: format!("Browser login cannot start: {why}."),
+                code: "configuration_error",
+                stage: "authorize",
+                fix: "fix the MCP OAuth policy's browserLogin / oidc options (mcpgw validate)"
+                    .into(),
+            },
+        );
     }
     let request = StartAuthorization {
         id: store::new_id(),
@@ -351,7 +359,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
     let state = browser_state(&pending.id, &state_token);
     match session {
         Some(principal) => consent_or_auto(ctx, &pending, &principal, &state, &client.name).await,
-        None => {
+        None if ctx.oauth.dev_login => {
             // dev-login is served by this gateway, whatever port the policy's URL names
             let mut url = match url::Url::parse(&ctx.endpoint("/oauth/dev-login")) {
                 Ok(u) => u,
@@ -362,6 +370,16 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
                 .append_pair("state", &state);
             redirect(url.as_str())
         }
+        None => match oidc::login_url(
+            ctx.oauth,
+            &ctx.state.secret,
+            &ctx.endpoint("/oauth/callback"),
+            &pending.id,
+            &state,
+        ) {
+            Ok(url) => redirect(&url),
+            Err(why) => internal(ctx, &why),
+        },
     }
 }
 
@@ -512,15 +530,8 @@ pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
             ),
         );
     };
-    if q.contains_key("code") {
-        return page(ctx, ErrorPage {
-            status: StatusCode::NOT_IMPLEMENTED,
-            title: "Configuration needs attention",
-            message: "Federated browser login (an identity provider's code) is not implemented yet in mcpgw dev.".into(),
-            code: "not_implemented",
-            stage: "callback",
-            fix: "use the dev-login policy locally".into(),
-        });
+    if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
+        return federated_callback(ctx, &q, code, id, token).await;
     }
     let now = store::now_unix();
     let principal = match session_cookie(&parts.headers) {
@@ -530,31 +541,145 @@ pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
             .run(move |s| s.read_browser_session(&t, now))
             .await
         {
-            Ok(SessionOutcome::Valid(s)) => s.principal,
-            _ => {
-                return page(
-                    ctx,
-                    ErrorPage::invalid_request(
-                        "oauth_callback_mismatch",
-                        "callback",
-                        "There is no browser session for this login.",
-                        "allow cookies for the gateway and start again",
-                    ),
-                );
-            }
+            Ok(SessionOutcome::Valid(s)) => Some(s.principal),
+            _ => None,
         },
-        None => {
-            return page(
-                ctx,
-                ErrorPage::invalid_request(
+        None => None,
+    };
+    let Some(principal) = principal else {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_callback_mismatch",
+                "callback",
+                "There is no browser session for this login.",
+                "allow cookies for the gateway and start again",
+            ),
+        );
+    };
+    finish_login(ctx, id, token, principal).await
+}
+
+fn login_failed(message: impl Into<String>, fix: impl Into<String>) -> ErrorPage {
+    ErrorPage {
+        status: StatusCode::BAD_REQUEST,
+        title: "Connection failed",
+        message: message.into(),
+        code: "browser_login_verification_failed",
+        stage: "callback",
+        fix: fix.into(),
+    }
+}
+
+/// The IdP's answer with a `code` (§3.9): exchange, verify the ID token, open a browser session
+/// for its principal, then continue as every login does.
+async fn federated_callback(
+    ctx: &Ctx<'_>,
+    q: &HashMap<String, String>,
+    code: &str,
+    id: String,
+    token: Secret,
+) -> Response {
+    if ctx.oauth.dev_login {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_callback_mismatch",
+                "callback",
+                "This gateway uses dev-login; an identity provider's code is not expected.",
+                "start again from the client",
+            ),
+        );
+    }
+    if let Some(why) = oidc::config_problem(ctx.oauth) {
+        return page(
+            ctx,
+            login_failed(
+                format!("The login cannot be completed: {why}."),
+                "fix the MCP OAuth policy's browserLogin / oidc options (mcpgw validate)",
+            ),
+        );
+    }
+    // RFC 9207: an IdP that names itself must be the configured one (mix-up defence)
+    if let Some(iss) = q.get("iss")
+        && iss.trim_end_matches('/') != ctx.oauth.issuer.trim_end_matches('/')
+    {
+        return page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_callback_mismatch",
+                "callback",
+                format!(
+                    "The login answer comes from another identity provider ({}).",
+                    iss.chars().take(256).collect::<String>()
+                ),
+                format!("sign in at {}", ctx.oauth.issuer),
+            ),
+        );
+    }
+    let completed = oidc::complete(
+        &ctx.state.client,
+        ctx.oauth,
+        &ctx.state.secret,
+        &ctx.endpoint("/oauth/callback"),
+        code,
+        &id,
+        &ctx.origin,
+    )
+    .await;
+    let principal = match completed {
+        Ok(p) => p,
+        Err(failure) => {
+            tracing::warn!(
+                event = "oauth_browser_login_failed",
+                transaction = %id,
+                reason = ?failure,
+                "federated browser login failed"
+            );
+            let p = match failure {
+                LoginFailure::Denied(said) => ErrorPage {
+                    status: StatusCode::BAD_REQUEST,
+                    title: "Authorization canceled",
+                    message: format!("The identity provider refused the login code: {said}"),
+                    code: "provider_access_denied",
+                    stage: "callback",
+                    fix: "check browserLogin.clientId / clientSecret and the redirect URI registered at the identity provider, then sign in again".into(),
+                },
+                LoginFailure::NonceMismatch => ErrorPage::invalid_request(
                     "oauth_callback_mismatch",
                     "callback",
-                    "There is no browser session for this login.",
-                    "allow cookies for the gateway and start again",
+                    "The identity provider's ID token belongs to another login (nonce mismatch).",
+                    "start again from the client in a single browser tab",
                 ),
-            );
+                LoginFailure::Verification(why) => login_failed(
+                    format!("The identity provider's answer could not be verified: {why}."),
+                    "check oidc.issuer, oidc.jwksUrl and browserLogin.clientId against the identity provider's discovery document",
+                ),
+            };
+            return page(ctx, p);
         }
     };
+    let ttl = ctx.oauth.session_ttl_seconds as i64;
+    let now = store::now_unix();
+    let who = principal.clone();
+    let session = match ctx
+        .state
+        .store
+        .run(move |s| s.create_browser_session(&who, ttl, now))
+        .await
+    {
+        Ok((_, t)) => t,
+        Err(e) => return internal(ctx, &e.to_string()),
+    };
+    let mut resp = finish_login(ctx, id, token, principal).await;
+    resp.headers_mut()
+        .insert(header::SET_COOKIE, set_session_cookie(ctx, &session, ttl));
+    resp
+}
+
+/// Every login's end (dev-login and federated): advance the transaction to consent.
+async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Principal) -> Response {
+    let now = store::now_unix();
     let who = principal.clone();
     let advanced = ctx
         .state

@@ -10,11 +10,13 @@
 //! - `authorize`: authorize, dev-login, callback and consent (§3.7–§3.10).
 //! - `token`: token and revocation endpoints, client authentication (§3.11, §3.12).
 //! - `bearer`: validating the access token on MCP routes (§3.17).
+//! - `oidc`: federated browser login as an OpenID Connect relying party (§3.7, §3.9).
 //! - `pages`: consent and error HTML.
 
 pub mod authorize;
 pub mod bearer;
 pub mod metadata;
+pub mod oidc;
 pub mod pages;
 pub mod register;
 pub mod token;
