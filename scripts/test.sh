@@ -12,4 +12,4 @@ if [ -f "$interop_src/install.sh" ]; then
 else
   echo "note: $interop_src not found: the interop tests will print SKIP"
 fi
-cargo test --locked --all-targets "$@"
+cargo test --locked --lib --bins --tests "$@"
