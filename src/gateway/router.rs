@@ -128,8 +128,10 @@ fn match_segments(pattern: &[Segment], request: &[&str]) -> Option<Vec<(String, 
     Some(params)
 }
 
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
+/// Percent-decodes one URL component (`+` stays `+`, `&` stays `&`).
+pub fn percent_decode(s: &str) -> String {
+    let escaped = s.replace('+', "%2B").replace('&', "%26");
+    url::form_urlencoded::parse(format!("x={escaped}").as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
         .unwrap_or_else(|| s.to_string())
@@ -200,5 +202,6 @@ mod tests {
         assert_eq!(t.lookup("GET", "/nope"), Match::NotFound);
         assert_eq!(t.lookup("POST", "/mcp/"), Match::NotFound);
         assert!(found("HEAD", "/mcp/linear-v1").is_some());
+        assert_eq!(percent_decode("a%2Fb&c+d"), "a/b&c+d");
     }
 }

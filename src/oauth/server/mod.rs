@@ -195,12 +195,7 @@ pub async fn handle(
 pub fn decode_path(encoded: &str) -> String {
     encoded
         .split('/')
-        .map(|seg| {
-            url::form_urlencoded::parse(format!("x={}", seg.replace('+', "%2B")).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        })
+        .map(crate::gateway::router::percent_decode)
         .collect::<Vec<_>>()
         .join("/")
 }

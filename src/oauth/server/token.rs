@@ -3,6 +3,7 @@
 //! not supported yet and says so).
 
 use super::{Ctx, SCOPE, no_store, oauth_error, route_for_resource};
+use crate::gateway::router::percent_decode;
 use crate::secret::Secret;
 use crate::store::{
     self, ClientAuth, ClientProof, ExchangeCode, ExchangeCodeOutcome, RefreshOutcome,
@@ -37,13 +38,6 @@ async fn form(body: Body) -> Result<HashMap<String, String>, Response> {
         }
     }
     Ok(out)
-}
-
-fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
 }
 
 /// Who the client says it is, from HTTP Basic or the form (§3.11).
