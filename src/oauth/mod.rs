@@ -3,5 +3,8 @@
 //! - `server`: the authorization server and resource-server checks toward MCP clients
 //!   (SPEC §3.4–§3.12, §3.17, §5): metadata, DCR, authorize, dev-login, consent, token,
 //!   revocation, bearer validation.
+//! - `outbound`: every outbound OAuth fetch (CIMD, JWKS, discovery, upstream token calls): the
+//!   SSRF guard and the timeout / size / redirect limits.
 
+pub mod outbound;
 pub mod server;

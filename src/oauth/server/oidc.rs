@@ -9,6 +9,7 @@
 
 use crate::config::policies::OAuthInbound;
 use crate::config::policies::oauth_inbound::Pkce;
+use crate::oauth::outbound::read_capped;
 use crate::store::Principal;
 use crate::store::keyfile::GatewaySecret;
 use base64::Engine;
@@ -224,25 +225,6 @@ pub async fn complete(
     }
     principal_from_claims(&claims, gateway_issuer)
         .ok_or_else(|| verification("the ID token names no subject (no sub claim)"))
-}
-
-/// Reads a response body, refusing more than `limit` bytes.
-async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
-    if resp.content_length().is_some_and(|n| n > limit as u64) {
-        return Err(format!("larger than {} KiB", limit / 1024));
-    }
-    let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-    {
-        if out.len() + chunk.len() > limit {
-            return Err(format!("larger than {} KiB", limit / 1024));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
 }
 
 type JwksCache = Mutex<HashMap<String, (Instant, Arc<JwkSet>)>>;
