@@ -306,8 +306,8 @@ pub async fn check_url(url: &Url, guard: Guard) -> Result<(), OutboundError> {
     }
     // https under the public guard: the host must be public
     match host {
-        Host::Ipv4(ip) => refuse_private(IpAddr::V4(ip)).map_err(|w| blocked(w)),
-        Host::Ipv6(ip) => refuse_private(IpAddr::V6(ip)).map_err(|w| blocked(w)),
+        Host::Ipv4(ip) => refuse_private(IpAddr::V4(ip)).map_err(&blocked),
+        Host::Ipv6(ip) => refuse_private(IpAddr::V6(ip)).map_err(&blocked),
         Host::Domain(name) => {
             let lower = name.to_ascii_lowercase();
             if lower == "localhost" || lower.ends_with(".localhost") {
@@ -324,7 +324,7 @@ pub async fn check_url(url: &Url, guard: Guard) -> Result<(), OutboundError> {
                     why: format!("the host name could not be resolved: {e}"),
                 })?;
             for addr in addrs {
-                refuse_private(addr.ip()).map_err(|w| blocked(w))?;
+                refuse_private(addr.ip()).map_err(&blocked)?;
             }
             Ok(())
         }
