@@ -161,6 +161,30 @@ pub async fn fetch(
     limits: Limits,
     guard: Guard,
 ) -> Result<Fetched, OutboundError> {
+    let (url, resp) = send(http, &req, limits, guard).await?;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = read_capped(resp, limits.max_bytes)
+        .await
+        .map_err(|e| read_error(&url, e, limits))?;
+    Ok(Fetched {
+        url,
+        status,
+        headers,
+        body,
+    })
+}
+
+/// Like [`fetch`] but returns the answer with its body still unread, for callers that need
+/// the status and headers before deciding whether (and how long) to read: an MCP server may
+/// answer with an event stream that stays open. The body must still be read through
+/// [`read_capped`]; the request's timeout keeps running while it is.
+pub async fn send(
+    http: &reqwest::Client,
+    req: &OutboundRequest,
+    limits: Limits,
+    guard: Guard,
+) -> Result<(Url, reqwest::Response), OutboundError> {
     let started = tokio::time::Instant::now();
     let mut url = req.url.clone();
     let mut hops = 0;
@@ -199,25 +223,21 @@ pub async fn fetch(
             url = next;
             continue;
         }
-        let headers = resp.headers().clone();
-        let body = read_capped(resp, limits.max_bytes)
-            .await
-            .map_err(|e| match e {
-                ReadError::TooLarge => OutboundError::TooLarge {
-                    url: url.to_string(),
-                    limit: limits.max_bytes,
-                },
-                ReadError::Network(why) => OutboundError::Network {
-                    url: url.to_string(),
-                    why,
-                },
-            })?;
-        return Ok(Fetched {
-            url,
-            status,
-            headers,
-            body,
-        });
+        return Ok((url, resp));
+    }
+}
+
+/// The [`OutboundError`] for a body that could not be read from `url`.
+pub fn read_error(url: &Url, e: ReadError, limits: Limits) -> OutboundError {
+    match e {
+        ReadError::TooLarge => OutboundError::TooLarge {
+            url: url.to_string(),
+            limit: limits.max_bytes,
+        },
+        ReadError::Network(why) => OutboundError::Network {
+            url: url.to_string(),
+            why,
+        },
     }
 }
 
