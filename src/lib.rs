@@ -9,6 +9,8 @@
 //!   proxy, capability filter, MCP server registry).
 //! - [`store`]: local state (SQLite) behind the `Store` trait of SPEC §5.6.
 //! - [`oauth`]: the authorization server toward MCP clients and the bearer check of MCP routes.
+//! - [`upstream`]: the gateway as an OAuth client of its upstreams: token exchange, the connect
+//!   flow, the encrypted vault.
 //! - [`mock`]: the built-in mock upstream MCP server (`mcpgw upstream mock`).
 //! - [`templates`]: the project templates of `mcpgw init`, compiled into the binary.
 //! - [`secret`]: a redacting newtype for secret values.
@@ -24,4 +26,5 @@ pub mod oauth;
 pub mod secret;
 pub mod store;
 pub mod templates;
+pub mod upstream;
 pub mod validate;

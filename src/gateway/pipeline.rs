@@ -34,6 +34,8 @@ pub struct Inbound {
     pub client_ip: Option<IpAddr>,
     /// `request.user` (`{sub, data}`), once an authentication policy set it.
     pub user: Option<serde_json::Value>,
+    /// The upstream credential a token-exchange policy chose (§6.7).
+    pub upstream: Option<crate::upstream::policy::UpstreamCredential>,
     pub params: Vec<(String, String)>,
     pub request_id: String,
     /// Response-side work of capability filters that saw list requests.
@@ -101,8 +103,10 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             ));
         }
         let why = match &model.policies[i] {
-            PolicyConfig::TokenExchange(_) => {
-                Some("upstream token exchange is not implemented yet in mcpgw dev".to_string())
+            PolicyConfig::TokenExchange(t)
+                if t.auth_mode == crate::config::policies::token_exchange::AuthMode::IdJag =>
+            {
+                Some("the id-jag auth mode is not supported yet by mcpgw dev (D16)".to_string())
             }
             PolicyConfig::CapabilityFilter(c)
                 if matches!(c.access, AccessControl::Function { .. }) =>
@@ -190,6 +194,7 @@ pub async fn run(
             }
             PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
             PolicyConfig::CapabilityFilter(c) => capability_filter(served, i, c, req).await,
+            PolicyConfig::TokenExchange(te) => token_exchange(state, served, route, te, req).await,
             _ => None,
         };
         if answer.is_some() {
@@ -315,5 +320,81 @@ async fn capability_filter(
             }
             None
         }
+    }
+}
+
+/// `mcp-token-exchange-inbound` (§6.6, §6.7): the caller's upstream credential, or
+/// connect-required.
+async fn token_exchange(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    te: &crate::config::policies::token_exchange::TokenExchange,
+    req: &mut Inbound,
+) -> Option<Response> {
+    use crate::upstream::policy::{self, Outcome, Target, UpstreamCredential};
+    let Some(subject) = req
+        .user
+        .as_ref()
+        .and_then(|u| u.get("sub"))
+        .and_then(|s| s.as_str())
+        .map(str::to_string)
+    else {
+        return Some(req.problem(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The token-exchange policy needs an authenticated user: put the MCP OAuth policy before it on this route.",
+        )));
+    };
+    let r = &served.report.project.routes[route];
+    let Some(Some(HandlerConfig::McpProxy(p))) = served.report.model.handlers.get(route) else {
+        return Some(req.problem(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The token-exchange policy runs only on McpProxyHandler routes.",
+        )));
+    };
+    // the body is kept: connect-required answers need its id, and a 401 retry resends it
+    let body = if req.method == Method::POST {
+        match req.body_bytes(DEFAULT_BODY_LIMIT).await {
+            Ok(b) => Some(b),
+            Err(resp) => return Some(resp),
+        }
+    } else {
+        None
+    };
+    let target = Arc::new(Target {
+        key: crate::upstream::connection_key(te, &subject),
+        te: te.clone(),
+        subject,
+        operation_id: r.operation_id().to_string(),
+        mcp_url: p.target.url().clone(),
+        origin: super::origin::origin(&state.origin, &req.headers),
+        prefix: served.report.project.plugin.prefix(),
+    });
+    match policy::credential(state, &target, None, None).await {
+        Outcome::Ready(authorization) => {
+            req.upstream = Some(UpstreamCredential {
+                target,
+                authorization,
+            });
+            None
+        }
+        Outcome::Required(kind, connection) => {
+            let id = body
+                .as_deref()
+                .and_then(crate::upstream::required::request_id);
+            Some(
+                policy::required_response(
+                    state,
+                    &target,
+                    kind,
+                    connection.as_deref(),
+                    id.as_ref(),
+                    &req.path,
+                    &req.request_id,
+                )
+                .await,
+            )
+        }
+        Outcome::Failed(problem) => Some(req.problem(problem)),
     }
 }

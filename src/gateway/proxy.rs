@@ -223,6 +223,22 @@ pub async fn forward(
     } else {
         &state.client
     };
+    // the upstream credential of a token-exchange policy (§6.7); the request is kept whole so
+    // that a 401 can be retried once
+    let credential = req.upstream.take();
+    let (method, path, request_id) = (req.method.clone(), req.path.clone(), req.request_id.clone());
+    let name = RequestName {
+        method: &method,
+        path: &path,
+        request_id: &request_id,
+    };
+    let retry = match &credential {
+        Some(c) => {
+            headers.insert(header::AUTHORIZATION, c.authorization.clone());
+            req.buffered.clone().map(|b| (b, headers.clone()))
+        }
+        None => None,
+    };
     let body = match req.buffered.take() {
         Some(bytes) => reqwest::Body::from(bytes),
         None => {
@@ -230,6 +246,81 @@ pub async fn forward(
             reqwest::Body::wrap_stream(stream)
         }
     };
+    let mut upstream = match send(client, &name, &url, headers, body, timeout_secs).await {
+        Ok(r) => r,
+        Err(resp) => return resp,
+    };
+    if let (Some(cred), Some((bytes, mut headers))) = (&credential, retry) {
+        let status = upstream.status().as_u16();
+        let challenge = crate::oauth::discovery::bearer_challenge(upstream.headers());
+        let rpc_id = || crate::upstream::required::request_id(&bytes);
+        if status == 401 {
+            use crate::upstream::policy::AfterUnauthorized;
+            let scope = challenge.as_ref().and_then(|c| c.scope.as_deref());
+            match crate::upstream::policy::after_unauthorized(
+                state,
+                cred,
+                scope,
+                rpc_id().as_ref(),
+                &req.path,
+                &req.request_id,
+            )
+            .await
+            {
+                AfterUnauthorized::Retry(authorization) => {
+                    headers.insert(header::AUTHORIZATION, authorization);
+                    upstream = match send(
+                        client,
+                        &name,
+                        &url,
+                        headers,
+                        reqwest::Body::from(bytes.clone()),
+                        timeout_secs,
+                    )
+                    .await
+                    {
+                        Ok(r) => r,
+                        Err(resp) => return resp,
+                    };
+                }
+                AfterUnauthorized::Answer(resp) => return resp,
+            }
+        } else if status == 403
+            && let Some(scope) = challenge
+                .as_ref()
+                .filter(|c| c.error.as_deref() == Some("insufficient_scope"))
+                .and_then(|c| c.scope.as_deref())
+        {
+            return crate::upstream::policy::step_up(
+                state,
+                cred,
+                scope,
+                rpc_id().as_ref(),
+                &req.path,
+                &req.request_id,
+            )
+            .await;
+        }
+    }
+    forward_response(upstream, &mut req).await
+}
+
+/// What [`send`] needs of the inbound request (which itself is not `Sync`).
+struct RequestName<'a> {
+    method: &'a Method,
+    path: &'a str,
+    request_id: &'a str,
+}
+
+/// Sends one request upstream; a timeout or a network failure becomes the gateway's answer.
+async fn send(
+    client: &reqwest::Client,
+    req: &RequestName<'_>,
+    url: &url::Url,
+    headers: HeaderMap,
+    body: reqwest::Body,
+    timeout_secs: Option<u64>,
+) -> Result<reqwest::Response, Response> {
     let send = client
         .request(req.method.clone(), url.clone())
         .headers(headers)
@@ -239,18 +330,18 @@ pub async fn forward(
         Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), send).await {
             Ok(r) => r,
             Err(_) => {
-                return Problem::new(
+                return Err(Problem::new(
                     StatusCode::GATEWAY_TIMEOUT,
                     format!("The upstream did not answer within {secs} s (requestTimeoutSeconds)."),
                 )
-                .at(&req.path, &req.request_id)
-                .into_response();
+                .at(req.path, req.request_id)
+                .into_response());
             }
         },
         None => send.await,
     };
-    let upstream = match result {
-        Ok(r) => r,
+    match result {
+        Ok(r) => Ok(r),
         Err(e) => {
             let why = if e.is_timeout() {
                 "timed out"
@@ -264,15 +355,19 @@ pub async fn forward(
                 .port_or_known_default()
                 .map(|p| format!(":{p}"))
                 .unwrap_or_default();
-            return Problem::new(
+            Err(Problem::new(
                 StatusCode::BAD_GATEWAY,
                 format!("The upstream {host}{port} {why}."),
             )
-            .at(&req.path, &req.request_id)
-            .into_response();
+            .at(req.path, req.request_id)
+            .into_response())
         }
-    };
+    }
+}
 
+/// The upstream's answer on its way back: streamed, or filtered when a capability filter
+/// must rewrite a JSON list result.
+async fn forward_response(upstream: reqwest::Response, req: &mut Inbound) -> Response {
     let status = upstream.status();
     let filters = std::mem::take(&mut req.response_filters);
     let content_type = upstream

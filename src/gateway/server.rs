@@ -148,6 +148,8 @@ pub struct AppState {
     pub client: reqwest::Client,
     pub client_following: reqwest::Client,
     pub origin: OriginPolicy,
+    /// Upstream OAuth: vault, signing key, discovery/registration cache, refresh locks.
+    pub upstreams: crate::upstream::Upstreams,
 }
 
 fn http_client(follow: bool) -> reqwest::Client {
@@ -172,6 +174,7 @@ impl AppState {
         store: AsyncStore,
         secret: GatewaySecret,
     ) -> Self {
+        let upstreams = crate::upstream::Upstreams::new(&secret);
         AppState {
             served: ArcSwap::from_pointee(served),
             store,
@@ -180,6 +183,7 @@ impl AppState {
             tokens: Default::default(),
             client: http_client(false),
             client_following: http_client(true),
+            upstreams,
             origin,
         }
     }
@@ -254,6 +258,9 @@ async fn dispatch(
     }
 
     let (parts, body) = req.into_parts();
+    if let Some(resp) = crate::upstream::connect::handle(state, served, &parts, &request_id).await {
+        return (resp, None);
+    }
     let body = match crate::oauth::server::handle(state, served, &parts, body, &request_id).await {
         Ok(resp) => return (resp, None),
         Err(body) => body,
@@ -313,6 +320,7 @@ async fn dispatch(
                 buffered: None,
                 client_ip: Some(peer.ip()),
                 user: None,
+                upstream: None,
                 params,
                 request_id,
                 response_filters: Vec::new(),

@@ -1,0 +1,604 @@
+//! The browser side of connecting an upstream (SPEC §3.13–§3.15):
+//! `GET {B}/.well-known/oauth-client/{id}` (the gateway's client metadata document),
+//! `GET {B}/auth/connections/{id}/connect` (ticket or session → discovery, registration, PKCE,
+//! a single-use pending state → 302 to the upstream AS) and
+//! `GET {B}/auth/connections/{id}/callback` (state checks → code exchange → sealed tokens →
+//! back to `returnTo` or a "Connection complete" page).
+
+use super::model::{PendingConnect, Sealed};
+use super::oauth_client::{self, UpstreamError};
+use super::tickets::{self, TicketError, UpstreamState};
+use super::vault::Purpose;
+use crate::config::policies::PolicyConfig;
+use crate::config::policies::handlers::HandlerConfig;
+use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
+use crate::gateway::origin;
+use crate::gateway::problem::Problem;
+use crate::gateway::server::{AppState, Served};
+use crate::oauth::server::pages::{self, ErrorPage};
+use crate::store::{
+    ConnectionStatus, ConnectionWrite, ConsumeTicketOutcome, ConsumeUpstreamStateOutcome,
+    NewUpstreamOAuthState, SessionOutcome,
+};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use std::collections::HashMap;
+use url::Url;
+
+/// Serves the request when it is one of these endpoints.
+pub async fn handle(
+    state: &AppState,
+    served: &Served,
+    parts: &Parts,
+    request_id: &str,
+) -> Option<Response> {
+    let path = parts.uri.path();
+    let prefix = served.report.project.plugin.prefix();
+    let rest = path.strip_prefix(prefix.as_str())?;
+    let (id, action) = if let Some(id) = rest.strip_prefix("/.well-known/oauth-client/") {
+        (id, "client")
+    } else if let Some(r) = rest.strip_prefix("/auth/connections/") {
+        let (id, action) = r.rsplit_once('/')?;
+        if action != "connect" && action != "callback" {
+            return None;
+        }
+        (id, action)
+    } else {
+        return None;
+    };
+    if parts.method != axum::http::Method::GET {
+        return Some(
+            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "Only GET is allowed here.")
+                .header(header::ALLOW, "GET")
+                .at(path, request_id)
+                .into_response(),
+        );
+    }
+    let id = crate::gateway::router::percent_decode(id);
+    let cx = Cx {
+        state,
+        served,
+        origin: origin::origin(&state.origin, &parts.headers),
+        prefix,
+        request_id: request_id.to_string(),
+        path: path.to_string(),
+    };
+    let q: HashMap<String, String> =
+        url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+    Some(match action {
+        "client" => client_document(&cx, &id),
+        "connect" => connect(&cx, parts, &id, &q).await,
+        _ => callback(&cx, &id, &q).await,
+    })
+}
+
+struct Cx<'a> {
+    state: &'a AppState,
+    served: &'a Served,
+    origin: String,
+    prefix: String,
+    request_id: String,
+    path: String,
+}
+
+impl Cx<'_> {
+    fn page(&self, p: ErrorPage) -> Response {
+        p.render(&self.request_id)
+    }
+
+    fn problem(&self, p: Problem) -> Response {
+        p.at(&self.path, &self.request_id).into_response()
+    }
+}
+
+/// The token-exchange policy whose upstream id is `id`, and its policy name.
+fn policy_for<'a>(served: &'a Served, id: &str) -> Option<(&'a TokenExchange, &'a str)> {
+    let project = &served.report.project;
+    served
+        .report
+        .model
+        .policies
+        .iter()
+        .enumerate()
+        .find_map(|(i, p)| match p {
+            PolicyConfig::TokenExchange(te) if te.upstream_id.value == id => {
+                Some((&**te, project.policies[i].name.value.as_str()))
+            }
+            _ => None,
+        })
+}
+
+/// The upstream MCP URL of the route with `operation_id` that runs policy `name`.
+fn route_target(served: &Served, operation_id: &str, name: &str) -> Option<Url> {
+    let project = &served.report.project;
+    project.routes.iter().enumerate().find_map(|(i, r)| {
+        if r.operation_id() != operation_id || !r.inbound.iter().any(|n| n.value == name) {
+            return None;
+        }
+        match served.report.model.handlers.get(i) {
+            Some(Some(HandlerConfig::McpProxy(p))) => Some(p.target.url().clone()),
+            _ => None,
+        }
+    })
+}
+
+fn unknown_upstream(cx: &Cx<'_>, id: &str) -> Response {
+    cx.problem(
+        Problem::new(
+            StatusCode::BAD_REQUEST,
+            format!("No upstream connection is registered for {id}."),
+        )
+        .code("unknown_upstream_server"),
+    )
+}
+
+fn client_document(cx: &Cx<'_>, id: &str) -> Response {
+    let Some((te, _)) = policy_for(cx.served, id) else {
+        return unknown_upstream(cx, id);
+    };
+    let mut doc = oauth_client::client_metadata(te, &cx.origin, &cx.prefix);
+    doc["client_id"] = serde_json::json!(oauth_client::cimd_url(&cx.origin, &cx.prefix, id));
+    let mut resp = axum::Json(doc).into_response();
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("public, max-age=300"),
+    );
+    resp
+}
+
+fn error_page(
+    status: StatusCode,
+    code: &'static str,
+    stage: &'static str,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> ErrorPage {
+    ErrorPage {
+        status,
+        title: "Upstream connection failed",
+        message: message.into(),
+        code,
+        stage,
+        fix: fix.into(),
+    }
+}
+
+fn upstream_error_page(e: &UpstreamError, stage: &'static str) -> ErrorPage {
+    let fix = match e {
+        UpstreamError::RegistrationRequired(_) => {
+            "register a client at the upstream and configure clientRegistration mode manual (mcpgw upstream probe URL shows how)"
+        }
+        UpstreamError::DiscoveryUnavailable(_) => {
+            "check the route's upstream URL and protectedResourceMetadataUrl; mcpgw upstream probe URL shows what the upstream advertises"
+        }
+        UpstreamError::ProviderAccessDenied(_) => {
+            "the provider refused; check the account's access and try connecting again"
+        }
+        _ => "try connecting again; the mcpgw dev log has details",
+    };
+    error_page(StatusCode::BAD_GATEWAY, e.code(), stage, e.to_string(), fix)
+}
+
+/// A same-origin relative path without credentials or fragment (§3.14).
+fn safe_return_to(r: &str) -> bool {
+    r.starts_with('/')
+        && !r.starts_with("//")
+        && !r.contains('\\')
+        && !r.contains('#')
+        && !r.chars().any(char::is_control)
+}
+
+async fn session_subject(cx: &Cx<'_>, parts: &Parts) -> Option<String> {
+    let token = crate::oauth::server::session_cookie(&parts.headers)?;
+    let now = crate::store::now_unix();
+    match cx
+        .state
+        .store
+        .run(move |s| s.read_browser_session(&token, now))
+        .await
+    {
+        Ok(SessionOutcome::Valid(s)) => Some(s.principal.subject),
+        _ => None,
+    }
+}
+
+async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, String>) -> Response {
+    const STAGE: &str = "connect";
+    let Some(op) = q.get("operationId").filter(|s| !s.is_empty()) else {
+        return cx.problem(
+            Problem::new(StatusCode::BAD_REQUEST, "operationId is required.")
+                .code("invalid_request"),
+        );
+    };
+    let Some((te, name)) = policy_for(cx.served, id) else {
+        return unknown_upstream(cx, id);
+    };
+    if te.auth_mode == AuthMode::IdJag {
+        return cx.problem(
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "id-jag upstreams have no browser connect flow.",
+            )
+            .code("invalid_request"),
+        );
+    }
+    let Some(mcp_url) = route_target(cx.served, op, name) else {
+        return cx.problem(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("No MCP route with operationId {op} uses the policy {name} for upstream {id}."),
+        ));
+    };
+    let now = crate::store::now_unix();
+
+    // who is connecting: the browser session, else the single-use ticket
+    let (subject, return_to) = if let Some(subject) = session_subject(cx, parts).await {
+        (subject, q.get("returnTo").cloned())
+    } else if let Some(jwt) = q.get("browserTicket") {
+        let t = match tickets::verify_ticket(&cx.state.upstreams.signing_key, jwt, now) {
+            Ok(t) => t,
+            Err(TicketError::Expired) => {
+                return cx.page(error_page(
+                    StatusCode::BAD_REQUEST,
+                    "oauth_state_expired",
+                    STAGE,
+                    "The connect link expired.",
+                    "call the tool again from the client to get a new link",
+                ));
+            }
+            Err(TicketError::Invalid) => {
+                return cx.page(error_page(
+                    StatusCode::BAD_REQUEST,
+                    "oauth_state_invalid",
+                    STAGE,
+                    "The connect link is not valid.",
+                    "call the tool again from the client to get a new link",
+                ));
+            }
+        };
+        let profile = super::auth_profile(id, te.auth_mode);
+        if t.upstream_server_id != id || t.auth_profile_id != profile || t.operation_id != *op {
+            return cx.page(error_page(
+                StatusCode::BAD_REQUEST,
+                "oauth_callback_mismatch",
+                STAGE,
+                "The connect link was issued for another upstream or route.",
+                "use the link the client showed for this tool",
+            ));
+        }
+        let token = crate::secret::Secret::new(t.id.clone());
+        match cx
+            .state
+            .store
+            .run(move |s| s.consume_browser_connect_ticket(&token, now))
+            .await
+        {
+            Ok(ConsumeTicketOutcome::Consumed(_)) => {}
+            Ok(ConsumeTicketOutcome::AlreadyConsumed) => {
+                return cx.page(error_page(
+                    StatusCode::BAD_REQUEST,
+                    "oauth_state_reused",
+                    STAGE,
+                    "This connect link was already used.",
+                    "call the tool again from the client to get a new link",
+                ));
+            }
+            Ok(_) => {
+                return cx.page(error_page(
+                    StatusCode::BAD_REQUEST,
+                    "oauth_state_expired",
+                    STAGE,
+                    "The connect link expired.",
+                    "call the tool again from the client to get a new link",
+                ));
+            }
+            Err(e) => {
+                return cx.problem(Problem::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    e.to_string(),
+                ));
+            }
+        }
+        let subject = t
+            .owner_subject_id
+            .clone()
+            .unwrap_or(t.initiated_by_subject_id.clone());
+        (subject, t.return_to)
+    } else {
+        return cx.problem(
+            Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "Sign in to the gateway or use the connect link from the client.",
+            )
+            .code("authentication_required"),
+        );
+    };
+    let return_to = match return_to {
+        Some(r) if !safe_return_to(&r) => {
+            return cx.problem(
+                Problem::new(
+                    StatusCode::BAD_REQUEST,
+                    "returnTo must be a same-origin relative path.",
+                )
+                .code("invalid_request"),
+            );
+        }
+        r => r,
+    };
+
+    let up = &cx.state.upstreams;
+    let setup = match oauth_client::setup(up, te, &mcp_url, &cx.origin, &cx.prefix).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(upstream = id, "connect failed: {e}");
+            return cx.page(upstream_error_page(&e, STAGE));
+        }
+    };
+    let key = super::connection_key(te, &subject);
+    // a step-up (D18) widened the scope this connection needs
+    let lookup = key.clone();
+    let widened = match cx
+        .state
+        .store
+        .run(move |s| s.get_upstream_connection(&lookup))
+        .await
+    {
+        Ok(Some(c)) => up
+            .vault
+            .open_json::<Sealed>(Purpose::Connection, &c.key, &c.blob)
+            .ok()
+            .and_then(|s| s.requested_scope),
+        _ => None,
+    };
+    let scope = oauth_client::requested_scope(te, &setup, widened.as_deref());
+    let (verifier, challenge) = oauth_client::pkce_pair();
+    let pending = PendingConnect {
+        setup: (*setup).clone(),
+        code_verifier: verifier,
+        scope: scope.clone(),
+        subject,
+    };
+    let blob = match up.vault.seal_json(Purpose::ConnectState, &key, &pending) {
+        Ok(b) => b,
+        Err(e) => {
+            return cx.problem(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ));
+        }
+    };
+    let record = NewUpstreamOAuthState {
+        key,
+        operation_id: op.clone(),
+        return_to,
+        return_origin: Some(cx.origin.clone()),
+        blob,
+        ttl_seconds: tickets::TTL_SECONDS,
+    };
+    let token = match cx
+        .state
+        .store
+        .run(move |s| s.save_upstream_oauth_state(&record, now))
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            return cx.problem(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ));
+        }
+    };
+    let state_jwt = tickets::sign_state(
+        &up.signing_key,
+        &UpstreamState {
+            upstream_server_id: id.to_string(),
+            operation_id: op.clone(),
+            id: token.expose().to_string(),
+        },
+        now,
+    );
+    let url =
+        match oauth_client::authorize_url(te, &setup, scope.as_deref(), &state_jwt, &challenge) {
+            Ok(u) => u,
+            Err(e) => return cx.page(upstream_error_page(&e, STAGE)),
+        };
+    if q.get("redirect").map(String::as_str) == Some("true") {
+        return crate::oauth::server::redirect(&url);
+    }
+    let body = super::required::ConnectRequired {
+        state: super::required::RequiredState::Authenticating,
+        display_name: &te.display_name,
+        upstream_id: id,
+        auth_profile: &super::auth_profile(id, te.auth_mode),
+        operation_id: op,
+        connection_id: None,
+        auth_url: Some(&url),
+        shared_reconnect: false,
+    }
+    .payload();
+    (
+        StatusCode::PRECONDITION_REQUIRED,
+        axum::Json(serde_json::json!({"connectRequired": body})),
+    )
+        .into_response()
+}
+
+async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Response {
+    const STAGE: &str = "upstream_callback";
+    if let Some(err) = q.get("error") {
+        let said = q
+            .get("error_description")
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return cx.page(error_page(
+            StatusCode::BAD_REQUEST,
+            "provider_access_denied",
+            STAGE,
+            format!("The upstream authorization server answered {err}{said}."),
+            "try connecting again, and approve the request at the provider",
+        ));
+    }
+    let (Some(code), Some(state_jwt)) = (q.get("code"), q.get("state")) else {
+        return cx.page(error_page(
+            StatusCode::BAD_REQUEST,
+            "oauth_state_invalid",
+            STAGE,
+            "The callback has no code or state.",
+            "start the connection again from the client",
+        ));
+    };
+    let now = crate::store::now_unix();
+    let up = &cx.state.upstreams;
+    let claims = match tickets::verify_state(&up.signing_key, state_jwt, now) {
+        Ok(c) => c,
+        Err(TicketError::Expired) => {
+            return cx.page(error_page(
+                StatusCode::BAD_REQUEST,
+                "oauth_state_expired",
+                STAGE,
+                "The connection took too long and expired.",
+                "start the connection again from the client",
+            ));
+        }
+        Err(TicketError::Invalid) => {
+            return cx.page(error_page(
+                StatusCode::BAD_REQUEST,
+                "oauth_state_invalid",
+                STAGE,
+                "The callback's state is not valid.",
+                "start the connection again from the client",
+            ));
+        }
+    };
+    let mismatch = |why: &str| {
+        cx.page(error_page(
+            StatusCode::BAD_REQUEST,
+            "oauth_callback_mismatch",
+            STAGE,
+            why.to_string(),
+            "start the connection again from the client",
+        ))
+    };
+    if claims.upstream_server_id != id {
+        return mismatch("The callback belongs to another upstream.");
+    }
+    let token = crate::secret::Secret::new(claims.id.clone());
+    let st = match cx
+        .state
+        .store
+        .run(move |s| s.consume_upstream_oauth_state(&token, now))
+        .await
+    {
+        Ok(ConsumeUpstreamStateOutcome::Consumed(s)) => s,
+        Ok(ConsumeUpstreamStateOutcome::AlreadyConsumed) => {
+            return cx.page(error_page(
+                StatusCode::BAD_REQUEST,
+                "oauth_state_reused",
+                STAGE,
+                "This callback was already used.",
+                "start the connection again from the client",
+            ));
+        }
+        Ok(_) => {
+            return cx.page(error_page(
+                StatusCode::BAD_REQUEST,
+                "oauth_state_expired",
+                STAGE,
+                "The connection took too long and expired.",
+                "start the connection again from the client",
+            ));
+        }
+        Err(e) => {
+            return cx.problem(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ));
+        }
+    };
+    if st.key.upstream_id != id || st.operation_id != claims.operation_id {
+        return mismatch("The stored connect state does not match the callback.");
+    }
+    let pending: PendingConnect = match up.vault.open_json(Purpose::ConnectState, &st.key, &st.blob)
+    {
+        Ok(p) => p,
+        Err(_) => return mismatch("The stored connect state does not open for this connection."),
+    };
+    if let Some(iss) = q.get("iss")
+        && !crate::oauth::discovery::issuer_matches(&pending.setup.endpoints.issuer, iss)
+    {
+        return mismatch("The callback's iss is not the upstream authorization server (RFC 9207).");
+    }
+    let answer = match oauth_client::exchange_code(up, &pending.setup, code, &pending.code_verifier)
+        .await
+    {
+        Ok(a) => a,
+        Err(e) => {
+            if matches!(&e, UpstreamError::OAuth { error, .. } if error == "invalid_client" || error == "unauthorized_client")
+            {
+                // §6.4: stale client information is dropped so the next connect registers again
+                up.forget_setup(id, st.return_origin.as_deref().unwrap_or(&cx.origin));
+            }
+            tracing::warn!(upstream = id, "upstream code exchange failed: {e}");
+            return cx.page(upstream_error_page(&e, STAGE));
+        }
+    };
+    let scopes: Vec<String> = answer
+        .scope
+        .clone()
+        .or_else(|| pending.scope.clone())
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    let sealed = Sealed {
+        setup: Some(pending.setup.clone()),
+        access_token: Some(answer.access_token),
+        refresh_token: answer.refresh_token,
+        token_type: answer.token_type,
+        requested_scope: pending.scope.clone(),
+    };
+    let blob = match up.vault.seal_json(Purpose::Connection, &st.key, &sealed) {
+        Ok(b) => b,
+        Err(e) => {
+            return cx.problem(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ));
+        }
+    };
+    let shared = st.key.owner_mode == crate::store::OwnerMode::Shared;
+    let write = ConnectionWrite {
+        key: st.key.clone(),
+        status: ConnectionStatus::Active,
+        blob,
+        scopes,
+        expires_at: answer.expires_in.map(|s| now + s.max(0)),
+        connected_by: shared.then(|| pending.subject.clone()),
+    };
+    if let Err(e) = cx
+        .state
+        .store
+        .run(move |s| s.upsert_upstream_connection(&write, now))
+        .await
+    {
+        return cx.problem(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+        ));
+    }
+    tracing::info!(upstream = id, "upstream connected");
+    if let Some(r) = st.return_to.as_deref().filter(|r| safe_return_to(r)) {
+        let origin = st.return_origin.as_deref().unwrap_or(&cx.origin);
+        return crate::oauth::server::redirect(&format!("{origin}{r}"));
+    }
+    let name = policy_for(cx.served, id)
+        .map(|(te, _)| te.display_name.clone())
+        .unwrap_or_else(|| id.to_string());
+    pages::html(
+        StatusCode::OK,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Connection complete</title></head><body><main><h1>Connection complete</h1><p>{} is connected. You can close this window and return to your MCP client.</p></main></body></html>",
+            pages::escape(&name)
+        ),
+    )
+}

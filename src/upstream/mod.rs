@@ -1,0 +1,128 @@
+//! The gateway as an OAuth client of its upstream MCP servers (SPEC §6, §3.13–§3.15, D5, D9,
+//! D17–D19): `mcp-token-exchange-inbound` with `user-oauth` and `shared-oauth`.
+//!
+//! - `vault`: AES-256-GCM sealing of tokens and connect state (D9).
+//! - `model`: what a connection and a pending connect hold once opened.
+//! - `oauth_client`: discovery through [`crate::oauth::discovery`], registration (CIMD, DCR,
+//!   manual), the authorize URL, code exchange and refresh toward the upstream AS.
+//! - `tickets`: the signed browser connect ticket and upstream `state` (HS256 JWTs).
+//! - `connect`: the HTTP endpoints `/.well-known/oauth-client/{id}`, `…/connect`, `…/callback`.
+//! - `policy`: the policy step on an MCP route (credential, refresh, connect-required) and the
+//!   proxy's single 401 retry and 403 step-up.
+//! - `required`: the connect-required JSON-RPC error bodies (D5, §6.6).
+
+pub mod connect;
+pub mod model;
+pub mod oauth_client;
+pub mod policy;
+pub mod required;
+pub mod tickets;
+pub mod vault;
+
+use crate::store::keyfile::GatewaySecret;
+use crate::store::{ConnectionKey, OwnerMode};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Upstream OAuth state shared by the gateway's requests.
+pub struct Upstreams {
+    pub vault: vault::Vault,
+    /// HS256 key for browser tickets and upstream `state` (derived from the gateway secret).
+    pub signing_key: [u8; 32],
+    /// Outbound client that never follows redirects itself (see [`crate::oauth::outbound`]).
+    pub http: reqwest::Client,
+    /// Discovery and registration per upstream id and public origin, so that every user's
+    /// connect does not register a new client.
+    pub setups: Mutex<HashMap<(String, String), Arc<model::Setup>>>,
+    /// One refresh in flight per connection (§6.7).
+    refresh_locks: Mutex<HashMap<ConnectionKey, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for Upstreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upstreams(..)")
+    }
+}
+
+impl Upstreams {
+    pub fn new(secret: &GatewaySecret) -> Self {
+        // HKDF-SHA256 expanding to 32 bytes cannot fail; these are invariants, not input errors
+        let vault = vault::Vault::new(secret).expect("HKDF-SHA256 yields an AES-256 key");
+        let signing_key = vault::derive_key(secret, b"upstream-ticket-signing")
+            .expect("HKDF-SHA256 yields 32 bytes");
+        Upstreams {
+            vault,
+            signing_key,
+            http: crate::oauth::outbound::client(),
+            setups: Mutex::new(HashMap::new()),
+            refresh_locks: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn refresh_lock(&self, key: &ConnectionKey) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = match self.refresh_locks.lock() {
+            Ok(l) => l,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        locks.entry(key.clone()).or_default().clone()
+    }
+
+    pub(crate) fn cached_setup(
+        &self,
+        upstream_id: &str,
+        origin: &str,
+    ) -> Option<Arc<model::Setup>> {
+        self.setups
+            .lock()
+            .ok()?
+            .get(&(upstream_id.to_string(), origin.to_string()))
+            .cloned()
+    }
+
+    pub(crate) fn remember_setup(&self, upstream_id: &str, origin: &str, setup: Arc<model::Setup>) {
+        if let Ok(mut s) = self.setups.lock() {
+            s.insert((upstream_id.to_string(), origin.to_string()), setup);
+        }
+    }
+
+    pub(crate) fn forget_setup(&self, upstream_id: &str, origin: &str) {
+        if let Ok(mut s) = self.setups.lock() {
+            s.remove(&(upstream_id.to_string(), origin.to_string()));
+        }
+    }
+}
+
+/// `"<upstreamId>:<authMode>"` (§6.1).
+pub fn auth_profile(
+    upstream_id: &str,
+    mode: crate::config::policies::token_exchange::AuthMode,
+) -> String {
+    use crate::config::policies::token_exchange::AuthMode;
+    let m = match mode {
+        AuthMode::UserOAuth => "user-oauth",
+        AuthMode::SharedOAuth => "shared-oauth",
+        AuthMode::IdJag => "id-jag",
+    };
+    format!("{upstream_id}:{m}")
+}
+
+/// The connection key a caller uses for an upstream (§6.1).
+pub fn connection_key(
+    te: &crate::config::policies::token_exchange::TokenExchange,
+    subject: &str,
+) -> ConnectionKey {
+    use crate::config::policies::token_exchange::AuthMode;
+    let id = te.upstream_id.value.as_str();
+    let profile = auth_profile(id, te.auth_mode);
+    match te.auth_mode {
+        AuthMode::SharedOAuth => ConnectionKey::shared(id, profile),
+        _ => ConnectionKey::user(subject, id, profile),
+    }
+}
+
+pub fn owner_mode_of(te: &crate::config::policies::token_exchange::TokenExchange) -> OwnerMode {
+    match te.auth_mode {
+        crate::config::policies::token_exchange::AuthMode::SharedOAuth => OwnerMode::Shared,
+        _ => OwnerMode::User,
+    }
+}

@@ -1,0 +1,182 @@
+//! What the gateway knows about an upstream once discovery and registration ran ([`Setup`]),
+//! what a connection holds once opened from the vault ([`Sealed`]), and what a pending connect
+//! flow holds ([`PendingConnect`]). All of it is serialised as JSON inside sealed blobs.
+
+use serde::{Deserialize, Serialize};
+
+/// The upstream authorization server's endpoints and what the gateway will ask of it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Endpoints {
+    pub issuer: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    #[serde(default)]
+    pub revocation_endpoint: Option<String>,
+    /// PRM `resource`, sent upstream as RFC 8707 `resource` (D19).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Challenge scope, else PRM `scopes_supported` joined (§6.5 steps 2–3).
+    #[serde(default)]
+    pub discovered_scope: Option<String>,
+    /// The AS lists `offline_access` in `scopes_supported`.
+    #[serde(default)]
+    pub offers_offline_access: bool,
+}
+
+/// How the gateway authenticates at the upstream token endpoint.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuthMethod {
+    None,
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl ClientAuthMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "none" => Some(Self::None),
+            "client_secret_basic" => Some(Self::ClientSecretBasic),
+            "client_secret_post" => Some(Self::ClientSecretPost),
+            _ => None,
+        }
+    }
+}
+
+/// The gateway's client at the upstream AS.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RegisteredClient {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    pub auth_method: ClientAuthMethod,
+    pub redirect_uri: String,
+    /// How it came to be: `cimd`, `dcr` or `manual`.
+    pub source: String,
+    /// The client may use the refresh_token grant.
+    #[serde(default = "yes")]
+    pub refresh_grant: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl std::fmt::Debug for RegisteredClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegisteredClient")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("auth_method", &self.auth_method)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// Discovery + registration for one upstream at one public origin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Setup {
+    pub endpoints: Endpoints,
+    pub client: RegisteredClient,
+}
+
+/// A connection's sealed content.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Sealed {
+    #[serde(default)]
+    pub setup: Option<Setup>,
+    #[serde(default)]
+    pub access_token: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    #[serde(default)]
+    pub token_type: Option<String>,
+    /// The scope asked for at the last connect, widened by step-up (D18).
+    #[serde(default)]
+    pub requested_scope: Option<String>,
+}
+
+impl std::fmt::Debug for Sealed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealed")
+            .field("setup", &self.setup)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("requested_scope", &self.requested_scope)
+            .finish()
+    }
+}
+
+/// A connect flow between the redirect to the upstream and its callback.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PendingConnect {
+    pub setup: Setup,
+    pub code_verifier: String,
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// Who completed it (shared connections record it).
+    pub subject: String,
+}
+
+/// The scope words of a space-separated scope string.
+pub fn scope_words(scope: &str) -> impl Iterator<Item = &str> {
+    scope.split_whitespace()
+}
+
+/// `wanted` minus `offline_access` is contained in `granted`.
+pub fn scope_covers(granted: &[String], wanted: Option<&str>) -> bool {
+    let Some(wanted) = wanted else { return true };
+    scope_words(wanted)
+        .filter(|w| *w != "offline_access")
+        .all(|w| granted.iter().any(|g| g == w))
+}
+
+/// The union of two scope strings, in first-seen order.
+pub fn scope_union(a: Option<&str>, b: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for w in a.into_iter().flat_map(scope_words).chain(scope_words(b)) {
+        if !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        let granted = vec!["read".to_string(), "write".to_string()];
+        assert!(scope_covers(&granted, Some("read offline_access")));
+        assert!(!scope_covers(&granted, Some("read admin")));
+        assert!(scope_covers(&granted, None));
+        assert_eq!(
+            scope_union(Some("read write"), "write admin"),
+            "read write admin"
+        );
+        assert_eq!(scope_union(None, "a"), "a");
+    }
+
+    #[test]
+    fn debug_never_shows_tokens() {
+        let s = Sealed {
+            access_token: Some("at-very-secret".into()),
+            refresh_token: Some("rt-very-secret".into()),
+            ..Default::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+}

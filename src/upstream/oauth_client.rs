@@ -1,0 +1,569 @@
+//! The gateway as an OAuth client of one upstream (SPEC §6.3–§6.5, D15, D17, D19): discovery
+//! through the shared [`crate::oauth::discovery`] module, client registration (CIMD on https
+//! origins, else DCR, or the configured manual client), the authorize URL, the code exchange
+//! and the refresh. Every call goes through [`crate::oauth::outbound`] with the limits of §6.5
+//! (30 s, 256 KiB, ≤ 2 redirects, https or loopback http, no private hosts).
+
+use super::Upstreams;
+use super::model::{ClientAuthMethod, Endpoints, RegisteredClient, Setup, scope_union};
+use crate::config::policies::token_exchange::{
+    ClientRegistration, Prompt, TokenEndpointAuthMethod, TokenExchange,
+};
+use crate::oauth::discovery::{self, DiscoveryInput};
+use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use url::Url;
+
+/// The guard for upstream OAuth URLs: https to public hosts, or http on loopback (§6.5).
+pub const GUARD: Guard = Guard::Public {
+    loopback_http: true,
+};
+
+/// Why the upstream side failed, with the gateway error code of §3.1 / §6.5.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("{0}")]
+    DiscoveryUnavailable(String),
+    #[error("{0}")]
+    RegistrationRequired(String),
+    #[error("{0}")]
+    ProviderAccessDenied(String),
+    #[error("{0}")]
+    TokenExchangeFailed(String),
+    /// The token endpoint answered an OAuth error (`invalid_grant`, …).
+    #[error("the upstream authorization server answered {error}{}", description.as_deref().map(|d| format!(": {d}")).unwrap_or_default())]
+    OAuth {
+        error: String,
+        description: Option<String>,
+    },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl UpstreamError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::DiscoveryUnavailable(_) => "upstream_oauth_discovery_unavailable",
+            Self::RegistrationRequired(_) => "upstream_client_registration_required",
+            Self::ProviderAccessDenied(_) => "upstream_provider_access_denied",
+            Self::TokenExchangeFailed(_) | Self::OAuth { .. } => "upstream_token_exchange_failed",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// An OAuth error that means the stored grant is dead (§6.6: reconsent).
+    pub fn needs_reconsent(&self) -> bool {
+        matches!(self, Self::OAuth { error, .. } if matches!(error.as_str(),
+            "access_denied" | "invalid_client" | "invalid_grant" | "invalid_request"
+            | "invalid_scope" | "invalid_target" | "unauthorized_client" | "unsupported_grant_type"))
+    }
+}
+
+/// `O + B + /auth/connections/<id>/callback`, loopback hosts written `localhost` (§6.4).
+pub fn redirect_uri(origin: &str, prefix: &str, upstream_id: &str) -> String {
+    let origin = match Url::parse(origin) {
+        Ok(mut u)
+            if u.host_str()
+                .is_some_and(crate::config::policies::reader::is_loopback_host) =>
+        {
+            let _ = u.set_host(Some("localhost"));
+            u.origin().ascii_serialization()
+        }
+        _ => origin.to_string(),
+    };
+    format!(
+        "{origin}{prefix}/auth/connections/{}/callback",
+        encode(upstream_id)
+    )
+}
+
+/// The gateway's Client ID Metadata Document URL for an upstream (§3.13).
+pub fn cimd_url(origin: &str, prefix: &str, upstream_id: &str) -> String {
+    format!(
+        "{origin}{prefix}/.well-known/oauth-client/{}",
+        encode(upstream_id)
+    )
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// The client metadata the gateway registers (and serves as its CIMD document, §3.13).
+pub fn client_metadata(te: &TokenExchange, origin: &str, prefix: &str) -> Value {
+    let mut doc = json!({
+        "client_name": format!("Zuplo MCP Gateway - {}", te.display_name),
+        "client_uri": format!("{origin}/"),
+        "redirect_uris": [redirect_uri(origin, prefix, &te.upstream_id.value)],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "application_type": "web",
+        "token_endpoint_auth_method": "none",
+    });
+    if matches!(te.client_registration, ClientRegistration::Manual { .. })
+        && let Some(scopes) = te.scopes.as_ref().filter(|s| !s.is_empty())
+    {
+        doc["scope"] = json!(scopes.join(" "));
+    }
+    doc
+}
+
+/// Discovery and registration for `te` at `origin`, cached per upstream and origin. D19: the
+/// discovery starts from the upstream's unauthenticated challenge.
+pub async fn setup(
+    up: &Upstreams,
+    te: &TokenExchange,
+    mcp_url: &Url,
+    origin: &str,
+    prefix: &str,
+) -> Result<Arc<Setup>, UpstreamError> {
+    let id = te.upstream_id.value.as_str();
+    if let Some(s) = up.cached_setup(id, origin) {
+        return Ok(s);
+    }
+    let limits = Limits::UPSTREAM_OAUTH;
+    let challenge = match discovery::probe(&up.http, mcp_url, GUARD, limits).await {
+        Ok(p) => p.challenge,
+        Err(e) => {
+            return Err(UpstreamError::DiscoveryUnavailable(format!(
+                "the upstream {mcp_url} could not be asked: {e}"
+            )));
+        }
+    };
+    let prm_url = te
+        .protected_resource_metadata_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok());
+    let found = discovery::discover(
+        &up.http,
+        DiscoveryInput {
+            mcp_url: mcp_url.clone(),
+            prm_url,
+            challenge,
+        },
+        GUARD,
+        limits,
+    )
+    .await
+    .map_err(|e| {
+        let tried: Vec<String> = e
+            .attempts()
+            .iter()
+            .map(|a| format!("{} {} → {}", a.method, a.url, a.outcome))
+            .collect();
+        UpstreamError::DiscoveryUnavailable(format!(
+            "OAuth discovery for {} failed: {e} (tried: {})",
+            te.display_name,
+            tried.join("; ")
+        ))
+    })?;
+    let m = &found.metadata;
+    let (Some(authorization_endpoint), Some(token_endpoint)) =
+        (m.authorization_endpoint.clone(), m.token_endpoint.clone())
+    else {
+        return Err(UpstreamError::DiscoveryUnavailable(format!(
+            "the authorization server {} names no authorization or token endpoint",
+            m.issuer
+        )));
+    };
+    if !found.supports_s256() {
+        return Err(UpstreamError::DiscoveryUnavailable(format!(
+            "the authorization server {} does not advertise PKCE S256 (code_challenge_methods_supported)",
+            m.issuer
+        )));
+    }
+    let endpoints = Endpoints {
+        issuer: m.issuer.clone(),
+        authorization_endpoint,
+        token_endpoint,
+        revocation_endpoint: m.revocation_endpoint.clone(),
+        resource: found.resource.clone(),
+        discovered_scope: found.default_scope(),
+        offers_offline_access: m.scopes_supported.iter().any(|s| s == "offline_access"),
+    };
+    let client = register(up, te, &found, origin, prefix).await?;
+    let setup = Arc::new(Setup { endpoints, client });
+    up.remember_setup(id, origin, setup.clone());
+    Ok(setup)
+}
+
+async fn register(
+    up: &Upstreams,
+    te: &TokenExchange,
+    found: &discovery::Discovered,
+    origin: &str,
+    prefix: &str,
+) -> Result<RegisteredClient, UpstreamError> {
+    let redirect = redirect_uri(origin, prefix, &te.upstream_id.value);
+    if let ClientRegistration::Manual {
+        client_id,
+        client_secret,
+        method,
+    } = &te.client_registration
+    {
+        return Ok(RegisteredClient {
+            client_id: client_id.clone(),
+            client_secret: client_secret.as_ref().map(|s| s.expose().to_string()),
+            auth_method: match method {
+                TokenEndpointAuthMethod::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
+                TokenEndpointAuthMethod::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
+                TokenEndpointAuthMethod::None => ClientAuthMethod::None,
+            },
+            redirect_uri: redirect,
+            source: "manual".into(),
+            refresh_grant: true,
+        });
+    }
+    if origin.starts_with("https://") && found.supports_cimd() {
+        return Ok(RegisteredClient {
+            client_id: cimd_url(origin, prefix, &te.upstream_id.value),
+            client_secret: None,
+            auth_method: ClientAuthMethod::None,
+            redirect_uri: redirect,
+            source: "cimd".into(),
+            refresh_grant: true,
+        });
+    }
+    let Some(endpoint) = found
+        .metadata
+        .registration_endpoint
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+    else {
+        return Err(UpstreamError::RegistrationRequired(format!(
+            "the authorization server {} does not support dynamic client registration{}: register a client there and set clientRegistration {{\"mode\": \"manual\", \"clientId\": …}} with redirect URI {redirect}",
+            found.metadata.issuer,
+            if origin.starts_with("https://") {
+                " or Client ID Metadata Documents"
+            } else {
+                " (Client ID Metadata Documents need an https gateway origin)"
+            }
+        )));
+    };
+    let body = client_metadata(te, origin, prefix);
+    let answer = outbound::fetch(
+        &up.http,
+        OutboundRequest::post_json(endpoint.clone(), &body),
+        Limits::UPSTREAM_OAUTH,
+        GUARD,
+    )
+    .await
+    .map_err(|e| UpstreamError::RegistrationRequired(format!("client registration failed: {e}")))?;
+    let json = answer.json().unwrap_or(Value::Null);
+    if !answer.status.is_success() {
+        let said = json
+            .get("error_description")
+            .or_else(|| json.get("error"))
+            .and_then(Value::as_str)
+            .unwrap_or("no reason given");
+        return Err(UpstreamError::RegistrationRequired(format!(
+            "client registration at {endpoint} answered HTTP {}: {said}",
+            answer.status.as_u16()
+        )));
+    }
+    let Some(client_id) = json.get("client_id").and_then(Value::as_str) else {
+        return Err(UpstreamError::RegistrationRequired(format!(
+            "client registration at {endpoint} returned no client_id"
+        )));
+    };
+    let secret = json
+        .get("client_secret")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    // D17: what the server returned wins over what was asked for
+    let method = json
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+        .and_then(ClientAuthMethod::parse)
+        .unwrap_or(if secret.is_some() {
+            ClientAuthMethod::ClientSecretBasic
+        } else {
+            ClientAuthMethod::None
+        });
+    let refresh_grant = json
+        .get("grant_types")
+        .and_then(Value::as_array)
+        .is_none_or(|g| g.iter().any(|v| v == "refresh_token"));
+    Ok(RegisteredClient {
+        client_id: client_id.to_string(),
+        client_secret: secret,
+        auth_method: method,
+        redirect_uri: redirect,
+        source: "dcr".into(),
+        refresh_grant,
+    })
+}
+
+/// The scope to ask for (§6.5): explicit `scopes`, else the discovered scope; widened by a
+/// step-up; `offline_access` appended when the AS offers it and the client may refresh.
+pub fn requested_scope(te: &TokenExchange, setup: &Setup, widened: Option<&str>) -> Option<String> {
+    let base = match &te.scopes {
+        Some(s) if !s.is_empty() => Some(s.join(&te.scope_delimiter)),
+        Some(_) => None,
+        None => setup.endpoints.discovered_scope.clone(),
+    };
+    let mut scope = match widened {
+        Some(w) => Some(scope_union(base.as_deref(), w)),
+        None => base,
+    };
+    if setup.endpoints.offers_offline_access && setup.client.refresh_grant {
+        let s = scope.get_or_insert_with(String::new);
+        if !s.split_whitespace().any(|w| w == "offline_access") {
+            if !s.is_empty() {
+                s.push(' ');
+            }
+            s.push_str("offline_access");
+        }
+    }
+    scope.filter(|s| !s.is_empty())
+}
+
+/// Parameters an upstream may have baked into its authorization endpoint that the gateway sets
+/// itself (§6.3).
+const PRESET_PARAMS: [&str; 12] = [
+    "client_id",
+    "code_challenge",
+    "code_challenge_method",
+    "display",
+    "login_hint",
+    "nonce",
+    "prompt",
+    "redirect_uri",
+    "response_mode",
+    "response_type",
+    "state",
+    "resource",
+];
+
+/// The upstream authorize URL (§6.5): PKCE S256, `state`, `scope`, `resource`, `prompt`.
+pub fn authorize_url(
+    te: &TokenExchange,
+    setup: &Setup,
+    scope: Option<&str>,
+    state: &str,
+    code_challenge: &str,
+) -> Result<String, UpstreamError> {
+    let mut url = Url::parse(&setup.endpoints.authorization_endpoint).map_err(|_| {
+        UpstreamError::DiscoveryUnavailable(format!(
+            "the upstream authorization endpoint {:?} is not a URL",
+            setup.endpoints.authorization_endpoint
+        ))
+    })?;
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !PRESET_PARAMS.contains(&k.as_ref()) && k != "scope")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let prompt = match &te.prompt {
+        Prompt::Value(p) => Some(p.clone()),
+        Prompt::Disabled => None,
+        Prompt::Unset => scope
+            .filter(|s| s.split_whitespace().any(|w| w == "offline_access"))
+            .map(|_| "consent".to_string()),
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.clear();
+        for (k, v) in &kept {
+            q.append_pair(k, v);
+        }
+        q.append_pair("response_type", "code");
+        q.append_pair("client_id", &setup.client.client_id);
+        q.append_pair("redirect_uri", &setup.client.redirect_uri);
+        q.append_pair("code_challenge", code_challenge);
+        q.append_pair("code_challenge_method", "S256");
+        q.append_pair("state", state);
+        if let Some(s) = scope {
+            q.append_pair("scope", s);
+        }
+        if let Some(r) = &setup.endpoints.resource {
+            q.append_pair("resource", r);
+        }
+        if let Some(p) = &prompt {
+            q.append_pair("prompt", p);
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// A successful token answer.
+#[derive(Clone)]
+pub struct TokenAnswer {
+    pub access_token: String,
+    pub token_type: Option<String>,
+    pub refresh_token: Option<String>,
+    pub expires_in: Option<i64>,
+    pub scope: Option<String>,
+}
+
+/// The authorization_code grant at the upstream token endpoint.
+pub async fn exchange_code(
+    up: &Upstreams,
+    setup: &Setup,
+    code: &str,
+    verifier: &str,
+) -> Result<TokenAnswer, UpstreamError> {
+    let mut form = vec![
+        ("grant_type", "authorization_code".to_string()),
+        ("code", code.to_string()),
+        ("redirect_uri", setup.client.redirect_uri.clone()),
+        ("code_verifier", verifier.to_string()),
+    ];
+    if let Some(r) = &setup.endpoints.resource {
+        form.push(("resource", r.clone()));
+    }
+    token_request(up, setup, form).await
+}
+
+/// The refresh_token grant (optionally asking for `scope`).
+pub async fn refresh(
+    up: &Upstreams,
+    setup: &Setup,
+    refresh_token: &str,
+    scope: Option<&str>,
+) -> Result<TokenAnswer, UpstreamError> {
+    let mut form = vec![
+        ("grant_type", "refresh_token".to_string()),
+        ("refresh_token", refresh_token.to_string()),
+    ];
+    if let Some(r) = &setup.endpoints.resource {
+        form.push(("resource", r.clone()));
+    }
+    if let Some(s) = scope {
+        form.push(("scope", s.to_string()));
+    }
+    token_request(up, setup, form).await
+}
+
+async fn token_request(
+    up: &Upstreams,
+    setup: &Setup,
+    mut form: Vec<(&str, String)>,
+) -> Result<TokenAnswer, UpstreamError> {
+    let client = &setup.client;
+    let endpoint = Url::parse(&setup.endpoints.token_endpoint).map_err(|_| {
+        UpstreamError::TokenExchangeFailed("the upstream token endpoint is not a URL".into())
+    })?;
+    let mut basic = None;
+    match client.auth_method {
+        ClientAuthMethod::None => form.push(("client_id", client.client_id.clone())),
+        ClientAuthMethod::ClientSecretPost => {
+            form.push(("client_id", client.client_id.clone()));
+            form.push((
+                "client_secret",
+                client.client_secret.clone().unwrap_or_default(),
+            ));
+        }
+        ClientAuthMethod::ClientSecretBasic => {
+            // RFC 6749 §2.3.1: both parts form-urlencoded before base64
+            let pair = format!(
+                "{}:{}",
+                form_encode(&client.client_id),
+                form_encode(client.client_secret.as_deref().unwrap_or_default())
+            );
+            basic = Some(format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(pair)
+            ));
+        }
+    }
+    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut req = OutboundRequest::post_form(endpoint, &pairs);
+    if let Some(b) = basic {
+        req = req.header("authorization", b);
+    }
+    let answer = outbound::fetch(&up.http, req, Limits::UPSTREAM_OAUTH, GUARD)
+        .await
+        .map_err(|e| UpstreamError::TokenExchangeFailed(e.to_string()))?;
+    let json = answer.json();
+    let status = answer.status;
+    if status.is_success() {
+        let j = json.ok_or_else(|| {
+            UpstreamError::TokenExchangeFailed("the upstream token answer is not JSON".into())
+        })?;
+        let Some(access_token) = j.get("access_token").and_then(Value::as_str) else {
+            return Err(UpstreamError::TokenExchangeFailed(
+                "the upstream token answer has no access_token".into(),
+            ));
+        };
+        let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_string);
+        return Ok(TokenAnswer {
+            access_token: access_token.to_string(),
+            token_type: s("token_type"),
+            refresh_token: s("refresh_token"),
+            expires_in: j.get("expires_in").and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            }),
+            scope: s("scope"),
+        });
+    }
+    if let Some(error) = json
+        .as_ref()
+        .and_then(|j| j.get("error"))
+        .and_then(Value::as_str)
+    {
+        return Err(UpstreamError::OAuth {
+            error: error.chars().take(64).collect(),
+            description: json
+                .as_ref()
+                .and_then(|j| j.get("error_description"))
+                .and_then(Value::as_str)
+                .map(|d| d.chars().take(256).collect()),
+        });
+    }
+    let text: String = String::from_utf8_lossy(&answer.body)
+        .chars()
+        .take(256)
+        .collect();
+    if status.as_u16() == 403 {
+        return Err(UpstreamError::ProviderAccessDenied(format!(
+            "the upstream token endpoint answered 403: {text}"
+        )));
+    }
+    Err(UpstreamError::TokenExchangeFailed(format!(
+        "the upstream token endpoint answered HTTP {}: {text}",
+        status.as_u16()
+    )))
+}
+
+fn form_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A PKCE verifier (43 characters) and its S256 challenge.
+pub fn pkce_pair() -> (String, String) {
+    use sha2::Digest;
+    let verifier = crate::store::new_token().expose().to_string();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_rewrites_loopback_to_localhost() {
+        assert_eq!(
+            redirect_uri("http://127.0.0.1:9000", "", "linear"),
+            "http://localhost:9000/auth/connections/linear/callback"
+        );
+        assert_eq!(
+            redirect_uri("https://gw.example.com", "/__zuplo", "a b"),
+            "https://gw.example.com/__zuplo/auth/connections/a%20b/callback"
+        );
+    }
+
+    #[test]
+    fn pkce_pair_matches() {
+        let (v, c) = pkce_pair();
+        assert!(crate::store::pkce_s256_matches(&v, &c));
+        assert!(v.len() >= 43);
+    }
+}

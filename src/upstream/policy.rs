@@ -1,0 +1,492 @@
+//! `mcp-token-exchange-inbound` on an MCP route (SPEC §6.6, §6.7, D5, D18): find the caller's
+//! upstream connection, refresh it when needed (one refresh in flight per connection), and
+//! either hand the proxy an upstream credential or answer connect-required. Also the proxy's
+//! response hooks: one forced refresh and one retry on an upstream 401, and step-up on a 403
+//! `insufficient_scope`.
+
+use super::Upstreams;
+use super::model::{Sealed, scope_covers, scope_union};
+use super::oauth_client::{self, UpstreamError};
+use super::required::{ConnectRequired, RequiredState};
+use super::tickets::{self, BrowserTicket};
+use super::vault::Purpose;
+use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
+use crate::gateway::problem::Problem;
+use crate::gateway::server::AppState;
+use crate::store::{
+    ConditionalUpsertOutcome, ConnectionKey, ConnectionStatus, ConnectionWrite, NewConnectTicket,
+    UpstreamConnection, WriteCondition,
+};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use url::Url;
+
+/// A stored token is not used within this many seconds of its expiry (§6.7).
+const EXPIRY_MARGIN_SECONDS: i64 = 60;
+
+/// What the proxy needs to call the upstream for this request, and to retry once.
+#[derive(Debug, Clone)]
+pub struct UpstreamCredential {
+    pub target: Arc<Target>,
+    pub authorization: HeaderValue,
+}
+
+/// The upstream a request is for, and on whose behalf.
+#[derive(Debug)]
+pub struct Target {
+    pub te: TokenExchange,
+    pub key: ConnectionKey,
+    pub subject: String,
+    pub operation_id: String,
+    pub mcp_url: Url,
+    pub origin: String,
+    pub prefix: String,
+}
+
+/// How getting a credential ended.
+pub enum Outcome {
+    Ready(HeaderValue),
+    Required(RequiredState, Option<String>),
+    Failed(Problem),
+}
+
+fn problem_for(e: &UpstreamError) -> Problem {
+    let status = match e {
+        UpstreamError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_GATEWAY,
+    };
+    Problem::new(status, e.to_string()).code(e.code())
+}
+
+fn usable(c: &UpstreamConnection, sealed: &Sealed, now: i64) -> bool {
+    c.status == ConnectionStatus::Active
+        && sealed.access_token.is_some()
+        && c.expires_at.is_none_or(|t| t > now + EXPIRY_MARGIN_SECONDS)
+        && scope_covers(&c.scopes, sealed.requested_scope.as_deref())
+}
+
+fn header_of(sealed: &Sealed) -> Option<HeaderValue> {
+    let token = sealed.access_token.as_deref()?;
+    let kind = match sealed.token_type.as_deref() {
+        // RFC 6750 names the scheme "Bearer"; some servers answer "bearer"
+        Some(t) if !t.eq_ignore_ascii_case("bearer") && !t.is_empty() => t,
+        _ => "Bearer",
+    };
+    let mut v = HeaderValue::from_str(&format!("{kind} {token}")).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+fn open(up: &Upstreams, c: &UpstreamConnection) -> Option<Sealed> {
+    match up.vault.open_json(Purpose::Connection, &c.key, &c.blob) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(upstream = %c.key.upstream_id, "an upstream connection could not be opened ({e}); it is treated as not connected");
+            None
+        }
+    }
+}
+
+fn required_for_missing(target: &Target) -> RequiredState {
+    if target.te.auth_mode == AuthMode::SharedOAuth {
+        RequiredState::AdminConnectRequired
+    } else {
+        RequiredState::Authenticating
+    }
+}
+
+/// The credential for `target`: stored, refreshed, or the reason the user must connect.
+/// `force` refreshes even a usable token unless it differs from `stale` (another request
+/// refreshed meanwhile); `scope` asks the refresh for that scope (§6.7).
+pub async fn credential(
+    state: &AppState,
+    target: &Target,
+    force: Option<&HeaderValue>,
+    scope: Option<&str>,
+) -> Outcome {
+    let up = &state.upstreams;
+    let now = crate::store::now_unix();
+    let read = |key: ConnectionKey| async move {
+        state
+            .store
+            .run(move |s| s.get_upstream_connection(&key))
+            .await
+    };
+    let conn = match read(target.key.clone()).await {
+        Ok(c) => c,
+        Err(e) => {
+            return Outcome::Failed(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ));
+        }
+    };
+    let Some(conn) = conn else {
+        return Outcome::Required(required_for_missing(target), None);
+    };
+    let Some(sealed) = open(up, &conn) else {
+        return Outcome::Required(required_for_missing(target), Some(conn.id));
+    };
+    match conn.status {
+        ConnectionStatus::ReconsentRequired => {
+            let s = if target.te.auth_mode == AuthMode::SharedOAuth {
+                RequiredState::AdminConnectRequired
+            } else {
+                RequiredState::ReconsentRequired
+            };
+            return Outcome::Required(s, Some(conn.id));
+        }
+        ConnectionStatus::Active => {}
+        _ => return Outcome::Required(required_for_missing(target), Some(conn.id)),
+    }
+    if force.is_none()
+        && usable(&conn, &sealed, now)
+        && let Some(h) = header_of(&sealed)
+    {
+        return Outcome::Ready(h);
+    }
+
+    // refresh, one at a time per connection
+    let lock = up.refresh_lock(&target.key);
+    let _guard = lock.lock().await;
+    let conn = match read(target.key.clone()).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Outcome::Required(required_for_missing(target), None),
+        Err(e) => {
+            return Outcome::Failed(Problem::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                e.to_string(),
+            ));
+        }
+    };
+    let Some(sealed) = open(up, &conn) else {
+        return Outcome::Required(required_for_missing(target), Some(conn.id));
+    };
+    if conn.status == ConnectionStatus::Active
+        && usable(&conn, &sealed, now)
+        && let Some(h) = header_of(&sealed)
+        && force.is_none_or(|stale| *stale != h)
+    {
+        // someone else refreshed while this request waited
+        return Outcome::Ready(h);
+    }
+    let (Some(rt), Some(setup)) = (sealed.refresh_token.clone(), sealed.setup.clone()) else {
+        return mark_reconsent(state, target, &conn, sealed, "no refresh token").await;
+    };
+    let wanted = scope.map(|s| scope_union(sealed.requested_scope.as_deref(), s));
+    match oauth_client::refresh(up, &setup, &rt, wanted.as_deref()).await {
+        Ok(answer) => {
+            let mut next = sealed.clone();
+            next.access_token = Some(answer.access_token);
+            next.token_type = answer.token_type;
+            if answer.refresh_token.is_some() {
+                next.refresh_token = answer.refresh_token;
+            }
+            if let Some(w) = wanted {
+                next.requested_scope = Some(w);
+            }
+            let scopes = answer
+                .scope
+                .or_else(|| next.requested_scope.clone())
+                .map(|s| s.split_whitespace().map(str::to_string).collect())
+                .unwrap_or_else(|| conn.scopes.clone());
+            let expires_at = answer.expires_in.map(|s| now + s.max(0));
+            match save(
+                state,
+                &target.key,
+                &conn,
+                &next,
+                ConnectionStatus::Active,
+                scopes,
+                expires_at,
+            )
+            .await
+            {
+                Ok(_) => match header_of(&next) {
+                    Some(h) => Outcome::Ready(h),
+                    None => Outcome::Failed(Problem::new(
+                        StatusCode::BAD_GATEWAY,
+                        "the upstream access token cannot be sent in a header",
+                    )),
+                },
+                Err(p) => Outcome::Failed(p),
+            }
+        }
+        Err(e) if e.needs_reconsent() => {
+            mark_reconsent(state, target, &conn, sealed, &e.to_string()).await
+        }
+        Err(e) => Outcome::Failed(problem_for(&e)),
+    }
+}
+
+async fn save(
+    state: &AppState,
+    key: &ConnectionKey,
+    prev: &UpstreamConnection,
+    sealed: &Sealed,
+    status: ConnectionStatus,
+    scopes: Vec<String>,
+    expires_at: Option<i64>,
+) -> Result<UpstreamConnection, Problem> {
+    let blob = state
+        .upstreams
+        .vault
+        .seal_json(Purpose::Connection, key, sealed)
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let write = ConnectionWrite {
+        key: key.clone(),
+        status,
+        blob,
+        scopes,
+        expires_at,
+        connected_by: prev.connected_by.clone(),
+    };
+    let version = prev.updated_at;
+    let now = crate::store::now_unix();
+    match state
+        .store
+        .run(move |s| {
+            s.conditional_upsert_upstream_connection(
+                &write,
+                WriteCondition::ExpectUpdatedAt(version),
+                now,
+            )
+        })
+        .await
+    {
+        Ok(ConditionalUpsertOutcome::Written(c)) => Ok(c),
+        // another writer won; its state is as good as ours (§6.5: adopt the peer)
+        Ok(ConditionalUpsertOutcome::Conflict { current: Some(c) }) => Ok(c),
+        Ok(ConditionalUpsertOutcome::Conflict { current: None }) => Err(Problem::new(
+            StatusCode::CONFLICT,
+            "the upstream connection was removed meanwhile",
+        )),
+        Err(e) => Err(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+        )),
+    }
+}
+
+async fn mark_reconsent(
+    state: &AppState,
+    target: &Target,
+    conn: &UpstreamConnection,
+    mut sealed: Sealed,
+    why: &str,
+) -> Outcome {
+    tracing::info!(upstream = %target.key.upstream_id, "upstream connection needs a new consent: {why}");
+    sealed.access_token = None;
+    sealed.refresh_token = None;
+    sealed.token_type = None;
+    if let Err(p) = save(
+        state,
+        &target.key,
+        conn,
+        &sealed,
+        ConnectionStatus::ReconsentRequired,
+        conn.scopes.clone(),
+        None,
+    )
+    .await
+    {
+        return Outcome::Failed(p);
+    }
+    let s = if target.te.auth_mode == AuthMode::SharedOAuth {
+        RequiredState::AdminConnectRequired
+    } else {
+        RequiredState::ReconsentRequired
+    };
+    Outcome::Required(s, Some(conn.id.clone()))
+}
+
+/// The connect URL a user opens: `O+B/auth/connections/<id>/connect?redirect=true&operationId=…&browserTicket=…`.
+pub async fn auth_url(state: &AppState, target: &Target) -> Result<String, Problem> {
+    let now = crate::store::now_unix();
+    let te = &target.te;
+    let ticket = NewConnectTicket {
+        owner_mode: target.key.owner_mode,
+        initiated_by: target.subject.clone(),
+        owner_subject: (target.key.owner_mode == crate::store::OwnerMode::User)
+            .then(|| target.subject.clone()),
+        upstream_id: te.upstream_id.value.clone(),
+        auth_profile: target.key.auth_profile.clone(),
+        operation_id: target.operation_id.clone(),
+        return_to: None,
+        ttl_seconds: tickets::TTL_SECONDS,
+    };
+    let (record, token) = state
+        .store
+        .run(move |s| s.issue_browser_connect_ticket(&ticket, now))
+        .await
+        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let jwt = tickets::sign_ticket(
+        &state.upstreams.signing_key,
+        &BrowserTicket {
+            owner_mode: record.owner_mode.as_str().to_string(),
+            initiated_by_subject_id: record.initiated_by,
+            owner_subject_id: record.owner_subject,
+            upstream_server_id: record.upstream_id,
+            auth_profile_id: record.auth_profile,
+            operation_id: record.operation_id,
+            return_to: None,
+            id: token.expose().to_string(),
+        },
+        now,
+    );
+    let mut url = format!(
+        "{}{}/auth/connections/{}/connect",
+        target.origin,
+        target.prefix,
+        encode(&te.upstream_id.value)
+    );
+    url.push('?');
+    url.push_str(
+        &url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("redirect", "true")
+            .append_pair("operationId", &target.operation_id)
+            .append_pair("browserTicket", &jwt)
+            .finish(),
+    );
+    Ok(url)
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+/// The connect-required answer for `target` in `kind` (D5).
+pub async fn required_response(
+    state: &AppState,
+    target: &Target,
+    kind: RequiredState,
+    connection_id: Option<&str>,
+    rpc_id: Option<&serde_json::Value>,
+    path: &str,
+    request_id: &str,
+) -> Response {
+    let url = if kind == RequiredState::AdminConnectRequired {
+        tracing::warn!(
+            upstream = %target.te.upstream_id.value,
+            "an administrator must connect {}: open {}{}/auth/connections/{}/connect?redirect=true&operationId={} signed in to the gateway",
+            target.te.display_name, target.origin, target.prefix, encode(&target.te.upstream_id.value), encode(&target.operation_id)
+        );
+        None
+    } else {
+        match auth_url(state, target).await {
+            Ok(u) => Some(u),
+            Err(p) => return p.at(path, request_id).into_response(),
+        }
+    };
+    ConnectRequired {
+        state: kind,
+        display_name: &target.te.display_name,
+        upstream_id: &target.te.upstream_id.value,
+        auth_profile: &target.key.auth_profile,
+        operation_id: &target.operation_id,
+        connection_id,
+        auth_url: url.as_deref(),
+        shared_reconnect: kind == RequiredState::AdminConnectRequired && connection_id.is_some(),
+    }
+    .response(rpc_id)
+}
+
+/// What the proxy does after the upstream answered 401 (§6.7).
+pub enum AfterUnauthorized {
+    Retry(HeaderValue),
+    Answer(Response),
+}
+
+/// One forced refresh (with the challenge's scope) and a retry; or connect-required.
+pub async fn after_unauthorized(
+    state: &AppState,
+    cred: &UpstreamCredential,
+    challenge_scope: Option<&str>,
+    rpc_id: Option<&serde_json::Value>,
+    path: &str,
+    request_id: &str,
+) -> AfterUnauthorized {
+    let t = &cred.target;
+    match credential(state, t, Some(&cred.authorization), challenge_scope).await {
+        Outcome::Ready(h) => AfterUnauthorized::Retry(h),
+        Outcome::Required(kind, conn) => AfterUnauthorized::Answer(
+            required_response(state, t, kind, conn.as_deref(), rpc_id, path, request_id).await,
+        ),
+        Outcome::Failed(_) => AfterUnauthorized::Answer(
+            (
+                StatusCode::UNAUTHORIZED,
+                axum::Json(serde_json::json!({"error": "no_upstream_tokens"})),
+            )
+                .into_response(),
+        ),
+    }
+}
+
+/// D18: the upstream wants a wider scope. Widen the connection's requested scope, mark it for
+/// reconsent and answer connect-required (`reconsent_required`). No retry loop.
+pub async fn step_up(
+    state: &AppState,
+    cred: &UpstreamCredential,
+    wider: &str,
+    rpc_id: Option<&serde_json::Value>,
+    path: &str,
+    request_id: &str,
+) -> Response {
+    let t = &cred.target;
+    let key = t.key.clone();
+    let conn = match state
+        .store
+        .run(move |s| s.get_upstream_connection(&key))
+        .await
+    {
+        Ok(Some(c)) => c,
+        _ => {
+            return required_response(
+                state,
+                t,
+                required_for_missing(t),
+                None,
+                rpc_id,
+                path,
+                request_id,
+            )
+            .await;
+        }
+    };
+    let Some(mut sealed) = open(&state.upstreams, &conn) else {
+        return required_response(
+            state,
+            t,
+            required_for_missing(t),
+            Some(&conn.id),
+            rpc_id,
+            path,
+            request_id,
+        )
+        .await;
+    };
+    sealed.requested_scope = Some(scope_union(sealed.requested_scope.as_deref(), wider));
+    tracing::info!(upstream = %t.key.upstream_id, scope = wider, "upstream asked for a wider scope (step-up)");
+    if let Err(p) = save(
+        state,
+        &t.key,
+        &conn,
+        &sealed,
+        ConnectionStatus::ReconsentRequired,
+        conn.scopes.clone(),
+        conn.expires_at,
+    )
+    .await
+    {
+        return p.at(path, request_id).into_response();
+    }
+    let kind = if t.te.auth_mode == AuthMode::SharedOAuth {
+        RequiredState::AdminConnectRequired
+    } else {
+        RequiredState::ReconsentRequired
+    };
+    required_response(state, t, kind, Some(&conn.id), rpc_id, path, request_id).await
+}
