@@ -903,3 +903,22 @@ async fn interop_ts_client_refreshes_short_lived_tokens() {
     assert_eq!(stats["refreshes"], 1, "{stats}");
     assert_eq!(stats["live_refresh_tokens"], 1, "{stats}");
 }
+
+#[tokio::test]
+async fn the_cli_ready_line_names_issuer_and_prm() {
+    let (_mock, ready) = spawn_mock(&["--prm-at", "both", "--tool-scope", "add=mcp:admin"]);
+    let url = ready["url"].as_str().unwrap();
+    let issuer = ready["issuer"].as_str().unwrap();
+    assert_eq!(format!("{issuer}/mcp"), url);
+    assert_eq!(ready["mode"], "oauth");
+    assert_eq!(
+        ready["prm"],
+        format!("{issuer}/.well-known/oauth-protected-resource/mcp")
+    );
+    let (status, meta) =
+        get_json(&format!("{issuer}/.well-known/oauth-authorization-server")).await;
+    assert_eq!(status, 200);
+    assert_eq!(meta["scopes_supported"], json!(["mcp:tools", "mcp:admin"]));
+    let (_none, ready) = spawn_mock(&["--prm-at", "none"]);
+    assert!(ready["prm"].is_null(), "{ready}");
+}
