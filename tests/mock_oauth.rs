@@ -617,6 +617,43 @@ async fn cimd_is_advertised_and_fetched_through_the_outbound_guard() {
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
     ];
+    // A document served on loopback http (allowed because the mock is on loopback): the
+    // client authorizes and exchanges as a public client.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let doc_origin = format!("http://{}", listener.local_addr().unwrap());
+    let good = format!("{doc_origin}/client.json");
+    let liar = format!("{doc_origin}/liar.json");
+    let g = good.clone();
+    let app = axum::Router::new()
+        .route(
+            "/client.json",
+            axum::routing::get(move || {
+                let g = g.clone();
+                async move {
+                    axum::Json(
+                        json!({"client_id": g, "client_name": "cimd", "redirect_uris": [REDIRECT]}),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/liar.json",
+            axum::routing::get(|| async {
+                axum::Json(
+                    json!({"client_id": "https://other.example/c", "redirect_uris": [REDIRECT]}),
+                )
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let (code, verifier) = code_for(&m, &good, "mcp:tools").await;
+    let (status, body) = exchange(&m, &good, &code, &verifier).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = authorize(&m, &liar, &pairs).await;
+    assert_eq!(status, 400, "a document naming another client_id");
+    // Without --cimd the same URL is an unknown client.
+    let plain = start(OAuthOptions::default()).await;
+    let (status, _) = authorize(&plain, &good, &pairs).await;
+    assert_eq!(status, 400);
     // A loopback https document is refused by the SSRF guard before any connection.
     let (status, _) = authorize(&m, "https://127.0.0.1:9/client.json", &pairs).await;
     assert_eq!(status, 400);

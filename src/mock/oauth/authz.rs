@@ -9,7 +9,7 @@ use super::{Mock, PreRegisteredClient, split_scope};
 use crate::gateway::router::percent_decode;
 use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::server::register::redirect_uri_problem;
-use crate::oauth::server::{no_store, oauth_error, redirect};
+use crate::oauth::server::{no_store, oauth_error, origin_is_loopback_http, redirect};
 use crate::secret::Secret;
 use crate::store::{
     Client, ClientAuth, ClientProof, ClientSource, TokenEndpointAuthMethod, hash_token, new_token,
@@ -235,7 +235,12 @@ async fn lookup_client(m: &Mock, id: &str) -> Result<Known, String> {
     if let Some(known) = m.state().clients.get(id) {
         return Ok(known.clone());
     }
-    if !(m.opts.cimd && id.starts_with("https://")) {
+    // A mock on loopback also takes loopback http documents, so that labs and tests can serve
+    // one without TLS (the guard applies the same rule to the gateway on loopback).
+    let loopback = origin_is_loopback_http(&m.urls.issuer);
+    let document = id.starts_with("https://")
+        || (loopback && id.starts_with("http://") && origin_is_loopback_http(id));
+    if !(m.opts.cimd && document) {
         return Err(format!("unknown client_id {id}"));
     }
     let known = fetch_metadata_document(m, id).await?;
@@ -243,8 +248,9 @@ async fn lookup_client(m: &Mock, id: &str) -> Result<Known, String> {
     Ok(known)
 }
 
-/// A Client ID Metadata Document, fetched through the one outbound guard (public https hosts
-/// only, 5 KiB, 10 s, no redirects). Only public clients (`none`) are accepted.
+/// A Client ID Metadata Document, fetched through the one outbound guard (public https hosts,
+/// or loopback http when the mock itself is on loopback; 5 KiB, 10 s, no redirects). Only
+/// public clients (`none`) are accepted.
 async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
     let url = url::Url::parse(id).map_err(|e| format!("client_id {id} is not a URL: {e}"))?;
     let fetched = outbound::fetch(
@@ -252,7 +258,7 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
         OutboundRequest::get(url),
         Limits::CIMD,
         Guard::Public {
-            loopback_http: false,
+            loopback_http: origin_is_loopback_http(&m.urls.issuer),
         },
     )
     .await
@@ -369,8 +375,7 @@ fn grant_scope(m: &Mock, requested: Option<&String>) -> Vec<String> {
 
 fn redirect_allowed(known: &Known, redirect_uri: &str) -> bool {
     if known.preregistered {
-        redirect_uri_problem(redirect_uri).is_none()
-            && crate::oauth::server::origin_is_loopback_http(redirect_uri)
+        redirect_uri_problem(redirect_uri).is_none() && origin_is_loopback_http(redirect_uri)
     } else {
         known.client.allows_redirect_uri(redirect_uri)
     }
@@ -606,6 +611,18 @@ fn code_grant(m: &Mock, known: &Known, f: &HashMap<String, String>) -> Response 
 }
 
 fn refresh_grant(m: &Mock, known: &Known, f: &HashMap<String, String>) -> Response {
+    if !known
+        .client
+        .grant_types
+        .iter()
+        .any(|g| g == "refresh_token")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "This client did not register the refresh_token grant.",
+        );
+    }
     let Some(rt) = f.get("refresh_token") else {
         return oauth_error(
             StatusCode::BAD_REQUEST,
