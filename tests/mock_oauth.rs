@@ -959,3 +959,65 @@ async fn the_cli_ready_line_names_issuer_and_prm() {
     let (_none, ready) = spawn_mock(&["--prm-at", "none"]);
     assert!(ready["prm"].is_null(), "{ready}");
 }
+
+/// The scopes each `authorize` step asked for, in order.
+fn authorize_scopes(steps: &[Value]) -> Vec<String> {
+    steps
+        .iter()
+        .filter(|s| s["step"] == "authorize")
+        .filter_map(|s| s["scope"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn interop_clients_step_up_on_insufficient_scope() {
+    let Some(dir) = interop_dir("interop_clients_step_up_on_insufficient_scope") else {
+        return;
+    };
+    let calls = [
+        "--call",
+        "echo",
+        "--args",
+        r#"{"text":"x"}"#,
+        "--call",
+        "add",
+        "--args",
+        r#"{"a":2,"b":3}"#,
+    ];
+    let switches = ["--challenge-scope", "--tool-scope", "add=mcp:admin"];
+    // The Python SDK re-authorizes with the wider scope.
+    let (_py_mock, ready) = spawn_mock(&switches);
+    let (d, url) = (dir.clone(), ready["url"].as_str().unwrap().to_string());
+    let py = tokio::task::spawn_blocking(move || py_client(&d, &url, &calls))
+        .await
+        .unwrap();
+    // The TS SDK 1.32.2 answers a 403 with a refresh when it holds a refresh token (which
+    // cannot widen the scope), so it steps up only against an AS without refresh tokens.
+    let mut ts_switches = switches.to_vec();
+    ts_switches.push("--no-refresh");
+    let (_ts_mock, ready) = spawn_mock(&ts_switches);
+    let url = ready["url"].as_str().unwrap().to_string();
+    let ts = tokio::task::spawn_blocking(move || ts_client(&dir, &url, &calls))
+        .await
+        .unwrap();
+    for steps in [&py, &ts] {
+        assert_eq!(
+            authorize_scopes(steps),
+            ["mcp:tools", "mcp:tools mcp:admin"],
+            "{steps:#?}"
+        );
+        let texts: Vec<&str> = steps
+            .iter()
+            .filter(|s| s["step"] == "call")
+            .filter_map(|s| s["result"]["content"][0]["text"].as_str())
+            .collect();
+        // The helpers call `add` first, then the calls above.
+        assert_eq!(texts, ["5", "x", "5"], "{steps:#?}");
+    }
+    let (_, stats) = get_json(&format!(
+        "{}/__mock/stats",
+        ready["issuer"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(stats["insufficient_scope"], 1, "{stats}");
+}
