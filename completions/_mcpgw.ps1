@@ -142,7 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--no-resource-metadata', '--no-resource-metadata', [CompletionResultType]::ParameterName, 'Leave resource_metadata out of the 401 challenge')
             [CompletionResult]::new('--challenge-scope', '--challenge-scope', [CompletionResultType]::ParameterName, 'Put scope="…" in the 401 challenge')
             [CompletionResult]::new('--no-dcr', '--no-dcr', [CompletionResultType]::ParameterName, 'No dynamic client registration (/register answers 404)')
-            [CompletionResult]::new('--cimd', '--cimd', [CompletionResultType]::ParameterName, 'Advertise and accept https Client ID Metadata Documents as client ids')
+            [CompletionResult]::new('--cimd', '--cimd', [CompletionResultType]::ParameterName, 'Advertise and accept Client ID Metadata Documents as client ids (https; loopback http while the mock is on loopback)')
             [CompletionResult]::new('--no-refresh', '--no-refresh', [CompletionResultType]::ParameterName, 'Issue no refresh tokens')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')

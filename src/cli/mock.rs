@@ -34,7 +34,8 @@ pub struct MockArgs {
     /// No dynamic client registration (/register answers 404)
     #[arg(long, requires = "oauth")]
     pub no_dcr: bool,
-    /// Advertise and accept https Client ID Metadata Documents as client ids
+    /// Advertise and accept Client ID Metadata Documents as client ids (https; loopback http
+    /// while the mock is on loopback)
     #[arg(long, requires = "oauth")]
     pub cimd: bool,
     /// Issue no refresh tokens
