@@ -1021,3 +1021,27 @@ async fn interop_clients_step_up_on_insufficient_scope() {
     .await;
     assert_eq!(stats["insufficient_scope"], 1, "{stats}");
 }
+
+#[tokio::test]
+async fn a_custom_required_scope_is_granted_challenged_and_enforced() {
+    let m = start(OAuthOptions {
+        scope: "files:read files:write".into(),
+        challenge_scope: true,
+        ..Default::default()
+    })
+    .await;
+    let (status, www, _) = mcp(&m, None, list()).await;
+    assert_eq!(status, 401);
+    assert!(www.ends_with("scope=\"files:read files:write\""), "{www}");
+    // No scope asked: the required scope is granted.
+    let (_, full) = tokens(&m, "").await;
+    assert_eq!(full["scope"], "files:read files:write");
+    assert_eq!(mcp(&m, full["access_token"].as_str(), list()).await.0, 200);
+    // Unknown scopes are dropped; a token with part of the required scope gets 403.
+    let (_, part) = tokens(&m, "files:read unknown:scope").await;
+    assert_eq!(part["scope"], "files:read");
+    let (status, www, _) = mcp(&m, part["access_token"].as_str(), list()).await;
+    assert_eq!(status, 403);
+    assert!(www.contains("error=\"insufficient_scope\""), "{www}");
+    assert!(www.ends_with("scope=\"files:read files:write\""), "{www}");
+}
