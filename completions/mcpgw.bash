@@ -554,7 +554,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__mock)
-            opts="-h --port --host --oauth --color --help"
+            opts="-h --port --host --oauth --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -565,6 +565,30 @@ _mcpgw() {
                     return 0
                     ;;
                 --host)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prm-at)
+                    COMPREPLY=($(compgen -W "path root both none" -- "${cur}"))
+                    return 0
+                    ;;
+                --token-ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tool-scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client-secret)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

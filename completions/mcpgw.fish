@@ -111,10 +111,24 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l port -d 'Port to listen on (0 for any free port)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l host -d 'Address to listen on' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l prm-at -d 'Where Protected Resource Metadata is served: under the path, at the root, both, or not at all' -r -f -a "path\t''
+root\t''
+both\t''
+none\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l token-ttl -d 'Access-token lifetime in seconds' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l scope -d 'The scope every MCP request needs (space-separated for several)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l tool-scope -d 'Calling TOOL needs SCOPE too: else 403 insufficient_scope (repeatable)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l client-id -d 'A pre-registered client id (accepts any loopback redirect URI)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l client-secret -d 'The pre-registered client\'s secret (client_secret_basic or _post); without it the client is public' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l oauth -d 'Protect the mock with its own authorization server (not implemented yet)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l oauth -d 'Protect the mock with its own OAuth 2.1 authorization server, on the same port'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-resource-metadata -d 'Leave resource_metadata out of the 401 challenge'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l challenge-scope -d 'Put scope="…" in the 401 challenge'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-dcr -d 'No dynamic client registration (/register answers 404)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l cimd -d 'Advertise and accept Client ID Metadata Documents as client ids (https; loopback http while the mock is on loopback)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-refresh -d 'Issue no refresh tokens'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -s h -l help -d 'Print help'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'

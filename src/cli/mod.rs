@@ -202,7 +202,7 @@ pub enum UpstreamCommand {
     Probe(ProbeArgs),
     /// Run a real Streamable HTTP MCP server for local labs and tests
     #[command(
-        after_help = "Examples:\n  mcpgw upstream mock                             # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0                    # any free port: read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100  # reachable from other machines\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001},\nthen serves until Ctrl-C or SIGTERM. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
+        after_help = "Examples:\n  mcpgw upstream mock                             # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0                    # any free port: read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100  # reachable from other machines\n  mcpgw upstream mock --oauth --port 0            # behind its own OAuth 2.1 AS (DCR, PKCE, refresh)\n  mcpgw upstream mock --oauth --prm-at root --no-resource-metadata\n  mcpgw upstream mock --oauth --no-dcr --client-id app --client-secret s3cret\n  mcpgw upstream mock --oauth --token-ttl 5 --tool-scope add=mcp:admin\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001}\n(with --oauth also \"issuer\", \"prm\" and \"mode\":\"oauth\"), then serves until Ctrl-C or SIGTERM.\nWith --oauth, loopback test hooks: GET /__mock/stats, POST /__mock/expire-access-tokens,\nPOST /__mock/revoke-all. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
     )]
     Mock(MockArgs),
 }
@@ -222,18 +222,7 @@ pub struct ProbeArgs {
     pub timeout: u64,
 }
 
-#[derive(Debug, Args)]
-pub struct MockArgs {
-    /// Port to listen on (0 for any free port)
-    #[arg(long, default_value_t = 9001)]
-    pub port: u16,
-    /// Address to listen on
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-    /// Protect the mock with its own authorization server (not implemented yet)
-    #[arg(long)]
-    pub oauth: bool,
-}
+pub use mock::MockArgs;
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
@@ -273,9 +262,6 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Dev(args) => dev::run(args, color),
         Command::Oauth(OauthCommand::Walk(_)) => not_implemented("mcpgw oauth walk"),
         Command::Upstream(UpstreamCommand::Probe(_)) => not_implemented("mcpgw upstream probe"),
-        Command::Upstream(UpstreamCommand::Mock(args)) if args.oauth => {
-            not_implemented("mcpgw upstream mock --oauth")
-        }
         Command::Upstream(UpstreamCommand::Mock(args)) => mock::run(args),
     }
 }

@@ -1,0 +1,732 @@
+//! The mock's authorization server (OAuth 2.1): RFC 8414 metadata, RFC 7591 registration,
+//! `/authorize` (PKCE S256 required, `resource` checked, auto-approved), `/token`
+//! (authorization_code with PKCE, single-use 60 s codes; refresh_token with rotation; client
+//! authentication by the registered method) and RFC 7009 `/revoke`. Clients may also be
+//! pre-registered or, with `--cimd`, be https Client ID Metadata Documents.
+
+use super::state::{CodeGrant, Known, TokenGrant, recorded};
+use super::{Mock, PreRegisteredClient, split_scope};
+use crate::gateway::router::percent_decode;
+use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
+use crate::oauth::server::register::redirect_uri_problem;
+use crate::oauth::server::{no_store, oauth_error, origin_is_loopback_http, redirect};
+use crate::secret::Secret;
+use crate::store::{
+    Client, ClientAuth, ClientProof, ClientSource, TokenEndpointAuthMethod, hash_token, new_token,
+    now_unix, pkce_s256_matches,
+};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Authorization codes live this long.
+const CODE_TTL_SECS: i64 = 60;
+const AUTH_METHODS: [&str; 3] = ["none", "client_secret_basic", "client_secret_post"];
+
+pub fn routes(mock: Mock) -> Router {
+    let mut r = Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/authorize", get(authorize))
+        .route("/token", post(token))
+        .route("/revoke", post(revoke));
+    if mock.opts.dcr {
+        r = r.route("/register", post(register));
+    }
+    r.with_state(mock)
+}
+
+/// The record of a `--client-id` client: any loopback redirect URI, refresh allowed.
+pub fn preregistered(pre: &PreRegisteredClient) -> Known {
+    let method = if pre.secret.is_some() {
+        TokenEndpointAuthMethod::ClientSecretBasic
+    } else {
+        TokenEndpointAuthMethod::None
+    };
+    Known {
+        client: Client {
+            id: pre.id.clone(),
+            source: ClientSource::Dynamic,
+            name: pre.id.clone(),
+            redirect_uris: Vec::new(),
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            authorization_grant_profiles_supported: Vec::new(),
+            token_endpoint_auth_method: method,
+            secret_hash: pre.secret.as_ref().map(|s| hash_token(s.expose())),
+            jwks_uri: None,
+            jwks: None,
+            created_at: now_unix(),
+            expires_at: None,
+        },
+        preregistered: true,
+    }
+}
+
+async fn metadata(State(m): State<Mock>) -> Response {
+    let (o, u) = (&m.opts, &m.urls);
+    let mut grants = vec!["authorization_code"];
+    if o.refresh_tokens {
+        grants.push("refresh_token");
+    }
+    let mut doc = json!({
+        "issuer": u.issuer,
+        "authorization_endpoint": u.authorization_endpoint,
+        "token_endpoint": u.token_endpoint,
+        "revocation_endpoint": u.revocation_endpoint,
+        "response_types_supported": ["code"],
+        "grant_types_supported": grants,
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "scopes_supported": o.scopes_supported(),
+        "authorization_response_iss_parameter_supported": true,
+    });
+    if let Value::Object(map) = &mut doc {
+        if let Some(reg) = &u.registration_endpoint {
+            map.insert("registration_endpoint".into(), reg.clone().into());
+        }
+        if o.cimd {
+            map.insert("client_id_metadata_document_supported".into(), true.into());
+        }
+    }
+    axum::Json(doc).into_response()
+}
+
+fn bad_metadata(msg: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_client_metadata", msg)
+}
+
+async fn register(State(m): State<Mock>, body: Bytes) -> Response {
+    let req = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(req)) => req,
+        _ => return bad_metadata("The body must be a JSON object."),
+    };
+    {
+        let mut st = m.state();
+        st.stats.registrations += 1;
+        st.stats.last_register = Some(Value::Object(req.clone()));
+    }
+    let redirect_uris: Vec<String> = match req.get("redirect_uris") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let uris: Vec<String> = items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect();
+            if uris.len() != items.len() {
+                return bad_metadata("redirect_uris must be strings.");
+            }
+            uris
+        }
+        _ => return bad_metadata("redirect_uris must be a non-empty array."),
+    };
+    if let Some((uri, why)) = redirect_uris
+        .iter()
+        .find_map(|u| redirect_uri_problem(u).map(|why| (u, why)))
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_redirect_uri",
+            &format!("{uri} {why}"),
+        );
+    }
+    // RFC 7591 §2: the default method is client_secret_basic.
+    let method = match req.get("token_endpoint_auth_method") {
+        None | Some(Value::Null) => TokenEndpointAuthMethod::ClientSecretBasic,
+        Some(Value::String(s)) if AUTH_METHODS.contains(&s.as_str()) => {
+            match TokenEndpointAuthMethod::parse(s) {
+                Some(method) => method,
+                None => return bad_metadata("unknown token_endpoint_auth_method"),
+            }
+        }
+        Some(_) => {
+            return bad_metadata(
+                "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post.",
+            );
+        }
+    };
+    let grant_types: Vec<String> = match req.get("grant_types") {
+        None | Some(Value::Null) => vec!["authorization_code".into(), "refresh_token".into()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        Some(_) => return bad_metadata("grant_types must be an array."),
+    };
+    if let Some(g) = grant_types
+        .iter()
+        .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
+    {
+        return bad_metadata(&format!("unsupported grant type {g}"));
+    }
+    if let Some(types) = req.get("response_types")
+        && types != &json!(["code"])
+    {
+        return bad_metadata("response_types must be [\"code\"].");
+    }
+    let name = req
+        .get("client_name")
+        .and_then(Value::as_str)
+        .unwrap_or("unnamed client")
+        .to_string();
+    let secret = method.uses_secret().then(new_token);
+    let now = now_unix();
+    let client = Client {
+        id: format!("mock-{}", uuid::Uuid::new_v4().simple()),
+        source: ClientSource::Dynamic,
+        name: name.clone(),
+        redirect_uris: redirect_uris.clone(),
+        grant_types: grant_types.clone(),
+        authorization_grant_profiles_supported: Vec::new(),
+        token_endpoint_auth_method: method,
+        secret_hash: secret.as_ref().map(|s| hash_token(s.expose())),
+        jwks_uri: None,
+        jwks: None,
+        created_at: now,
+        expires_at: None,
+    };
+    let mut out = json!({
+        "client_id": client.id,
+        "client_id_issued_at": now,
+        "client_name": name,
+        "redirect_uris": redirect_uris,
+        "grant_types": grant_types,
+        "response_types": ["code"],
+        "token_endpoint_auth_method": method.as_str(),
+    });
+    if let Value::Object(map) = &mut out {
+        if let Some(secret) = &secret {
+            map.insert("client_secret".into(), secret.expose().into());
+            map.insert("client_secret_expires_at".into(), 0.into());
+        }
+        if let Some(scope) = req.get("scope") {
+            map.insert("scope".into(), scope.clone());
+        }
+    }
+    m.state().clients.insert(
+        client.id.clone(),
+        Known {
+            client,
+            preregistered: false,
+        },
+    );
+    let mut resp = (StatusCode::CREATED, axum::Json(out)).into_response();
+    no_store(resp.headers_mut());
+    resp
+}
+
+/// Pairs of a query string or form body; a repeated name is an error.
+fn pairs(raw: &[u8]) -> Result<HashMap<String, String>, String> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(format!("{k}: repeated parameter."));
+        }
+    }
+    Ok(out)
+}
+
+/// The client record for `id`: known, or (with `--cimd`) read from its metadata document.
+async fn lookup_client(m: &Mock, id: &str) -> Result<Known, String> {
+    if let Some(known) = m.state().clients.get(id) {
+        return Ok(known.clone());
+    }
+    // A mock on loopback also takes loopback http documents, so that labs and tests can serve
+    // one without TLS (the guard applies the same rule to the gateway on loopback).
+    let loopback = origin_is_loopback_http(&m.urls.issuer);
+    let document = id.starts_with("https://")
+        || (loopback && id.starts_with("http://") && origin_is_loopback_http(id));
+    if !(m.opts.cimd && document) {
+        return Err(format!("unknown client_id {id}"));
+    }
+    let known = fetch_metadata_document(m, id).await?;
+    m.state().clients.insert(id.to_string(), known.clone());
+    Ok(known)
+}
+
+/// A Client ID Metadata Document, fetched through the one outbound guard (public https hosts,
+/// or loopback http when the mock itself is on loopback; 5 KiB, 10 s, no redirects). Only
+/// public clients (`none`) are accepted.
+async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
+    let url = url::Url::parse(id).map_err(|e| format!("client_id {id} is not a URL: {e}"))?;
+    let fetched = outbound::fetch(
+        &m.http,
+        OutboundRequest::get(url),
+        Limits::CIMD,
+        Guard::Public {
+            loopback_http: origin_is_loopback_http(&m.urls.issuer),
+        },
+    )
+    .await
+    .map_err(|e| format!("client metadata document: {e}"))?;
+    if !fetched.status.is_success() {
+        return Err(format!(
+            "client metadata document {id} answered {}",
+            fetched.status
+        ));
+    }
+    let doc = fetched
+        .json()
+        .ok_or_else(|| format!("client metadata document {id} is not JSON"))?;
+    if doc.get("client_id").and_then(Value::as_str) != Some(id) {
+        return Err(format!(
+            "client metadata document {id} names another client_id"
+        ));
+    }
+    let redirect_uris: Vec<String> = doc
+        .get("redirect_uris")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if redirect_uris.is_empty()
+        || redirect_uris
+            .iter()
+            .any(|u| redirect_uri_problem(u).is_some())
+    {
+        return Err(format!(
+            "client metadata document {id} has no usable redirect_uris"
+        ));
+    }
+    match doc
+        .get("token_endpoint_auth_method")
+        .and_then(Value::as_str)
+    {
+        None | Some("none") => {}
+        Some(other) => {
+            return Err(format!(
+                "client metadata document {id}: token_endpoint_auth_method {other} is not supported by the mock (only none)"
+            ));
+        }
+    }
+    Ok(Known {
+        client: Client {
+            id: id.to_string(),
+            source: ClientSource::MetadataDocument,
+            name: doc
+                .get("client_name")
+                .and_then(Value::as_str)
+                .unwrap_or(id)
+                .to_string(),
+            redirect_uris,
+            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+            authorization_grant_profiles_supported: Vec::new(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            secret_hash: None,
+            jwks_uri: None,
+            jwks: None,
+            created_at: now_unix(),
+            expires_at: None,
+        },
+        preregistered: false,
+    })
+}
+
+/// An error the browser sees, because the redirect URI cannot be trusted yet.
+fn bad_authorize(msg: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", msg)
+}
+
+/// A 302 to the client's redirect URI with `pairs` added to its query.
+fn back_to_client(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, v);
+                }
+            }
+            redirect(url.as_str())
+        }
+        Err(_) => bad_authorize("redirect_uri is not a URL"),
+    }
+}
+
+/// Is `resource` this mock's MCP resource (or its origin)?
+fn resource_ok(m: &Mock, resource: &str) -> bool {
+    let r = resource.trim_end_matches('/');
+    r == m.urls.resource || r == m.urls.issuer
+}
+
+/// The scopes to grant: the requested ones the AS knows; with none of those, the required
+/// scope.
+fn grant_scope(m: &Mock, requested: Option<&String>) -> Vec<String> {
+    let supported = m.opts.scopes_supported();
+    let granted: Vec<String> = requested
+        .map(|s| split_scope(s))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| supported.contains(s))
+        .collect();
+    if granted.is_empty() {
+        m.opts.required_scopes()
+    } else {
+        granted
+    }
+}
+
+fn redirect_allowed(known: &Known, redirect_uri: &str) -> bool {
+    if known.preregistered {
+        redirect_uri_problem(redirect_uri).is_none() && origin_is_loopback_http(redirect_uri)
+    } else {
+        known.client.allows_redirect_uri(redirect_uri)
+    }
+}
+
+async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response {
+    let p = match pairs(query.as_deref().unwrap_or("").as_bytes()) {
+        Ok(p) => p,
+        Err(e) => return bad_authorize(&e),
+    };
+    {
+        let mut st = m.state();
+        st.stats.authorizations += 1;
+        st.stats.last_authorize = Some(recorded(&p));
+    }
+    let Some(client_id) = p.get("client_id") else {
+        return bad_authorize("client_id is missing");
+    };
+    let known = match lookup_client(&m, client_id).await {
+        Ok(k) => k,
+        Err(e) => return bad_authorize(&e),
+    };
+    let redirect_uri = match (p.get("redirect_uri"), known.client.redirect_uris.as_slice()) {
+        (Some(r), _) => r.clone(),
+        (None, [only]) => only.clone(),
+        (None, _) => return bad_authorize("redirect_uri is required"),
+    };
+    if !redirect_allowed(&known, &redirect_uri) {
+        return bad_authorize(&format!(
+            "redirect_uri {redirect_uri} is not registered for this client"
+        ));
+    }
+    // From here on, errors go back to the client.
+    let state = p.get("state").map(String::as_str);
+    let iss = m.urls.issuer.as_str();
+    let fail = |error: &str, description: &str| {
+        let mut pairs = vec![("error", error), ("error_description", description)];
+        if let Some(s) = state {
+            pairs.push(("state", s));
+        }
+        pairs.push(("iss", iss));
+        back_to_client(&redirect_uri, &pairs)
+    };
+    if p.get("response_type").map(String::as_str) != Some("code") {
+        return fail("unsupported_response_type", "response_type must be code");
+    }
+    let Some(challenge) = p.get("code_challenge").filter(|c| !c.is_empty()) else {
+        return fail("invalid_request", "PKCE is required: send code_challenge");
+    };
+    if p.get("code_challenge_method").map(String::as_str) != Some("S256") {
+        return fail("invalid_request", "code_challenge_method must be S256");
+    }
+    let resource = p.get("resource").cloned();
+    if let Some(r) = &resource
+        && !resource_ok(&m, r)
+    {
+        return fail(
+            "invalid_target",
+            &format!("resource must be {}", m.urls.resource),
+        );
+    }
+    let code = new_token();
+    m.state().codes.insert(
+        hash_token(code.expose()),
+        CodeGrant {
+            client_id: client_id.clone(),
+            redirect_uri: redirect_uri.clone(),
+            challenge: challenge.clone(),
+            scope: grant_scope(&m, p.get("scope")),
+            resource,
+            expires_at: now_unix() + CODE_TTL_SECS,
+        },
+    );
+    let mut pairs = vec![("code", code.expose())];
+    if let Some(s) = state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", iss));
+    back_to_client(&redirect_uri, &pairs)
+}
+
+/// The credentials a token or revocation request presented, and how.
+struct Presented {
+    auth: ClientAuth,
+    via: TokenEndpointAuthMethod,
+}
+
+fn invalid_client(msg: &str) -> Response {
+    oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", msg)
+}
+
+/// The credentials presented; `Err` is the `invalid_client` description.
+fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Presented, String> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, rest)| rest.trim().to_string());
+    if let Some(b64) = basic {
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_bytes())
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or("The Basic credentials are malformed.")?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or("The Basic credentials are malformed.")?;
+        return Ok(Presented {
+            auth: ClientAuth {
+                client_id: percent_decode(id),
+                proof: ClientProof::Secret(Secret::new(percent_decode(secret))),
+            },
+            via: TokenEndpointAuthMethod::ClientSecretBasic,
+        });
+    }
+    let id = f
+        .get("client_id")
+        .filter(|s| !s.is_empty())
+        .ok_or("No client authentication and no client_id.")?;
+    Ok(match f.get("client_secret").filter(|s| !s.is_empty()) {
+        Some(secret) => Presented {
+            auth: ClientAuth {
+                client_id: id.clone(),
+                proof: ClientProof::Secret(Secret::new(secret.clone())),
+            },
+            via: TokenEndpointAuthMethod::ClientSecretPost,
+        },
+        None => Presented {
+            auth: ClientAuth::public(id.clone()),
+            via: TokenEndpointAuthMethod::None,
+        },
+    })
+}
+
+/// Checks the presented credentials against the client's registered method: a dynamic client
+/// must use exactly that method; a pre-registered one may send its secret either way.
+async fn authenticate(
+    m: &Mock,
+    headers: &HeaderMap,
+    f: &HashMap<String, String>,
+) -> Result<Known, Response> {
+    let p = presented(headers, f).map_err(|e| invalid_client(&e))?;
+    let known = lookup_client(m, &p.auth.client_id)
+        .await
+        .map_err(|e| invalid_client(&e))?;
+    let method = known.client.token_endpoint_auth_method;
+    if !known.preregistered && p.via != method {
+        return Err(invalid_client(&format!(
+            "this client authenticates with {}, not {}",
+            method.as_str(),
+            p.via.as_str()
+        )));
+    }
+    if !p.auth.authenticates(&known.client, now_unix()) {
+        return Err(invalid_client("Client authentication failed."));
+    }
+    m.state().stats.last_client_auth = Some(p.via.as_str().to_string());
+    Ok(known)
+}
+
+fn invalid_grant(msg: &str) -> Response {
+    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", msg)
+}
+
+async fn token(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match pairs(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
+    };
+    {
+        let mut st = m.state();
+        st.stats.token_requests += 1;
+        st.stats.last_token = Some(recorded(&f));
+    }
+    let known = match authenticate(&m, &headers, &f).await {
+        Ok(k) => k,
+        Err(resp) => return resp,
+    };
+    match f.get("grant_type").map(String::as_str) {
+        Some("authorization_code") => code_grant(&m, &known, &f),
+        Some("refresh_token") if m.opts.refresh_tokens => refresh_grant(&m, &known, &f),
+        Some(other) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            &format!("grant_type {other} is not supported here"),
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is missing",
+        ),
+    }
+}
+
+fn code_grant(m: &Mock, known: &Known, f: &HashMap<String, String>) -> Response {
+    let Some(code) = f.get("code") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code is missing",
+        );
+    };
+    // Single use: the first exchange attempt consumes the code, right or wrong.
+    let Some(grant) = m.state().codes.remove(&hash_token(code)) else {
+        return invalid_grant("The code is unknown or was already used.");
+    };
+    if grant.expires_at <= now_unix() {
+        return invalid_grant("The code has expired.");
+    }
+    if grant.client_id != known.client.id {
+        return invalid_grant("The code was issued to another client.");
+    }
+    if f.get("redirect_uri") != Some(&grant.redirect_uri) {
+        return invalid_grant("redirect_uri differs from the authorization request.");
+    }
+    let Some(verifier) = f.get("code_verifier") else {
+        return invalid_grant("PKCE: code_verifier is missing.");
+    };
+    if !pkce_s256_matches(verifier, &grant.challenge) {
+        return invalid_grant("PKCE verification failed.");
+    }
+    if let (Some(asked), Some(bound)) = (f.get("resource"), &grant.resource)
+        && asked.trim_end_matches('/') != bound.trim_end_matches('/')
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_target",
+            "resource differs from the authorization request.",
+        );
+    }
+    issue(m, known, grant.scope, grant.resource)
+}
+
+fn refresh_grant(m: &Mock, known: &Known, f: &HashMap<String, String>) -> Response {
+    if !known
+        .client
+        .grant_types
+        .iter()
+        .any(|g| g == "refresh_token")
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "This client did not register the refresh_token grant.",
+        );
+    }
+    let Some(rt) = f.get("refresh_token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is missing",
+        );
+    };
+    let key = hash_token(rt);
+    let grant = {
+        let mut st = m.state();
+        match st.refresh.get(&key) {
+            Some(g) if g.client_id == known.client.id => {}
+            Some(_) => return invalid_grant("The refresh token belongs to another client."),
+            None => return invalid_grant("The refresh token is unknown, rotated or revoked."),
+        }
+        // Rotation: the presented refresh token is spent.
+        match st.refresh.remove(&key) {
+            Some(g) => g,
+            None => return invalid_grant("The refresh token is unknown, rotated or revoked."),
+        }
+    };
+    let mut scope = grant.scope.clone();
+    if let Some(asked) = f.get("scope") {
+        let asked = split_scope(asked);
+        if asked.iter().any(|s| !grant.scope.contains(s)) {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_scope",
+                "A refresh cannot widen the scope.",
+            );
+        }
+        scope = asked;
+    }
+    m.state().stats.refreshes += 1;
+    issue(m, known, scope, grant.resource)
+}
+
+/// Issues an access token (and a refresh token, when on) and answers the token response.
+fn issue(m: &Mock, known: &Known, scope: Vec<String>, resource: Option<String>) -> Response {
+    let ttl = i64::try_from(m.opts.token_ttl_secs).unwrap_or(i64::MAX);
+    let access = new_token();
+    let refresh = (m.opts.refresh_tokens
+        && known
+            .client
+            .grant_types
+            .iter()
+            .any(|g| g == "refresh_token"))
+    .then(new_token);
+    let grant = TokenGrant {
+        client_id: known.client.id.clone(),
+        scope: scope.clone(),
+        resource,
+        expires_at: now_unix().saturating_add(ttl),
+    };
+    {
+        let mut st = m.state();
+        st.stats.tokens_issued += 1;
+        if let Some(rt) = &refresh {
+            st.refresh.insert(hash_token(rt.expose()), grant.clone());
+        }
+        st.access.insert(hash_token(access.expose()), grant);
+    }
+    let mut body = json!({
+        "access_token": access.expose(),
+        "token_type": "Bearer",
+        "expires_in": m.opts.token_ttl_secs,
+        "scope": scope.join(" "),
+    });
+    if let (Some(rt), Value::Object(map)) = (&refresh, &mut body) {
+        map.insert("refresh_token".into(), rt.expose().into());
+    }
+    let mut resp = axum::Json(body).into_response();
+    no_store(resp.headers_mut());
+    resp
+}
+
+async fn revoke(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
+    let f = match pairs(&body) {
+        Ok(f) => f,
+        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
+    };
+    let known = match authenticate(&m, &headers, &f).await {
+        Ok(k) => k,
+        Err(resp) => return resp,
+    };
+    let Some(token) = f.get("token") else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is missing",
+        );
+    };
+    let key = hash_token(token);
+    let mut st = m.state();
+    st.stats.revocations += 1;
+    let owned = |g: Option<&TokenGrant>| g.is_some_and(|g| g.client_id == known.client.id);
+    // RFC 7009 §2.2: unknown tokens and other clients' tokens also get 200.
+    if owned(st.access.get(&key)) {
+        st.access.remove(&key);
+    }
+    if owned(st.refresh.get(&key)) {
+        st.refresh.remove(&key);
+    }
+    let mut resp = StatusCode::OK.into_response();
+    no_store(resp.headers_mut());
+    resp
+}
