@@ -1,0 +1,285 @@
+//! The gateway as an OAuth client of its upstreams (issue 6): real MCP clients from
+//! ../shared/interop through `mcpgw dev` to OAuth-protected upstreams (the built-in
+//! `upstream mock --oauth`, the Python SDK server with its own AS, the TS SDK example server
+//! with its demo AS). The upstream connect runs through the clients' own handling of
+//! connect-required (-32042 → open `authUrl` in the harness browser → retry).
+//!
+//! Needs `MCPGW_INTEROP_DIR`; without it every test says `SKIP` and returns.
+
+mod common;
+
+use common::*;
+use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::mock::oauth::OAuthOptions;
+use mcpgw::mock::{MockOptions, spawn_with};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn interop_dir(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("MCPGW_INTEROP_DIR") {
+        Some(d) => Some(PathBuf::from(d)),
+        None => {
+            eprintln!("SKIP {test}: MCPGW_INTEROP_DIR is not set");
+            None
+        }
+    }
+}
+
+fn dev_oauth_policy() -> Value {
+    json!({"name": "dev-oauth", "policyType": "mcp-oauth-inbound", "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
+        "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}})
+}
+
+fn exchange_policy(id: &str, mode: &str, extra: Value) -> Value {
+    let mut options = json!({"displayName": format!("Upstream {id}"), "authMode": mode});
+    if let (Some(o), Some(e)) = (options.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    json!({"name": format!("mcp-token-exchange-{id}"), "policyType": "mcp-token-exchange-inbound",
+           "handler": {"export": "McpTokenExchangeInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": options}})
+}
+
+async fn gateway(dir: &Path) -> server::Running {
+    let report = server::load(dir.to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir);
+    options.port = 0;
+    server::start(Served::new(report), &options).await.unwrap()
+}
+
+/// Runs a client; returns (exit code, JSON-lines steps, stderr).
+async fn run_client(mut cmd: Command) -> (i32, Vec<Value>, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("client ran"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let steps = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        steps,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn has_step(steps: &[Value], name: &str) -> bool {
+    steps.iter().any(|s| s["step"] == name)
+}
+
+fn step<'a>(steps: &'a [Value], name: &str) -> &'a Value {
+    steps
+        .iter()
+        .find(|s| s["step"] == name)
+        .unwrap_or_else(|| panic!("no {name} step in {steps:#?}"))
+}
+
+fn ts_client(dir: &Path, url: &str, token_file: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs"))
+        .arg(url)
+        .arg("--token-file")
+        .arg(token_file)
+        .args(args)
+        .args(["--timeout", "60"]);
+    cmd
+}
+
+async fn stats(base: &str) -> Value {
+    reqwest::get(format!("{base}/__mock/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn user_oauth_upstream_connects_refreshes_and_asks_for_reconsent() {
+    let Some(dir) = interop_dir("user_oauth_upstream_connects_refreshes_and_asks_for_reconsent")
+    else {
+        return;
+    };
+    let mock = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions {
+                token_ttl_secs: 3600,
+                ..Default::default()
+            }),
+        },
+    )
+    .await
+    .unwrap();
+    let mock_base = format!("http://{}", mock.addr);
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy("up", "user-oauth", json!({}))
+        ]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/up", gw.addr);
+    let tokens = project.path().join("client-tokens.json");
+
+    // first run: downstream OAuth, then -32042, the harness browser connects, the retry works
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "add", "--args", r#"{"a":2,"b":3}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    assert!(step(&steps, "call")["result"].to_string().contains("\"5\""));
+    let s = stats(&mock_base).await;
+    // the gateway asked the upstream AS with PKCE S256 and the PRM resource
+    assert_eq!(
+        s["last_authorize"]["code_challenge_method"], "S256",
+        "{s:#}"
+    );
+    assert_eq!(s["last_authorize"]["resource"], mock.url.as_str(), "{s:#}");
+
+    // the vault: the connection opens only under its own key, and no token is in the file
+    assert_vault_holds_no_clear_token(project.path(), "dev-browser-user", "up", "up:user-oauth");
+
+    // second run: no connect needed
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "add", "--args", r#"{"a":1,"b":1}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+
+    // an expired upstream token is refreshed without the client noticing
+    let refreshes_before = s["refreshes"].as_u64().unwrap_or(0);
+    reqwest::Client::new()
+        .post(format!("{mock_base}/__mock/expire-access-tokens"))
+        .send()
+        .await
+        .unwrap();
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "add", "--args", r#"{"a":3,"b":4}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(step(&steps, "call")["result"].to_string().contains("\"7\""));
+    let s = stats(&mock_base).await;
+    assert!(
+        s["refreshes"].as_u64().unwrap_or(0) > refreshes_before,
+        "{s:#}"
+    );
+
+    // the upstream revokes everything: the client is asked to reconsent, and gets through
+    reqwest::Client::new()
+        .post(format!("{mock_base}/__mock/revoke-all"))
+        .send()
+        .await
+        .unwrap();
+    let body = call_with_stored_token(&url, &tokens).await;
+    assert_eq!(body["id"], 41, "{body:#}");
+    assert_eq!(body["error"]["code"], -32042, "{body:#}");
+    let payload = &body["error"]["data"]["connectRequired"];
+    assert_eq!(payload["state"], "reconsent_required", "{body:#}");
+    assert_eq!(payload["upstreamServerId"], "up");
+    assert_eq!(payload["authProfileId"], "up:user-oauth");
+    assert_eq!(payload["nextAction"], "redirect");
+    assert_eq!(body["error"]["data"]["state"], "reconsent_required");
+    assert_eq!(
+        body["error"]["data"]["elicitations"][0]["url"],
+        payload["authUrl"]
+    );
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "add", "--args", r#"{"a":5,"b":5}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    assert!(
+        step(&steps, "call")["result"]
+            .to_string()
+            .contains("\"10\"")
+    );
+    gw.shutdown.cancel();
+}
+
+/// Opens the connection with the gateway's own key (so the tokens are known), then checks the
+/// SQLite files hold neither token in clear and that the row does not open for another subject.
+fn assert_vault_holds_no_clear_token(project: &Path, subject: &str, id: &str, profile: &str) {
+    use mcpgw::store::{ConnectionKey, Store, keyfile, sqlite::SqliteStore};
+    use mcpgw::upstream::model::Sealed;
+    use mcpgw::upstream::vault::{Purpose, Vault, VaultError};
+    let state = project.join(".mcpgw");
+    let (secret, _) = keyfile::load_gateway_secret(&state).unwrap();
+    let vault = Vault::new(&secret).unwrap();
+    let store = SqliteStore::open(&keyfile::db_path(&state)).unwrap();
+    let key = ConnectionKey::user(subject, id, profile);
+    let conn = store
+        .get_upstream_connection(&key)
+        .unwrap()
+        .expect("a stored connection");
+    let sealed: Sealed = vault
+        .open_json(Purpose::Connection, &key, &conn.blob)
+        .unwrap();
+    let access = sealed.access_token.expect("an access token");
+    let mut bytes = Vec::new();
+    for f in std::fs::read_dir(&state).unwrap() {
+        let p = f.unwrap().path();
+        if p.to_string_lossy().contains("state.db") {
+            bytes.extend(std::fs::read(&p).unwrap());
+        }
+    }
+    let mut needles = vec![access];
+    needles.extend(sealed.refresh_token);
+    for needle in needles {
+        assert!(needle.len() >= 16);
+        assert!(
+            !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+            "an upstream token is stored in clear"
+        );
+    }
+    let other = ConnectionKey::user("someone-else", id, profile);
+    assert_eq!(
+        vault.open(Purpose::Connection, &other, &conn.blob).err(),
+        Some(VaultError::Rejected)
+    );
+}
+
+/// A `tools/list` with the access token the TS client saved: the raw JSON-RPC answer.
+async fn call_with_stored_token(url: &str, token_file: &Path) -> Value {
+    let saved: Value = serde_json::from_slice(&std::fs::read(token_file).unwrap()).unwrap();
+    let token = saved["tokens"]["access_token"]
+        .as_str()
+        .expect("a saved access token");
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc": "2.0", "id": 41, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
