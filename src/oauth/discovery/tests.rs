@@ -157,7 +157,8 @@ fn issuer_and_resource_comparisons() {
 fn sse_first_event() {
     assert_eq!(sse_data(b"event: message\ndata: {\"a\":1}\n"), None);
     assert_eq!(
-        sse_data(b": ping\n\nevent: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n").unwrap(),
+        sse_data(b": ping\n\nid: 1\ndata: \n\nevent: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n")
+            .unwrap(),
         b"{\"a\":\n1}"
     );
 }
