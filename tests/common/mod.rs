@@ -4,8 +4,10 @@
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub const RUNTIME_TS: &str = "import { McpGatewayPlugin } from \"@zuplo/runtime/mcp-gateway\";\nexport function runtimeInit(runtime) { runtime.addPlugin(new McpGatewayPlugin()); }\n";
@@ -155,4 +157,51 @@ fn async_stream(
         );
         Some((Ok(Bytes::from(event)), i + 1))
     })
+}
+
+// --- interop peers (../shared/interop) -----------------------------------------------------
+
+/// `MCPGW_INTEROP_DIR`, or `None` after printing SKIP for `test`.
+pub fn interop_dir(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("MCPGW_INTEROP_DIR") {
+        Some(d) => Some(PathBuf::from(d)),
+        None => {
+            eprintln!(
+                "SKIP {test}: MCPGW_INTEROP_DIR is not set (run .ci/run, or install ../shared/interop and export it)"
+            );
+            None
+        }
+    }
+}
+
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns a server that prints `READY {json}`; returns the guard and the JSON.
+pub fn spawn_ready(cmd: &mut Command) -> (Child, serde_json::Value) {
+    let mut child = Child(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn upstream"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(j) = line.strip_prefix("READY ") {
+                let _ = tx.send(j.to_string());
+            }
+        }
+    });
+    let json = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server never printed READY");
+    (child, serde_json::from_str(&json).expect("READY json"))
 }
