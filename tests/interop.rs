@@ -66,20 +66,11 @@ async fn ts_sdk_client_through_the_gateway_to_server_everything() {
     let Some(dir) = interop_dir("ts_sdk_client_through_the_gateway_to_server_everything") else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_up, ready) = spawn_ready(
-        Command::new("bash")
-            .arg(dir.join("upstreams/everything.sh"))
-            .arg(port.to_string()),
-    );
+    let (_up, ready) = spawn_everything(&dir);
     let upstream = ready["url"]
         .as_str()
-        .map(str::to_string)
-        .unwrap_or(format!("http://127.0.0.1:{port}/mcp"));
+        .expect("READY names the url")
+        .to_string();
     let project = tempfile::tempdir().unwrap();
     write_project(
         project.path(),

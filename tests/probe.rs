@@ -315,16 +315,7 @@ async fn open_upstreams_need_no_auth() {
     let Some(dir) = interop_dir("open_upstreams_need_no_auth") else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_everything, ready) = spawn_ready(
-        Command::new("bash")
-            .arg(dir.join("upstreams/everything.sh"))
-            .arg(port.to_string()),
-    );
+    let (_everything, ready) = spawn_everything(&dir);
     let (_py, py_url) = py_server(&dir, &[]);
     for url in [ready["url"].as_str().unwrap(), py_url.as_str()] {
         let (code, r) = probe_json(url, &[]).await;

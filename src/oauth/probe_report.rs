@@ -150,7 +150,7 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
         Ok(p) => p,
         Err(e) => {
             v.outcome = Outcome::Unreachable;
-            v.summary = format!("the upstream could not be reached: {e}");
+            v.summary = e.to_string();
             v.problems.push(v.summary.clone());
             return finish(opts, e.attempts().to_vec(), None, None, v, None);
         }

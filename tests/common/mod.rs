@@ -205,3 +205,16 @@ pub fn spawn_ready(cmd: &mut Command) -> (Child, serde_json::Value) {
         .expect("server never printed READY");
     (child, serde_json::from_str(&json).expect("READY json"))
 }
+
+/// server-everything (`upstreams/everything.sh`, open, Streamable HTTP) on a free port.
+pub fn spawn_everything(dir: &Path) -> (Child, serde_json::Value) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    spawn_ready(
+        Command::new("bash")
+            .arg(dir.join("upstreams/everything.sh"))
+            .arg(port.to_string()),
+    )
+}
