@@ -380,6 +380,20 @@ async fn protected(tweak: impl Fn(&mut Value) + Send + Sync + 'static) -> String
             }),
         )
         .route(
+            "/newera",
+            post(|| async {
+                (
+                    StatusCode::BAD_REQUEST,
+                    axum::Json(json!({"jsonrpc": "2.0", "id": 1,
+                        "error": {"code": -32601, "message": "Method not found: initialize"}})),
+                )
+            }),
+        )
+        .route(
+            "/badrequest",
+            post(|| async { (StatusCode::BAD_REQUEST, "bad") }),
+        )
+        .route(
             "/notfound",
             post(|| async { StatusCode::NOT_FOUND.into_response() }),
         )
@@ -478,6 +492,24 @@ async fn upstreams_that_cannot_work_exit_1_with_the_reason() {
     assert_eq!(code, 1);
     assert!(r["verdict"]["summary"].as_str().unwrap().contains("404"));
     assert_eq!(r["steps"].as_array().unwrap().len(), 1);
+
+    let bad = plain.replace("/mcp", "/badrequest");
+    let (code, r) = probe_json(&bad, &[]).await;
+    assert_eq!(code, 1);
+    assert!(r["verdict"]["summary"].as_str().unwrap().contains("400"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_json_rpc_error_without_a_token_means_no_auth() {
+    let url = protected(|_| {}).await.replace("/mcp", "/newera");
+    let (code, r) = probe_json(&url, &[]).await;
+    assert_shape(&r, &url);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"]["outcome"], "no_auth_needed");
+    assert!(
+        r["verdict"]["warnings"].to_string().contains("-32601"),
+        "{r:#}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -91,6 +91,7 @@ pub fn render(r: &Report) -> String {
     }
     line(&mut out, String::new());
     line(&mut out, "Verdict".bold().to_string());
+    let verdict_start = out.len();
     let v = &r.verdict;
     let field = |out: &mut String, label: &str, value: String| {
         out.push_str(&format!("  {:<LABEL$}{value}\n", label));
@@ -201,7 +202,13 @@ pub fn render(r: &Report) -> String {
     for w in &v.warnings {
         line(&mut out, format!("  {} {w}", "!".yellow().bold()));
     }
-    line(&mut out, String::new());
+    if out.len() == verdict_start {
+        // nothing learnt beyond the summary below: drop the empty heading
+        let heading = format!("{}\n", "Verdict".bold());
+        out.truncate(verdict_start - heading.len());
+    } else {
+        line(&mut out, String::new());
+    }
     let mark = match v.outcome {
         Outcome::Works | Outcome::NoAuthNeeded => "✓".green().bold(),
         Outcome::CannotWork | Outcome::Unreachable => "✗".red().bold(),
@@ -283,7 +290,12 @@ fn attempt_result(a: &Attempt) -> String {
         .status
         .map(|s| s.to_string())
         .unwrap_or_else(|| "---".to_string());
-    let text = format!("{status}  {}", a.outcome);
+    // status_outcome already starts with the code ("404: not found")
+    let text = if a.outcome.starts_with(&status) {
+        a.outcome.clone()
+    } else {
+        format!("{status}  {}", a.outcome)
+    };
     match a.status {
         _ if a.outcome == "found" => text.green().to_string(),
         Some(200..=299) | Some(401) => text.normal().to_string(),

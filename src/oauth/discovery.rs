@@ -486,7 +486,8 @@ pub async fn probe(
     let session_id = header("mcp-session-id");
     let location = header("location");
     let mut response = None;
-    if status.is_success() {
+    // error bodies are read too: a JSON-RPC error at 400 says the server parsed the request
+    if !status.is_redirection() {
         let is_sse = content_type
             .as_deref()
             .is_some_and(|c| c.starts_with("text/event-stream"));

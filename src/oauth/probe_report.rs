@@ -158,12 +158,25 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
     let mut steps = vec![probe.attempt.clone()];
     end_session(&http, &opts.url, &probe, limits).await;
 
+    let rpc_error = probe
+        .response
+        .as_ref()
+        .and_then(|r| r.get("error"))
+        .filter(|e| e.is_object());
     match probe.status {
-        200..=299 => {
+        // a JSON-RPC error at 400 means the request was read without a token (a server that
+        // only speaks another protocol era, for instance)
+        s @ (200..=299 | 400) if s != 400 || rpc_error.is_some() => {
             v.outcome = Outcome::NoAuthNeeded;
             v.auth_required = Some(false);
             v.summary = "no auth needed: the upstream answered initialize without a token".into();
-            if probe.response.is_none() {
+            if let Some(e) = rpc_error {
+                v.warnings.push(format!(
+                    "the upstream answered initialize with JSON-RPC error {} ({}); the gateway passes MCP messages through whatever their protocol version",
+                    e.get("code").map(Value::to_string).unwrap_or_default(),
+                    e.get("message").and_then(Value::as_str).unwrap_or("no message"),
+                ));
+            } else if probe.response.is_none() {
                 v.warnings.push(
                     "the answer was not a JSON-RPC message (is this an MCP endpoint?)".into(),
                 );
