@@ -337,6 +337,107 @@ async fn open_upstreams_need_no_auth() {
     }
 }
 
+// --- the built-in mock upstream with its switches ---------------------------------------------------
+
+/// `mcpgw upstream mock --oauth ARGS` on a free port; `MCPGW_MOCK_BIN` may name another build
+/// of mcpgw that has it. `None` (the test prints SKIP) while `--oauth` is not built.
+fn oauth_mock(args: &[&str]) -> Option<(Child, String)> {
+    let bin =
+        std::env::var("MCPGW_MOCK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcpgw").into());
+    let (child, ready) = try_spawn_ready(
+        Command::new(bin)
+            .args(["upstream", "mock", "--oauth", "--port", "0"])
+            .args(args),
+    )?;
+    let url = ready["url"].as_str()?.to_string();
+    Some((child, url))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_mock_variants() {
+    // (switches, registration, PRM off the default path, scope source, refresh tokens)
+    let cases: &[(&[&str], &str, Value, Value, Value)] = &[
+        (
+            &[],
+            "dcr",
+            json!(false),
+            json!("protected_resource_metadata"),
+            json!(true),
+        ),
+        (
+            &["--prm-at", "root", "--no-resource-metadata"],
+            "dcr",
+            json!(true),
+            json!("protected_resource_metadata"),
+            json!(true),
+        ),
+        (
+            &["--prm-at", "none"],
+            "dcr",
+            json!(false),
+            Value::Null,
+            json!(true),
+        ),
+        (
+            &["--challenge-scope"],
+            "dcr",
+            json!(false),
+            json!("challenge"),
+            json!(true),
+        ),
+        (
+            &["--no-dcr"],
+            "manual",
+            json!(false),
+            json!("protected_resource_metadata"),
+            json!(true),
+        ),
+        (
+            &["--no-dcr", "--cimd"],
+            "cimd",
+            json!(false),
+            json!("protected_resource_metadata"),
+            json!(true),
+        ),
+        (
+            &["--no-refresh"],
+            "dcr",
+            json!(false),
+            json!("protected_resource_metadata"),
+            json!(false),
+        ),
+    ];
+    for (args, registration, explicit, scope_source, refresh) in cases {
+        let Some((_mock, url)) = oauth_mock(args) else {
+            eprintln!("SKIP oauth_mock_variants: `mcpgw upstream mock --oauth` is not built here");
+            return;
+        };
+        let (code, r) = probe_json(&url, &["--id", "lab-mock"]).await;
+        assert_shape(&r, &url);
+        assert_eq!(code, 0, "{args:?}: {r:#}");
+        let v = &r["verdict"];
+        assert_eq!(v["outcome"], "works", "{args:?}");
+        assert_eq!(v["registration"], *registration, "{args:?}");
+        assert_eq!(v["prm_needs_explicit_url"], *explicit, "{args:?}");
+        assert_eq!(v["scope_source"], *scope_source, "{args:?}");
+        assert_eq!(v["refresh_tokens"], *refresh, "{args:?}");
+        assert_eq!(
+            options(&r).get("protectedResourceMetadataUrl").is_some(),
+            *explicit == json!(true),
+            "{args:?}"
+        );
+        let env: &[(&str, &str)] = if *registration == "manual" {
+            &[
+                ("LAB_MOCK_CLIENT_ID", "app"),
+                ("LAB_MOCK_CLIENT_SECRET", "s3cret"),
+            ]
+        } else {
+            &[]
+        };
+        paste_and_validate(&r, env);
+    }
+}
+
 // --- in-test servers for the variants the peers do not have ------------------------------------
 
 /// An OAuth-protected MCP endpoint at `/mcp` with PRM under the path and AS metadata at the
