@@ -302,18 +302,11 @@ fn location(probe: &ProbeResult) -> String {
 /// An open server gave the probe a session: end it, as a well-behaved client does.
 async fn end_session(http: &reqwest::Client, url: &Url, probe: &ProbeResult, limits: Limits) {
     let Some(id) = &probe.session_id else { return };
-    let req = OutboundRequest {
-        method: reqwest::Method::DELETE,
-        url: url.clone(),
-        headers: vec![
-            ("mcp-session-id".into(), id.clone()),
-            (
-                "mcp-protocol-version".into(),
-                discovery::PROTOCOL_VERSION.into(),
-            ),
-        ],
-        body: None,
-    };
+    // built from a constructor so that fields added to OutboundRequest keep their defaults
+    let mut req = OutboundRequest::get(url.clone())
+        .header("mcp-session-id", id.clone())
+        .header("mcp-protocol-version", discovery::PROTOCOL_VERSION);
+    req.method = reqwest::Method::DELETE;
     let _ = outbound::fetch(http, req, limits, Guard::Trusted).await;
 }
 
