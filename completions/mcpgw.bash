@@ -604,7 +604,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__probe)
-            opts="-h --json --scope --timeout --color --help"
+            opts="-h --json --scope --timeout --id --oauth-policy --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +615,14 @@ _mcpgw() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --oauth-policy)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -104,6 +104,8 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_see
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l scope -d 'Scope to ask for when the server names none' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l timeout -d 'Seconds to wait for each request' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l id -d 'Upstream id for the suggested policy and route (default: from the host name)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l oauth-policy -d 'Name of the project\'s MCP OAuth policy, first in the suggested route' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

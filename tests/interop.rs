@@ -10,54 +10,7 @@ mod common;
 use common::*;
 use mcpgw::gateway::server::{self, DevOptions, Served};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-fn interop_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MCPGW_INTEROP_DIR") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!(
-                "SKIP {test}: MCPGW_INTEROP_DIR is not set (run .ci/run, or install ../shared/interop and export it)"
-            );
-            None
-        }
-    }
-}
-
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Spawns a server that prints `READY {json}`; returns the guard and the JSON.
-fn spawn_ready(cmd: &mut Command) -> (Child, serde_json::Value) {
-    let mut child = Child(
-        cmd.stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn upstream"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(j) = line.strip_prefix("READY ") {
-                let _ = tx.send(j.to_string());
-            }
-        }
-    });
-    let json = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("server never printed READY");
-    (child, serde_json::from_str(&json).expect("READY json"))
-}
+use std::process::Command;
 
 async fn gateway(dir: &std::path::Path) -> server::Running {
     let report = server::load(dir.to_path_buf()).await.unwrap();
@@ -113,20 +66,11 @@ async fn ts_sdk_client_through_the_gateway_to_server_everything() {
     let Some(dir) = interop_dir("ts_sdk_client_through_the_gateway_to_server_everything") else {
         return;
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_up, ready) = spawn_ready(
-        Command::new("bash")
-            .arg(dir.join("upstreams/everything.sh"))
-            .arg(port.to_string()),
-    );
+    let (_up, ready) = spawn_everything(&dir);
     let upstream = ready["url"]
         .as_str()
-        .map(str::to_string)
-        .unwrap_or(format!("http://127.0.0.1:{port}/mcp"));
+        .expect("READY names the url")
+        .to_string();
     let project = tempfile::tempdir().unwrap();
     write_project(
         project.path(),

@@ -6,6 +6,7 @@ pub mod completions;
 mod dev;
 mod init;
 mod mock;
+mod probe;
 mod validate;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
@@ -197,7 +198,7 @@ pub struct WalkArgs {
 pub enum UpstreamCommand {
     /// Ask an upstream MCP server what auth it needs and how to configure the gateway for it
     #[command(
-        after_help = "Examples:\n  mcpgw upstream probe https://mcp.linear.app/mcp\n  mcpgw upstream probe http://127.0.0.1:9001/mcp --json\n  mcpgw upstream probe https://mcp.example.com/mcp --scope read --timeout 20"
+        after_help = "Examples:\n  mcpgw upstream probe https://mcp.linear.app/mcp\n  mcpgw upstream probe http://127.0.0.1:9001/mcp --json\n  mcpgw upstream probe https://mcp.example.com/mcp --scope read --timeout 20\n\nIt POSTs an unauthenticated initialize, follows the discovery (WWW-Authenticate, protected resource\nmetadata, authorization server metadata), prints every request and a verdict, then a policy and\nroute to paste.\n\nExit codes: 0 a working configuration (or no auth needed), 1 the upstream cannot work behind the\ngateway (the output says why), 2 usage or network errors."
     )]
     Probe(ProbeArgs),
     /// Run a real Streamable HTTP MCP server for local labs and tests
@@ -220,6 +221,12 @@ pub struct ProbeArgs {
     /// Seconds to wait for each request
     #[arg(long, default_value_t = 10)]
     pub timeout: u64,
+    /// Upstream id for the suggested policy and route (default: from the host name)
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Name of the project's MCP OAuth policy, first in the suggested route
+    #[arg(long, default_value = "dev-oauth")]
+    pub oauth_policy: String,
 }
 
 pub use mock::MockArgs;
@@ -261,7 +268,7 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Completions(args) => completions::run(args),
         Command::Dev(args) => dev::run(args, color),
         Command::Oauth(OauthCommand::Walk(_)) => not_implemented("mcpgw oauth walk"),
-        Command::Upstream(UpstreamCommand::Probe(_)) => not_implemented("mcpgw upstream probe"),
+        Command::Upstream(UpstreamCommand::Probe(args)) => probe::run(args),
         Command::Upstream(UpstreamCommand::Mock(args)) => mock::run(args),
     }
 }

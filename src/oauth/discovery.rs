@@ -412,6 +412,9 @@ pub struct ProbeResult {
     pub response: Option<Value>,
     #[serde(default)]
     pub session_id: Option<String>,
+    /// `Location` of a redirect (the probe's POST does not follow it).
+    #[serde(default)]
+    pub location: Option<String>,
 }
 
 impl ProbeResult {
@@ -481,8 +484,10 @@ pub async fn probe(
     };
     let content_type = header("content-type");
     let session_id = header("mcp-session-id");
+    let location = header("location");
     let mut response = None;
-    if status.is_success() {
+    // error bodies are read too: a JSON-RPC error at 400 says the server parsed the request
+    if !status.is_redirection() {
         let is_sse = content_type
             .as_deref()
             .is_some_and(|c| c.starts_with("text/event-stream"));
@@ -540,6 +545,7 @@ pub async fn probe(
         content_type,
         response,
         session_id,
+        location,
     })
 }
 
@@ -577,8 +583,10 @@ fn sse_data(buf: &[u8]) -> Option<Vec<u8>> {
             .filter_map(|l| l.strip_prefix("data:"))
             .map(|d| d.strip_prefix(' ').unwrap_or(d))
             .collect();
-        if !data.is_empty() {
-            return Some(data.join("\n").into_bytes());
+        // a priming event (an `id` with empty data, for resumption) carries no message
+        let joined = data.join("\n");
+        if !joined.trim().is_empty() {
+            return Some(joined.into_bytes());
         }
     }
     None

@@ -136,8 +136,11 @@ impl OutboundRequest {
             body: Some(Bytes::from(body.to_string())),
         }
     }
+    /// Sets a header, replacing one of the same name (a constructor's default `accept`).
     pub fn header(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.headers.push((name.to_ascii_lowercase(), value.into()));
+        let name = name.to_ascii_lowercase();
+        self.headers.retain(|(k, _)| *k != name);
+        self.headers.push((name, value.into()));
         self
     }
 }

@@ -4,8 +4,10 @@
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 pub const RUNTIME_TS: &str = "import { McpGatewayPlugin } from \"@zuplo/runtime/mcp-gateway\";\nexport function runtimeInit(runtime) { runtime.addPlugin(new McpGatewayPlugin()); }\n";
@@ -155,4 +157,68 @@ fn async_stream(
         );
         Some((Ok(Bytes::from(event)), i + 1))
     })
+}
+
+// --- interop peers (../shared/interop) -----------------------------------------------------
+
+/// `MCPGW_INTEROP_DIR`, or `None` after printing SKIP for `test`.
+pub fn interop_dir(test: &str) -> Option<PathBuf> {
+    match std::env::var_os("MCPGW_INTEROP_DIR") {
+        Some(d) => Some(PathBuf::from(d)),
+        None => {
+            eprintln!(
+                "SKIP {test}: MCPGW_INTEROP_DIR is not set (run .ci/run, or install ../shared/interop and export it)"
+            );
+            None
+        }
+    }
+}
+
+pub struct Child(pub std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns a server that prints `READY {json}`; returns the guard and the JSON.
+pub fn spawn_ready(cmd: &mut Command) -> (Child, serde_json::Value) {
+    try_spawn_ready(cmd).expect("server never printed READY")
+}
+
+/// Like [`spawn_ready`], but `None` when the command ends (or stays silent for 60 s) without
+/// printing READY: for servers that may not be built in this checkout.
+pub fn try_spawn_ready(cmd: &mut Command) -> Option<(Child, serde_json::Value)> {
+    let mut child = Child(
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn upstream"),
+    );
+    let stdout = child.0.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(j) = line.strip_prefix("READY ") {
+                let _ = tx.send(j.to_string());
+            }
+        }
+    });
+    let json = rx.recv_timeout(Duration::from_secs(60)).ok()?;
+    Some((child, serde_json::from_str(&json).expect("READY json")))
+}
+
+/// server-everything (`upstreams/everything.sh`, open, Streamable HTTP) on a free port.
+pub fn spawn_everything(dir: &Path) -> (Child, serde_json::Value) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    spawn_ready(
+        Command::new("bash")
+            .arg(dir.join("upstreams/everything.sh"))
+            .arg(port.to_string()),
+    )
 }

@@ -99,6 +99,20 @@ fn malformed_input_is_skipped_not_fatal() {
 }
 
 #[test]
+/// Discovery sets `accept` over the constructors' default: one value, or some servers read
+/// only the first (the Python SDK answers 406).
+fn outbound_header_replaces_one_of_the_same_name() {
+    let req = OutboundRequest::get(Url::parse("http://h/").unwrap())
+        .header("Accept", "text/event-stream")
+        .header("x-a", "1");
+    let accept: Vec<&(String, String)> =
+        req.headers.iter().filter(|(k, _)| k == "accept").collect();
+    assert_eq!(accept.len(), 1);
+    assert_eq!(accept[0].1, "text/event-stream");
+    assert!(req.headers.contains(&("x-a".into(), "1".into())));
+}
+
+#[test]
 fn well_known_urls() {
     let u = Url::parse("https://mcp.linear.app/mcp").unwrap();
     assert_eq!(
@@ -157,7 +171,8 @@ fn issuer_and_resource_comparisons() {
 fn sse_first_event() {
     assert_eq!(sse_data(b"event: message\ndata: {\"a\":1}\n"), None);
     assert_eq!(
-        sse_data(b": ping\n\nevent: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n").unwrap(),
+        sse_data(b": ping\n\nid: 1\ndata: \n\nevent: message\r\ndata: {\"a\":\r\ndata: 1}\r\n\r\n")
+            .unwrap(),
         b"{\"a\":\n1}"
     );
 }
