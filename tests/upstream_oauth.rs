@@ -13,18 +13,8 @@ use mcpgw::gateway::server::{self, DevOptions, Served};
 use mcpgw::mock::oauth::OAuthOptions;
 use mcpgw::mock::{MockOptions, spawn_with};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn interop_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MCPGW_INTEROP_DIR") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!("SKIP {test}: MCPGW_INTEROP_DIR is not set");
-            None
-        }
-    }
-}
 
 fn dev_oauth_policy() -> Value {
     json!({"name": "dev-oauth", "policyType": "mcp-oauth-inbound", "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
@@ -130,7 +120,8 @@ async fn user_oauth_upstream_connects_refreshes_and_asks_for_reconsent() {
     let url = format!("http://{}/mcp/up", gw.addr);
     let tokens = project.path().join("client-tokens.json");
 
-    // first run: downstream OAuth, then -32042, the harness browser connects, the retry works
+    // first run: downstream OAuth; the consent page is in setup mode, the harness browser
+    // follows its Connect link through the upstream AS and back, then the client is authorized
     let (code, steps, err) = run_client(ts_client(
         &dir,
         &url,
@@ -139,8 +130,7 @@ async fn user_oauth_upstream_connects_refreshes_and_asks_for_reconsent() {
     ))
     .await;
     assert_eq!(code, 0, "{steps:#?}\n{err}");
-    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
-    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
     assert!(step(&steps, "call")["result"].to_string().contains("\"5\""));
     let s = stats(&mock_base).await;
     // the gateway asked the upstream AS with PKCE S256 and the PRM resource
@@ -282,4 +272,144 @@ async fn call_with_stored_token(url: &str, token_file: &Path) -> Value {
         .unwrap();
     assert_eq!(resp.status(), 200);
     resp.json().await.unwrap()
+}
+
+fn py_oauth_upstream(dir: &Path, extra: &[&str]) -> (Child, String, String) {
+    let (child, ready) = spawn_ready(
+        Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0", "--oauth"])
+            .args(extra),
+    );
+    let url = ready["url"].as_str().unwrap().to_string();
+    let base = url.trim_end_matches("/mcp").to_string();
+    (child, url, base)
+}
+
+#[tokio::test]
+async fn consent_page_connects_the_python_sdk_upstream_before_authorizing() {
+    let Some(dir) = interop_dir("consent_page_connects_the_python_sdk_upstream_before_authorizing")
+    else {
+        return;
+    };
+    // PRM at the root and no resource_metadata in the challenge: D15's fallbacks
+    let (_up, upstream, base) = py_oauth_upstream(
+        &dir,
+        &[
+            "--prm-at",
+            "root",
+            "--no-resource-metadata",
+            "--token-ttl",
+            "3",
+        ],
+    );
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/py": mcp_route("py-mcp", &upstream, &["dev-oauth", "mcp-token-exchange-py"], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy("py", "user-oauth", json!({}))
+        ]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/py", gw.addr);
+    let tokens = project.path().join("client-tokens.json");
+
+    // the consent page is in setup mode: the harness browser follows Connect, the upstream AS
+    // approves, the callback returns to the consent page, which then goes back to the client
+    let (code, steps, err) =
+        run_client(ts_client(&dir, &url, &tokens, &["--call", "whoami"])).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}\n{err}");
+    let whoami = step(&steps, "call")["result"].to_string();
+    assert!(whoami.contains("demo-user"), "{whoami}");
+    let s: Value = reqwest::get(format!("{base}/__interop/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // the SDK AS accepts S256 only, so a code_challenge means PKCE S256
+    assert_eq!(s["last_authorize"]["code_challenge"], true, "{s:#}");
+    assert_eq!(s["last_authorize"]["resource"], upstream.as_str(), "{s:#}");
+    assert!(
+        s["last_authorize"]["redirect_uri"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("http://localhost:")
+                && r.ends_with("/auth/connections/py/callback")),
+        "{s:#}"
+    );
+    let refreshes = s["refreshes"].as_u64().unwrap_or(0);
+
+    // the upstream token lives 3 s: after it expired, the gateway refreshes by itself
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "echo", "--args", r#"{"text":"again"}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(step(&steps, "call")["result"].to_string().contains("again"));
+    let s: Value = reqwest::get(format!("{base}/__interop/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(s["refreshes"].as_u64().unwrap_or(0) > refreshes, "{s:#}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn ts_sdk_example_server_with_its_demo_as() {
+    let Some(dir) = interop_dir("ts_sdk_example_server_with_its_demo_as") else {
+        return;
+    };
+    let (_up, ready) = spawn_ready(
+        Command::new("bash")
+            .arg(dir.join("upstreams/ts-oauth-upstream.sh"))
+            .args(["0", "0"]),
+    );
+    let upstream = ready["url"].as_str().unwrap().to_string();
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/ts": mcp_route("ts-mcp", &upstream, &["dev-oauth", "mcp-token-exchange-ts"], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy("ts", "user-oauth", json!({}))
+        ]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/ts", gw.addr);
+    let tokens = project.path().join("client-tokens.json");
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "greet", "--args", r#"{"name":"gateway"}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(
+        step(&steps, "call")["result"]
+            .to_string()
+            .contains("Hello, gateway!"),
+        "{steps:#?}"
+    );
+    // a second run needs no connect
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "greet", "--args", r#"{"name":"again"}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    gw.shutdown.cancel();
 }

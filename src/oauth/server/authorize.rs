@@ -17,8 +17,8 @@ use super::{
 use crate::secret::Secret;
 use crate::store::{
     self, AdvancePendingOutcome, DecideSetup, DecideSetupOutcome, InitialPhase,
-    PendingAuthorization, Principal, SessionOutcome, SetupDecision, StartAuthorization,
-    StartAuthorizationOutcome,
+    PendingAuthorization, Principal, ReadPendingOutcome, SessionOutcome, SetupDecision,
+    StartAuthorization, StartAuthorizationOutcome,
 };
 use axum::body::Body;
 use axum::http::{StatusCode, header, request::Parts};
@@ -406,6 +406,9 @@ async fn consent_or_auto(
     state: &str,
     client_name: &str,
 ) -> Response {
+    if let Some(page) = setup_mode(ctx, pending, &principal.subject, state, client_name).await {
+        return page;
+    }
     if ctx.state.dev.auto_consent {
         return decide(ctx, state, &principal.subject, SetupDecision::Approve).await;
     }
@@ -424,6 +427,53 @@ async fn consent_or_auto(
         state,
     });
     pages::html(StatusCode::OK, body)
+}
+
+/// The consent page in setup mode when the route has upstreams the user must connect first
+/// (§3.10); `None` when nothing is pending.
+async fn setup_mode(
+    ctx: &Ctx<'_>,
+    pending: &PendingAuthorization,
+    subject: &str,
+    state: &str,
+    client_name: &str,
+) -> Option<Response> {
+    let route = super::route_for_resource(ctx.served, &ctx.origin, &pending.resource)?;
+    let return_to = format!(
+        "{}/oauth/setup?{}",
+        ctx.prefix,
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("state", state)
+            .finish()
+    );
+    let upstreams = crate::upstream::pending::for_route(
+        ctx.state,
+        ctx.served,
+        route,
+        subject,
+        &ctx.origin,
+        &ctx.prefix,
+        &return_to,
+    )
+    .await;
+    if upstreams.is_empty() {
+        return None;
+    }
+    let links: Vec<(String, String)> = upstreams
+        .into_iter()
+        .map(|u| (u.display_name, u.connect_url))
+        .collect();
+    let body = pages::setup(
+        &Consent {
+            client_name,
+            route: &ctx.served.report.project.routes[route].path.value,
+            subject,
+            setup_url: &ctx.endpoint("/oauth/setup"),
+            state,
+        },
+        &links,
+    );
+    Some(pages::html(StatusCode::OK, body))
 }
 
 pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
@@ -854,6 +904,34 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
             ),
         );
     };
+    if decision == SetupDecision::Approve {
+        // an upstream still to connect keeps the page in setup mode (§3.10)
+        let (read_id, read_token) = (id.clone(), token.clone());
+        let now = store::now_unix();
+        if let Ok(ReadPendingOutcome::Available(p)) = ctx
+            .state
+            .store
+            .run(move |s| s.read_pending_authorization(&read_id, &read_token, now))
+            .await
+            && p.principal
+                .as_ref()
+                .is_some_and(|who| who.subject == subject)
+        {
+            let client_id = p.client_id.clone();
+            let name = match ctx
+                .state
+                .store
+                .run(move |s| s.read_client(&client_id, now))
+                .await
+            {
+                Ok(Some(c)) => c.name,
+                _ => p.client_id.clone(),
+            };
+            if let Some(page) = setup_mode(ctx, &p, subject, state, &name).await {
+                return page;
+            }
+        }
+    }
     let request = DecideSetup {
         id,
         state_token: token,

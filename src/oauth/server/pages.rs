@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 
 const CONSENT: &str = include_str!("../../../templates/pages/consent.html");
 const ERROR: &str = include_str!("../../../templates/pages/error.html");
+const SETUP: &str = include_str!("../../../templates/pages/setup.html");
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -67,6 +68,33 @@ pub fn consent(c: &Consent<'_>) -> String {
             ("state", c.state),
         ],
     )
+}
+
+/// The consent page in setup mode (§3.10): a Connect link for each pending upstream, Cancel,
+/// and no Authorize button. `pending` is (display name, connect URL).
+pub fn setup(c: &Consent<'_>, pending: &[(String, String)]) -> String {
+    let items: String = pending
+        .iter()
+        .enumerate()
+        .map(|(i, (name, url))| {
+            format!(
+                "<li><a class=\"connect\" id=\"connect-{i}\" href=\"{}\">Connect {}</a></li>\n",
+                escape(url),
+                escape(name)
+            )
+        })
+        .collect();
+    fill(
+        SETUP,
+        &[
+            ("client_name", c.client_name),
+            ("route", c.route),
+            ("subject", c.subject),
+            ("setup_url", c.setup_url),
+            ("state", c.state),
+        ],
+    )
+    .replace("{{connect_items}}", &items)
 }
 
 /// A browser error page: kind (title), message and the developer-details block (§3.3).

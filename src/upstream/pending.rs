@@ -1,0 +1,68 @@
+//! Upstreams a user still has to connect before a client may be authorized on a route (SPEC
+//! §3.10): the route's `user-oauth` token-exchange policies whose connection is not active.
+//! The consent page shows a Connect link for each, which returns to the consent page
+//! (`returnTo`), and the consent page then sends the user back to the client by itself.
+
+use crate::config::policies::PolicyConfig;
+use crate::config::policies::token_exchange::AuthMode;
+use crate::gateway::server::{AppState, Served};
+use crate::store::ConnectionStatus;
+
+/// One upstream to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUpstream {
+    pub display_name: String,
+    pub connect_url: String,
+}
+
+/// The pending upstreams of route `route` for `subject`. `return_to` is where each connect
+/// flow comes back (a path on this origin).
+pub async fn for_route(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    subject: &str,
+    origin: &str,
+    prefix: &str,
+    return_to: &str,
+) -> Vec<PendingUpstream> {
+    let project = &served.report.project;
+    let Some(r) = project.routes.get(route) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for name in &r.inbound {
+        let Some(i) = project.policy_position(&name.value) else {
+            continue;
+        };
+        let PolicyConfig::TokenExchange(te) = &served.report.model.policies[i] else {
+            continue;
+        };
+        if te.auth_mode != AuthMode::UserOAuth {
+            continue;
+        }
+        let key = super::connection_key(te, subject);
+        let active = matches!(
+            state.store.run(move |s| s.get_upstream_connection(&key)).await,
+            Ok(Some(c)) if c.status == ConnectionStatus::Active
+        );
+        if active {
+            continue;
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("redirect", "true")
+            .append_pair("operationId", r.operation_id())
+            .append_pair("returnTo", return_to)
+            .finish();
+        out.push(PendingUpstream {
+            display_name: te.display_name.clone(),
+            connect_url: format!(
+                "{origin}{prefix}/auth/connections/{}/connect?{query}",
+                url::form_urlencoded::byte_serialize(te.upstream_id.value.as_bytes())
+                    .collect::<String>()
+                    .replace('+', "%20")
+            ),
+        });
+    }
+    out
+}
