@@ -413,3 +413,221 @@ async fn ts_sdk_example_server_with_its_demo_as() {
     assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
     gw.shutdown.cancel();
 }
+
+async fn gateway_as(dir: &Path, user: &str) -> server::Running {
+    let report = server::load(dir.to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir);
+    options.port = 0;
+    options.dev.user = user.to_string();
+    server::start(Served::new(report), &options).await.unwrap()
+}
+
+/// The harness browser (`lib/headless-ua.mjs`) with a cookie jar; returns its `--json` answer.
+async fn browse(dir: &Path, jar: &Path, stop_at: Option<&str>, url: &str) -> Value {
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("lib/headless-ua.mjs"))
+        .arg("--cookies")
+        .arg(jar)
+        .arg("--json");
+    if let Some(s) = stop_at {
+        cmd.args(["--stop-at", s]);
+    }
+    cmd.arg(url);
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("ua ran"))
+        .await
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "ua: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Signs `jar`'s browser in to the gateway (dev-login + consent for a throwaway client).
+async fn sign_in_browser(dir: &Path, jar: &Path, gw: &str, resource: &str) {
+    let redirect = "http://127.0.0.1:1/cb";
+    let reg: Value = reqwest::Client::new()
+        .post(format!("{gw}/__zuplo/oauth/register"))
+        .json(&json!({"client_name": "admin browser", "redirect_uris": [redirect], "token_endpoint_auth_method": "none"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = reg["client_id"].as_str().expect("client_id");
+    let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"; // S256 of the RFC 7636 example verifier
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("code_challenge", challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", "s")
+        .append_pair("resource", resource)
+        .append_pair("scope", "mcp:tools")
+        .finish();
+    let done = browse(
+        dir,
+        jar,
+        Some(redirect),
+        &format!("{gw}/__zuplo/oauth/authorize?{query}"),
+    )
+    .await;
+    assert_eq!(done["stopped"], true, "{done:#}");
+    assert!(
+        done["url"].as_str().unwrap_or("").contains("code="),
+        "{done:#}"
+    );
+}
+
+#[tokio::test]
+async fn shared_oauth_needs_one_admin_connect_then_every_user_gets_through() {
+    let Some(dir) =
+        interop_dir("shared_oauth_needs_one_admin_connect_then_every_user_gets_through")
+    else {
+        return;
+    };
+    let mock = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions::default()),
+        },
+    )
+    .await
+    .unwrap();
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/shared": mcp_route("shared-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-team"], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy("team", "shared-oauth", json!({}))
+        ]),
+    );
+    let gw = gateway_as(project.path(), "alice").await;
+    let origin = format!("http://{}", gw.addr);
+    let url = format!("{origin}/mcp/shared");
+    let alice_tokens = project.path().join("alice.json");
+
+    // nobody connected yet: -32600 admin_connect_required, no URL to open (the client exits 3)
+    let (code, steps, err) =
+        run_client(ts_client(&dir, &url, &alice_tokens, &["--list-tools"])).await;
+    assert_eq!(code, 3, "{steps:#?}\n{err}");
+    let body = call_with_stored_token(&url, &alice_tokens).await;
+    assert_eq!(body["error"]["code"], -32600, "{body:#}");
+    let payload = &body["error"]["data"]["connectRequired"];
+    assert_eq!(payload["state"], "admin_connect_required", "{body:#}");
+    assert_eq!(payload["nextAction"], "admin_setup_required");
+    assert!(payload.get("authUrl").is_none(), "{body:#}");
+    assert!(body["error"]["data"].get("elicitations").is_none());
+
+    // an administrator, signed in to the gateway in a browser, connects once
+    let jar = project.path().join("admin-jar.json");
+    sign_in_browser(&dir, &jar, &origin, &url).await;
+    let connect = format!(
+        "{origin}/__zuplo/auth/connections/team/connect?redirect=true&operationId=shared-mcp"
+    );
+    let page = browse(&dir, &jar, None, &connect).await;
+    assert_eq!(page["title"], "Connection complete", "{page:#}");
+
+    // now alice gets through, and so does bob, another user of the same gateway state
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &alice_tokens,
+        &["--call", "add", "--args", r#"{"a":1,"b":2}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(step(&steps, "call")["result"].to_string().contains("\"3\""));
+    gw.shutdown.cancel();
+    let _ = gw.task.await;
+
+    let gw = gateway_as(project.path(), "bob").await;
+    let url = format!("http://{}/mcp/shared", gw.addr);
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &project.path().join("bob.json"),
+        &["--call", "add", "--args", r#"{"a":2,"b":2}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(step(&steps, "call")["result"].to_string().contains("\"4\""));
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn step_up_on_insufficient_scope_asks_for_reconsent_with_the_wider_scope() {
+    let Some(dir) =
+        interop_dir("step_up_on_insufficient_scope_asks_for_reconsent_with_the_wider_scope")
+    else {
+        return;
+    };
+    let mock = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions {
+                challenge_scope: true,
+                tool_scopes: vec![("add".into(), "mcp:admin".into())],
+                ..Default::default()
+            }),
+        },
+    )
+    .await
+    .unwrap();
+    let mock_base = format!("http://{}", mock.addr);
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy("up", "user-oauth", json!({}))
+        ]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/up", gw.addr);
+    let tokens = project.path().join("client-tokens.json");
+
+    // echo needs only mcp:tools; add answers 403 insufficient_scope → reconsent_required with
+    // the wider scope; after the reconsent the call succeeds
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &[
+            "--call",
+            "echo",
+            "--args",
+            r#"{"text":"x"}"#,
+            "--call",
+            "add",
+            "--args",
+            r#"{"a":20,"b":22}"#,
+        ],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "call" && s["result"].to_string().contains("\"42\"")),
+        "{steps:#?}"
+    );
+    let s = stats(&mock_base).await;
+    let scope = s["last_authorize"]["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(scope.split(' ').any(|w| w == "mcp:admin"), "{s:#}");
+    assert!(scope.split(' ').any(|w| w == "mcp:tools"), "{s:#}");
+    gw.shutdown.cancel();
+}
