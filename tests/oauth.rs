@@ -46,6 +46,10 @@ async fn gateway_in(dir: tempfile::TempDir, mock: mcpgw::mock::MockHandle, port:
 }
 
 async fn gateway() -> Gw {
+    gateway_with(dev_oauth()).await
+}
+
+async fn gateway_with(policy: serde_json::Value) -> Gw {
     let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_project(
@@ -54,7 +58,7 @@ async fn gateway() -> Gw {
             "/mcp/a-v1": mcp_route("a-server", &mock.url, &["dev-oauth"], json!({})),
             "/mcp/b-v1": mcp_route("b-server", &mock.url, &["dev-oauth"], json!({})),
         }),
-        json!([dev_oauth()]),
+        json!([policy]),
     );
     gateway_in(dir, mock, 0).await
 }
@@ -488,5 +492,192 @@ async fn roles_from_dev_login_drive_the_capability_filter() {
         .unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], -32601);
+    gw.running.shutdown.cancel();
+}
+
+/// A small HTTP server on 127.0.0.1 for what clients publish (metadata documents, JWKS):
+/// path → (status, location, body), changeable while it runs.
+type Routes = std::collections::HashMap<String, (u16, Option<String>, String)>;
+
+struct Docs {
+    base: String,
+    routes: std::sync::Arc<std::sync::Mutex<Routes>>,
+}
+
+impl Docs {
+    async fn start() -> Docs {
+        use axum::response::IntoResponse;
+        let routes: std::sync::Arc<std::sync::Mutex<Routes>> = Default::default();
+        let shared = routes.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let found = shared.lock().unwrap().get(uri.path()).cloned();
+            async move {
+                match found {
+                    Some((status, location, body)) => {
+                        let mut r = (
+                            axum::http::StatusCode::from_u16(status).unwrap(),
+                            [("content-type", "application/json")],
+                            body,
+                        )
+                            .into_response();
+                        if let Some(l) = location {
+                            r.headers_mut().insert("location", l.parse().unwrap());
+                        }
+                        r
+                    }
+                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Docs { base, routes }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn put(&self, path: &str, status: u16, location: Option<String>, body: String) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (status, location, body));
+    }
+
+    /// Publishes a client metadata document at `path` whose client_id is `client_id`.
+    fn client(&self, path: &str, client_id: &str, extra: serde_json::Value) -> String {
+        let mut doc = json!({
+            "client_id": client_id,
+            "client_name": "test client",
+            "redirect_uris": [REDIRECT],
+        });
+        if let (Some(d), Some(e)) = (doc.as_object_mut(), extra.as_object()) {
+            d.extend(e.clone());
+        }
+        self.put(path, 200, None, doc.to_string());
+        self.url(path)
+    }
+}
+
+/// An authorize request for a refused client: an HTML page naming the reason, no redirect.
+async fn refused_at_authorize(gw: &Gw, client_id: &str, reason: &str) {
+    let r = http()
+        .get(authorize_url(gw, &urlenc(client_id), "/mcp/a-v1", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "{client_id}");
+    assert!(r.headers().get("location").is_none());
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = r.text().await.unwrap();
+    assert!(page.contains("OAuth client is not registered."), "{page}");
+    assert!(page.contains(reason), "{reason} not in {page}");
+}
+
+#[tokio::test]
+async fn metadata_document_clients() {
+    let gw = gateway().await;
+    let docs = Docs::start().await;
+    let asm: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asm["client_id_metadata_document_supported"], true);
+
+    // accepted: authorize → dev-login → consent → token, and the token works
+    let id = docs.url("/good/client.json");
+    docs.client("/good/client.json", &id, json!({}));
+    let code = code_for(&gw, &urlenc(&id), "/mcp/a-v1").await;
+    let r = exchange(&gw, &id, &code, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(access)).await.status(), 200);
+    // the document's redirect URIs bind the client
+    let url = authorize_url(&gw, &urlenc(&id), "/mcp/a-v1", "")
+        .replace(&urlenc(REDIRECT), &urlenc("http://127.0.0.1:8976/other"));
+    let r = http().get(url).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+
+    // refused: the document names another client
+    let wrong = docs.url("/wrong/client.json");
+    docs.client("/wrong/client.json", &docs.url("/else.json"), json!({}));
+    refused_at_authorize(&gw, &wrong, "is not its URL").await;
+    // refused: more than 5 KiB
+    let big = docs.url("/big/client.json");
+    docs.client(
+        "/big/client.json",
+        &big,
+        json!({"logo_uri": format!("https://a.example/{}", "x".repeat(6000))}),
+    );
+    refused_at_authorize(&gw, &big, "more than 5120 bytes").await;
+    // refused: a redirect, even to a good document
+    let moved = docs.url("/moved/client.json");
+    docs.put("/moved/client.json", 302, Some(id.clone()), String::new());
+    refused_at_authorize(&gw, &moved, "redirected").await;
+    // refused: a bad redirect URI in the document
+    let js = docs.url("/js/client.json");
+    docs.client(
+        "/js/client.json",
+        &js,
+        json!({"redirect_uris": ["javascript:alert(1)"]}),
+    );
+    refused_at_authorize(&gw, &js, "forbidden scheme").await;
+    // refused: plain http to a host that is not loopback (never fetched)
+    refused_at_authorize(&gw, "http://example.com/client.json", "only https").await;
+    // the token endpoint refuses them too, with invalid_client
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &wrong),
+            ("refresh_token", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+    gw.running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn metadata_documents_can_be_disabled() {
+    let mut policy = dev_oauth();
+    policy["handler"]["options"]["gateway"] = json!({"cimdEnabled": false});
+    let gw = gateway_with(policy).await;
+    let docs = Docs::start().await;
+    let asm: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asm["client_id_metadata_document_supported"], false);
+    let id = docs.url("/good/client.json");
+    docs.client("/good/client.json", &id, json!({}));
+    refused_at_authorize(&gw, &id, "cimdEnabled is false").await;
     gw.running.shutdown.cancel();
 }

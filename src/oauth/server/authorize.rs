@@ -7,6 +7,7 @@
 //! phase), the session cookie, and `--auto-consent`. The OpenID Connect side of a federated
 //! login (IdP URL, code exchange, ID token) lives in `oidc`.
 
+use super::cimd;
 use super::oidc::{self, LoginFailure};
 use super::pages::{self, Consent, ErrorPage};
 use super::register::redirect_uri_problem;
@@ -190,31 +191,41 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
             ),
         );
     }
-    if client_id.starts_with("https://") || client_id.starts_with("http://") {
-        return page(ctx, ErrorPage {
-            status: StatusCode::BAD_REQUEST,
-            title: "Authorization request invalid",
-            message: "Client ID Metadata Documents (URL client ids) are not supported yet by mcpgw dev.".into(),
-            code: "invalid_client",
-            stage: "authorize",
-            fix: "register the client with Dynamic Client Registration instead".into(),
-        });
-    }
     let now = store::now_unix();
-    let id = client_id.to_string();
-    let client = match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_client",
-                    "OAuth client is not registered.",
-                    "register the client again (registrations expire after 90 days)",
-                ),
-            );
+    let client = if cimd::is_metadata_url(client_id) {
+        // an unusable document is like an unknown client: a page, never a redirect
+        match cimd::resolve(ctx, client_id).await {
+            Ok(c) => c,
+            Err(refusal) => {
+                return page(
+                    ctx,
+                    bad(
+                        "invalid_client",
+                        refusal.description,
+                        format!(
+                            "the client's metadata document was refused: {}",
+                            refusal.why
+                        ),
+                    ),
+                );
+            }
         }
-        Err(e) => return internal(ctx, &e.to_string()),
+    } else {
+        let id = client_id.to_string();
+        match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return page(
+                    ctx,
+                    bad(
+                        "invalid_client",
+                        "OAuth client is not registered.",
+                        "register the client again (registrations expire after 90 days)",
+                    ),
+                );
+            }
+            Err(e) => return internal(ctx, &e.to_string()),
+        }
     };
     if !client.allows_redirect_uri(redirect_uri) {
         return page(
