@@ -681,3 +681,195 @@ async fn metadata_documents_can_be_disabled() {
     refused_at_authorize(&gw, &id, "cimdEnabled is false").await;
     gw.running.shutdown.cancel();
 }
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn es256_key(name: &str) -> jsonwebtoken::EncodingKey {
+    let pem = std::fs::read(format!(
+        "{}/tests/fixtures/oauth/{name}.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap()
+}
+
+/// The public JWKS of fixture key `name`, with kid `k1`.
+fn jwks_of(name: &str) -> String {
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&es256_key(name), jsonwebtoken::Algorithm::ES256)
+            .unwrap();
+    jwk.common.key_id = Some("k1".into());
+    json!({"keys": [jwk]}).to_string()
+}
+
+fn assertion(key: &str, client_id: &str, aud: &str, exp_in: i64, jti: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    jsonwebtoken::encode(
+        &header,
+        &json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + exp_in, "jti": jti}),
+        &es256_key(key),
+    )
+    .unwrap()
+}
+
+async fn exchange_asserting(gw: &Gw, code: &str, assertion: &str) -> reqwest::Response {
+    token(
+        gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", assertion),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn private_key_jwt_clients() {
+    let gw = gateway().await;
+    let docs = Docs::start().await;
+    docs.put("/jwks.json", 200, None, jwks_of("client-es256"));
+    let asm: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        asm["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("private_key_jwt"))
+    );
+    let dcr = |body: serde_json::Value| {
+        let url = format!("{}/__zuplo/oauth/register", gw.base);
+        async move { http().post(url).json(&body).send().await.unwrap() }
+    };
+    // registration: keys are required, and their URL must pass the guard
+    for (body, why) in [
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt"}),
+            "requires jwks_uri",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://example.com/jwks.json"}),
+            "only https",
+        ),
+    ] {
+        let r = dcr(body).await;
+        assert_eq!(r.status(), 400);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "invalid_client_metadata");
+        assert!(
+            v["error_description"].as_str().unwrap().contains(why),
+            "{v}"
+        );
+    }
+    let r = dcr(
+        json!({"client_name": "test client", "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": docs.url("/jwks.json")}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let reg: serde_json::Value = r.json().await.unwrap();
+    let id = reg["client_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("dcr:pkjwt:"), "{id}");
+    assert!(reg.get("client_secret").is_none());
+    assert_eq!(reg["jwks_uri"], docs.url("/jwks.json"));
+
+    let aud = format!("{}/__zuplo/oauth/token", gw.base);
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    // refused before the code is touched: wrong key, wrong audience, expired, too long-lived
+    for (a, why) in [
+        (assertion("other-es256", &id, &aud, 60, "j1"), "signature"),
+        (
+            assertion("client-es256", &id, &format!("{}/other", gw.base), 60, "j2"),
+            "aud",
+        ),
+        (assertion("client-es256", &id, &aud, -600, "j3"), "expired"),
+        (assertion("client-es256", &id, &aud, 7200, "j4"), "hour"),
+    ] {
+        let r = exchange_asserting(&gw, &code, &a).await;
+        assert_eq!(r.status(), 401, "{why}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "invalid_client");
+        assert!(
+            v["error_description"].as_str().unwrap().contains(why),
+            "{v}"
+        );
+    }
+    // an assertion together with a secret
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_secret", "s"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("client-es256", &id, &aud, 60, "j5"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    // without any proof the client is refused
+    let r = exchange(&gw, &id, &code, VERIFIER).await;
+    assert_eq!(r.status(), 401);
+    // the right assertion: tokens, and the access token works
+    let good = assertion("client-es256", &id, &aud, 60, "j6");
+    let r = exchange_asserting(&gw, &code, &good).await;
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(t["access_token"].as_str().unwrap()))
+            .await
+            .status(),
+        200
+    );
+    // a replayed assertion (same jti) is refused
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &good),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    // a fresh one refreshes
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("client-es256", &id, &aud, 60, "j7"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    gw.running.shutdown.cancel();
+}
