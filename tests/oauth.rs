@@ -873,3 +873,103 @@ async fn private_key_jwt_clients() {
     assert_eq!(r.status(), 200);
     gw.running.shutdown.cancel();
 }
+
+async fn refresh(gw: &Gw, id: &str, refresh_token: &str) -> reqwest::Response {
+    token(
+        gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", id),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+fn is_invalid_token(r: &reqwest::Response) -> bool {
+    r.status() == 401
+        && r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+}
+
+#[tokio::test]
+async fn refresh_replay_outside_the_grace_window_revokes_the_grant() {
+    let gw = gateway().await;
+    let id = client_id(&gw).await;
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    let t: serde_json::Value = exchange(&gw, &id, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_refresh = t["refresh_token"].as_str().unwrap().to_string();
+    let r = refresh(&gw, &id, &old_refresh).await;
+    assert_eq!(r.status(), 200);
+    let t2: serde_json::Value = r.json().await.unwrap();
+    let access = t2["access_token"].as_str().unwrap().to_string();
+    let new_refresh = t2["refresh_token"].as_str().unwrap().to_string();
+    // cached by the bearer check from here on
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(&access)).await.status(), 200);
+
+    // D1: 31 s after the rotation a replay of the old refresh token is theft: the grant goes
+    gw.running.state.clock.advance(31);
+    let r = refresh(&gw, &id, &old_refresh).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let r = mcp(&gw, "/mcp/a-v1", Some(&access)).await;
+    assert!(
+        is_invalid_token(&r),
+        "the grant's access token must stop working"
+    );
+    let r = refresh(&gw, &id, &new_refresh).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "the grant's current refresh token must stop working"
+    );
+    gw.running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused() {
+    let gw = gateway().await;
+    let id = client_id(&gw).await;
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    let t: serde_json::Value = exchange(&gw, &id, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = t["access_token"].as_str().unwrap();
+    let expires_in = t["expires_in"].as_i64().unwrap();
+    assert!(expires_in > 0);
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(access)).await.status(), 200);
+    gw.running.state.clock.advance(expires_in - 2);
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(access)).await.status(),
+        200,
+        "still valid just before expiry"
+    );
+    gw.running.state.clock.advance(3);
+    let r = mcp(&gw, "/mcp/a-v1", Some(access)).await;
+    assert!(
+        is_invalid_token(&r),
+        "expired token accepted: {}",
+        r.status()
+    );
+    // a refresh still gives a token that works
+    let r = refresh(&gw, &id, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status(), 200);
+    let t2: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(t2["access_token"].as_str().unwrap()))
+            .await
+            .status(),
+        200
+    );
+    gw.running.shutdown.cancel();
+}

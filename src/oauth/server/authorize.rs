@@ -191,7 +191,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
             ),
         );
     }
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let client = if cimd::is_metadata_url(client_id) {
         // an unusable document is like an unknown client: a page, never a redirect
         match cimd::resolve(ctx, client_id).await {
@@ -486,7 +486,7 @@ pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
         roles: ctx.state.dev.roles.clone(),
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let created = ctx
         .state
         .store
@@ -544,7 +544,7 @@ pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
     if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
         return federated_callback(ctx, &q, code, id, token).await;
     }
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let principal = match session_cookie(&parts.headers) {
         Some(t) => match ctx
             .state
@@ -671,7 +671,7 @@ async fn federated_callback(
         }
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let who = principal.clone();
     let session = match ctx
         .state
@@ -690,7 +690,7 @@ async fn federated_callback(
 
 /// Every login's end (dev-login and federated): advance the transaction to consent.
 async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Principal) -> Response {
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let who = principal.clone();
     let advanced = ctx
         .state
@@ -811,7 +811,7 @@ pub async fn setup(ctx: &Ctx<'_>, parts: &Parts, body: Body) -> Response {
             );
         }
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let subject = match session_cookie(&parts.headers) {
         Some(t) => match ctx
             .state
@@ -872,7 +872,7 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
         decision,
         code_ttl_seconds: CODE_TTL_SECONDS,
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     match ctx
         .state
         .store

@@ -10,7 +10,7 @@ use super::Ctx;
 use super::register::{CLIENT_TTL, jwks_problem, jwks_uri_problem, redirect_uri_problem};
 use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::store::{
-    self, Client, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod,
+    Client, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod,
 };
 use serde_json::Value;
 
@@ -73,7 +73,7 @@ pub async fn resolve(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, Refusal> 
             "Client ID Metadata Documents are disabled (gateway.cimdEnabled is false)",
         ));
     }
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let id = client_id.to_string();
     if let Ok(Some(c)) = ctx.state.store.run(move |s| s.read_client(&id, now)).await
         && c.source == ClientSource::MetadataDocument

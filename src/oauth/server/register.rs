@@ -240,7 +240,7 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         jwks,
         ttl_seconds: Some(CLIENT_TTL),
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let outcome = ctx
         .state
         .store

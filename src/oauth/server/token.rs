@@ -90,7 +90,7 @@ async fn authenticate(
                     .map_err(|r| invalid_client(&r.description))?
             } else {
                 let id = iss.clone();
-                let now = store::now_unix();
+                let now = ctx.state.clock.now();
                 match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
                     Ok(Some(c)) => c,
                     Ok(None) => return Err(invalid_client("OAuth client is not registered.")),
@@ -263,7 +263,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
     }
     let access_ttl = ctx.oauth.gateway.access_token_ttl_seconds as i64;
     let grant_ttl = ctx.oauth.gateway.refresh_token_ttl_seconds as i64;
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let (Some(code), Some(redirect_uri), Some(verifier)) =
@@ -423,7 +423,7 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
         token: Secret::new(token.clone()),
         hint,
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     match ctx
         .state
         .store
