@@ -213,6 +213,17 @@ async fn access_token(gateway: &str, route: &str) -> String {
         .to_string()
 }
 
+/// User plus system CPU seconds of process `pid` so far (Linux `/proc`; `None` elsewhere).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on
+    Some(ticks / 100.0)
+}
+
 fn main() {
     let connections: usize = std::env::var("BENCH_CONNECTIONS")
         .ok()
@@ -319,11 +330,26 @@ fn main() {
         ),
     ];
     let mut results = Vec::new();
-    for (name, url, bearer) in &targets {
+    let dev_pid = dev.0.id();
+    let mut cpu_us = Vec::new();
+    for (i, (name, url, bearer)) in targets.iter().enumerate() {
         rt.block_on(load(url, *bearer, connections, Duration::from_secs(1))); // warm up
+        let before = cpu_seconds(dev_pid);
         let s = rt.block_on(load(url, *bearer, connections, duration));
+        // the gateway's own CPU per request: unlike req/s, barely moved by other processes
+        let per_request = match (before, cpu_seconds(dev_pid)) {
+            (Some(b), Some(a)) if i > 0 => {
+                let us = (a - b) * 1e6 / s.requests.max(1) as f64;
+                cpu_us.push(us);
+                format!("   gateway CPU {us:>5.0} µs/req")
+            }
+            _ => {
+                cpu_us.push(f64::NAN);
+                String::new()
+            }
+        };
         println!(
-            "{name:<40} {:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms",
+            "{name:<40} {:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms{per_request}",
             s.rps(),
             s.pct(0.5),
             s.pct(0.99)
@@ -354,6 +380,10 @@ fn main() {
                 .rps();
         }
     }
+    println!(
+        "OAuth bearer check: {:+.1} µs of gateway CPU per request",
+        cpu_us[2] - cpu_us[1]
+    );
     println!(
         "OAuth bearer check: {:.2}x the same proxy route without OAuth in the table, {:.2}x over {rounds} alternating rounds ({:.0} vs {:.0} req/s; target >= 0.9x)",
         results[2].rps() / results[1].rps(),
