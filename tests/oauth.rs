@@ -614,6 +614,26 @@ async fn metadata_document_clients() {
     assert_eq!(r.status(), 400);
     assert!(r.headers().get("location").is_none());
 
+    // a document client with private_key_jwt and inline keys: public proof alone is refused,
+    // its signed assertion is accepted
+    let pk = docs.url("/pk/client.json");
+    let jwks: serde_json::Value = serde_json::from_str(&jwks_of("client-es256")).unwrap();
+    docs.client(
+        "/pk/client.json",
+        &pk,
+        json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": jwks}),
+    );
+    let code = code_for(&gw, &urlenc(&pk), "/mcp/a-v1").await;
+    assert_eq!(exchange(&gw, &pk, &code, VERIFIER).await.status(), 401);
+    let aud = format!("{}/__zuplo/oauth/token", gw.base);
+    let r = exchange_asserting(
+        &gw,
+        &code,
+        &assertion("client-es256", &pk, &aud, 60, "cimd-1"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
     // refused: the document names another client
     let wrong = docs.url("/wrong/client.json");
     docs.client("/wrong/client.json", &docs.url("/else.json"), json!({}));
@@ -871,6 +891,40 @@ async fn private_key_jwt_clients() {
     )
     .await;
     assert_eq!(r.status(), 200);
+    let t3: serde_json::Value = r.json().await.unwrap();
+    let access = t3["access_token"].as_str().unwrap();
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(access)).await.status(), 200);
+    // revocation authenticates the same way (aud may name the revocation endpoint)
+    let revoke = format!("{}/__zuplo/oauth/revoke", gw.base);
+    let r = http()
+        .post(&revoke)
+        .form(&[
+            ("token", access),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("other-es256", &id, &revoke, 60, "j8"),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "wrong key at revocation");
+    let r = http()
+        .post(&revoke)
+        .form(&[
+            ("token", access),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("client-es256", &id, &revoke, 60, "j9"),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(is_invalid_token(&mcp(&gw, "/mcp/a-v1", Some(access)).await));
     gw.running.shutdown.cancel();
 }
 
