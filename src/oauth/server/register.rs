@@ -209,9 +209,6 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
     if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
         return metadata_error("token_endpoint_auth_method private_key_jwt requires jwks_uri.");
     }
-    if method != TokenEndpointAuthMethod::PrivateKeyJwt && (jwks_uri.is_some() || jwks.is_some()) {
-        return metadata_error("jwks_uri and jwks are only for private_key_jwt.");
-    }
     let name = m
         .get("client_name")
         .and_then(Value::as_str)
@@ -222,7 +219,10 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         .collect::<String>();
 
     let client = NewClient {
-        id: match &jwks_uri {
+        id: match jwks_uri
+            .as_ref()
+            .filter(|_| method == TokenEndpointAuthMethod::PrivateKeyJwt)
+        {
             Some(uri) => format!(
                 "dcr:pkjwt:{}:{}",
                 store::new_id(),
