@@ -1,9 +1,12 @@
 //! Proxy benchmark (`cargo bench --bench proxy`): the same load generator against the built-in
-//! mock upstream directly, then through `mcpgw dev` (a plain MCP proxy route, and a route with
-//! the capability filter rewriting every tools/list), and prints throughput and added latency.
+//! mock upstream directly, then through `mcpgw dev` (a plain MCP proxy route, the same route
+//! behind the MCP OAuth policy with a bearer token, and a route with the capability filter
+//! rewriting every tools/list), and prints throughput and added latency. The OAuth route's token
+//! comes from a real flow (DCR, authorize, dev-login, consent, token) before the load starts.
 //!
 //! Not a test: it asserts nothing and is never run by `cargo test`. Options (env):
-//! `BENCH_CONNECTIONS` (default 16), `BENCH_SECONDS` per target (default 5).
+//! `BENCH_CONNECTIONS` (default 16), `BENCH_SECONDS` per target (default 5),
+//! `BENCH_PAIRED_ROUNDS` (default 5) alternating rounds of the route with and without OAuth.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -59,11 +62,12 @@ impl Stats {
     }
 }
 
-async fn load(url: &str, connections: usize, duration: Duration) -> Stats {
+async fn load(url: &str, bearer: Option<&str>, connections: usize, duration: Duration) -> Stats {
     let stop = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for _ in 0..connections {
         let url = url.to_string();
+        let bearer = bearer.map(|b| format!("Bearer {b}"));
         let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let client = reqwest::Client::builder()
@@ -74,13 +78,15 @@ async fn load(url: &str, connections: usize, duration: Duration) -> Stats {
             let mut lat = Vec::with_capacity(100_000);
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                let resp = client
+                let mut req = client
                     .post(&url)
                     .header("content-type", "application/json")
                     .header("accept", "application/json, text/event-stream")
-                    .body(BODY)
-                    .send()
-                    .await;
+                    .body(BODY);
+                if let Some(b) = &bearer {
+                    req = req.header("authorization", b);
+                }
+                let resp = req.send().await;
                 match resp {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
@@ -107,6 +113,115 @@ async fn load(url: &str, connections: usize, duration: Duration) -> Stats {
         seconds,
         latencies_us,
     }
+}
+
+const REDIRECT: &str = "http://127.0.0.1:8976/oauth/callback";
+const VERIFIER: &str = "bench-verifier-bench-verifier-bench-verifier-0123456789";
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string()
+}
+
+/// An access token for `route` from the full browser flow against `mcpgw dev`'s dev-login.
+async fn access_token(gateway: &str, route: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let reg: serde_json::Value = http
+        .post(format!("{gateway}/__zuplo/oauth/register"))
+        .json(&serde_json::json!({"client_name": "bench", "redirect_uris": [REDIRECT]}))
+        .send()
+        .await
+        .expect("register")
+        .json()
+        .await
+        .expect("register json");
+    let id = reg["client_id"].as_str().expect("client_id").to_string();
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(VERIFIER.as_bytes()));
+    let mut authorize =
+        url::Url::parse(&format!("{gateway}/__zuplo/oauth/authorize{route}")).expect("url");
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &id)
+        .append_pair("redirect_uri", REDIRECT)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let r = http.get(authorize).send().await.expect("authorize");
+    let r = http.get(location(&r)).send().await.expect("dev-login");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("cookie")
+        .to_string();
+    let page = http
+        .get(location(&r))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("consent")
+        .text()
+        .await
+        .expect("consent page");
+    let state = page
+        .split("name=\"state\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("state on the consent page")
+        .to_string();
+    let r = http
+        .post(format!("{gateway}/__zuplo/oauth/setup"))
+        .header("cookie", &cookie)
+        .form(&[("state", state.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .expect("approve");
+    let back = url::Url::parse(&location(&r)).expect("redirect");
+    let code = back
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.to_string())
+        .expect("code");
+    let t: serde_json::Value = http
+        .post(format!("{gateway}/__zuplo/oauth/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", id.as_str()),
+            ("code", code.as_str()),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("token json");
+    t["access_token"]
+        .as_str()
+        .expect("access_token")
+        .to_string()
+}
+
+/// User plus system CPU seconds of process `pid` so far (Linux `/proc`; `None` elsewhere).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // fields after the parenthesised command name; utime and stime are fields 14 and 15
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on every Linux this runs on
+    Some(ticks / 100.0)
 }
 
 fn main() {
@@ -150,13 +265,20 @@ fn main() {
         "/mcp/plain-v1": {"get,post": {"operationId": "plain", "x-zuplo-route": {"corsPolicy": "none",
             "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
             "policies": {"inbound": []}}}},
+        "/mcp/oauth-v1": {"get,post": {"operationId": "with-oauth", "x-zuplo-route": {"corsPolicy": "none",
+            "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
+            "policies": {"inbound": ["dev-oauth"]}}}},
         // the capability filter on an McpProxyHandler route needs the MCP OAuth policy (MCP020);
         // the same proxy path runs behind a URL-forward route here
         "/mcp": {"post": {"operationId": "filtered", "x-zuplo-route": {
             "handler": {"export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": {"baseUrl": base}},
             "policies": {"inbound": ["curated"]}}}}
     }});
-    let policies = serde_json::json!({"policies": [{"name": "curated", "policyType": "mcp-capability-filter-inbound",
+    let policies = serde_json::json!({"policies": [{"name": "dev-oauth", "policyType": "mcp-oauth-inbound",
+        "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+            "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
+            "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}},
+        {"name": "curated", "policyType": "mcp-capability-filter-inbound",
         "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
             "options": {"tools": ["echo", {"name": "add", "description": "Adds two numbers (curated)"}]}}}]});
     std::fs::write(root.join("config/routes.oas.json"), routes.to_string()).expect("routes");
@@ -188,23 +310,46 @@ fn main() {
         .expect("runtime");
     let duration = Duration::from_secs(seconds);
     println!("load: {connections} connections, {seconds} s per target, POST tools/list (JSON)");
+    let token = rt.block_on(access_token(&gateway, "/mcp/oauth-v1"));
     let targets = [
-        ("direct to the mock", upstream.clone()),
+        ("direct to the mock", upstream.clone(), None),
         (
             "through mcpgw dev (proxy)",
             format!("{gateway}/mcp/plain-v1"),
+            None,
+        ),
+        (
+            "through mcpgw dev (proxy + OAuth bearer)",
+            format!("{gateway}/mcp/oauth-v1"),
+            Some(token.as_str()),
         ),
         (
             "through mcpgw dev (capability filter)",
             format!("{gateway}/mcp"),
+            None,
         ),
     ];
     let mut results = Vec::new();
-    for (name, url) in &targets {
-        rt.block_on(load(url, connections, Duration::from_secs(1))); // warm up
-        let s = rt.block_on(load(url, connections, duration));
+    let dev_pid = dev.0.id();
+    let mut cpu_us = Vec::new();
+    for (i, (name, url, bearer)) in targets.iter().enumerate() {
+        rt.block_on(load(url, *bearer, connections, Duration::from_secs(1))); // warm up
+        let before = cpu_seconds(dev_pid);
+        let s = rt.block_on(load(url, *bearer, connections, duration));
+        // the gateway's own CPU per request: unlike req/s, barely moved by other processes
+        let per_request = match (before, cpu_seconds(dev_pid)) {
+            (Some(b), Some(a)) if i > 0 => {
+                let us = (a - b) * 1e6 / s.requests.max(1) as f64;
+                cpu_us.push(us);
+                format!("   gateway CPU {us:>5.0} µs/req")
+            }
+            _ => {
+                cpu_us.push(f64::NAN);
+                String::new()
+            }
+        };
         println!(
-            "{name:<40} {:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms",
+            "{name:<40} {:>9.0} req/s   p50 {:>6.3} ms   p99 {:>6.3} ms{per_request}",
             s.rps(),
             s.pct(0.5),
             s.pct(0.99)
@@ -212,7 +357,7 @@ fn main() {
         results.push(s);
     }
     let direct = &results[0];
-    for (i, (name, _)) in targets.iter().enumerate().skip(1) {
+    for (i, (name, _, _)) in targets.iter().enumerate().skip(1) {
         let s = &results[i];
         println!(
             "{name:<40} throughput {:.2}x direct, added p50 {:+.3} ms, added p99 {:+.3} ms",
@@ -221,6 +366,31 @@ fn main() {
             s.pct(0.99) - direct.pct(0.99)
         );
     }
+    // the machine is shared: load drifts between targets, so the bearer check is also measured
+    // in alternating 2 s rounds of the same route with and without OAuth
+    let rounds: usize = std::env::var("BENCH_PAIRED_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let (mut plain, mut oauth) = (0.0, 0.0);
+    for _ in 0..rounds {
+        for (sum, (_, url, bearer)) in [(&mut plain, &targets[1]), (&mut oauth, &targets[2])] {
+            *sum += rt
+                .block_on(load(url, *bearer, connections, Duration::from_secs(2)))
+                .rps();
+        }
+    }
+    println!(
+        "OAuth bearer check: {:+.1} µs of gateway CPU per request",
+        cpu_us[2] - cpu_us[1]
+    );
+    println!(
+        "OAuth bearer check: {:.2}x the same proxy route without OAuth in the table, {:.2}x over {rounds} alternating rounds ({:.0} vs {:.0} req/s; target >= 0.9x)",
+        results[2].rps() / results[1].rps(),
+        oauth / plain,
+        oauth / rounds.max(1) as f64,
+        plain / rounds.max(1) as f64,
+    );
     drop(dev);
     drop(mock);
 }

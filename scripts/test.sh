@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 interop_src=../shared/interop
 interop_dir="${MCPGW_INTEROP_DIR:-$HOME/.cache/mcpgw-interop}"
 if [ -f "$interop_src/install.sh" ]; then
-  # the MCP Inspector (Node 22, ~300 MB) is not used by the tests yet
-  INTEROP_SKIP_NODE22="${INTEROP_SKIP_NODE22:-1}" bash "$interop_src/install.sh" "$interop_dir"
+  # includes the MCP Inspector on Node 22 (~300 MB, tests/inspector.rs); INTEROP_SKIP_NODE22=1
+  # leaves it out and that test then says SKIP
+  bash "$interop_src/install.sh" "$interop_dir"
   export MCPGW_INTEROP_DIR="$interop_dir"
 else
   echo "note: $interop_src not found: the interop tests will print SKIP"

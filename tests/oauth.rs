@@ -46,6 +46,10 @@ async fn gateway_in(dir: tempfile::TempDir, mock: mcpgw::mock::MockHandle, port:
 }
 
 async fn gateway() -> Gw {
+    gateway_with(dev_oauth()).await
+}
+
+async fn gateway_with(policy: serde_json::Value) -> Gw {
     let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_project(
@@ -54,7 +58,7 @@ async fn gateway() -> Gw {
             "/mcp/a-v1": mcp_route("a-server", &mock.url, &["dev-oauth"], json!({})),
             "/mcp/b-v1": mcp_route("b-server", &mock.url, &["dev-oauth"], json!({})),
         }),
-        json!([dev_oauth()]),
+        json!([policy]),
     );
     gateway_in(dir, mock, 0).await
 }
@@ -488,5 +492,538 @@ async fn roles_from_dev_login_drive_the_capability_filter() {
         .unwrap();
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], -32601);
+    gw.running.shutdown.cancel();
+}
+
+/// A small HTTP server on 127.0.0.1 for what clients publish (metadata documents, JWKS):
+/// path → (status, location, body), changeable while it runs.
+type Routes = std::collections::HashMap<String, (u16, Option<String>, String)>;
+
+struct Docs {
+    base: String,
+    routes: std::sync::Arc<std::sync::Mutex<Routes>>,
+}
+
+impl Docs {
+    async fn start() -> Docs {
+        use axum::response::IntoResponse;
+        let routes: std::sync::Arc<std::sync::Mutex<Routes>> = Default::default();
+        let shared = routes.clone();
+        let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+            let found = shared.lock().unwrap().get(uri.path()).cloned();
+            async move {
+                match found {
+                    Some((status, location, body)) => {
+                        let mut r = (
+                            axum::http::StatusCode::from_u16(status).unwrap(),
+                            [("content-type", "application/json")],
+                            body,
+                        )
+                            .into_response();
+                        if let Some(l) = location {
+                            r.headers_mut().insert("location", l.parse().unwrap());
+                        }
+                        r
+                    }
+                    None => axum::http::StatusCode::NOT_FOUND.into_response(),
+                }
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Docs { base, routes }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn put(&self, path: &str, status: u16, location: Option<String>, body: String) {
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), (status, location, body));
+    }
+
+    /// Publishes a client metadata document at `path` whose client_id is `client_id`.
+    fn client(&self, path: &str, client_id: &str, extra: serde_json::Value) -> String {
+        let mut doc = json!({
+            "client_id": client_id,
+            "client_name": "test client",
+            "redirect_uris": [REDIRECT],
+        });
+        if let (Some(d), Some(e)) = (doc.as_object_mut(), extra.as_object()) {
+            d.extend(e.clone());
+        }
+        self.put(path, 200, None, doc.to_string());
+        self.url(path)
+    }
+}
+
+/// An authorize request for a refused client: an HTML page naming the reason, no redirect.
+async fn refused_at_authorize(gw: &Gw, client_id: &str, reason: &str) {
+    let r = http()
+        .get(authorize_url(gw, &urlenc(client_id), "/mcp/a-v1", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "{client_id}");
+    assert!(r.headers().get("location").is_none());
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = r.text().await.unwrap();
+    assert!(page.contains("OAuth client is not registered."), "{page}");
+    assert!(page.contains(reason), "{reason} not in {page}");
+}
+
+#[tokio::test]
+async fn metadata_document_clients() {
+    let gw = gateway().await;
+    let docs = Docs::start().await;
+    let asm: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asm["client_id_metadata_document_supported"], true);
+
+    // accepted: authorize → dev-login → consent → token, and the token works
+    let id = docs.url("/good/client.json");
+    docs.client("/good/client.json", &id, json!({}));
+    let code = code_for(&gw, &urlenc(&id), "/mcp/a-v1").await;
+    let r = exchange(&gw, &id, &code, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(access)).await.status(), 200);
+    // the document's redirect URIs bind the client
+    let url = authorize_url(&gw, &urlenc(&id), "/mcp/a-v1", "")
+        .replace(&urlenc(REDIRECT), &urlenc("http://127.0.0.1:8976/other"));
+    let r = http().get(url).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.headers().get("location").is_none());
+
+    // a document client with private_key_jwt and inline keys: public proof alone is refused,
+    // its signed assertion is accepted
+    let pk = docs.url("/pk/client.json");
+    let jwks: serde_json::Value = serde_json::from_str(&jwks_of("client-es256")).unwrap();
+    docs.client(
+        "/pk/client.json",
+        &pk,
+        json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": jwks}),
+    );
+    let code = code_for(&gw, &urlenc(&pk), "/mcp/a-v1").await;
+    assert_eq!(exchange(&gw, &pk, &code, VERIFIER).await.status(), 401);
+    let aud = format!("{}/__zuplo/oauth/token", gw.base);
+    let r = exchange_asserting(
+        &gw,
+        &code,
+        &assertion("client-es256", &pk, &aud, 60, "cimd-1"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+
+    // refused: the document names another client
+    let wrong = docs.url("/wrong/client.json");
+    docs.client("/wrong/client.json", &docs.url("/else.json"), json!({}));
+    refused_at_authorize(&gw, &wrong, "is not its URL").await;
+    // refused: more than 5 KiB
+    let big = docs.url("/big/client.json");
+    docs.client(
+        "/big/client.json",
+        &big,
+        json!({"logo_uri": format!("https://a.example/{}", "x".repeat(6000))}),
+    );
+    refused_at_authorize(&gw, &big, "more than 5120 bytes").await;
+    // refused: a redirect, even to a good document
+    let moved = docs.url("/moved/client.json");
+    docs.put("/moved/client.json", 302, Some(id.clone()), String::new());
+    refused_at_authorize(&gw, &moved, "redirected").await;
+    // refused: a bad redirect URI in the document
+    let js = docs.url("/js/client.json");
+    docs.client(
+        "/js/client.json",
+        &js,
+        json!({"redirect_uris": ["javascript:alert(1)"]}),
+    );
+    refused_at_authorize(&gw, &js, "forbidden scheme").await;
+    // refused: plain http to a host that is not loopback (never fetched)
+    refused_at_authorize(&gw, "http://example.com/client.json", "only https").await;
+    // the token endpoint refuses them too, with invalid_client
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &wrong),
+            ("refresh_token", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+    gw.running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn metadata_documents_can_be_disabled() {
+    let mut policy = dev_oauth();
+    policy["handler"]["options"]["gateway"] = json!({"cimdEnabled": false});
+    let gw = gateway_with(policy).await;
+    let docs = Docs::start().await;
+    let asm: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(asm["client_id_metadata_document_supported"], false);
+    let id = docs.url("/good/client.json");
+    docs.client("/good/client.json", &id, json!({}));
+    refused_at_authorize(&gw, &id, "cimdEnabled is false").await;
+    gw.running.shutdown.cancel();
+}
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn es256_key(name: &str) -> jsonwebtoken::EncodingKey {
+    let pem = std::fs::read(format!(
+        "{}/tests/fixtures/oauth/{name}.pem",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    jsonwebtoken::EncodingKey::from_ec_pem(&pem).unwrap()
+}
+
+/// The public JWKS of fixture key `name`, with kid `k1`.
+fn jwks_of(name: &str) -> String {
+    let mut jwk =
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&es256_key(name), jsonwebtoken::Algorithm::ES256)
+            .unwrap();
+    jwk.common.key_id = Some("k1".into());
+    json!({"keys": [jwk]}).to_string()
+}
+
+fn assertion(key: &str, client_id: &str, aud: &str, exp_in: i64, jti: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.kid = Some("k1".into());
+    jsonwebtoken::encode(
+        &header,
+        &json!({"iss": client_id, "sub": client_id, "aud": aud, "iat": now, "exp": now + exp_in, "jti": jti}),
+        &es256_key(key),
+    )
+    .unwrap()
+}
+
+async fn exchange_asserting(gw: &Gw, code: &str, assertion: &str) -> reqwest::Response {
+    token(
+        gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", assertion),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn private_key_jwt_clients() {
+    let gw = gateway().await;
+    let docs = Docs::start().await;
+    docs.put("/jwks.json", 200, None, jwks_of("client-es256"));
+    let asm: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        asm["token_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("private_key_jwt"))
+    );
+    let dcr = |body: serde_json::Value| {
+        let url = format!("{}/__zuplo/oauth/register", gw.base);
+        async move { http().post(url).json(&body).send().await.unwrap() }
+    };
+    // registration: keys are required, and their URL must pass the guard
+    for (body, why) in [
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt"}),
+            "requires jwks_uri",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://example.com/jwks.json"}),
+            "only https",
+        ),
+    ] {
+        let r = dcr(body).await;
+        assert_eq!(r.status(), 400);
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "invalid_client_metadata");
+        assert!(
+            v["error_description"].as_str().unwrap().contains(why),
+            "{v}"
+        );
+    }
+    let r = dcr(
+        json!({"client_name": "test client", "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": docs.url("/jwks.json")}),
+    )
+    .await;
+    assert_eq!(r.status(), 201);
+    let reg: serde_json::Value = r.json().await.unwrap();
+    let id = reg["client_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("dcr:pkjwt:"), "{id}");
+    assert!(reg.get("client_secret").is_none());
+    assert_eq!(reg["jwks_uri"], docs.url("/jwks.json"));
+
+    let aud = format!("{}/__zuplo/oauth/token", gw.base);
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    // refused before the code is touched: wrong key, wrong audience, expired, too long-lived
+    for (a, why) in [
+        (assertion("other-es256", &id, &aud, 60, "j1"), "signature"),
+        (
+            assertion("client-es256", &id, &format!("{}/other", gw.base), 60, "j2"),
+            "aud",
+        ),
+        (assertion("client-es256", &id, &aud, -600, "j3"), "expired"),
+        (assertion("client-es256", &id, &aud, 7200, "j4"), "hour"),
+    ] {
+        let r = exchange_asserting(&gw, &code, &a).await;
+        assert_eq!(r.status(), 401, "{why}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"], "invalid_client");
+        assert!(
+            v["error_description"].as_str().unwrap().contains(why),
+            "{v}"
+        );
+    }
+    // an assertion together with a secret
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "authorization_code"),
+            ("client_secret", "s"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("client-es256", &id, &aud, 60, "j5"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    // without any proof the client is refused
+    let r = exchange(&gw, &id, &code, VERIFIER).await;
+    assert_eq!(r.status(), 401);
+    // the right assertion: tokens, and the access token works
+    let good = assertion("client-es256", &id, &aud, 60, "j6");
+    let r = exchange_asserting(&gw, &code, &good).await;
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(t["access_token"].as_str().unwrap()))
+            .await
+            .status(),
+        200
+    );
+    // a replayed assertion (same jti) is refused
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", &good),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 401);
+    // a fresh one refreshes
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("client-es256", &id, &aud, 60, "j7"),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let t3: serde_json::Value = r.json().await.unwrap();
+    let access = t3["access_token"].as_str().unwrap();
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(access)).await.status(), 200);
+    // revocation authenticates the same way (aud may name the revocation endpoint)
+    let revoke = format!("{}/__zuplo/oauth/revoke", gw.base);
+    let r = http()
+        .post(&revoke)
+        .form(&[
+            ("token", access),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("other-es256", &id, &revoke, 60, "j8"),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "wrong key at revocation");
+    let r = http()
+        .post(&revoke)
+        .form(&[
+            ("token", access),
+            ("client_assertion_type", ASSERTION_TYPE),
+            (
+                "client_assertion",
+                &assertion("client-es256", &id, &revoke, 60, "j9"),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(is_invalid_token(&mcp(&gw, "/mcp/a-v1", Some(access)).await));
+    gw.running.shutdown.cancel();
+}
+
+async fn refresh(gw: &Gw, id: &str, refresh_token: &str) -> reqwest::Response {
+    token(
+        gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", id),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+fn is_invalid_token(r: &reqwest::Response) -> bool {
+    r.status() == 401
+        && r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_token\"")
+}
+
+#[tokio::test]
+async fn refresh_replay_outside_the_grace_window_revokes_the_grant() {
+    let gw = gateway().await;
+    let id = client_id(&gw).await;
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    let t: serde_json::Value = exchange(&gw, &id, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let old_refresh = t["refresh_token"].as_str().unwrap().to_string();
+    let r = refresh(&gw, &id, &old_refresh).await;
+    assert_eq!(r.status(), 200);
+    let t2: serde_json::Value = r.json().await.unwrap();
+    let access = t2["access_token"].as_str().unwrap().to_string();
+    let new_refresh = t2["refresh_token"].as_str().unwrap().to_string();
+    // cached by the bearer check from here on
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(&access)).await.status(), 200);
+
+    // D1: 31 s after the rotation a replay of the old refresh token is theft: the grant goes
+    gw.running.state.clock.advance(31);
+    let r = refresh(&gw, &id, &old_refresh).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let r = mcp(&gw, "/mcp/a-v1", Some(&access)).await;
+    assert!(
+        is_invalid_token(&r),
+        "the grant's access token must stop working"
+    );
+    let r = refresh(&gw, &id, &new_refresh).await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant",
+        "the grant's current refresh token must stop working"
+    );
+    gw.running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_refused() {
+    let gw = gateway().await;
+    let id = client_id(&gw).await;
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    let t: serde_json::Value = exchange(&gw, &id, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = t["access_token"].as_str().unwrap();
+    let expires_in = t["expires_in"].as_i64().unwrap();
+    assert!(expires_in > 0);
+    assert_eq!(mcp(&gw, "/mcp/a-v1", Some(access)).await.status(), 200);
+    gw.running.state.clock.advance(expires_in - 2);
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(access)).await.status(),
+        200,
+        "still valid just before expiry"
+    );
+    gw.running.state.clock.advance(3);
+    let r = mcp(&gw, "/mcp/a-v1", Some(access)).await;
+    assert!(
+        is_invalid_token(&r),
+        "expired token accepted: {}",
+        r.status()
+    );
+    // a refresh still gives a token that works
+    let r = refresh(&gw, &id, t["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(r.status(), 200);
+    let t2: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(t2["access_token"].as_str().unwrap()))
+            .await
+            .status(),
+        200
+    );
     gw.running.shutdown.cancel();
 }

@@ -145,6 +145,8 @@ pub struct AppState {
     pub dev: DevLogin,
     /// Validated access tokens (cleared whenever a token may have been revoked).
     pub tokens: crate::oauth::server::bearer::TokenCache,
+    /// Expiry decisions of the authorization server use this clock (tests move it).
+    pub clock: crate::store::Clock,
     pub client: reqwest::Client,
     pub client_following: reqwest::Client,
     pub origin: OriginPolicy,
@@ -181,6 +183,7 @@ impl AppState {
             secret: Arc::new(secret),
             dev: DevLogin::default(),
             tokens: Default::default(),
+            clock: Default::default(),
             client: http_client(false),
             client_following: http_client(true),
             upstreams,

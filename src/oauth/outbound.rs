@@ -446,6 +446,78 @@ mod tests {
         assert!(!allowed("http://127.0.0.1:9/x", off).await);
     }
 
+    /// A server on 127.0.0.1: `/big` (6 KiB), `/small`, `/redirect` (→ `/small`), `/slow`.
+    async fn serve() -> String {
+        use axum::response::IntoResponse;
+        let app = axum::Router::new()
+            .route(
+                "/big",
+                axum::routing::get(|| async { "x".repeat(6 * 1024) }),
+            )
+            .route("/small", axum::routing::get(|| async { "{\"ok\":true}" }))
+            .route(
+                "/redirect",
+                axum::routing::get(|| async {
+                    (StatusCode::FOUND, [("location", "/small")]).into_response()
+                }),
+            )
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    async fn get(url: &str, limits: Limits) -> Result<Fetched, OutboundError> {
+        let guard = Guard::Public {
+            loopback_http: true,
+        };
+        fetch(
+            &client(),
+            OutboundRequest::get(Url::parse(url).unwrap()),
+            limits,
+            guard,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn cimd_limits_size_redirects_and_time() {
+        let base = serve().await;
+        let ok = get(&format!("{base}/small"), Limits::CIMD).await.unwrap();
+        assert_eq!(ok.json().unwrap()["ok"], true);
+        assert!(matches!(
+            get(&format!("{base}/big"), Limits::CIMD).await,
+            Err(OutboundError::TooLarge { limit: 5120, .. })
+        ));
+        // CIMD follows no redirect; the JWKS limits follow up to two
+        assert!(matches!(
+            get(&format!("{base}/redirect"), Limits::CIMD).await,
+            Err(OutboundError::TooManyRedirects { limit: 0, .. })
+        ));
+        let followed = get(&format!("{base}/redirect"), Limits::CLIENT_JWKS)
+            .await
+            .unwrap();
+        assert!(followed.url.path().ends_with("/small"));
+        let started = std::time::Instant::now();
+        let slow = get(
+            &format!("{base}/slow"),
+            Limits::CIMD.with_timeout(Duration::from_millis(300)),
+        )
+        .await;
+        assert!(
+            matches!(slow, Err(OutboundError::Timeout { .. })),
+            "{slow:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
     #[tokio::test]
     async fn trusted_guard_allows_what_the_user_typed() {
         assert!(allowed("http://10.0.0.5:3000/mcp", Guard::Trusted).await);

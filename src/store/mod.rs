@@ -146,6 +146,28 @@ pub fn now_unix() -> i64 {
         .unwrap_or(0)
 }
 
+/// The gateway's clock for expiry decisions (codes, tokens, grants, sessions): the system time,
+/// plus an offset that only tests move ([`Clock::advance`]), so that expiry and the D1 grace
+/// window can be tested over HTTP without waiting. Nothing in the product advances it.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset: std::sync::atomic::AtomicI64,
+}
+
+impl Clock {
+    /// Unix seconds as the gateway sees them.
+    pub fn now(&self) -> i64 {
+        now_unix().saturating_add(self.offset.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// Test hook: moves this gateway's time forward by `seconds`.
+    #[doc(hidden)]
+    pub fn advance(&self, seconds: i64) {
+        self.offset
+            .fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// §3.6 redirect matching: exact string match, or for loopback `http` URIs the same host, path
 /// and query with any port.
 pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {

@@ -192,7 +192,7 @@ fn safe_return_to(r: &str) -> bool {
 
 async fn session_subject(cx: &Cx<'_>, parts: &Parts) -> Option<String> {
     let token = crate::oauth::server::session_cookie(&parts.headers)?;
-    let now = crate::store::now_unix();
+    let now = cx.state.clock.now();
     match cx
         .state
         .store
@@ -230,7 +230,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
             format!("No MCP route with operationId {op} uses the policy {name} for upstream {id}."),
         ));
     };
-    let now = crate::store::now_unix();
+    let now = cx.state.clock.now();
 
     // who is connecting: the browser session, else the single-use ticket
     let (subject, return_to) = if let Some(subject) = session_subject(cx, parts).await {
@@ -449,7 +449,7 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
             "start the connection again from the client",
         ));
     };
-    let now = crate::store::now_unix();
+    let now = cx.state.clock.now();
     let up = &cx.state.upstreams;
     let claims = match tickets::verify_state(&up.signing_key, state_jwt, now) {
         Ok(c) => c,

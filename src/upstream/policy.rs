@@ -106,7 +106,7 @@ pub async fn credential(
     scope: Option<&str>,
 ) -> Outcome {
     let up = &state.upstreams;
-    let now = crate::store::now_unix();
+    let now = state.clock.now();
     let read = |key: ConnectionKey| async move {
         state
             .store
@@ -243,7 +243,7 @@ async fn save(
         connected_by: prev.connected_by.clone(),
     };
     let version = prev.updated_at;
-    let now = crate::store::now_unix();
+    let now = state.clock.now();
     match state
         .store
         .run(move |s| {
@@ -303,7 +303,7 @@ async fn mark_reconsent(
 
 /// The connect URL a user opens: `O+B/auth/connections/<id>/connect?redirect=true&operationId=…&browserTicket=…`.
 pub async fn auth_url(state: &AppState, target: &Target) -> Result<String, Problem> {
-    let now = crate::store::now_unix();
+    let now = state.clock.now();
     let te = &target.te;
     let ticket = NewConnectTicket {
         owner_mode: target.key.owner_mode,

@@ -7,6 +7,7 @@
 //! phase), the session cookie, and `--auto-consent`. The OpenID Connect side of a federated
 //! login (IdP URL, code exchange, ID token) lives in `oidc`.
 
+use super::cimd;
 use super::oidc::{self, LoginFailure};
 use super::pages::{self, Consent, ErrorPage};
 use super::register::redirect_uri_problem;
@@ -190,31 +191,41 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
             ),
         );
     }
-    if client_id.starts_with("https://") || client_id.starts_with("http://") {
-        return page(ctx, ErrorPage {
-            status: StatusCode::BAD_REQUEST,
-            title: "Authorization request invalid",
-            message: "Client ID Metadata Documents (URL client ids) are not supported yet by mcpgw dev.".into(),
-            code: "invalid_client",
-            stage: "authorize",
-            fix: "register the client with Dynamic Client Registration instead".into(),
-        });
-    }
-    let now = store::now_unix();
-    let id = client_id.to_string();
-    let client = match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
-        Ok(Some(c)) => c,
-        Ok(None) => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_client",
-                    "OAuth client is not registered.",
-                    "register the client again (registrations expire after 90 days)",
-                ),
-            );
+    let now = ctx.state.clock.now();
+    let client = if cimd::is_metadata_url(client_id) {
+        // an unusable document is like an unknown client: a page, never a redirect
+        match cimd::resolve(ctx, client_id).await {
+            Ok(c) => c,
+            Err(refusal) => {
+                return page(
+                    ctx,
+                    bad(
+                        "invalid_client",
+                        refusal.description,
+                        format!(
+                            "the client's metadata document was refused: {}",
+                            refusal.why
+                        ),
+                    ),
+                );
+            }
         }
-        Err(e) => return internal(ctx, &e.to_string()),
+    } else {
+        let id = client_id.to_string();
+        match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return page(
+                    ctx,
+                    bad(
+                        "invalid_client",
+                        "OAuth client is not registered.",
+                        "register the client again (registrations expire after 90 days)",
+                    ),
+                );
+            }
+            Err(e) => return internal(ctx, &e.to_string()),
+        }
     };
     if !client.allows_redirect_uri(redirect_uri) {
         return page(
@@ -525,7 +536,7 @@ pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
         roles: ctx.state.dev.roles.clone(),
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let created = ctx
         .state
         .store
@@ -583,7 +594,7 @@ pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
     if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
         return federated_callback(ctx, &q, code, id, token).await;
     }
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let principal = match session_cookie(&parts.headers) {
         Some(t) => match ctx
             .state
@@ -710,7 +721,7 @@ async fn federated_callback(
         }
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let who = principal.clone();
     let session = match ctx
         .state
@@ -729,7 +740,7 @@ async fn federated_callback(
 
 /// Every login's end (dev-login and federated): advance the transaction to consent.
 async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Principal) -> Response {
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let who = principal.clone();
     let advanced = ctx
         .state
@@ -850,7 +861,7 @@ pub async fn setup(ctx: &Ctx<'_>, parts: &Parts, body: Body) -> Response {
             );
         }
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let subject = match session_cookie(&parts.headers) {
         Some(t) => match ctx
             .state
@@ -907,7 +918,7 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
     if decision == SetupDecision::Approve {
         // an upstream still to connect keeps the page in setup mode (§3.10)
         let (read_id, read_token) = (id.clone(), token.clone());
-        let now = store::now_unix();
+        let now = ctx.state.clock.now();
         if let Ok(ReadPendingOutcome::Available(p)) = ctx
             .state
             .store
@@ -939,7 +950,7 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
         decision,
         code_ttl_seconds: CODE_TTL_SECONDS,
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     match ctx
         .state
         .store

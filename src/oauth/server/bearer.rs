@@ -133,7 +133,7 @@ pub async fn check(
                 ),
             )
     };
-    let now = store::now_unix();
+    let now = state.clock.now();
     let hash = store::hash_token(&token);
     let at = match state.tokens.get(&hash, now) {
         Some(at) => at,

@@ -118,10 +118,10 @@ fn authorization_server(ctx: &Ctx<'_>, route: Option<usize>) -> serde_json::Valu
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "scopes_supported": [SCOPE],
         "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        // Client ID Metadata Documents are not accepted yet: say so rather than fail later
-        "client_id_metadata_document_supported": false,
+        "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
+        "client_id_metadata_document_supported": ctx.oauth.gateway.cimd_enabled,
         "x-zuplo-browser-login-kind": if ctx.oauth.dev_login { "local_dev" } else { "federated_oidc" },
     })
 }

@@ -7,14 +7,18 @@
 //!
 //! - `metadata`: PRM and AS metadata documents (§3.4).
 //! - `register`: DCR (§3.5).
+//! - `cimd`: Client ID Metadata Documents (§3.6).
 //! - `authorize`: authorize, dev-login, callback and consent (§3.7–§3.10).
 //! - `token`: token and revocation endpoints, client authentication (§3.11, §3.12).
+//! - `assertion`: private_key_jwt client assertions (§3.11).
 //! - `bearer`: validating the access token on MCP routes (§3.17).
 //! - `oidc`: federated browser login as an OpenID Connect relying party (§3.7, §3.9).
 //! - `pages`: consent and error HTML.
 
+pub mod assertion;
 pub mod authorize;
 pub mod bearer;
+pub mod cimd;
 pub mod metadata;
 pub mod oidc;
 pub mod pages;

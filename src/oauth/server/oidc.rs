@@ -272,7 +272,7 @@ async fn jwks(
     Ok((set, None))
 }
 
-fn pick_key<'a>(set: &'a JwkSet, kid: Option<&str>) -> Option<&'a Jwk> {
+pub(super) fn pick_key<'a>(set: &'a JwkSet, kid: Option<&str>) -> Option<&'a Jwk> {
     match kid {
         Some(k) => set.find(k),
         // no kid: acceptable only when the set leaves no choice

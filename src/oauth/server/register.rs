@@ -1,17 +1,21 @@
 //! `POST {B}/oauth/register`: Dynamic Client Registration (RFC 7591, SPEC §3.5).
 //!
 //! Owns: the accepted metadata, the redirect-URI rules, the defaults of the answer. The client
-//! and its secret (hash only) go to the store. `private_key_jwt` is refused as not supported yet.
+//! and its secret (hash only) go to the store. `private_key_jwt` clients name their keys with
+//! `jwks_uri` (or an inline `jwks`); the same key rules serve metadata documents (§3.6).
 
 use super::{Ctx, SCOPE, no_store, oauth_error};
+use crate::oauth::outbound::{self, Guard, OutboundError};
 use crate::store::{self, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod};
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use base64::Engine;
 use serde_json::{Value, json};
 
 const MAX_BODY: usize = 64 * 1024;
-const CLIENT_TTL: i64 = 7_776_000;
+/// Registrations live 90 days (§3.5).
+pub const CLIENT_TTL: i64 = 7_776_000;
 const GRANT_TYPES: [&str; 4] = [
     "authorization_code",
     "refresh_token",
@@ -64,6 +68,35 @@ pub fn redirect_uri_problem(uri: &str) -> Option<String> {
         }
         s if FORBIDDEN_SCHEMES.contains(&s) => Some(format!("uses the forbidden scheme {s}:")),
         _ => None,
+    }
+}
+
+/// Why a client's `jwks_uri` is refused, or `None` (§3.5): an absolute URL with a path, no
+/// fragment, and one the SSRF `guard` would fetch (https to a public host; loopback http only
+/// while the gateway listens on loopback). A host name that does not resolve is not refused
+/// here: the fetch will say so.
+pub async fn jwks_uri_problem(uri: &str, guard: Guard) -> Option<String> {
+    let Ok(u) = url::Url::parse(uri) else {
+        return Some("is not an absolute URL".into());
+    };
+    if u.fragment().is_some() {
+        return Some("must not have a fragment".into());
+    }
+    if matches!(u.path(), "" | "/") {
+        return Some("must have a path".into());
+    }
+    match outbound::check_url(&u, guard).await {
+        Err(OutboundError::Blocked { why, .. }) => Some(format!("is not allowed: {why}")),
+        _ => None,
+    }
+}
+
+/// Why an inline `jwks` is refused, or `None`: it must be a JWK set with at least one key.
+pub fn jwks_problem(v: &Value) -> Option<String> {
+    match serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(v.clone()) {
+        Ok(set) if !set.keys.is_empty() => None,
+        Ok(_) => Some("has no keys".into()),
+        Err(e) => Some(format!("is not a JWK set: {e}")),
     }
 }
 
@@ -150,17 +183,32 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         Some(Some("none")) => TokenEndpointAuthMethod::None,
         Some(Some("client_secret_basic")) => TokenEndpointAuthMethod::ClientSecretBasic,
         Some(Some("client_secret_post")) => TokenEndpointAuthMethod::ClientSecretPost,
-        Some(Some("private_key_jwt")) => {
-            return metadata_error(
-                "token_endpoint_auth_method private_key_jwt is not supported yet by mcpgw dev; use none, client_secret_basic or client_secret_post.",
-            );
-        }
+        Some(Some("private_key_jwt")) => TokenEndpointAuthMethod::PrivateKeyJwt,
         Some(_) => {
             return metadata_error(
-                "token_endpoint_auth_method must be none, client_secret_basic or client_secret_post.",
+                "token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt.",
             );
         }
     };
+    let guard = super::cimd::client_url_guard(ctx);
+    let jwks_uri = match m.get("jwks_uri") {
+        None => None,
+        Some(Value::String(s)) => match jwks_uri_problem(s, guard).await {
+            Some(why) => return metadata_error(format!("jwks_uri {why}.")),
+            None => Some(s.clone()),
+        },
+        Some(_) => return metadata_error("jwks_uri must be a string."),
+    };
+    let jwks = match m.get("jwks") {
+        None => None,
+        Some(v) => match jwks_problem(v) {
+            Some(why) => return metadata_error(format!("jwks {why}.")),
+            None => Some(v.to_string()),
+        },
+    };
+    if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
+        return metadata_error("token_endpoint_auth_method private_key_jwt requires jwks_uri.");
+    }
     let name = m
         .get("client_name")
         .and_then(Value::as_str)
@@ -171,18 +219,28 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         .collect::<String>();
 
     let client = NewClient {
-        id: format!("dcr:{}", store::new_id()),
+        id: match jwks_uri
+            .as_ref()
+            .filter(|_| method == TokenEndpointAuthMethod::PrivateKeyJwt)
+        {
+            Some(uri) => format!(
+                "dcr:pkjwt:{}:{}",
+                store::new_id(),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uri.as_bytes())
+            ),
+            None => format!("dcr:{}", store::new_id()),
+        },
         source: ClientSource::Dynamic,
         name,
         redirect_uris,
         grant_types,
         authorization_grant_profiles_supported: Vec::new(),
         token_endpoint_auth_method: method,
-        jwks_uri: None,
-        jwks: None,
+        jwks_uri,
+        jwks,
         ttl_seconds: Some(CLIENT_TTL),
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     let outcome = ctx
         .state
         .store
@@ -200,6 +258,9 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
                 "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
                 "client_id_issued_at": client.created_at,
             });
+            if let Some(uri) = &client.jwks_uri {
+                doc["jwks_uri"] = json!(uri);
+            }
             if let Some(secret) = secret {
                 doc["client_secret"] = json!(secret.expose());
                 doc["client_secret_issued_at"] = json!(client.created_at);

@@ -1,8 +1,8 @@
 //! `POST {B}/oauth/token` and `POST {B}/oauth/revoke` (SPEC §3.11, §3.12), with client
-//! authentication (`none`, `client_secret_basic`, `client_secret_post`; `private_key_jwt` is
-//! not supported yet and says so).
+//! authentication (`none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`).
+//! Metadata-document clients (§3.6) are fetched again here when their cached document is stale.
 
-use super::{Ctx, SCOPE, no_store, oauth_error, route_for_resource};
+use super::{Ctx, SCOPE, assertion, cimd, no_store, oauth_error, route_for_resource};
 use crate::gateway::router::percent_decode;
 use crate::secret::Secret;
 use crate::store::{
@@ -40,17 +40,112 @@ async fn form(body: Body) -> Result<HashMap<String, String>, Response> {
     Ok(out)
 }
 
+/// What the client presented: an id (with or without a secret), or a signed assertion.
+enum Presented {
+    Plain(ClientAuth),
+    Assertion {
+        client_id: Option<String>,
+        assertion: String,
+    },
+}
+
+fn invalid_client(description: &str) -> Response {
+    oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", description)
+}
+
+/// Authenticates the client of a token or revocation request (§3.11); an assertion must name
+/// one of `audiences`.
+async fn authenticate(
+    ctx: &Ctx<'_>,
+    headers: &HeaderMap,
+    f: &HashMap<String, String>,
+    audiences: &[String],
+) -> Result<ClientAuth, Response> {
+    match client_auth(headers, f).map_err(|r| *r)? {
+        Presented::Plain(auth) => {
+            if cimd::is_metadata_url(&auth.client_id) {
+                cimd::resolve(ctx, &auth.client_id)
+                    .await
+                    .map_err(|r| invalid_client(&r.description))?;
+            }
+            Ok(auth)
+        }
+        Presented::Assertion {
+            client_id,
+            assertion,
+        } => {
+            let Some(iss) = assertion::unverified_issuer(&assertion) else {
+                return Err(invalid_client(
+                    "client_assertion is not a JWT naming its client in iss.",
+                ));
+            };
+            if client_id.as_ref().is_some_and(|c| *c != iss) {
+                return Err(invalid_client(
+                    "client_id differs from the client_assertion's iss.",
+                ));
+            }
+            let client = if cimd::is_metadata_url(&iss) {
+                cimd::resolve(ctx, &iss)
+                    .await
+                    .map_err(|r| invalid_client(&r.description))?
+            } else {
+                let id = iss.clone();
+                let now = ctx.state.clock.now();
+                match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+                    Ok(Some(c)) => c,
+                    Ok(None) => return Err(invalid_client("OAuth client is not registered.")),
+                    Err(e) => return Err(server_error(&e.to_string())),
+                }
+            };
+            if client.token_endpoint_auth_method != store::TokenEndpointAuthMethod::PrivateKeyJwt {
+                return Err(invalid_client(
+                    "The client is not registered for private_key_jwt.",
+                ));
+            }
+            if let Err(why) = assertion::verify(ctx, &client, &assertion, audiences).await {
+                tracing::info!(event = "oauth_client_assertion_refused", client_id = %iss, why = %why, "client assertion refused");
+                return Err(invalid_client(&format!(
+                    "Client authentication failed: {why}."
+                )));
+            }
+            Ok(ClientAuth {
+                client_id: iss,
+                proof: ClientProof::VerifiedAssertion,
+            })
+        }
+    }
+}
+
 /// Who the client says it is, from HTTP Basic or the form (§3.11).
 fn client_auth(
     headers: &HeaderMap,
     f: &HashMap<String, String>,
-) -> Result<ClientAuth, Box<Response>> {
+) -> Result<Presented, Box<Response>> {
     if f.contains_key("client_assertion") || f.contains_key("client_assertion_type") {
-        return Err(Box::new(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "private_key_jwt client authentication is not supported yet by mcpgw dev.",
-        )));
+        if f.contains_key("client_secret") || headers.contains_key(header::AUTHORIZATION) {
+            return Err(Box::new(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "Send a client_assertion or a client secret, not both.",
+            )));
+        }
+        if f.get("client_assertion_type").map(String::as_str) != Some(assertion::ASSERTION_TYPE) {
+            return Err(Box::new(invalid_client(&format!(
+                "client_assertion_type must be {}.",
+                assertion::ASSERTION_TYPE
+            ))));
+        }
+        let Some(a) = f.get("client_assertion").filter(|a| !a.is_empty()) else {
+            return Err(Box::new(oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "client_assertion is required with client_assertion_type.",
+            )));
+        };
+        return Ok(Presented::Assertion {
+            client_id: f.get("client_id").filter(|s| !s.is_empty()).cloned(),
+            assertion: a.clone(),
+        });
     }
     let basic = headers
         .get(header::AUTHORIZATION)
@@ -96,10 +191,10 @@ fn client_auth(
                 "client_id in the body differs from the Basic credentials.",
             )));
         }
-        return Ok(ClientAuth {
+        return Ok(Presented::Plain(ClientAuth {
             client_id: id,
             proof: ClientProof::Secret(Secret::new(secret)),
-        });
+        }));
     }
     let Some(id) = body_id else {
         return Err(Box::new(oauth_error(
@@ -108,13 +203,13 @@ fn client_auth(
             "Client authentication failed: no client_id.",
         )));
     };
-    Ok(ClientAuth {
+    Ok(Presented::Plain(ClientAuth {
         client_id: id.clone(),
         proof: match body_secret {
             Some(s) => ClientProof::Secret(Secret::new(s.clone())),
             None => ClientProof::None,
         },
-    })
+    }))
 }
 
 fn is_verifier(s: &str) -> bool {
@@ -142,9 +237,10 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let client = match client_auth(headers, &f) {
+    let audiences = [ctx.endpoint("/oauth/token")];
+    let client = match authenticate(ctx, headers, &f, &audiences).await {
         Ok(c) => c,
-        Err(r) => return *r,
+        Err(r) => return r,
     };
     if let Some(scope) = f.get("scope")
         && scope.split_whitespace().any(|s| s != SCOPE)
@@ -167,7 +263,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
     }
     let access_ttl = ctx.oauth.gateway.access_token_ttl_seconds as i64;
     let grant_ttl = ctx.oauth.gateway.refresh_token_ttl_seconds as i64;
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let (Some(code), Some(redirect_uri), Some(verifier)) =
@@ -305,9 +401,10 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
         Ok(f) => f,
         Err(r) => return r,
     };
-    let client = match client_auth(headers, &f) {
+    let audiences = [ctx.endpoint("/oauth/token"), ctx.endpoint("/oauth/revoke")];
+    let client = match authenticate(ctx, headers, &f, &audiences).await {
         Ok(c) => c,
-        Err(r) => return *r,
+        Err(r) => return r,
     };
     let Some(token) = f.get("token").filter(|t| !t.is_empty()) else {
         return oauth_error(
@@ -326,7 +423,7 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
         token: Secret::new(token.clone()),
         hint,
     };
-    let now = store::now_unix();
+    let now = ctx.state.clock.now();
     match ctx
         .state
         .store
