@@ -79,8 +79,10 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subco
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-id -d 'Use this pre-registered client instead of DCR' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-secret -d 'Secret of the pre-registered client' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l cimd -d 'Use a Client ID Metadata Document URL as client_id' -r
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l save -d 'Save the tokens to FILE (mode 0600)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l redirect-uri -d 'Redirect URI to register (default: a loopback listener on a free port, or http://127.0.0.1:8765/callback when the walk drives a local dev login itself)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l save -d 'Save the tokens to FILE (mode 0600); the revoke step is then skipped' -r -F
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l token-file -d 'Reuse tokens saved with --save' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l timeout -d 'Seconds to wait for the browser' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

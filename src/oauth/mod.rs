@@ -4,9 +4,11 @@
 //!   (SPEC §3.4–§3.12, §3.17, §5): metadata, DCR, authorize, dev-login, consent, token,
 //!   revocation, bearer validation.
 //! - `discovery`: upstream OAuth discovery (D15, D19, §6.3): challenge, PRM, AS metadata.
+//! - `walk`: `mcpgw oauth walk`, the §9 flow step by step with a transcript and checks.
 //! - `outbound`: every outbound OAuth fetch (CIMD, JWKS, discovery, upstream token calls): the
 //!   SSRF guard and the timeout / size / redirect limits.
 
 pub mod discovery;
 pub mod outbound;
 pub mod server;
+pub mod walk;
