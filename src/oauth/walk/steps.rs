@@ -1042,10 +1042,12 @@ impl Walk<'_> {
                 if step.check("200 OK", status == 200, Some(status.to_string())) {
                     self.revoked = true;
                 } else {
-                    let (e, _) = oauth_error(f.json().as_ref());
+                    let (e, d) = oauth_error(f.json().as_ref());
                     step.explanation = Some(format!(
-                        "Revocation answers 200 even for unknown tokens (RFC 7009); {} means the client authentication is wrong.",
-                        e.unwrap_or_else(|| status.to_string())
+                        "Revocation answers 200 even for unknown tokens (RFC 7009), so {}{} points at the client \
+                         authentication or a parameter the server insists on.",
+                        e.unwrap_or_else(|| status.to_string()),
+                        d.map(|d| format!(" ({d})")).unwrap_or_default()
                     ));
                 }
             }

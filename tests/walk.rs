@@ -1,0 +1,775 @@
+//! `mcpgw oauth walk` over real HTTP: a full walk against `mcpgw dev` serving the quickstart
+//! project (with golden transcripts of the exact requests), `--check` against a gateway that
+//! holds every protection and against a fixture server that holds none, broken projects that
+//! must stop at the right step, the binary's `--json` / `--save` / `--token-file`, and two
+//! third-party servers from the interop harness (skipped without MCPGW_INTEROP_DIR).
+
+mod common;
+
+use common::*;
+use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::oauth::walk::transcript::{Outcome, Status, StepKind, Transcript};
+use mcpgw::oauth::walk::{self, Browser, Quiet, WalkOptions};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+struct Gw {
+    running: server::Running,
+    base: String,
+    _mock: mcpgw::mock::MockHandle,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Gw {
+    fn drop(&mut self) {
+        self.running.shutdown.cancel();
+    }
+}
+
+async fn serve(
+    dir: tempfile::TempDir,
+    mock: mcpgw::mock::MockHandle,
+    port: u16,
+    public_url: Option<String>,
+) -> Gw {
+    let report = server::load(dir.path().to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir.path());
+    options.port = port;
+    options.public_url = public_url;
+    let running = server::start(Served::new(report), &options).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    Gw {
+        running,
+        base,
+        _mock: mock,
+        _dir: dir,
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The quickstart template, copied to a temp dir (never run inside templates/), its mock
+/// upstream on a free port.
+async fn quickstart() -> Gw {
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates/projects/quickstart"),
+        dir.path(),
+    );
+    let routes = dir.path().join("config/routes.oas.json");
+    let text = std::fs::read_to_string(&routes).unwrap();
+    assert!(text.contains("http://127.0.0.1:9001/mcp"));
+    std::fs::write(
+        &routes,
+        text.replace("http://127.0.0.1:9001/mcp", &mock.url),
+    )
+    .unwrap();
+    serve(dir, mock, 0, None).await
+}
+
+fn dev_oauth() -> serde_json::Value {
+    json!({"name": "dev-oauth", "policyType": "mcp-oauth-inbound", "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
+        "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}})
+}
+
+/// Two OAuth routes (for the other-route check) and one without any OAuth policy.
+async fn project(port: u16, public_url: Option<String>) -> Gw {
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({
+            "/mcp/a-v1": mcp_route("a-server", &mock.url, &["dev-oauth"], json!({})),
+            "/mcp/b-v1": mcp_route("b-server", &mock.url, &["dev-oauth"], json!({})),
+            "/mcp/open-v1": mcp_route("open-server", &mock.url, &[], json!({})),
+        }),
+        json!([dev_oauth()]),
+    );
+    serve(dir, mock, port, public_url).await
+}
+
+fn options(url: &str) -> WalkOptions {
+    let mut o = WalkOptions::new(url::Url::parse(url).unwrap());
+    o.browser = Browser::Print;
+    o.browser_timeout = std::time::Duration::from_secs(20);
+    o
+}
+
+fn step(t: &Transcript, kind: StepKind) -> &mcpgw::oauth::walk::transcript::StepRecord {
+    t.steps
+        .iter()
+        .find(|s| s.kind == kind)
+        .unwrap_or_else(|| panic!("no {kind:?} in {t:#?}"))
+}
+
+/// The requests of a transcript with everything random masked: method, path and query,
+/// then the body (form fields one per line, JSON as sent).
+fn masked_requests(t: &Transcript, ports: &[u16]) -> String {
+    const RANDOM: &[&str] = &[
+        "client_id",
+        "code",
+        "code_verifier",
+        "code_challenge",
+        "state",
+        "refresh_token",
+        "token",
+        "access_token",
+    ];
+    let unport = |s: &str| {
+        let mut s = s.replace(
+            &format!("\"version\":\"{}\"", env!("CARGO_PKG_VERSION")),
+            "\"version\":\"<version>\"",
+        );
+        for p in ports {
+            s = s.replace(&format!(":{p}"), ":PORT");
+        }
+        s
+    };
+    let mask = |pairs: Vec<(String, String)>| -> Vec<String> {
+        pairs
+            .into_iter()
+            .map(|(k, v)| {
+                let v = if RANDOM.contains(&k.as_str()) {
+                    "<random>".to_string()
+                } else {
+                    unport(&v)
+                };
+                format!("{k}={v}")
+            })
+            .collect()
+    };
+    let mut out = String::new();
+    for r in t.requests() {
+        let u = url::Url::parse(&r.url).unwrap();
+        let q = mask(u.query_pairs().into_owned().collect());
+        out.push_str(&format!(
+            "{} {}{}\n",
+            r.method,
+            u.path(),
+            if q.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", q.join("&"))
+            }
+        ));
+        if let Some(b) = &r.body {
+            let form = r.headers.iter().any(|(k, v)| {
+                k == "content-type" && v.starts_with("application/x-www-form-urlencoded")
+            });
+            if form {
+                for line in mask(
+                    url::form_urlencoded::parse(b.as_bytes())
+                        .into_owned()
+                        .collect(),
+                ) {
+                    out.push_str(&format!("    {line}\n"));
+                }
+            } else {
+                out.push_str(&format!("    {}\n", unport(b)));
+            }
+        }
+    }
+    out
+}
+
+/// Compares with tests/golden/NAME (UPDATE_EXPECT=1 rewrites it).
+fn golden(name: &str, actual: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    assert_eq!(
+        expected,
+        actual,
+        "{} differs (UPDATE_EXPECT=1 to accept)",
+        path.display()
+    );
+}
+
+#[tokio::test]
+async fn a_full_walk_against_the_quickstart_passes_and_sends_exactly_the_golden_requests() {
+    let gw = quickstart().await;
+    let url = format!("{}/mcp/mock-v1", gw.base);
+    let mut o = options(&url);
+    o.show_secrets = true;
+    let r = walk::walk(o, &Quiet).await;
+    let t = &r.transcript;
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.exit_code(), 0);
+    let kinds: Vec<StepKind> = t.steps.iter().map(|s| s.kind).collect();
+    assert_eq!(kinds.len(), 10, "{kinds:?}");
+    for s in &t.steps {
+        assert_eq!(s.status, Status::Passed, "{s:#?}");
+    }
+    assert!(
+        step(t, StepKind::Mcp)
+            .notes
+            .iter()
+            .any(|n| n == "tools: echo, add, slow, fail"),
+        "{:#?}",
+        step(t, StepKind::Mcp)
+    );
+    assert!(
+        step(t, StepKind::BrowserLeg)
+            .exchanges
+            .iter()
+            .any(|e| e.request.url.contains("/__zuplo/oauth/dev-login"))
+    );
+    golden(
+        "walk-quickstart.txt",
+        &masked_requests(t, &[gw.running.addr.port()]),
+    );
+    // the tokens are gone after the revoke step: nothing to save
+    assert!(r.tokens.is_none());
+}
+
+#[tokio::test]
+async fn secrets_are_shortened_unless_asked() {
+    let gw = quickstart().await;
+    let url = format!("{}/mcp/mock-v1", gw.base);
+    let mut o = options(&url);
+    o.revoke = false;
+    o.keep_tokens = true;
+    let r = walk::walk(o, &Quiet).await;
+    assert_eq!(r.transcript.exit_code(), 0, "{:#?}", r.transcript);
+    let tokens = r.tokens.expect("tokens kept");
+    let json = serde_json::to_string(&r.transcript).unwrap();
+    assert!(
+        !json.contains(&tokens.access_token),
+        "the access token leaked"
+    );
+    assert!(
+        !json.contains(tokens.refresh_token.as_deref().unwrap()),
+        "the refresh token leaked"
+    );
+    assert!(
+        json.contains(&format!("Bearer {}…", &tokens.access_token[..6])),
+        "{json}"
+    );
+    assert_eq!(
+        step(&r.transcript, StepKind::Revoke).status,
+        Status::Skipped
+    );
+}
+
+#[tokio::test]
+async fn every_negative_check_holds_against_mcpgw_dev() {
+    let gw = project(0, None).await;
+    let mut o = options(&format!("{}/mcp/a-v1", gw.base));
+    o.check = true;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.exit_code(), 0, "{t:#?}");
+    assert_eq!(t.checks.len(), 7);
+    for c in &t.checks {
+        assert_eq!(c.status, Status::Passed, "{c:#?}");
+    }
+    let other = t
+        .checks
+        .iter()
+        .find(|c| c.name.contains("another route"))
+        .unwrap();
+    assert!(
+        other.exchanges[0].request.url.ends_with("/mcp/b-v1")
+            || other.exchanges[0].request.url.ends_with("/mcp/open-v1")
+    );
+}
+
+#[tokio::test]
+async fn a_route_without_an_oauth_policy_stops_at_the_probe() {
+    let gw = project(0, None).await;
+    let t = walk::walk(options(&format!("{}/mcp/open-v1", gw.base)), &Quiet)
+        .await
+        .transcript;
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::Probe,
+            number: 1
+        },
+        "{t:#?}"
+    );
+    assert_eq!(t.exit_code(), 1);
+    assert_eq!(t.steps.len(), 1);
+    let why = t.steps[0].explanation.as_deref().unwrap();
+    assert!(
+        why.contains("not protected") && why.contains("mcp-oauth-inbound"),
+        "{why}"
+    );
+    // an unknown route is not a 401 either
+    let t = walk::walk(options(&format!("{}/mcp/nope", gw.base)), &Quiet)
+        .await
+        .transcript;
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::Probe,
+            number: 1
+        },
+        "{t:#?}"
+    );
+    assert!(
+        t.steps[0]
+            .explanation
+            .as_deref()
+            .unwrap()
+            .contains("instead of 401")
+    );
+}
+
+#[tokio::test]
+async fn a_prm_for_another_origin_stops_at_the_prm_step() {
+    // the gateway's public URL says localhost while the walk uses 127.0.0.1 (§8's alias trap)
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gw = project(port, Some(format!("http://localhost:{port}"))).await;
+    let t = walk::walk(options(&format!("{}/mcp/a-v1", gw.base)), &Quiet)
+        .await
+        .transcript;
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::ProtectedResourceMetadata,
+            number: 2
+        },
+        "{t:#?}"
+    );
+    let prm = step(&t, StepKind::ProtectedResourceMetadata);
+    assert!(
+        prm.checks
+            .iter()
+            .any(|c| c.label == "resource matches the MCP URL" && !c.ok)
+    );
+    let why = prm.explanation.as_deref().unwrap();
+    assert!(
+        why.contains("localhost vs") && why.contains(&format!("http://localhost:{port}/mcp/a-v1")),
+        "{why}"
+    );
+    assert_eq!(t.exit_code(), 1);
+}
+
+#[tokio::test]
+async fn nothing_listening_is_exit_2() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let t = walk::walk(options(&format!("http://127.0.0.1:{port}/mcp")), &Quiet)
+        .await
+        .transcript;
+    assert!(
+        matches!(
+            t.outcome,
+            Outcome::Error {
+                step: StepKind::Probe,
+                ..
+            }
+        ),
+        "{t:#?}"
+    );
+    assert_eq!(t.exit_code(), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A server without any of the protections --check looks for
+// ---------------------------------------------------------------------------------------------
+
+mod lax {
+    //! An AS + RS that does the happy path and nothing else: it registers any redirect URI,
+    //! authorizes unknown clients and unregistered redirect URIs, ignores PKCE, takes tokens
+    //! from the query string, accepts a token on every route and never revokes anything.
+    use axum::extract::{Query, State};
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::{IntoResponse, Redirect};
+    use axum::routing::{get, post};
+    use axum::{Form, Json, Router};
+    use serde_json::{Value, json};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    pub async fn spawn() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let b = Arc::new(base.clone());
+        let app = Router::new()
+            .route("/.well-known/oauth-protected-resource/mcp", get(prm))
+            .route("/.well-known/oauth-authorization-server", get(metadata))
+            .route("/register", post(register))
+            .route("/authorize", get(authorize))
+            .route("/token", post(token))
+            .route("/revoke", post(|| async { StatusCode::OK }))
+            .route("/__zuplo/mcp-registry/v0.1/servers", get(registry))
+            .route("/mcp", post(mcp))
+            .route("/other/mcp", post(mcp))
+            .with_state(b);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("{base}/mcp")
+    }
+
+    async fn prm(State(b): State<Arc<String>>) -> Json<Value> {
+        Json(
+            json!({"resource": format!("{b}/mcp"), "authorization_servers": [b.as_str()], "scopes_supported": ["mcp:tools"], "bearer_methods_supported": ["header"]}),
+        )
+    }
+    async fn metadata(State(b): State<Arc<String>>) -> Json<Value> {
+        Json(
+            json!({"issuer": b.as_str(), "authorization_endpoint": format!("{b}/authorize"), "token_endpoint": format!("{b}/token"),
+            "registration_endpoint": format!("{b}/register"), "revocation_endpoint": format!("{b}/revoke"),
+            "code_challenge_methods_supported": ["S256"], "response_types_supported": ["code"]}),
+        )
+    }
+    async fn register(Json(body): Json<Value>) -> impl IntoResponse {
+        (
+            StatusCode::CREATED,
+            Json(json!({"client_id": "lax-client", "redirect_uris": body["redirect_uris"]})),
+        )
+    }
+    async fn authorize(Query(q): Query<HashMap<String, String>>) -> Redirect {
+        let mut u = url::Url::parse(&q["redirect_uri"]).unwrap();
+        u.query_pairs_mut()
+            .append_pair("code", "lax-code")
+            .append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
+        Redirect::to(u.as_str())
+    }
+    async fn token(Form(_f): Form<HashMap<String, String>>) -> Json<Value> {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Json(
+            json!({"access_token": format!("lax-access-token-{n:03}"), "token_type": "Bearer", "expires_in": 600, "refresh_token": format!("lax-refresh-token-{n:03}"), "scope": "mcp:tools"}),
+        )
+    }
+    async fn registry(State(b): State<Arc<String>>) -> Json<Value> {
+        Json(
+            json!({"servers": [{"server": {"remotes": [{"type": "streamable-http", "url": format!("{b}/mcp")}]}}, {"server": {"remotes": [{"type": "streamable-http", "url": format!("{b}/other/mcp")}]}}]}),
+        )
+    }
+    async fn mcp(
+        headers: HeaderMap,
+        Query(q): Query<HashMap<String, String>>,
+        Json(body): Json<Value>,
+    ) -> axum::response::Response {
+        let bearer = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "));
+        if !bearer && !q.contains_key("access_token") {
+            return (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    "www-authenticate",
+                    "Bearer resource_metadata=\"/.well-known/oauth-protected-resource/mcp\"",
+                )],
+            )
+                .into_response();
+        }
+        let id = body.get("id").cloned();
+        let result = match body["method"].as_str() {
+            Some("initialize") => {
+                json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "lax", "version": "1"}})
+            }
+            Some("tools/list") => {
+                json!({"tools": [{"name": "noop", "inputSchema": {"type": "object"}}]})
+            }
+            None | Some(_) if id.is_none() => return StatusCode::ACCEPTED.into_response(),
+            _ => json!({}),
+        };
+        Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
+    }
+}
+
+/// A "browser" that follows the authorize redirects to the walk's loopback listener.
+fn curl_browser() -> Browser {
+    Browser::Command(
+        ["curl", "-s", "-L", "-o", "/dev/null", "--max-time", "20"]
+            .map(String::from)
+            .to_vec(),
+    )
+}
+
+#[tokio::test]
+async fn every_negative_check_fails_against_a_server_without_the_protections() {
+    let url = lax::spawn().await;
+    let mut o = options(&url);
+    o.check = true;
+    o.browser = curl_browser();
+    let t = walk::walk(o, &Quiet).await.transcript;
+    // the happy path works there …
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert!(
+        step(&t, StepKind::BrowserLeg)
+            .notes
+            .iter()
+            .any(|n| n.contains("opened in a browser"))
+    );
+    // … but every protection is missing, and each check says so
+    assert_eq!(t.checks.len(), 7, "{:#?}", t.checks);
+    for c in &t.checks {
+        assert_eq!(c.status, Status::Failed, "{c:#?}");
+    }
+    assert_eq!(t.exit_code(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The binary: --json, --save (0600), --token-file, NO_COLOR
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_saves_and_reuses_tokens() {
+    let gw = quickstart().await;
+    let base = gw.base.clone();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tokens.json");
+    let f = file.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::cargo::cargo_bin_cmd!("mcpgw")
+            .env("NO_COLOR", "1")
+            .args([
+                "oauth",
+                "walk",
+                "--route",
+                "/mcp/mock-v1",
+                "--gateway",
+                &base,
+                "--no-browser",
+                "--save",
+            ])
+            .arg(&f)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1. Probe the MCP endpoint without a token ✓"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Walk passed"), "{stdout}");
+    assert!(!stdout.contains("\x1b["), "NO_COLOR is respected");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let at = saved["access_token"].as_str().unwrap().to_string();
+    assert!(!stdout.contains(&at), "the token is shortened on screen");
+
+    let base = gw.base.clone();
+    let f = file.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::cargo::cargo_bin_cmd!("mcpgw")
+            .args([
+                "oauth",
+                "walk",
+                "--route",
+                "/mcp/mock-v1",
+                "--gateway",
+                &base,
+                "--json",
+                "--no-refresh",
+                "--token-file",
+            ])
+            .arg(&f)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let t: Transcript = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(step(&t, StepKind::Registration).status, Status::Skipped);
+    assert_eq!(step(&t, StepKind::Mcp).status, Status::Passed);
+    let init = &step(&t, StepKind::Mcp).exchanges[0].request;
+    assert!(
+        init.headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == &format!("Bearer {}…", &at[..6]))
+    );
+    assert_eq!(step(&t, StepKind::Revoke).status, Status::Passed);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_cmd::cargo::cargo_bin_cmd!("mcpgw")
+        .args(["oauth", "walk"])
+        .assert()
+        .code(2);
+    assert_cmd::cargo::cargo_bin_cmd!("mcpgw")
+        .args(["oauth", "walk", "--url", "ftp://x/mcp"])
+        .assert()
+        .code(2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Third-party servers (the interop harness)
+// ---------------------------------------------------------------------------------------------
+
+fn interop_dir() -> Option<PathBuf> {
+    let d = std::env::var_os("MCPGW_INTEROP_DIR").map(PathBuf::from);
+    if d.is_none() {
+        eprintln!("SKIP: MCPGW_INTEROP_DIR is not set");
+    }
+    d
+}
+
+struct Child(std::process::Child);
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_ready(cmd: &mut std::process::Command) -> (Child, serde_json::Value) {
+    use std::io::BufRead;
+    let mut child = Child(
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(j) = line.strip_prefix("READY ") {
+                let _ = tx.send(j.to_string());
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("server not ready");
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+#[tokio::test]
+async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
+    let Some(dir) = interop_dir() else { return };
+    let (_child, ready) = spawn_ready(
+        std::process::Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0", "--oauth"]),
+    );
+    let url = ready["url"].as_str().unwrap().to_string();
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    // The SDK's /revoke requires a client_secret field even from public clients (its pydantic
+    // model declares `client_secret: str | None` without a default); the walk reports that as a
+    // failed revoke step (checked below), so the full walk here stops before it.
+    o.revoke = false;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    // its tokens live 3600 s: expires_in ≤ 900 is advisory, so the steps only warn
+    let refresh = step(&t, StepKind::Refresh);
+    assert_eq!(refresh.status, Status::Warned, "{refresh:#?}");
+    assert!(
+        refresh
+            .checks
+            .iter()
+            .any(|c| c.label == "refresh_token rotated" && c.ok),
+        "the Python AS rotates refresh tokens: {refresh:#?}"
+    );
+    assert!(
+        refresh
+            .checks
+            .iter()
+            .any(|c| c.label == "expires_in ≤ 900" && !c.ok)
+    );
+    assert!(
+        step(&t, StepKind::Mcp)
+            .notes
+            .iter()
+            .any(|n| n.contains("echo"))
+    );
+
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.refresh = false;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::Revoke,
+            number: 10
+        },
+        "{t:#?}"
+    );
+    let why = step(&t, StepKind::Revoke)
+        .explanation
+        .clone()
+        .unwrap_or_default();
+    assert!(why.contains("client_secret"), "{why}");
+}
+
+#[tokio::test]
+async fn a_full_walk_passes_against_the_typescript_sdk_example_server() {
+    let Some(dir) = interop_dir() else { return };
+    let (_child, ready) = spawn_ready(
+        std::process::Command::new("bash")
+            .arg(dir.join("upstreams/ts-oauth-upstream.sh"))
+            .args(["0", "0"]),
+    );
+    // the TS example advertises localhost: use that alias (interop README caveat)
+    let url = ready["url"].as_str().unwrap().to_string();
+    assert!(url.contains("localhost"), "{ready}");
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert!(matches!(t.outcome, Outcome::Passed), "{t:#?}");
+    assert!(
+        step(&t, StepKind::Mcp)
+            .notes
+            .iter()
+            .any(|n| n.contains("greet")),
+        "{t:#?}"
+    );
+    // no refresh-token grant at the TS demo AS: the step is skipped, not failed
+    assert_eq!(step(&t, StepKind::Refresh).status, Status::Skipped);
+}
