@@ -392,88 +392,231 @@ async fn nothing_listening_is_exit_2() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A server without any of the protections --check looks for
+// A server that lacks one protection at a time
 // ---------------------------------------------------------------------------------------------
 
-mod lax {
-    //! An AS + RS that does the happy path and nothing else: it registers any redirect URI,
-    //! authorizes unknown clients and unregistered redirect URIs, ignores PKCE, takes tokens
-    //! from the query string, accepts a token on every route and never revokes anything.
+mod fixture {
+    //! A small AS + RS that holds every protection `--check` looks for, except the one it is
+    //! told to leave out ([`Hole`]): the proof that each check can fail.
     use axum::extract::{Query, State};
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::response::{IntoResponse, Redirect};
+    use axum::http::{HeaderMap, StatusCode, Uri};
+    use axum::response::{IntoResponse, Redirect, Response};
     use axum::routing::{get, post};
     use axum::{Form, Json, Router};
     use serde_json::{Value, json};
-    use std::collections::HashMap;
-    use std::sync::Arc;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::{Arc, Mutex};
 
-    pub async fn spawn() -> String {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Hole {
+        None,
+        DcrAcceptsAnyRedirect,
+        UnknownClientAuthorized,
+        UnregisteredRedirectAccepted,
+        NoPkceCheck,
+        TokenValidOnEveryRoute,
+        TokenReadFromQuery,
+        RevocationIgnored,
+    }
+
+    #[derive(Default)]
+    struct Data {
+        clients: HashMap<String, Vec<String>>,
+        codes: HashMap<String, String>,
+        /// access token → (route path, grant)
+        access: HashMap<String, (String, usize)>,
+        refresh: HashMap<String, usize>,
+        revoked: HashSet<usize>,
+        n: usize,
+    }
+
+    struct S {
+        base: String,
+        hole: Hole,
+        data: Mutex<Data>,
+    }
+
+    type St = State<Arc<S>>;
+
+    pub async fn spawn(hole: Hole) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
-        let b = Arc::new(base.clone());
+        let s = Arc::new(S {
+            base: base.clone(),
+            hole,
+            data: Mutex::default(),
+        });
         let app = Router::new()
             .route("/.well-known/oauth-protected-resource/mcp", get(prm))
             .route("/.well-known/oauth-authorization-server", get(metadata))
             .route("/register", post(register))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
-            .route("/revoke", post(|| async { StatusCode::OK }))
+            .route("/revoke", post(revoke))
             .route("/__zuplo/mcp-registry/v0.1/servers", get(registry))
             .route("/mcp", post(mcp))
             .route("/other/mcp", post(mcp))
-            .with_state(b);
+            .with_state(s);
         tokio::spawn(async move { axum::serve(listener, app).await });
         format!("{base}/mcp")
     }
 
-    async fn prm(State(b): State<Arc<String>>) -> Json<Value> {
+    fn oauth_error(e: &str) -> Response {
+        (StatusCode::BAD_REQUEST, Json(json!({"error": e}))).into_response()
+    }
+
+    async fn prm(State(s): St) -> Json<Value> {
         Json(
-            json!({"resource": format!("{b}/mcp"), "authorization_servers": [b.as_str()], "scopes_supported": ["mcp:tools"], "bearer_methods_supported": ["header"]}),
+            json!({"resource": format!("{}/mcp", s.base), "authorization_servers": [s.base], "scopes_supported": ["mcp:tools"], "bearer_methods_supported": ["header"]}),
         )
     }
-    async fn metadata(State(b): State<Arc<String>>) -> Json<Value> {
+    async fn metadata(State(s): St) -> Json<Value> {
+        let b = &s.base;
         Json(
-            json!({"issuer": b.as_str(), "authorization_endpoint": format!("{b}/authorize"), "token_endpoint": format!("{b}/token"),
+            json!({"issuer": b, "authorization_endpoint": format!("{b}/authorize"), "token_endpoint": format!("{b}/token"),
             "registration_endpoint": format!("{b}/register"), "revocation_endpoint": format!("{b}/revoke"),
             "code_challenge_methods_supported": ["S256"], "response_types_supported": ["code"]}),
         )
     }
-    async fn register(Json(body): Json<Value>) -> impl IntoResponse {
+    async fn register(State(s): St, Json(body): Json<Value>) -> Response {
+        let uris: Vec<String> = body["redirect_uris"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect();
+        let loopback = |u: &String| {
+            u.starts_with("http://127.0.0.1:")
+                || u.starts_with("http://localhost:")
+                || u.starts_with("https://")
+        };
+        if s.hole != Hole::DcrAcceptsAnyRedirect && !uris.iter().all(loopback) {
+            return oauth_error("invalid_redirect_uri");
+        }
+        let mut d = s.data.lock().unwrap();
+        d.n += 1;
+        let id = format!("client-{}", d.n);
+        d.clients.insert(id.clone(), uris.clone());
         (
             StatusCode::CREATED,
-            Json(json!({"client_id": "lax-client", "redirect_uris": body["redirect_uris"]})),
+            Json(json!({"client_id": id, "redirect_uris": uris})),
         )
+            .into_response()
     }
-    async fn authorize(Query(q): Query<HashMap<String, String>>) -> Redirect {
-        let mut u = url::Url::parse(&q["redirect_uri"]).unwrap();
+    async fn authorize(State(s): St, Query(q): Query<HashMap<String, String>>) -> Response {
+        let mut d = s.data.lock().unwrap();
+        let redirect = q.get("redirect_uri").cloned().unwrap_or_default();
+        match d
+            .clients
+            .get(q.get("client_id").map(String::as_str).unwrap_or(""))
+        {
+            None if s.hole != Hole::UnknownClientAuthorized => {
+                return (StatusCode::BAD_REQUEST, "unknown client").into_response();
+            }
+            Some(uris)
+                if !uris.contains(&redirect) && s.hole != Hole::UnregisteredRedirectAccepted =>
+            {
+                return (StatusCode::BAD_REQUEST, "unregistered redirect_uri").into_response();
+            }
+            _ => {}
+        }
+        d.n += 1;
+        let code = format!("code-{}", d.n);
+        d.codes.insert(
+            code.clone(),
+            q.get("code_challenge").cloned().unwrap_or_default(),
+        );
+        let mut u = url::Url::parse(&redirect).unwrap();
         u.query_pairs_mut()
-            .append_pair("code", "lax-code")
+            .append_pair("code", &code)
             .append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
-        Redirect::to(u.as_str())
+        Redirect::to(u.as_str()).into_response()
     }
-    async fn token(Form(_f): Form<HashMap<String, String>>) -> Json<Value> {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    fn issue(d: &mut Data, grant: usize) -> Json<Value> {
+        d.n += 1;
+        let (at, rt) = (
+            format!("access-{}-{grant}", d.n),
+            format!("refresh-{}-{grant}", d.n),
+        );
+        d.access.insert(at.clone(), ("/mcp".into(), grant));
+        d.refresh.insert(rt.clone(), grant);
         Json(
-            json!({"access_token": format!("lax-access-token-{n:03}"), "token_type": "Bearer", "expires_in": 600, "refresh_token": format!("lax-refresh-token-{n:03}"), "scope": "mcp:tools"}),
+            json!({"access_token": at, "token_type": "Bearer", "expires_in": 600, "refresh_token": rt, "scope": "mcp:tools"}),
         )
     }
-    async fn registry(State(b): State<Arc<String>>) -> Json<Value> {
+    async fn token(State(s): St, Form(f): Form<HashMap<String, String>>) -> Response {
+        let mut d = s.data.lock().unwrap();
+        let get = |k: &str| f.get(k).cloned().unwrap_or_default();
+        match get("grant_type").as_str() {
+            "authorization_code" => {
+                let Some(challenge) = d.codes.remove(&get("code")) else {
+                    return oauth_error("invalid_grant");
+                };
+                if s.hole != Hole::NoPkceCheck
+                    && !mcpgw::store::pkce_s256_matches(&get("code_verifier"), &challenge)
+                {
+                    return oauth_error("invalid_grant");
+                }
+                d.n += 1;
+                let grant = d.n;
+                issue(&mut d, grant).into_response()
+            }
+            "refresh_token" => match d.refresh.remove(&get("refresh_token")) {
+                Some(grant) if !d.revoked.contains(&grant) => issue(&mut d, grant).into_response(),
+                _ => oauth_error("invalid_grant"),
+            },
+            _ => oauth_error("unsupported_grant_type"),
+        }
+    }
+    async fn revoke(State(s): St, Form(f): Form<HashMap<String, String>>) -> StatusCode {
+        let mut d = s.data.lock().unwrap();
+        let t = f.get("token").cloned().unwrap_or_default();
+        let grant = d
+            .refresh
+            .get(&t)
+            .copied()
+            .or_else(|| d.access.get(&t).map(|a| a.1));
+        if let Some(g) = grant
+            && s.hole != Hole::RevocationIgnored
+        {
+            d.revoked.insert(g);
+        }
+        StatusCode::OK
+    }
+    async fn registry(State(s): St) -> Json<Value> {
+        let b = &s.base;
         Json(
             json!({"servers": [{"server": {"remotes": [{"type": "streamable-http", "url": format!("{b}/mcp")}]}}, {"server": {"remotes": [{"type": "streamable-http", "url": format!("{b}/other/mcp")}]}}]}),
         )
     }
     async fn mcp(
+        State(s): St,
+        uri: Uri,
         headers: HeaderMap,
         Query(q): Query<HashMap<String, String>>,
         Json(body): Json<Value>,
-    ) -> axum::response::Response {
-        let bearer = headers
+    ) -> Response {
+        let header = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("Bearer "));
-        if !bearer && !q.contains_key("access_token") {
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(String::from);
+        let token = header.or_else(|| {
+            q.get("access_token")
+                .filter(|_| s.hole == Hole::TokenReadFromQuery)
+                .cloned()
+        });
+        let valid = {
+            let d = s.data.lock().unwrap();
+            token
+                .and_then(|t| d.access.get(&t).cloned())
+                .is_some_and(|(route, grant)| {
+                    !d.revoked.contains(&grant)
+                        && (route == uri.path() || s.hole == Hole::TokenValidOnEveryRoute)
+                })
+        };
+        if !valid {
             return (
                 StatusCode::UNAUTHORIZED,
                 [(
@@ -485,13 +628,13 @@ mod lax {
         }
         let id = body.get("id").cloned();
         let result = match body["method"].as_str() {
+            _ if id.is_none() => return StatusCode::ACCEPTED.into_response(),
             Some("initialize") => {
-                json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "lax", "version": "1"}})
+                json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "fixture", "version": "1"}})
             }
             Some("tools/list") => {
                 json!({"tools": [{"name": "noop", "inputSchema": {"type": "object"}}]})
             }
-            None | Some(_) if id.is_none() => return StatusCode::ACCEPTED.into_response(),
             _ => json!({}),
         };
         Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response()
@@ -508,26 +651,66 @@ fn curl_browser() -> Browser {
 }
 
 #[tokio::test]
-async fn every_negative_check_fails_against_a_server_without_the_protections() {
-    let url = lax::spawn().await;
-    let mut o = options(&url);
-    o.check = true;
-    o.browser = curl_browser();
-    let t = walk::walk(o, &Quiet).await.transcript;
-    // the happy path works there …
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
-    assert!(
-        step(&t, StepKind::BrowserLeg)
-            .notes
-            .iter()
-            .any(|n| n.contains("opened in a browser"))
-    );
-    // … but every protection is missing, and each check says so
-    assert_eq!(t.checks.len(), 7, "{:#?}", t.checks);
-    for c in &t.checks {
-        assert_eq!(c.status, Status::Failed, "{c:#?}");
+async fn each_negative_check_fails_against_a_server_without_that_protection() {
+    use fixture::Hole;
+    let cases = [
+        (Hole::None, None),
+        (
+            Hole::DcrAcceptsAnyRedirect,
+            Some("DCR refuses a bad redirect URI"),
+        ),
+        (
+            Hole::UnknownClientAuthorized,
+            Some("authorize refuses an unknown client"),
+        ),
+        (
+            Hole::UnregisteredRedirectAccepted,
+            Some("authorize refuses an unregistered redirect URI"),
+        ),
+        (
+            Hole::NoPkceCheck,
+            Some("token refuses a wrong code_verifier"),
+        ),
+        (
+            Hole::TokenValidOnEveryRoute,
+            Some("a route's token is refused on another route"),
+        ),
+        (
+            Hole::TokenReadFromQuery,
+            Some("a token in the query string is refused"),
+        ),
+        (Hole::RevocationIgnored, Some("a revoked token is refused")),
+    ];
+    for (hole, broken) in cases {
+        let url = fixture::spawn(hole).await;
+        let mut o = options(&url);
+        o.check = true;
+        o.browser = curl_browser();
+        let t = walk::walk(o, &Quiet).await.transcript;
+        // the flow itself works …
+        assert_eq!(t.outcome, Outcome::Passed, "{hole:?}: {t:#?}");
+        assert!(
+            step(&t, StepKind::BrowserLeg)
+                .notes
+                .iter()
+                .any(|n| n.contains("opened in a browser"))
+        );
+        // … and exactly the missing protection is reported
+        assert_eq!(t.checks.len(), 7, "{hole:?}: {:#?}", t.checks);
+        for c in &t.checks {
+            let expected = if Some(c.name.as_str()) == broken {
+                Status::Failed
+            } else {
+                Status::Passed
+            };
+            assert_eq!(c.status, expected, "{hole:?}: {c:#?}");
+        }
+        assert_eq!(
+            t.exit_code(),
+            if broken.is_some() { 1 } else { 0 },
+            "{hole:?}"
+        );
     }
-    assert_eq!(t.exit_code(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
