@@ -956,3 +956,59 @@ async fn a_full_walk_passes_against_the_typescript_sdk_example_server() {
     // no refresh-token grant at the TS demo AS: the step is skipped, not failed
     assert_eq!(step(&t, StepKind::Refresh).status, Status::Skipped);
 }
+
+#[tokio::test]
+async fn connect_required_is_shown_and_auto_connect_follows_it() {
+    let Some(dir) = interop_dir() else { return };
+    // every JSON-RPC POST answers -32042 until the connect URL was followed (like mcpgw's
+    // token-exchange policy)
+    let (_child, ready) = spawn_ready(
+        std::process::Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0", "--oauth", "--connect-gate", "http"]),
+    );
+    let url = ready["url"].as_str().unwrap().to_string();
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.revoke = false;
+    o.browser_timeout = std::time::Duration::from_secs(3);
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    // without --auto-connect (and not a local dev gateway) the walk names the URL and stops
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::Mcp,
+            number: 8
+        },
+        "{t:#?}"
+    );
+    let mcp = step(&t, StepKind::Mcp);
+    assert!(
+        mcp.notes
+            .iter()
+            .any(|n| n.starts_with("connect URL: http://127.0.0.1:")),
+        "{mcp:#?}"
+    );
+    assert!(mcp.explanation.as_deref().unwrap().contains("-32042"));
+
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.revoke = false;
+    o.auto_connect = true;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    let mcp = step(&t, StepKind::Mcp);
+    assert!(
+        mcp.notes.iter().any(|n| n.contains("gated_echo")),
+        "{mcp:#?}"
+    );
+    assert!(
+        mcp.exchanges
+            .iter()
+            .any(|e| e.note.as_deref() == Some("approve"))
+    );
+}

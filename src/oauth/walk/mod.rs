@@ -174,6 +174,8 @@ struct Walk<'a> {
     access_token: Option<String>,
     refresh_token: Option<String>,
     revoked: bool,
+    /// The MCP session of the initialize step, for later calls.
+    session: Option<String>,
     listener: Option<browser::Listener>,
 }
 
@@ -204,6 +206,7 @@ impl<'a> Walk<'a> {
             access_token: None,
             refresh_token: None,
             revoked: false,
+            session: None,
             listener: None,
         }
     }

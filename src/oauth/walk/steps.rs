@@ -827,7 +827,15 @@ impl Walk<'_> {
                     self.finish(step);
                     return Ok(false);
                 };
-                self.secret(&url);
+                // the URL carries a one-time browser ticket: shorten long query values
+                if let Ok(u) = url::Url::parse(&url) {
+                    for (_, v) in u.query_pairs() {
+                        if v.len() >= 16 {
+                            let v = v.into_owned();
+                            self.secret(&v);
+                        }
+                    }
+                }
                 step.notes.push(format!("connect URL: {url}"));
                 connect_tries += 1;
                 match self.connect_upstream(&mut step, &url).await? {
@@ -859,6 +867,7 @@ impl Walk<'_> {
                 self.finish(step);
                 return Ok(false);
             }
+            self.session = session.clone();
             break (answer, session);
         };
         let result = init.as_ref().and_then(|a| a.get("result"));
@@ -990,8 +999,13 @@ impl Walk<'_> {
         if !step.failed() {
             // the new access token must work where the old one did
             let ping = json!({"jsonrpc": "2.0", "id": 3, "method": "ping"});
+            let session = self.session.clone();
             let (exchange, result) = self
-                .mcp_post(&ping, None, Some("ping with the refreshed token"))
+                .mcp_post(
+                    &ping,
+                    session.as_deref(),
+                    Some("ping with the refreshed token"),
+                )
                 .await;
             step.exchanges.push(exchange);
             let status = result.as_ref().map(|f| f.status.as_u16()).unwrap_or(0);
