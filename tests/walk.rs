@@ -281,6 +281,7 @@ async fn every_negative_check_holds_against_mcpgw_dev() {
     for c in &t.checks {
         assert_eq!(c.status, Status::Passed, "{c:#?}");
     }
+    golden("walk-check.txt", &masked_requests(&t, &[gw.running.addr.port()]));
     let other = t
         .checks
         .iter()
@@ -1010,5 +1011,67 @@ async fn connect_required_is_shown_and_auto_connect_follows_it() {
         mcp.exchanges
             .iter()
             .any(|e| e.note.as_deref() == Some("approve"))
+    );
+}
+
+#[tokio::test]
+async fn a_pre_registered_client_skips_dcr_and_cimd_needs_the_as_to_accept_it() {
+    let gw = quickstart().await;
+    let url = format!("{}/mcp/mock-v1", gw.base);
+    // a client registered beforehand (here through DCR by hand)
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(format!("{}/__zuplo/oauth/register", gw.base))
+        .json(&json!({"client_name": "pre-registered", "redirect_uris": ["http://127.0.0.1:8765/callback"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = r["client_id"].as_str().unwrap().to_string();
+    let mut o = options(&url);
+    o.client = walk::ClientChoice::Preregistered {
+        client_id: client_id.clone(),
+        client_secret: None,
+    };
+    o.show_secrets = true;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    let reg = step(&t, StepKind::Registration);
+    assert!(reg.exchanges.is_empty());
+    assert!(
+        t.requests()
+            .iter()
+            .all(|r| !r.url.ends_with("/oauth/register"))
+    );
+    let token = &step(&t, StepKind::Token).exchanges[0].request;
+    assert!(
+        token
+            .body
+            .as_deref()
+            .unwrap()
+            .contains(&format!("client_id={}", client_id.replace(':', "%3A")))
+    );
+
+    // mcpgw dev does not accept CIMD client ids yet, and its metadata says so
+    let mut o = options(&url);
+    o.client =
+        walk::ClientChoice::Cimd(url::Url::parse("https://client.example/meta.json").unwrap());
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::AuthorizationServerMetadata,
+            number: 3
+        },
+        "{t:#?}"
+    );
+    let why = step(&t, StepKind::AuthorizationServerMetadata)
+        .explanation
+        .clone()
+        .unwrap();
+    assert!(
+        why.contains("client_id_metadata_document_supported"),
+        "{why}"
     );
 }

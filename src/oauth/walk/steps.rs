@@ -348,17 +348,33 @@ impl Walk<'_> {
         if let Some(kind) = kind {
             as_step.notes.push(format!("browser login: {kind}"));
         }
-        if as_step.failed() && !d.supports_s256() {
-            as_step.explanation = Some(
-                "Without S256 PKCE an MCP client must refuse the authorization server (MCP authorization spec)."
-                    .into(),
-            );
-        } else if as_step.failed() {
-            as_step.explanation = Some(
-                "The metadata lacks an endpoint the walk needs; with no registration_endpoint use --client-id \
-                 (or --cimd when the server supports Client ID Metadata Documents)."
-                    .into(),
-            );
+        let failed = |label: &str| {
+            as_step
+                .checks
+                .iter()
+                .any(|c| !c.ok && c.label.starts_with(label))
+        };
+        let why = if failed("S256") {
+            Some(
+                "Without S256 PKCE an MCP client must refuse the authorization server (MCP authorization spec).",
+            )
+        } else if failed("authorization_endpoint") {
+            Some(
+                "The metadata lacks authorization_endpoint or token_endpoint: no client can get a token.",
+            )
+        } else if failed("registration_endpoint") {
+            Some(
+                "The AS offers no dynamic client registration: pass a pre-registered --client-id (and --client-secret), or --cimd URL if it accepts Client ID Metadata Documents.",
+            )
+        } else if failed("client_id_metadata_document_supported") {
+            Some(
+                "The AS does not say it accepts Client ID Metadata Documents (client_id_metadata_document_supported): use DCR (leave out --cimd) or --client-id.",
+            )
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            as_step.explanation = Some(why.to_string());
         }
         self.scope = d.default_scope();
         self.discovered = Some(d);
