@@ -281,7 +281,10 @@ async fn every_negative_check_holds_against_mcpgw_dev() {
     for c in &t.checks {
         assert_eq!(c.status, Status::Passed, "{c:#?}");
     }
-    golden("walk-check.txt", &masked_requests(&t, &[gw.running.addr.port()]));
+    golden(
+        "walk-check.txt",
+        &masked_requests(&t, &[gw.running.addr.port()]),
+    );
     let other = t
         .checks
         .iter()

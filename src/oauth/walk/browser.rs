@@ -5,7 +5,7 @@
 //! and waits for the redirect. Also drives an upstream connect URL (-32042) for `--auto-connect`.
 
 use super::transcript::{StepKind, StepRecord};
-use super::{Stop, Walk, html, steps::Pkce};
+use super::{Stop, Walk, client::Pkce, html};
 use crate::oauth::outbound::{OutboundRequest, host_is_loopback};
 use std::collections::HashMap;
 use tokio::sync::mpsc;

@@ -6,15 +6,21 @@
 //! [`Observer`] as it goes and returns a [`Transcript`]; the CLI decides how it looks.
 //!
 //! - `transcript`: the record (steps, exchanges, checks), secret shortening, curl rendering.
-//! - `steps`: the steps themselves.
+//! - `discover`: probe, PRM, AS metadata (steps 1–3).
+//! - `client`: registration and PKCE / the authorize URL (steps 4–5).
+//! - `mcp`: initialize and tools/list with the token (step 8).
+//! - `tokens`: token, refresh, revoke (steps 7, 9, 10).
 //! - `browser`: the browser leg (drive a local dev login, or a loopback redirect listener).
 //! - `checks`: the `--check` negative checks.
 //! - `html`: reading a consent form.
 
 mod browser;
 mod checks;
+mod client;
+mod discover;
 mod html;
-mod steps;
+mod mcp;
+mod tokens;
 pub mod transcript;
 
 use crate::oauth::outbound::{self, CookieJar, Fetched, Guard, Limits, OutboundRequest};
@@ -496,4 +502,17 @@ fn mcp_json(f: &Fetched) -> Option<Value> {
             .collect();
         serde_json::from_str::<Value>(&data.join("\n")).ok()
     })
+}
+
+pub(super) fn str_field<'v>(v: &'v Value, name: &str) -> Option<&'v str> {
+    v.get(name).and_then(Value::as_str)
+}
+
+/// `error` (and description) of an OAuth error answer.
+pub(super) fn oauth_error(body: Option<&Value>) -> (Option<String>, Option<String>) {
+    let e = body.and_then(|b| str_field(b, "error")).map(str::to_string);
+    let d = body
+        .and_then(|b| str_field(b, "error_description"))
+        .map(str::to_string);
+    (e, d)
 }
