@@ -39,10 +39,37 @@ impl Walk<'_> {
         Some(req)
     }
 
+    /// One grant at the token endpoint (with `resource` unless `--no-resource`), recorded in
+    /// `step`. `None` when the metadata has no token endpoint (the step is then failed).
+    async fn token_grant(
+        &mut self,
+        step: &mut StepRecord,
+        mut form: Vec<(&str, String)>,
+    ) -> Result<Option<crate::oauth::outbound::Fetched>, Stop> {
+        if let Some(r) = self.resource_param() {
+            form.push(("resource", r));
+        }
+        let Some(req) = self.token_request(form) else {
+            step.fail("No token_endpoint in the metadata.");
+            return Ok(None);
+        };
+        let (exchange, result) = self.send_raw(req, None).await;
+        step.exchanges.push(exchange);
+        match result {
+            Ok(f) => Ok(Some(f)),
+            Err(e) => {
+                step.fail(format!("The token endpoint could not be reached: {e}"));
+                let failed = std::mem::replace(step, StepRecord::new(0, step.kind));
+                self.finish(failed);
+                Err(Stop(e))
+            }
+        }
+    }
+
     /// Step 7: Redeem the code.
     pub(super) async fn token(&mut self, pkce: &Pkce, code: &str) -> Result<bool, Stop> {
         let mut step = self.step(StepKind::Token);
-        let mut form = vec![
+        let form = vec![
             ("grant_type", "authorization_code".to_string()),
             ("code", code.to_string()),
             (
@@ -54,23 +81,9 @@ impl Walk<'_> {
             ),
             ("code_verifier", pkce.verifier.clone()),
         ];
-        if let Some(r) = self.resource_param() {
-            form.push(("resource", r));
-        }
-        let Some(req) = self.token_request(form) else {
-            step.fail("No token_endpoint in the metadata.");
+        let Some(f) = self.token_grant(&mut step, form).await? else {
             self.finish(step);
             return Ok(false);
-        };
-        let (exchange, result) = self.send_raw(req, None).await;
-        step.exchanges.push(exchange);
-        let f = match result {
-            Ok(f) => f,
-            Err(e) => {
-                step.fail(format!("The token endpoint could not be reached: {e}"));
-                self.finish(step);
-                return Err(Stop(e));
-            }
         };
         self.read_tokens(&mut step, &f, false);
         Ok(self.finish(step))
@@ -189,28 +202,15 @@ impl Walk<'_> {
             return Ok(true);
         };
         let mut step = self.step(StepKind::Refresh);
-        let mut form = vec![
+        let form = vec![
             ("grant_type", "refresh_token".to_string()),
             ("refresh_token", rt),
         ];
-        if let Some(r) = self.resource_param() {
-            form.push(("resource", r));
-        }
-        let Some(req) = self.token_request(form) else {
-            step.fail("No token_endpoint in the metadata.");
+        let Some(f) = self.token_grant(&mut step, form).await? else {
             self.finish(step);
             return Ok(false);
         };
-        let (exchange, result) = self.send_raw(req, None).await;
-        step.exchanges.push(exchange);
-        match result {
-            Ok(f) => self.read_tokens(&mut step, &f, true),
-            Err(e) => {
-                step.fail(format!("The token endpoint could not be reached: {e}"));
-                self.finish(step);
-                return Err(Stop(e));
-            }
-        }
+        self.read_tokens(&mut step, &f, true);
         if !step.failed() {
             // the new access token must work where the old one did
             let ping = json!({"jsonrpc": "2.0", "id": 3, "method": "ping"});
