@@ -1078,3 +1078,45 @@ async fn a_pre_registered_client_skips_dcr_and_cimd_needs_the_as_to_accept_it() 
         "{why}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_hands_the_authorize_url_to_browser_and_waits_on_its_listener() {
+    let url = fixture::spawn(fixture::Hole::None).await;
+    let out = tokio::task::spawn_blocking(move || {
+        assert_cmd::cargo::cargo_bin_cmd!("mcpgw")
+            .env("BROWSER", "curl -s -L -o /dev/null --max-time 20")
+            .args(["oauth", "walk", "--url", &url, "--json", "--timeout", "20"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    // stdout stays one JSON document; the URL for the user goes to stderr
+    let t: Transcript = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        stderr.contains("Opened the authorize URL in your browser"),
+        "{stderr}"
+    );
+    let leg = step(&t, StepKind::BrowserLeg);
+    assert!(
+        leg.notes
+            .iter()
+            .any(|n| n == "authorize URL opened in a browser"),
+        "{leg:#?}"
+    );
+    assert!(
+        leg.notes
+            .iter()
+            .any(|n| n.starts_with("waiting on http://127.0.0.1:")),
+        "{leg:#?}"
+    );
+    let reg = &step(&t, StepKind::Registration).exchanges[0].request;
+    assert!(
+        reg.body
+            .as_deref()
+            .unwrap()
+            .contains("\"redirect_uris\":[\"http://127.0.0.1:")
+    );
+}
