@@ -1036,6 +1036,7 @@ async fn a_pre_registered_client_skips_dcr_and_cimd_needs_the_as_to_accept_it() 
     o.client = walk::ClientChoice::Preregistered {
         client_id: client_id.clone(),
         client_secret: None,
+        auth_method: None,
     };
     o.show_secrets = true;
     let t = walk::walk(o, &Quiet).await.transcript;
@@ -1118,5 +1119,62 @@ async fn the_binary_hands_the_authorize_url_to_browser_and_waits_on_its_listener
             .as_deref()
             .unwrap()
             .contains("\"redirect_uris\":[\"http://127.0.0.1:")
+    );
+}
+
+#[tokio::test]
+async fn a_confidential_pre_registered_client_walks_the_python_sdk_as_through_revoke() {
+    let Some(dir) = interop_dir() else { return };
+    let (_child, ready) = spawn_ready(
+        std::process::Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0", "--oauth"]),
+    );
+    let url = ready["url"].as_str().unwrap().to_string();
+    let issuer = ready["issuer"].as_str().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/callback");
+    let client: serde_json::Value = reqwest::Client::new()
+        .post(format!("{issuer}/register"))
+        .json(
+            &json!({"client_name": "walk confidential", "redirect_uris": [redirect],
+            "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
+            "token_endpoint_auth_method": "client_secret_post", "scope": "mcp:tools"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.redirect_uri = Some(url::Url::parse(&redirect).unwrap());
+    o.client = walk::ClientChoice::Preregistered {
+        client_id: client["client_id"].as_str().unwrap().to_string(),
+        client_secret: Some(mcpgw::secret::Secret::new(
+            client["client_secret"].as_str().unwrap(),
+        )),
+        auth_method: Some("client_secret_post".into()),
+    };
+    o.show_secrets = true;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(step(&t, StepKind::Revoke).status, Status::Passed);
+    let secret = client["client_secret"].as_str().unwrap();
+    let token = step(&t, StepKind::Token).exchanges[0]
+        .request
+        .body
+        .clone()
+        .unwrap();
+    assert!(
+        token.contains(&format!("client_secret={secret}")),
+        "{token}"
     );
 }

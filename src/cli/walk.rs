@@ -38,6 +38,10 @@ pub struct WalkArgs {
         hide_env_values = true
     )]
     pub client_secret: Option<String>,
+    /// How the pre-registered client authenticates at the token endpoint (default: basic,
+    /// unless the server lists only post)
+    #[arg(long, value_enum, requires = "client_secret")]
+    pub client_auth: Option<ClientAuth>,
     /// Use a Client ID Metadata Document URL as client_id
     #[arg(long)]
     pub cimd: Option<String>,
@@ -78,6 +82,14 @@ pub struct WalkArgs {
     /// Seconds to wait for the browser
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ClientAuth {
+    /// client_secret_basic: HTTP Basic
+    Basic,
+    /// client_secret_post: client_secret in the form
+    Post,
 }
 
 pub fn run(args: WalkArgs, color: bool) -> anyhow::Result<u8> {
@@ -128,6 +140,10 @@ fn options(args: &WalkArgs) -> anyhow::Result<WalkOptions> {
         (Some(id), _) => ClientChoice::Preregistered {
             client_id: id.clone(),
             client_secret: args.client_secret.clone().map(Secret::new),
+            auth_method: args.client_auth.map(|a| match a {
+                ClientAuth::Basic => "client_secret_basic".to_string(),
+                ClientAuth::Post => "client_secret_post".to_string(),
+            }),
         },
         (None, Some(c)) => ClientChoice::Cimd(
             url::Url::parse(c).with_context(|| format!("--cimd is not a URL: {c}"))?,

@@ -29,6 +29,7 @@ impl Walk<'_> {
             ClientChoice::Preregistered {
                 client_id,
                 client_secret,
+                auth_method,
             } => {
                 step.notes
                     .push(format!("pre-registered client {client_id}"));
@@ -36,7 +37,11 @@ impl Walk<'_> {
                     let s = s.expose().to_string();
                     self.secret(&s);
                     self.client_secret = Some(s);
-                    self.auth_method = Some(self.pick_secret_method());
+                    self.auth_method = auth_method.or_else(|| Some(self.pick_secret_method()));
+                    step.notes.push(format!(
+                        "client authentication: {}",
+                        self.auth_method.as_deref().unwrap_or_default()
+                    ));
                 }
                 self.client_id = Some(client_id);
             }

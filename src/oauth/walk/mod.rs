@@ -44,6 +44,9 @@ pub enum ClientChoice {
     Preregistered {
         client_id: String,
         client_secret: Option<Secret>,
+        /// `client_secret_basic` or `client_secret_post`; by default basic unless the AS lists
+        /// only post.
+        auth_method: Option<String>,
     },
     /// A Client ID Metadata Document URL used as the client id.
     Cimd(Url),

@@ -17,11 +17,11 @@ impl Walk<'_> {
         let client_id = self.client_id.clone()?;
         let basic = self.client_secret.is_some()
             && self.auth_method.as_deref() != Some("client_secret_post");
-        if !basic {
-            form.push(("client_id", client_id.clone()));
-            if let Some(s) = &self.client_secret {
-                form.push(("client_secret", s.clone()));
-            }
+        // client_id also goes in the form with Basic: it is not a credential, and some servers
+        // (the Python MCP SDK's AS) look for it there
+        form.push(("client_id", client_id.clone()));
+        if !basic && let Some(s) = &self.client_secret {
+            form.push(("client_secret", s.clone()));
         }
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut req = OutboundRequest::post_form(endpoint, &pairs);
