@@ -1178,3 +1178,28 @@ async fn a_confidential_pre_registered_client_walks_the_python_sdk_as_through_re
         "{token}"
     );
 }
+
+#[tokio::test]
+async fn without_any_prm_the_walk_warns_and_finds_the_as_at_the_origin() {
+    let Some(dir) = interop_dir() else { return };
+    let (_child, ready) = spawn_ready(
+        std::process::Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0", "--oauth", "--prm-at", "none"]),
+    );
+    let url = ready["url"].as_str().unwrap().to_string();
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.revoke = false;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    let prm = step(&t, StepKind::ProtectedResourceMetadata);
+    assert_eq!(prm.status, Status::Warned, "{prm:#?}");
+    assert!(prm.explanation.as_deref().unwrap().contains("2025-03-26"));
+    assert!(
+        prm.exchanges.len() >= 2,
+        "every PRM candidate is shown: {prm:#?}"
+    );
+}
