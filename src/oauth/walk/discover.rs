@@ -28,9 +28,10 @@ impl Walk<'_> {
                     error: Some(e.to_string()),
                     note: None,
                 });
-                step.fail(format!(
-                    "The MCP URL could not be reached: {e}. Is the gateway running (mcpgw dev) and is the URL right?"
-                ));
+                step.fail(
+                    "Nothing answered at the MCP URL. Is the gateway running (mcpgw dev), and are the \
+                     host, port and route right?",
+                );
                 self.finish(step);
                 return Err(Stop(e.to_string()));
             }
