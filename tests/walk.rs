@@ -1167,7 +1167,34 @@ async fn a_confidential_pre_registered_client_walks_the_python_sdk_as_through_re
         .unwrap();
     assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
     assert_eq!(step(&t, StepKind::Revoke).status, Status::Passed);
+    // with Basic, the header carries the secret: it is shortened like any other
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.revoke = false;
+    o.refresh = false;
+    o.redirect_uri = Some(url::Url::parse(&redirect).unwrap());
+    o.client = walk::ClientChoice::Preregistered {
+        client_id: client["client_id"].as_str().unwrap().to_string(),
+        client_secret: Some(mcpgw::secret::Secret::new(
+            client["client_secret"].as_str().unwrap(),
+        )),
+        auth_method: Some("client_secret_basic".into()),
+    };
+    let basic = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    let req = &step(&basic, StepKind::Token).exchanges[0].request;
+    let auth = req
+        .headers
+        .iter()
+        .find(|(k, _)| k == "authorization")
+        .unwrap();
+    assert!(
+        auth.1.starts_with("Basic ") && auth.1.ends_with('…') && auth.1.len() < 20,
+        "{auth:?}"
+    );
     let secret = client["client_secret"].as_str().unwrap();
+    assert!(!serde_json::to_string(&basic).unwrap().contains(secret));
     let token = step(&t, StepKind::Token).exchanges[0]
         .request
         .body

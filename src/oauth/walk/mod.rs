@@ -390,6 +390,15 @@ impl<'a> Walk<'a> {
         note: Option<&str>,
     ) -> (Exchange, Result<Fetched, String>) {
         let req = req.no_redirects();
+        // credentials in headers (Basic carries the client secret, base64-encoded)
+        for (k, v) in &req.headers {
+            if k == "authorization"
+                && let Some((_, cred)) = v.split_once(' ')
+            {
+                let cred = cred.to_string();
+                self.secret(&cred);
+            }
+        }
         let request = record_request(&req);
         let result = outbound::fetch(&self.http, req, self.limits, Guard::Trusted).await;
         match result {
