@@ -83,9 +83,12 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Any MCP server URL instead of a gateway route')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'Use this pre-registered client instead of DCR')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'Secret of the pre-registered client')
+            [CompletionResult]::new('--client-auth', '--client-auth', [CompletionResultType]::ParameterName, 'How the pre-registered client authenticates at the token endpoint (default: basic, unless the server lists only post)')
             [CompletionResult]::new('--cimd', '--cimd', [CompletionResultType]::ParameterName, 'Use a Client ID Metadata Document URL as client_id')
-            [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Save the tokens to FILE (mode 0600)')
+            [CompletionResult]::new('--redirect-uri', '--redirect-uri', [CompletionResultType]::ParameterName, 'Redirect URI to register (default: a loopback listener on a free port, or http://127.0.0.1:8765/callback when the walk drives a local dev login itself)')
+            [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Save the tokens to FILE (mode 0600); the revoke step is then skipped')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Reuse tokens saved with --save')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the browser')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Print the authorize URL instead of opening a browser')
             [CompletionResult]::new('--no-refresh', '--no-refresh', [CompletionResultType]::ParameterName, 'Skip the refresh step')
@@ -95,8 +98,8 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--auto-connect', '--auto-connect', [CompletionResultType]::ParameterName, 'Connect pending upstreams by itself on local dev')
             [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print full secrets instead of the first 6 characters')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON transcript instead of the step-by-step report')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'mcpgw;oauth;help' {

@@ -430,7 +430,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__oauth__subcmd__walk)
-            opts="-h --route --gateway --url --client-id --client-secret --cimd --no-browser --no-refresh --no-revoke --no-resource --check --auto-connect --show-secrets --json --save --token-file --color --help"
+            opts="-h --route --gateway --url --client-id --client-secret --client-auth --cimd --redirect-uri --no-browser --no-refresh --no-revoke --no-resource --check --auto-connect --show-secrets --json --save --token-file --timeout --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -456,7 +456,15 @@ _mcpgw() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --client-auth)
+                    COMPREPLY=($(compgen -W "basic post" -- "${cur}"))
+                    return 0
+                    ;;
                 --cimd)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redirect-uri)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -465,6 +473,10 @@ _mcpgw() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -78,9 +78,13 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subco
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l url -d 'Any MCP server URL instead of a gateway route' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-id -d 'Use this pre-registered client instead of DCR' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-secret -d 'Secret of the pre-registered client' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l client-auth -d 'How the pre-registered client authenticates at the token endpoint (default: basic, unless the server lists only post)' -r -f -a "basic\t'client_secret_basic: HTTP Basic'
+post\t'client_secret_post: client_secret in the form'"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l cimd -d 'Use a Client ID Metadata Document URL as client_id' -r
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l save -d 'Save the tokens to FILE (mode 0600)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l redirect-uri -d 'Redirect URI to register (default: a loopback listener on a free port, or http://127.0.0.1:8765/callback when the walk drives a local dev login itself)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l save -d 'Save the tokens to FILE (mode 0600); the revoke step is then skipped' -r -F
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l token-file -d 'Reuse tokens saved with --save' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l timeout -d 'Seconds to wait for the browser' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -92,7 +96,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subco
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l auto-connect -d 'Connect pending upstreams by itself on local dev'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l show-secrets -d 'Print full secrets instead of the first 6 characters'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l json -d 'Print one JSON transcript instead of the step-by-step report'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from help" -f -a "walk" -d 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and not __fish_seen_subcommand_from probe mock help" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''

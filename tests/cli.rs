@@ -55,15 +55,6 @@ fn help_lists_every_subcommand_with_examples() {
 }
 
 #[test]
-fn commands_not_built_yet_exit_2_and_say_so() {
-    mcpgw()
-        .args(["oauth", "walk", "--route", "/mcp/x"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not implemented yet"));
-}
-
-#[test]
 fn usage_errors_exit_2() {
     mcpgw().arg("frobnicate").assert().code(2);
     mcpgw()

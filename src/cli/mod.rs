@@ -8,6 +8,7 @@ mod init;
 mod mock;
 mod probe;
 mod validate;
+mod walk;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::IsTerminal;
@@ -137,61 +138,9 @@ pub enum LogFormat {
 pub enum OauthCommand {
     /// Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke
     #[command(
-        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json"
+        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json\n  mcpgw oauth walk --route /mcp/mock-v1 --save tokens.json && mcpgw oauth walk --route /mcp/mock-v1 --token-file tokens.json\n\nOn a local dev login (mcpgw dev) the walk drives the browser leg itself; elsewhere it opens $BROWSER\n(or the system browser) and listens on a loopback redirect URI. Secrets show as their first 6\ncharacters unless --show-secrets.\n\nExit codes: 0 every step passed, 1 a step (or a --check) failed, 2 usage or network errors."
     )]
-    Walk(WalkArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct WalkArgs {
-    /// Route path on the gateway, e.g. /mcp/linear-v1
-    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
-    pub route: Option<String>,
-    /// Gateway origin
-    #[arg(long, default_value = "http://127.0.0.1:9000")]
-    pub gateway: String,
-    /// Any MCP server URL instead of a gateway route
-    #[arg(long)]
-    pub url: Option<String>,
-    /// Use this pre-registered client instead of DCR
-    #[arg(long)]
-    pub client_id: Option<String>,
-    /// Secret of the pre-registered client
-    #[arg(long)]
-    pub client_secret: Option<String>,
-    /// Use a Client ID Metadata Document URL as client_id
-    #[arg(long)]
-    pub cimd: Option<String>,
-    /// Print the authorize URL instead of opening a browser
-    #[arg(long)]
-    pub no_browser: bool,
-    /// Skip the refresh step
-    #[arg(long)]
-    pub no_refresh: bool,
-    /// Skip the revoke step
-    #[arg(long)]
-    pub no_revoke: bool,
-    /// Leave out the RFC 8707 resource parameter
-    #[arg(long)]
-    pub no_resource: bool,
-    /// Run the negative checks after a successful walk
-    #[arg(long)]
-    pub check: bool,
-    /// Connect pending upstreams by itself on local dev
-    #[arg(long)]
-    pub auto_connect: bool,
-    /// Print full secrets instead of the first 6 characters
-    #[arg(long)]
-    pub show_secrets: bool,
-    /// Print one JSON transcript instead of the step-by-step report
-    #[arg(long)]
-    pub json: bool,
-    /// Save the tokens to FILE (mode 0600)
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
-    /// Reuse tokens saved with --save
-    #[arg(long, value_name = "FILE")]
-    pub token_file: Option<PathBuf>,
+    Walk(walk::WalkArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,15 +216,10 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Init(args) => init::run(args, color),
         Command::Completions(args) => completions::run(args),
         Command::Dev(args) => dev::run(args, color),
-        Command::Oauth(OauthCommand::Walk(_)) => not_implemented("mcpgw oauth walk"),
+        Command::Oauth(OauthCommand::Walk(args)) => walk::run(args, color),
         Command::Upstream(UpstreamCommand::Probe(args)) => probe::run(args),
         Command::Upstream(UpstreamCommand::Mock(args)) => mock::run(args),
     }
-}
-
-fn not_implemented(what: &str) -> anyhow::Result<u8> {
-    eprintln!("{what}: not implemented yet");
-    Ok(2)
 }
 
 /// The clap command, for completions and tests.

@@ -97,6 +97,9 @@ pub struct OutboundRequest {
     pub url: Url,
     pub headers: Vec<(String, String)>,
     pub body: Option<Bytes>,
+    /// Follow GET redirects (within `Limits::max_redirects`); when false a 3xx is returned as
+    /// the answer, for callers that show each hop (`oauth walk`'s browser leg).
+    pub follow_redirects: bool,
 }
 
 impl OutboundRequest {
@@ -106,6 +109,7 @@ impl OutboundRequest {
             url,
             headers: vec![("accept".into(), "application/json".into())],
             body: None,
+            follow_redirects: true,
         }
     }
     pub fn post_form(url: Url, form: &[(&str, &str)]) -> Self {
@@ -123,6 +127,7 @@ impl OutboundRequest {
                 ),
             ],
             body: Some(Bytes::from(body)),
+            follow_redirects: true,
         }
     }
     pub fn post_json(url: Url, body: &serde_json::Value) -> Self {
@@ -134,6 +139,7 @@ impl OutboundRequest {
                 ("content-type".into(), "application/json".into()),
             ],
             body: Some(Bytes::from(body.to_string())),
+            follow_redirects: true,
         }
     }
     /// Sets a header, replacing one of the same name (a constructor's default `accept`).
@@ -142,6 +148,52 @@ impl OutboundRequest {
         self.headers.retain(|(k, _)| *k != name);
         self.headers.push((name, value.into()));
         self
+    }
+    /// Returns redirects instead of following them.
+    pub fn no_redirects(mut self) -> Self {
+        self.follow_redirects = false;
+        self
+    }
+}
+
+/// Cookies a browser would keep between the hops of an authorization (the session cookie of a
+/// consent flow): per host, name → value. Attributes other than `Max-Age=0` / an empty value
+/// (removal) are ignored: the hops are short-lived and all go to hosts the user chose.
+#[derive(Debug, Clone, Default)]
+pub struct CookieJar {
+    cookies: Vec<(String, String, String)>,
+}
+
+impl CookieJar {
+    /// Keeps the `Set-Cookie` values of an answer from `url`.
+    pub fn store(&mut self, url: &Url, headers: &HeaderMap) {
+        let Some(host) = url.host_str() else { return };
+        for value in headers.get_all(reqwest::header::SET_COOKIE) {
+            let Ok(value) = value.to_str() else { continue };
+            let mut parts = value.split(';');
+            let Some((name, val)) = parts.next().and_then(|p| p.split_once('=')) else {
+                continue;
+            };
+            let (name, val) = (name.trim().to_string(), val.trim().to_string());
+            let removed =
+                val.is_empty() || parts.any(|a| a.trim().eq_ignore_ascii_case("max-age=0"));
+            self.cookies.retain(|(h, n, _)| !(h == host && *n == name));
+            if !removed {
+                self.cookies.push((host.to_string(), name, val));
+            }
+        }
+    }
+
+    /// The `Cookie` header for a request to `url`, if any cookie applies (same host, any port).
+    pub fn header_for(&self, url: &Url) -> Option<String> {
+        let host = url.host_str()?;
+        let pairs: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|(h, _, _)| h == host)
+            .map(|(_, n, v)| format!("{n}={v}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
     }
 }
 
@@ -209,6 +261,7 @@ pub async fn send(
             .map_err(|e| network_error(&url, &e, limits))?;
         let status = resp.status();
         if status.is_redirection()
+            && req.follow_redirects
             && req.method == Method::GET
             && let Some(next) = resp
                 .headers()
@@ -516,6 +569,26 @@ mod tests {
             "{slow:?}"
         );
         assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[test]
+    fn cookie_jar_keeps_per_host_and_forgets_removed() {
+        let mut jar = CookieJar::default();
+        let a = Url::parse("http://127.0.0.1:9000/x").unwrap();
+        let mut h = HeaderMap::new();
+        h.append("set-cookie", "s=1; Path=/; HttpOnly".parse().unwrap());
+        h.append("set-cookie", "t=2".parse().unwrap());
+        jar.store(&a, &h);
+        let other_port = Url::parse("http://127.0.0.1:1/y").unwrap();
+        assert_eq!(jar.header_for(&other_port).as_deref(), Some("s=1; t=2"));
+        assert_eq!(
+            jar.header_for(&Url::parse("http://localhost/").unwrap()),
+            None
+        );
+        let mut h = HeaderMap::new();
+        h.append("set-cookie", "s=; Max-Age=0".parse().unwrap());
+        jar.store(&a, &h);
+        assert_eq!(jar.header_for(&a).as_deref(), Some("t=2"));
     }
 
     #[tokio::test]

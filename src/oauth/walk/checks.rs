@@ -1,0 +1,393 @@
+//! `--check`: after a successful walk, try what a careful authorization server and resource
+//! server must refuse, and report each one. A check passes when the protection held.
+
+use super::transcript::{Exchange, NegativeCheck, Status, StepKind, StepRecord};
+use super::{Browser, Stop, Walk};
+use crate::oauth::outbound::OutboundRequest;
+use serde_json::{Value, json};
+
+/// What a negative check saw.
+enum Seen {
+    Held(String),
+    Broken(String),
+    Skipped(String),
+}
+
+impl Walk<'_> {
+    fn record_check(
+        &mut self,
+        name: &str,
+        expectation: &str,
+        exchanges: Vec<Exchange>,
+        seen: Seen,
+    ) {
+        let (status, detail) = match seen {
+            Seen::Held(d) => (Status::Passed, d),
+            Seen::Broken(d) => (Status::Failed, d),
+            Seen::Skipped(d) => (Status::Skipped, d),
+        };
+        self.negative.push(NegativeCheck {
+            name: name.into(),
+            expectation: expectation.into(),
+            status,
+            exchanges,
+            detail: Some(detail),
+        });
+    }
+
+    /// The checks that need a live access token and a registered client.
+    pub(super) async fn live_token_checks(&mut self) -> Result<(), Stop> {
+        self.check_bad_redirect_at_dcr().await;
+        self.check_unknown_client().await;
+        self.check_unregistered_redirect().await;
+        self.check_wrong_verifier().await?;
+        self.check_other_route().await;
+        self.check_query_token().await;
+        Ok(())
+    }
+
+    async fn check_bad_redirect_at_dcr(&mut self) {
+        const NAME: &str = "DCR refuses a bad redirect URI";
+        const EXPECT: &str = "400 invalid_redirect_uri for http://attacker.example/callback (not https, not loopback)";
+        let endpoint = self
+            .discovered
+            .as_ref()
+            .and_then(|d| d.metadata.registration_endpoint.clone())
+            .and_then(|e| url::Url::parse(&e).ok());
+        let Some(endpoint) = endpoint else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("no registration_endpoint".into()),
+            );
+            return;
+        };
+        let body = json!({
+            "client_name": "mcpgw oauth walk --check",
+            "redirect_uris": ["http://attacker.example/callback"],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "response_types": ["code"],
+            "token_endpoint_auth_method": "none",
+        });
+        let (ex, result) = self
+            .send_raw(OutboundRequest::post_json(endpoint, &body), None)
+            .await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e),
+            Ok(f) if f.status.is_client_error() => Seen::Held(format!(
+                "{} {}",
+                f.status.as_u16(),
+                f.json()
+                    .and_then(|j| j.get("error").and_then(Value::as_str).map(str::to_string))
+                    .unwrap_or_default()
+            )),
+            Ok(f) => Seen::Broken(format!(
+                "{}: the AS registered a client with a plain-http, non-loopback redirect URI",
+                f.status.as_u16()
+            )),
+        };
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
+    /// GETs an authorize URL and says whether the AS refused it (an error page, not a redirect).
+    async fn refused_at_authorize(&mut self, url: url::Url) -> (Exchange, Seen) {
+        let mut req = OutboundRequest::get(url);
+        req.headers = vec![("accept".into(), "text/html".into())];
+        let (ex, result) = self.send(req, None).await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e),
+            Ok(f) if f.status.is_client_error() => {
+                Seen::Held(format!("{} error page, no redirect", f.status.as_u16()))
+            }
+            Ok(f) if f.status.is_redirection() => {
+                let loc = f.header("location").unwrap_or_default().to_string();
+                let to_client = self
+                    .redirect_uri
+                    .as_ref()
+                    .is_some_and(|r| loc.starts_with(r.as_str()));
+                Seen::Broken(if to_client {
+                    format!(
+                        "{}: redirected to the redirect URI ({loc})",
+                        f.status.as_u16()
+                    )
+                } else {
+                    format!("{}: the AS went on to {loc}", f.status.as_u16())
+                })
+            }
+            Ok(f) => Seen::Broken(format!(
+                "{}: the AS did not refuse the request",
+                f.status.as_u16()
+            )),
+        };
+        (ex, seen)
+    }
+
+    fn authorize_with(&mut self, client_id: &str, redirect: &str) -> Option<url::Url> {
+        let saved = self.redirect_uri.clone();
+        self.redirect_uri = url::Url::parse(redirect).ok();
+        let p = self.new_pkce(Some(client_id));
+        self.redirect_uri = saved;
+        p.map(|p| p.url)
+    }
+
+    async fn check_unknown_client(&mut self) {
+        const NAME: &str = "authorize refuses an unknown client";
+        const EXPECT: &str = "a 4xx error page, no redirect";
+        let redirect = self
+            .redirect_uri
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let Some(url) = self.authorize_with("mcpgw-walk-unknown-client", &redirect) else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("no authorization_endpoint".into()),
+            );
+            return;
+        };
+        let (ex, seen) = self.refused_at_authorize(url).await;
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
+    async fn check_unregistered_redirect(&mut self) {
+        const NAME: &str = "authorize refuses an unregistered redirect URI";
+        const EXPECT: &str = "a 4xx error page, no redirect to the unregistered URI";
+        let (Some(client), Some(mut redirect)) =
+            (self.client_id.clone(), self.redirect_uri.clone())
+        else {
+            self.record_check(NAME, EXPECT, vec![], Seen::Skipped("no client".into()));
+            return;
+        };
+        redirect.set_path("/not-registered");
+        let Some(url) = self.authorize_with(&client, redirect.as_str()) else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("no authorization_endpoint".into()),
+            );
+            return;
+        };
+        let (ex, seen) = self.refused_at_authorize(url).await;
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
+    async fn check_wrong_verifier(&mut self) -> Result<(), Stop> {
+        const NAME: &str = "token refuses a wrong code_verifier";
+        const EXPECT: &str = "400 invalid_grant";
+        if !self.local_dev && (self.opts.browser == Browser::Print || self.listener.is_none()) {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("needs a second browser login".into()),
+            );
+            return Ok(());
+        }
+        let Some(pkce) = self.new_pkce(None) else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("no authorization_endpoint".into()),
+            );
+            return Ok(());
+        };
+        let mut scratch = StepRecord::new(0, StepKind::BrowserLeg);
+        let query = self.authorization(&mut scratch, &pkce).await?;
+        let mut exchanges = std::mem::take(&mut scratch.exchanges);
+        let Some(code) = query.ok().and_then(|q| q.get("code").cloned()) else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                exchanges,
+                Seen::Skipped("the second authorization gave no code".into()),
+            );
+            return Ok(());
+        };
+        self.secret(&code);
+        let wrong = crate::store::new_token().expose().to_string();
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_string()),
+            ("code", code),
+            (
+                "redirect_uri",
+                self.redirect_uri
+                    .as_ref()
+                    .map(|u| u.to_string())
+                    .unwrap_or_default(),
+            ),
+            ("code_verifier", wrong),
+        ];
+        if let Some(r) = self.resource_param() {
+            form.push(("resource", r));
+        }
+        let Some(req) = self.token_request(form) else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                exchanges,
+                Seen::Skipped("no token_endpoint".into()),
+            );
+            return Ok(());
+        };
+        let (ex, result) = self.send_raw(req, None).await;
+        exchanges.push(ex);
+        let seen = match result {
+            Err(e) => Seen::Skipped(e),
+            Ok(f) => {
+                let doc = f.json();
+                for t in ["access_token", "refresh_token"] {
+                    if let Some(v) = doc.as_ref().and_then(|d| d.get(t)).and_then(Value::as_str) {
+                        let v = v.to_string();
+                        self.secret(&v);
+                    }
+                }
+                let err = doc
+                    .as_ref()
+                    .and_then(|d| d.get("error"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if f.status.is_client_error() {
+                    Seen::Held(format!("{} {err}", f.status.as_u16()))
+                } else {
+                    Seen::Broken(format!(
+                        "{}: tokens issued without PKCE proof",
+                        f.status.as_u16()
+                    ))
+                }
+            }
+        };
+        self.record_check(NAME, EXPECT, exchanges, seen);
+        Ok(())
+    }
+
+    async fn check_other_route(&mut self) {
+        const NAME: &str = "a route's token is refused on another route";
+        const EXPECT: &str = "401 invalid_token on another MCP route of the same gateway";
+        let Some(other) = self.other_route().await else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped(
+                    "no other MCP route found in the gateway's MCP server registry".into(),
+                ),
+            );
+            return;
+        };
+        let mut req = OutboundRequest::post_json(
+            other,
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        )
+        .header("accept", "application/json, text/event-stream")
+        .header(
+            "mcp-protocol-version",
+            crate::oauth::discovery::PROTOCOL_VERSION,
+        );
+        if let Some(t) = &self.access_token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let (ex, result) = self.send_raw(req, None).await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e),
+            Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
+            Ok(f) => Seen::Broken(format!(
+                "{}: the token was accepted by a route it was not issued for",
+                f.status.as_u16()
+            )),
+        };
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
+    /// Another MCP route of the same gateway, from its MCP server registry (§3.16).
+    async fn other_route(&mut self) -> Option<url::Url> {
+        let url = self
+            .opts
+            .mcp_url
+            .join("/__zuplo/mcp-registry/v0.1/servers")
+            .ok()?;
+        let f = crate::oauth::outbound::fetch(
+            &self.http,
+            OutboundRequest::get(url),
+            self.limits,
+            crate::oauth::outbound::Guard::Trusted,
+        )
+        .await
+        .ok()?;
+        let doc = f.json()?;
+        let servers = doc.get("servers")?.as_array()?;
+        servers
+            .iter()
+            .filter_map(|s| s.pointer("/server/remotes/0/url").and_then(Value::as_str))
+            .filter_map(|u| url::Url::parse(u).ok())
+            .find(|u| u.path() != self.opts.mcp_url.path())
+            .and_then(|u| self.opts.mcp_url.join(u.path()).ok())
+    }
+
+    async fn check_query_token(&mut self) {
+        const NAME: &str = "a token in the query string is refused";
+        const EXPECT: &str = "401: bearer tokens are read only from the Authorization header";
+        let Some(token) = self.access_token.clone() else {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("no access token".into()),
+            );
+            return;
+        };
+        let mut url = self.opts.mcp_url.clone();
+        url.query_pairs_mut().append_pair("access_token", &token);
+        let req = OutboundRequest::post_json(
+            url,
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+        )
+        .header("accept", "application/json, text/event-stream")
+        .header(
+            "mcp-protocol-version",
+            crate::oauth::discovery::PROTOCOL_VERSION,
+        );
+        let (ex, result) = self.send_raw(req, None).await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e),
+            Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
+            Ok(f) => Seen::Broken(format!(
+                "{}: the server took the token from the query string",
+                f.status.as_u16()
+            )),
+        };
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
+    /// After the revoke step: the revoked grant's access token must be refused.
+    pub(super) async fn revoked_token_check(&mut self) -> Result<(), Stop> {
+        const NAME: &str = "a revoked token is refused";
+        const EXPECT: &str = "401 invalid_token with the access token of the revoked grant";
+        if !self.revoked {
+            self.record_check(
+                NAME,
+                EXPECT,
+                vec![],
+                Seen::Skipped("the revoke step did not run".into()),
+            );
+            return Ok(());
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+        let (ex, result) = self.mcp_post(&body, None, None).await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e),
+            Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
+            Ok(f) => Seen::Broken(format!(
+                "{}: the access token still works after its grant was revoked",
+                f.status.as_u16()
+            )),
+        };
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+        Ok(())
+    }
+}

@@ -1,0 +1,256 @@
+//! Steps 4–5 of SPEC §9: the client (DCR, a pre-registered client, or a Client ID Metadata
+//! Document URL) and PKCE S256 with the authorize URL.
+
+use super::transcript::StepKind;
+use super::{ClientChoice, Stop, Walk, oauth_error, str_field};
+use crate::oauth::outbound::OutboundRequest;
+use base64::Engine;
+use serde_json::{Value, json};
+use sha2::Digest;
+
+/// PKCE values and the authorize URL of one authorization.
+pub(super) struct Pkce {
+    pub verifier: String,
+    pub state: String,
+    pub url: url::Url,
+}
+
+/// base64url(SHA-256(verifier)), unpadded (RFC 7636 S256).
+pub(super) fn s256(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+impl Walk<'_> {
+    /// Step 4: DCR, a pre-registered client, or a CIMD URL.
+    pub(super) async fn register(&mut self) -> Result<bool, Stop> {
+        let mut step = self.step(StepKind::Registration);
+        let redirect = self.redirect_uri_for_registration().await?;
+        match self.opts.client.clone() {
+            ClientChoice::Preregistered {
+                client_id,
+                client_secret,
+                auth_method,
+            } => {
+                step.notes
+                    .push(format!("pre-registered client {client_id}"));
+                if let Some(s) = &client_secret {
+                    let s = s.expose().to_string();
+                    self.secret(&s);
+                    self.client_secret = Some(s);
+                    self.auth_method = auth_method.or_else(|| Some(self.pick_secret_method()));
+                    step.notes.push(format!(
+                        "client authentication: {}",
+                        self.auth_method.as_deref().unwrap_or_default()
+                    ));
+                }
+                self.client_id = Some(client_id);
+            }
+            ClientChoice::Cimd(url) => {
+                let (exchange, result) = self
+                    .send_raw(
+                        OutboundRequest::get(url.clone()),
+                        Some("the client metadata document"),
+                    )
+                    .await;
+                step.exchanges.push(exchange);
+                match result {
+                    Err(e) => step.fail(format!("The CIMD URL could not be fetched: {e}")),
+                    Ok(f) => {
+                        let doc = f.json().unwrap_or(Value::Null);
+                        step.check(
+                            "200 JSON document",
+                            f.status.is_success() && doc.is_object(),
+                            Some(f.status.as_u16().to_string()),
+                        );
+                        step.check(
+                            "client_id is the document's URL",
+                            str_field(&doc, "client_id") == Some(url.as_str()),
+                            str_field(&doc, "client_id").map(str::to_string),
+                        );
+                        let uris: Vec<&str> = doc
+                            .get("redirect_uris")
+                            .and_then(Value::as_array)
+                            .map(|a| a.iter().filter_map(Value::as_str).collect())
+                            .unwrap_or_default();
+                        step.check(
+                            "redirect_uris has the walk's redirect URI",
+                            uris.iter()
+                                .any(|u| crate::store::redirect_uri_matches(u, redirect.as_str())),
+                            Some(redirect.to_string()),
+                        );
+                        if step.failed() {
+                            step.explanation = Some(
+                                "The authorization server fetches this document and refuses a client_id or redirect_uri that does not match it (§3.6).".into(),
+                            );
+                        }
+                    }
+                }
+                self.client_id = Some(url.to_string());
+            }
+            ClientChoice::Dcr => {
+                let Some(endpoint) = self
+                    .discovered
+                    .as_ref()
+                    .and_then(|d| d.metadata.registration_endpoint.clone())
+                else {
+                    step.fail("No registration_endpoint: use --client-id or --cimd.");
+                    self.finish(step);
+                    return Ok(false);
+                };
+                let Ok(endpoint) = url::Url::parse(&endpoint) else {
+                    step.fail(format!("registration_endpoint is not a URL: {endpoint}"));
+                    self.finish(step);
+                    return Ok(false);
+                };
+                let mut body = json!({
+                    "client_name": self.opts.client_name,
+                    "redirect_uris": [redirect.as_str()],
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"],
+                    "token_endpoint_auth_method": "none",
+                });
+                if let (Some(scope), Some(o)) = (&self.scope, body.as_object_mut()) {
+                    o.insert("scope".into(), json!(scope));
+                }
+                let (exchange, result) = self
+                    .send_raw(OutboundRequest::post_json(endpoint, &body), None)
+                    .await;
+                step.exchanges.push(exchange);
+                let f = match result {
+                    Ok(f) => f,
+                    Err(e) => {
+                        step.fail(format!(
+                            "The registration endpoint could not be reached: {e}"
+                        ));
+                        self.finish(step);
+                        return Err(Stop(e));
+                    }
+                };
+                let doc = f.json();
+                let status = f.status.as_u16();
+                step.check(
+                    "201 Created",
+                    status == 201 || status == 200,
+                    Some(status.to_string()),
+                );
+                if status == 200 {
+                    step.advise("201, not 200 (RFC 7591)", false, None);
+                }
+                let client_id = doc
+                    .as_ref()
+                    .and_then(|d| str_field(d, "client_id"))
+                    .map(str::to_string);
+                step.check("client_id returned", client_id.is_some(), client_id.clone());
+                if step.failed() {
+                    let (e, d) = oauth_error(doc.as_ref());
+                    step.explanation = Some(format!(
+                        "Registration refused{}{}. The AS rejects redirect URIs that are not https or loopback http, and scopes it does not grant (§3.5).",
+                        e.map(|e| format!(": {e}")).unwrap_or_default(),
+                        d.map(|d| format!(" ({d})")).unwrap_or_default()
+                    ));
+                }
+                // D17: use what the server returned
+                if let Some(secret) = doc.as_ref().and_then(|d| str_field(d, "client_secret")) {
+                    let secret = secret.to_string();
+                    self.secret(&secret);
+                    self.client_secret = Some(secret);
+                    self.auth_method = doc
+                        .as_ref()
+                        .and_then(|d| str_field(d, "token_endpoint_auth_method"))
+                        .map(str::to_string)
+                        .or_else(|| Some("client_secret_basic".into()));
+                }
+                self.client_id = client_id;
+            }
+        }
+        Ok(self.finish(step))
+    }
+
+    /// client_secret_basic unless the AS lists only client_secret_post.
+    fn pick_secret_method(&self) -> String {
+        let methods = self
+            .discovered
+            .as_ref()
+            .map(|d| d.metadata.token_endpoint_auth_methods_supported.clone())
+            .unwrap_or_default();
+        if !methods.is_empty()
+            && !methods.iter().any(|m| m == "client_secret_basic")
+            && methods.iter().any(|m| m == "client_secret_post")
+        {
+            "client_secret_post".into()
+        } else {
+            "client_secret_basic".into()
+        }
+    }
+
+    /// Step 5: PKCE (RFC 7636 S256), state, and the authorize URL.
+    pub(super) fn authorize_url(&mut self) -> Result<Option<Pkce>, Stop> {
+        let mut step = self.step(StepKind::AuthorizeUrl);
+        let pkce = self.new_pkce(None);
+        match pkce {
+            Some(p) => {
+                step.check(
+                    "code_verifier is 43–128 characters of [A-Za-z0-9-._~]",
+                    (43..=128).contains(&p.verifier.len()),
+                    Some(format!("{} characters", p.verifier.len())),
+                );
+                step.check(
+                    "code_challenge_method S256",
+                    true,
+                    Some(format!("code_challenge {}", s256(&p.verifier))),
+                );
+                if !self.opts.resource {
+                    step.notes.push("resource left out (--no-resource)".into());
+                }
+                step.notes.push(format!("authorize URL: {}", p.url));
+                Ok(self.finish(step).then_some(p))
+            }
+            None => {
+                step.fail("The authorization_endpoint is not a URL.");
+                self.finish(step);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A fresh verifier and state, and the authorize URL for them (for `client_id`, or the
+    /// walk's client).
+    pub(super) fn new_pkce(&mut self, client_id: Option<&str>) -> Option<Pkce> {
+        let endpoint = self
+            .discovered
+            .as_ref()?
+            .metadata
+            .authorization_endpoint
+            .clone()?;
+        let mut url = url::Url::parse(&endpoint).ok()?;
+        let verifier = crate::store::new_token().expose().to_string();
+        let mut state_bytes = [0u8; 16];
+        rand::fill(&mut state_bytes[..]);
+        let state: String = state_bytes.iter().map(|b| format!("{b:02x}")).collect();
+        self.secret(&verifier);
+        let client_id = client_id
+            .map(str::to_string)
+            .or_else(|| self.client_id.clone())?;
+        let redirect = self.redirect_uri.clone()?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", &client_id)
+                .append_pair("redirect_uri", redirect.as_str())
+                .append_pair("code_challenge", &s256(&verifier))
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("state", &state);
+            if let Some(scope) = &self.scope {
+                q.append_pair("scope", scope);
+            }
+            if let Some(r) = self.resource_param() {
+                q.append_pair("resource", &r);
+            }
+        }
+        Some(Pkce {
+            verifier,
+            state,
+            url,
+        })
+    }
+}
