@@ -1057,27 +1057,16 @@ async fn a_pre_registered_client_skips_dcr_and_cimd_needs_the_as_to_accept_it() 
             .contains(&format!("client_id={}", client_id.replace(':', "%3A")))
     );
 
-    // mcpgw dev does not accept CIMD client ids yet, and its metadata says so
+    // mcpgw dev accepts CIMD client ids now (its metadata says so), so the walk passes AS
+    // metadata; a document the gateway cannot fetch then stops it at a later step
     let mut o = options(&url);
     o.client =
         walk::ClientChoice::Cimd(url::Url::parse("https://client.example/meta.json").unwrap());
     let t = walk::walk(o, &Quiet).await.transcript;
-    assert_eq!(
-        t.outcome,
-        Outcome::Failed {
-            step: StepKind::AuthorizationServerMetadata,
-            number: 3
-        },
-        "{t:#?}"
-    );
-    let why = step(&t, StepKind::AuthorizationServerMetadata)
-        .explanation
-        .clone()
-        .unwrap();
-    assert!(
-        why.contains("client_id_metadata_document_supported"),
-        "{why}"
-    );
+    match t.outcome {
+        Outcome::Failed { number, .. } => assert!(number > 3, "{t:#?}"),
+        ref other => panic!("expected a failure after step 3, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
