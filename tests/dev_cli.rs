@@ -4,59 +4,8 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
-
-struct Dev {
-    child: Child,
-    origin: String,
-    stdout: std::sync::mpsc::Receiver<String>,
-}
-
-/// Starts `mcpgw dev DIR --port 0 --log-format json` and waits for its banner (on stderr).
-fn spawn_dev(dir: &std::path::Path) -> Dev {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mcpgw"))
-        .args([
-            "dev",
-            dir.to_str().unwrap(),
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = BufReader::new(child.stderr.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let origin = loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("no banner from mcpgw dev");
-        if let Some(i) = line.find(" on http://") {
-            break line[i + 4..].trim().to_string();
-        }
-    };
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let (otx, orx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stdout.lines().map_while(Result::ok) {
-            let _ = otx.send(line);
-        }
-    });
-    Dev {
-        child,
-        origin,
-        stdout: orx,
-    }
-}
 
 fn sigterm(child: &Child) {
     let status = Command::new("kill")

@@ -64,8 +64,9 @@ fn assert_shape(r: &Value, url: &str) {
 }
 
 /// `mcpgw init DIR --template quickstart`, the suggestion pasted in as text (the way a user
-/// pastes it into the JSONC files), then `mcpgw validate`: no errors and no warnings.
-fn paste_and_validate(report: &Value, env: &[(&str, &str)]) {
+/// pastes it into the JSONC files), then `mcpgw validate`: no errors and no warnings. Returns
+/// the project (its directory is `gw` inside the returned temporary directory).
+fn paste_and_validate(report: &Value, env: &[(&str, &str)]) -> tempfile::TempDir {
     let s = &report["suggestion"];
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("gw");
@@ -108,6 +109,7 @@ fn paste_and_validate(report: &Value, env: &[(&str, &str)]) {
         "the pasted suggestion does not validate clean: {v:#}"
     );
     assert_eq!(out.status.code(), Some(0));
+    tmp
 }
 
 fn paste(file: &Path, after: &str, text: &str) {
@@ -435,6 +437,84 @@ async fn oauth_mock_variants() {
             &[]
         };
         paste_and_validate(&r, env);
+    }
+}
+
+/// The whole path a user takes: probe the upstream, paste the suggestion into a fresh
+/// quickstart project, start `mcpgw dev` on it, and connect a real MCP client (the TS SDK
+/// client of ../shared/interop). The first run connects the upstream from the consent page;
+/// the tool call then goes through the gateway with the gateway's own upstream token.
+#[tokio::test(flavor = "multi_thread")]
+async fn pasted_suggestion_works_under_mcpgw_dev() {
+    let Some(dir) = interop_dir("pasted_suggestion_works_under_mcpgw_dev") else {
+        return;
+    };
+    // (mock switches, the .env a manual registration needs)
+    type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)]);
+    let cases: &[Case] = &[
+        (&[], &[]),
+        (&["--prm-at", "root", "--no-resource-metadata"], &[]),
+        (
+            &[
+                "--no-dcr",
+                "--client-id",
+                "app",
+                "--client-secret",
+                "s3cret",
+            ],
+            &[
+                ("LAB_MOCK_CLIENT_ID", "app"),
+                ("LAB_MOCK_CLIENT_SECRET", "s3cret"),
+            ],
+        ),
+    ];
+    for (args, env) in cases {
+        let Some((_mock, url)) = oauth_mock(args) else {
+            eprintln!("SKIP pasted_suggestion_works_under_mcpgw_dev: no `upstream mock --oauth`");
+            return;
+        };
+        let base = url.trim_end_matches("/mcp").to_string();
+        let (code, r) = probe_json(&url, &["--id", "lab-mock"]).await;
+        assert_eq!(code, 0, "{args:?}: {r:#}");
+        let project = paste_and_validate(&r, env);
+        let gw = project.path().join("gw");
+        let dev = spawn_dev(&gw);
+        let route = r["suggestion"]["route_path"].as_str().unwrap();
+        let tokens = project.path().join("client-tokens.json");
+        let (code, steps, err) = run_client(ts_client(
+            &dir,
+            &format!("{}{route}", dev.origin),
+            &tokens,
+            &["--call", "add", "--args", r#"{"a":20,"b":22}"#],
+        ))
+        .await;
+        assert_eq!(code, 0, "{args:?}: {steps:#?}\n{err}");
+        assert!(
+            step(&steps, "call")["result"]
+                .to_string()
+                .contains("\"42\""),
+            "{args:?}: {steps:#?}"
+        );
+        // §6.7: the upstream sends no icons, so the gateway adds its site's favicon
+        assert_eq!(
+            step(&steps, "connect")["serverInfo"]["icons"],
+            json!([{"src": format!("{base}/favicon.ico")}]),
+            "{args:?}: {steps:#?}"
+        );
+        // the call reached the upstream with a token its own AS issued to the gateway
+        let stats: Value = reqwest::get(format!("{base}/__mock/stats"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(stats["authorizations"], 1, "{args:?}: {stats:#}");
+        let registrations = stats["registrations"].as_u64().unwrap_or(0);
+        assert_eq!(
+            registrations,
+            u64::from(env.is_empty()),
+            "{args:?}: {stats:#}"
+        );
     }
 }
 

@@ -5,7 +5,8 @@
 //! (hop-by-hop never; the client's `Authorization` and `Cookie` never reach an MCP upstream),
 //! redirects, the request timeout (504), and streaming: the response body is passed on chunk by
 //! chunk as it arrives (JSON or `text/event-stream`), and is only read whole when a capability
-//! filter must rewrite a JSON list result.
+//! filter must rewrite a JSON list result or a token-exchange upstream's JSON `initialize`
+//! result may need icons (§6.7).
 
 use super::filter;
 use super::pipeline::Inbound;
@@ -232,6 +233,15 @@ pub async fn forward(
         path: &path,
         request_id: &request_id,
     };
+    // §6.7: an `initialize` answer on a token-exchange route may get the upstream's icons
+    let icons_for = credential
+        .as_ref()
+        .filter(|_| {
+            req.buffered
+                .as_deref()
+                .is_some_and(crate::upstream::server_info::is_initialize)
+        })
+        .map(|c| c.target.clone());
     let retry = match &credential {
         Some(c) => {
             headers.insert(header::AUTHORIZATION, c.authorization.clone());
@@ -302,7 +312,7 @@ pub async fn forward(
             .await;
         }
     }
-    forward_response(upstream, &mut req).await
+    forward_response(upstream, &mut req, icons_for.as_deref()).await
 }
 
 /// What [`send`] needs of the inbound request (which itself is not `Sync`).
@@ -365,9 +375,13 @@ async fn send(
     }
 }
 
-/// The upstream's answer on its way back: streamed, or filtered when a capability filter
-/// must rewrite a JSON list result.
-async fn forward_response(upstream: reqwest::Response, req: &mut Inbound) -> Response {
+/// The upstream's answer on its way back: streamed, or rewritten when a capability filter must
+/// filter a JSON list result or (`icons_for`) an `initialize` result lacks icons.
+async fn forward_response(
+    upstream: reqwest::Response,
+    req: &mut Inbound,
+    icons_for: Option<&crate::upstream::policy::Target>,
+) -> Response {
     let status = upstream.status();
     let filters = std::mem::take(&mut req.response_filters);
     let content_type = upstream
@@ -375,7 +389,7 @@ async fn forward_response(upstream: reqwest::Response, req: &mut Inbound) -> Res
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let rewrite = !filters.is_empty()
+    let rewrite = (!filters.is_empty() || (icons_for.is_some() && status.is_success()))
         && content_type.contains("json")
         && !content_type.contains("event-stream");
 
@@ -393,6 +407,16 @@ async fn forward_response(upstream: reqwest::Response, req: &mut Inbound) -> Res
                         current = new;
                         changed = true;
                     }
+                }
+                if let Some(t) = icons_for
+                    && let Some(new) = crate::upstream::server_info::with_icons(
+                        &current,
+                        t.te.server_info.as_ref(),
+                        &t.mcp_url,
+                    )
+                {
+                    current = new;
+                    changed = true;
                 }
                 if changed {
                     headers.remove(header::CONTENT_LENGTH);

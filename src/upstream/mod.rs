@@ -11,6 +11,7 @@
 //! - `policy`: the policy step on an MCP route (credential, refresh, connect-required) and the
 //!   proxy's single 401 retry and 403 step-up.
 //! - `required`: the connect-required JSON-RPC error bodies (D5, §6.6).
+//! - `server_info`: icons added to an upstream's `initialize` answer (§6.7).
 
 pub mod connect;
 pub mod model;
@@ -18,6 +19,7 @@ pub mod oauth_client;
 pub mod pending;
 pub mod policy;
 pub mod required;
+pub mod server_info;
 pub mod tickets;
 pub mod vault;
 

@@ -222,3 +222,104 @@ pub fn spawn_everything(dir: &Path) -> (Child, serde_json::Value) {
             .arg(port.to_string()),
     )
 }
+
+// --- `mcpgw dev` and the interop clients ---------------------------------------------------
+
+/// `mcpgw dev` running as a child process.
+pub struct Dev {
+    pub child: std::process::Child,
+    pub origin: String,
+    pub stdout: std::sync::mpsc::Receiver<String>,
+}
+
+/// Starts `mcpgw dev DIR --port 0 --log-format json` and waits for its banner (on stderr).
+pub fn spawn_dev(dir: &std::path::Path) -> Dev {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcpgw"))
+        .args([
+            "dev",
+            dir.to_str().unwrap(),
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let origin = loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("no banner from mcpgw dev");
+        if let Some(i) = line.find(" on http://") {
+            break line[i + 4..].trim().to_string();
+        }
+    };
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (otx, orx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            let _ = otx.send(line);
+        }
+    });
+    Dev {
+        child,
+        origin,
+        stdout: orx,
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs a client off the runtime; returns (exit code, JSON-lines steps, stderr).
+pub async fn run_client(mut cmd: Command) -> (i32, Vec<serde_json::Value>, String) {
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("client ran"))
+        .await
+        .expect("client task");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let steps = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (
+        out.status.code().unwrap_or(-1),
+        steps,
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+pub fn has_step(steps: &[serde_json::Value], name: &str) -> bool {
+    steps.iter().any(|s| s["step"] == name)
+}
+
+pub fn step<'a>(steps: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    steps
+        .iter()
+        .find(|s| s["step"] == name)
+        .unwrap_or_else(|| panic!("no {name} step in {steps:#?}"))
+}
+
+/// The TS SDK client of ../shared/interop (`clients/mcp-client.mjs`) against `url`, keeping its
+/// OAuth tokens in `token_file`.
+pub fn ts_client(dir: &Path, url: &str, token_file: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs"))
+        .arg(url)
+        .arg("--token-file")
+        .arg(token_file)
+        .args(args)
+        .args(["--timeout", "60"]);
+    cmd
+}
