@@ -41,45 +41,6 @@ async fn gateway(dir: &Path) -> server::Running {
     server::start(Served::new(report), &options).await.unwrap()
 }
 
-/// Runs a client; returns (exit code, JSON-lines steps, stderr).
-async fn run_client(mut cmd: Command) -> (i32, Vec<Value>, String) {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("client ran"))
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let steps = stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
-    (
-        out.status.code().unwrap_or(-1),
-        steps,
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
-}
-
-fn has_step(steps: &[Value], name: &str) -> bool {
-    steps.iter().any(|s| s["step"] == name)
-}
-
-fn step<'a>(steps: &'a [Value], name: &str) -> &'a Value {
-    steps
-        .iter()
-        .find(|s| s["step"] == name)
-        .unwrap_or_else(|| panic!("no {name} step in {steps:#?}"))
-}
-
-fn ts_client(dir: &Path, url: &str, token_file: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("clients/mcp-client.mjs"))
-        .arg(url)
-        .arg("--token-file")
-        .arg(token_file)
-        .args(args)
-        .args(["--timeout", "60"]);
-    cmd
-}
-
 async fn stats(base: &str) -> Value {
     reqwest::get(format!("{base}/__mock/stats"))
         .await
@@ -87,6 +48,130 @@ async fn stats(base: &str) -> Value {
         .json()
         .await
         .unwrap()
+}
+
+/// A user-oauth upstream `up` (the in-process `mock --oauth` with `oauth`) on the route
+/// `/mcp/up` of a gateway on a free port, and where the TS client keeps its tokens.
+struct MockScenario {
+    mock: mcpgw::mock::MockHandle,
+    mock_base: String,
+    project: tempfile::TempDir,
+    gw: server::Running,
+    url: String,
+    tokens: std::path::PathBuf,
+}
+
+async fn mock_scenario(oauth: OAuthOptions) -> MockScenario {
+    let mock = spawn_with("127.0.0.1:0", MockOptions { oauth: Some(oauth) })
+        .await
+        .unwrap();
+    let mock_base = format!("http://{}", mock.addr);
+    let project = tempfile::tempdir().unwrap();
+    write_project(
+        project.path(),
+        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy("up", "user-oauth", json!({}))
+        ]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/up", gw.addr);
+    let tokens = project.path().join("client-tokens.json");
+    MockScenario {
+        mock,
+        mock_base,
+        project,
+        gw,
+        url,
+        tokens,
+    }
+}
+
+async fn mock_hook(base: &str, hook: &str) {
+    let resp = reqwest::Client::new()
+        .post(format!("{base}/__mock/{hook}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{hook}: {}", resp.status());
+}
+
+/// §3.10 readiness probe: a stored connection the upstream has revoked still looks active in
+/// the store; the consent page tries it, finds the refresh refused, and asks for a connect
+/// there, so the client never meets connect-required.
+#[tokio::test]
+async fn consent_tries_a_stored_connection_before_counting_it_connected() {
+    let Some(dir) = interop_dir("consent_tries_a_stored_connection_before_counting_it_connected")
+    else {
+        return;
+    };
+    let sc = mock_scenario(OAuthOptions::default()).await;
+    let (code, steps, err) =
+        run_client(ts_client(&dir, &sc.url, &sc.tokens, &["--list-tools"])).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    let before = stats(&sc.mock_base).await;
+    assert_eq!(before["authorizations"], 1, "{before:#}");
+
+    // a stored connection that still works: a new client is authorized without a connect
+    let second = sc.project.path().join("second-client.json");
+    let (code, steps, err) = run_client(ts_client(&dir, &sc.url, &second, &["--list-tools"])).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(
+        s["authorizations"], 1,
+        "no new upstream authorization: {s:#}"
+    );
+
+    // the upstream revokes everything; the next client's consent connects again right away
+    mock_hook(&sc.mock_base, "revoke-all").await;
+    let third = sc.project.path().join("third-client.json");
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &sc.url,
+        &third,
+        &["--call", "add", "--args", r#"{"a":6,"b":7}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(
+        step(&steps, "call")["result"]
+            .to_string()
+            .contains("\"13\"")
+    );
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// §6.4: a code exchange refused with `invalid_client` drops the client and starts over once
+/// (a new registration and authorization); `invalid_grant` starts over with the same client.
+#[tokio::test]
+async fn connect_starts_over_once_after_a_refused_code_exchange() {
+    let Some(dir) = interop_dir("connect_starts_over_once_after_a_refused_code_exchange") else {
+        return;
+    };
+    for (error, registrations) in [("invalid_client", 2), ("invalid_grant", 1)] {
+        let sc = mock_scenario(OAuthOptions::default()).await;
+        mock_hook(&sc.mock_base, &format!("fail-next-token?error={error}")).await;
+        let (code, steps, err) = run_client(ts_client(
+            &dir,
+            &sc.url,
+            &sc.tokens,
+            &["--call", "add", "--args", r#"{"a":1,"b":2}"#],
+        ))
+        .await;
+        assert_eq!(code, 0, "{error}: {steps:#?}\n{err}");
+        assert!(!has_step(&steps, "connect_required"), "{error}: {steps:#?}");
+        assert!(step(&steps, "call")["result"].to_string().contains("\"3\""));
+        let s = stats(&sc.mock_base).await;
+        assert_eq!(s["registrations"], registrations, "{error}: {s:#}");
+        assert_eq!(s["authorizations"], 2, "{error}: {s:#}");
+        assert_eq!(s["token_requests"], 2, "{error}: {s:#}");
+        sc.gw.shutdown.cancel();
+        drop(sc.mock);
+    }
 }
 
 #[tokio::test]

@@ -361,15 +361,14 @@ async fn token_exchange(
     } else {
         None
     };
-    let target = Arc::new(Target {
-        key: crate::upstream::connection_key(te, &subject),
-        te: te.clone(),
-        subject,
-        operation_id: r.operation_id().to_string(),
-        mcp_url: p.target.url().clone(),
-        origin: super::origin::origin(&state.origin, &req.headers),
-        prefix: served.report.project.plugin.prefix(),
-    });
+    let target = Arc::new(Target::new(
+        te,
+        &subject,
+        r.operation_id(),
+        p.target.url(),
+        super::origin::origin(&state.origin, &req.headers),
+        served.report.project.plugin.prefix(),
+    ));
     match policy::credential(state, &target, None, None).await {
         Outcome::Ready(authorization) => {
             req.upstream = Some(UpstreamCredential {

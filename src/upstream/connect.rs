@@ -327,15 +327,120 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
         r => r,
     };
 
+    let flow = Flow {
+        te,
+        id,
+        operation_id: op,
+        mcp_url: &mcp_url,
+        origin: cx.origin.clone(),
+        subject,
+        return_to,
+        restarted: false,
+    };
+    let url = match begin(cx, flow, STAGE).await {
+        Ok(u) => u,
+        Err(resp) => return resp,
+    };
+    if q.get("redirect").map(String::as_str) == Some("true") {
+        return crate::oauth::server::redirect(&url);
+    }
+    let body = super::required::ConnectRequired {
+        state: super::required::RequiredState::Authenticating,
+        display_name: &te.display_name,
+        upstream_id: id,
+        auth_profile: &super::auth_profile(id, te.auth_mode),
+        operation_id: op,
+        connection_id: None,
+        auth_url: Some(&url),
+        shared_reconnect: false,
+    }
+    .payload();
+    (
+        StatusCode::PRECONDITION_REQUIRED,
+        axum::Json(serde_json::json!({"connectRequired": body})),
+    )
+        .into_response()
+}
+
+/// §6.4: a code exchange refused with `invalid_client`/`unauthorized_client` drops the client
+/// information (the next setup registers again); `invalid_grant` keeps the client. Either way
+/// the flow starts over once, straight from the callback; a second failure is shown.
+async fn restart_once(
+    cx: &Cx<'_>,
+    id: &str,
+    st: &crate::store::UpstreamOAuthState,
+    pending: PendingConnect,
+    e: UpstreamError,
+    stage: &'static str,
+) -> Response {
+    let stale_client = e.is_stale_client();
+    if stale_client {
+        cx.state
+            .upstreams
+            .forget_setup(id, st.return_origin.as_deref().unwrap_or(&cx.origin));
+    }
+    let error = e.oauth_error().unwrap_or_default().to_string();
+    if pending.restarted || !(stale_client || error == "invalid_grant") {
+        return cx.page(upstream_error_page(&e, stage));
+    }
+    let Some((te, name)) = policy_for(cx.served, id) else {
+        return unknown_upstream(cx, id);
+    };
+    let Some(mcp_url) = route_target(cx.served, &st.operation_id, name) else {
+        return cx.page(upstream_error_page(&e, stage));
+    };
+    tracing::info!(
+        upstream = id,
+        "the upstream refused the code exchange ({error}); starting the connect flow over once"
+    );
+    let flow = Flow {
+        te,
+        id,
+        operation_id: &st.operation_id,
+        mcp_url: &mcp_url,
+        origin: st
+            .return_origin
+            .clone()
+            .unwrap_or_else(|| cx.origin.clone()),
+        subject: pending.subject,
+        return_to: st.return_to.clone(),
+        restarted: true,
+    };
+    match begin(cx, flow, stage).await {
+        Ok(url) => crate::oauth::server::redirect(&url),
+        Err(resp) => resp,
+    }
+}
+
+/// One connect flow about to start (or restart, §6.4).
+struct Flow<'a> {
+    te: &'a TokenExchange,
+    id: &'a str,
+    operation_id: &'a str,
+    mcp_url: &'a Url,
+    /// The gateway origin the browser started on: discovery and registration are cached per
+    /// origin, and the flow returns there (the callback itself may arrive on `localhost`).
+    origin: String,
+    subject: String,
+    return_to: Option<String>,
+    /// This flow is already the one restart §6.4 allows.
+    restarted: bool,
+}
+
+/// Discovery and registration (cached per upstream), PKCE, the sealed single-use pending state:
+/// the upstream authorize URL to send the browser to.
+async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<String, Response> {
     let up = &cx.state.upstreams;
-    let setup = match oauth_client::setup(up, te, &mcp_url, &cx.origin, &cx.prefix).await {
+    let te = flow.te;
+    let now = cx.state.clock.now();
+    let setup = match oauth_client::setup(up, te, flow.mcp_url, &flow.origin, &cx.prefix).await {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(upstream = id, "connect failed: {e}");
-            return cx.page(upstream_error_page(&e, STAGE));
+            tracing::warn!(upstream = flow.id, "connect failed: {e}");
+            return Err(cx.page(upstream_error_page(&e, stage)));
         }
     };
-    let key = super::connection_key(te, &subject);
+    let key = super::connection_key(te, &flow.subject);
     // a step-up (D18) widened the scope this connection needs
     let lookup = key.clone();
     let widened = match cx
@@ -357,22 +462,23 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
         setup: (*setup).clone(),
         code_verifier: verifier,
         scope: scope.clone(),
-        subject,
+        subject: flow.subject,
+        restarted: flow.restarted,
     };
     let blob = match up.vault.seal_json(Purpose::ConnectState, &key, &pending) {
         Ok(b) => b,
         Err(e) => {
-            return cx.problem(Problem::new(
+            return Err(cx.problem(Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e.to_string(),
-            ));
+            )));
         }
     };
     let record = NewUpstreamOAuthState {
         key,
-        operation_id: op.clone(),
-        return_to,
-        return_origin: Some(cx.origin.clone()),
+        operation_id: flow.operation_id.to_string(),
+        return_to: flow.return_to,
+        return_origin: Some(flow.origin),
         blob,
         ttl_seconds: tickets::TTL_SECONDS,
     };
@@ -384,45 +490,23 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
     {
         Ok(t) => t,
         Err(e) => {
-            return cx.problem(Problem::new(
+            return Err(cx.problem(Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e.to_string(),
-            ));
+            )));
         }
     };
     let state_jwt = tickets::sign_state(
         &up.signing_key,
         &UpstreamState {
-            upstream_server_id: id.to_string(),
-            operation_id: op.clone(),
+            upstream_server_id: flow.id.to_string(),
+            operation_id: flow.operation_id.to_string(),
             id: token.expose().to_string(),
         },
         now,
     );
-    let url =
-        match oauth_client::authorize_url(te, &setup, scope.as_deref(), &state_jwt, &challenge) {
-            Ok(u) => u,
-            Err(e) => return cx.page(upstream_error_page(&e, STAGE)),
-        };
-    if q.get("redirect").map(String::as_str) == Some("true") {
-        return crate::oauth::server::redirect(&url);
-    }
-    let body = super::required::ConnectRequired {
-        state: super::required::RequiredState::Authenticating,
-        display_name: &te.display_name,
-        upstream_id: id,
-        auth_profile: &super::auth_profile(id, te.auth_mode),
-        operation_id: op,
-        connection_id: None,
-        auth_url: Some(&url),
-        shared_reconnect: false,
-    }
-    .payload();
-    (
-        StatusCode::PRECONDITION_REQUIRED,
-        axum::Json(serde_json::json!({"connectRequired": body})),
-    )
-        .into_response()
+    oauth_client::authorize_url(te, &setup, scope.as_deref(), &state_jwt, &challenge)
+        .map_err(|e| cx.page(upstream_error_page(&e, stage)))
 }
 
 async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Response {
@@ -530,20 +614,14 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
     {
         return mismatch("The callback's iss is not the upstream authorization server (RFC 9207).");
     }
-    let answer = match oauth_client::exchange_code(up, &pending.setup, code, &pending.code_verifier)
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => {
-            if matches!(&e, UpstreamError::OAuth { error, .. } if error == "invalid_client" || error == "unauthorized_client")
-            {
-                // §6.4: stale client information is dropped so the next connect registers again
-                up.forget_setup(id, st.return_origin.as_deref().unwrap_or(&cx.origin));
+    let answer =
+        match oauth_client::exchange_code(up, &pending.setup, code, &pending.code_verifier).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::warn!(upstream = id, "upstream code exchange failed: {e}");
+                return restart_once(cx, id, &st, pending, e, STAGE).await;
             }
-            tracing::warn!(upstream = id, "upstream code exchange failed: {e}");
-            return cx.page(upstream_error_page(&e, STAGE));
-        }
-    };
+        };
     let scopes: Vec<String> = answer
         .scope
         .clone()

@@ -8,6 +8,7 @@
 //! - `tickets`: the signed browser connect ticket and upstream `state` (HS256 JWTs).
 //! - `connect`: the HTTP endpoints `/.well-known/oauth-client/{id}`, `…/connect`, `…/callback`.
 //! - `pending`: the upstreams a user must connect before consent (§3.10).
+//! - `readiness`: the consent page's check that a stored connection still works (§3.10).
 //! - `policy`: the policy step on an MCP route (credential, refresh, connect-required) and the
 //!   proxy's single 401 retry and 403 step-up.
 //! - `required`: the connect-required JSON-RPC error bodies (D5, §6.6).
@@ -18,6 +19,7 @@ pub mod model;
 pub mod oauth_client;
 pub mod pending;
 pub mod policy;
+pub mod readiness;
 pub mod required;
 pub mod server_info;
 pub mod tickets;

@@ -126,6 +126,9 @@ pub struct PendingConnect {
     pub scope: Option<String>,
     /// Who completed it (shared connections record it).
     pub subject: String,
+    /// This flow is the one restart after a refused code exchange (§6.4).
+    #[serde(default)]
+    pub restarted: bool,
 }
 
 /// The scope words of a space-separated scope string.

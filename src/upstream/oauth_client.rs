@@ -59,6 +59,20 @@ impl UpstreamError {
             "access_denied" | "invalid_client" | "invalid_grant" | "invalid_request"
             | "invalid_scope" | "invalid_target" | "unauthorized_client" | "unsupported_grant_type"))
     }
+
+    /// The upstream no longer accepts the gateway's client (§6.4: drop the client information).
+    pub fn is_stale_client(&self) -> bool {
+        self.oauth_error()
+            .is_some_and(|e| matches!(e, "invalid_client" | "unauthorized_client"))
+    }
+
+    /// The OAuth `error` code, when the token endpoint answered one.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            Self::OAuth { error, .. } => Some(error),
+            _ => None,
+        }
+    }
 }
 
 /// `O + B + /auth/connections/<id>/callback`, loopback hosts written `localhost` (§6.4).

@@ -2,8 +2,12 @@
 //! §3.10): the route's `user-oauth` token-exchange policies whose connection is not active.
 //! The consent page shows a Connect link for each, which returns to the consent page
 //! (`returnTo`), and the consent page then sends the user back to the client by itself.
+//! A stored active connection counts only once the readiness probe (`super::readiness`) has
+//! tried it.
 
+use super::policy::Target;
 use crate::config::policies::PolicyConfig;
+use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::AuthMode;
 use crate::gateway::server::{AppState, Served};
 use crate::store::ConnectionStatus;
@@ -47,7 +51,24 @@ pub async fn for_route(
             Ok(Some(c)) if c.status == ConnectionStatus::Active
         );
         if active {
-            continue;
+            let ready = match served.report.model.handlers.get(route) {
+                Some(Some(HandlerConfig::McpProxy(p))) => {
+                    let target = Target::new(
+                        te,
+                        subject,
+                        r.operation_id(),
+                        p.target.url(),
+                        origin.to_string(),
+                        prefix.to_string(),
+                    );
+                    super::readiness::is_ready(state, &target).await
+                }
+                // not an MCP proxy: the call itself reports that (pipeline), nothing to try
+                _ => true,
+            };
+            if ready {
+                continue;
+            }
         }
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("redirect", "true")

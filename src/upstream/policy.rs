@@ -44,6 +44,29 @@ pub struct Target {
     pub prefix: String,
 }
 
+impl Target {
+    /// The upstream of `te` (reached at `mcp_url`) on behalf of `subject`, for the route
+    /// `operation_id`; `origin` and `prefix` build the connect URLs.
+    pub fn new(
+        te: &TokenExchange,
+        subject: &str,
+        operation_id: &str,
+        mcp_url: &Url,
+        origin: String,
+        prefix: String,
+    ) -> Self {
+        Target {
+            key: super::connection_key(te, subject),
+            te: te.clone(),
+            subject: subject.to_string(),
+            operation_id: operation_id.to_string(),
+            mcp_url: mcp_url.clone(),
+            origin,
+            prefix,
+        }
+    }
+}
+
 /// How getting a credential ended.
 pub enum Outcome {
     Ready(HeaderValue),
@@ -214,6 +237,13 @@ pub async fn credential(
             }
         }
         Err(e) if e.needs_reconsent() => {
+            let mut sealed = sealed;
+            if e.is_stale_client() {
+                // §6.4: the upstream no longer knows the gateway's client; the next connect
+                // registers again
+                up.forget_setup(&target.key.upstream_id, &target.origin);
+                sealed.setup = None;
+            }
             mark_reconsent(state, target, &conn, sealed, &e.to_string()).await
         }
         Err(e) => Outcome::Failed(problem_for(&e)),

@@ -546,10 +546,23 @@ async fn token(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Respon
         Ok(f) => f,
         Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
     };
-    {
+    let injected = {
         let mut st = m.state();
         st.stats.token_requests += 1;
         st.stats.last_token = Some(recorded(&f));
+        st.fail_next_token.take()
+    };
+    if let Some(error) = injected {
+        let status = if error == "invalid_client" {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        return oauth_error(
+            status,
+            &error,
+            "failed on purpose (/__mock/fail-next-token)",
+        );
     }
     let known = match authenticate(&m, &headers, &f).await {
         Ok(k) => k,

@@ -5,6 +5,8 @@
 //! - `POST /__mock/expire-access-tokens`: every access token now gets 401 `invalid_token`.
 //! - `POST /__mock/revoke-all`: forget every access and refresh token (a refresh then gets
 //!   `invalid_grant`).
+//! - `POST /__mock/fail-next-token?error=E`: the next token request fails with OAuth error `E`
+//!   (`invalid_client` with 401, anything else with 400), whatever it holds.
 
 use super::Mock;
 use crate::store::now_unix;
@@ -21,6 +23,7 @@ pub fn routes(mock: Mock) -> Router {
         .route("/__mock/stats", get(stats))
         .route("/__mock/expire-access-tokens", post(expire))
         .route("/__mock/revoke-all", post(revoke_all))
+        .route("/__mock/fail-next-token", post(fail_next_token))
         .with_state(mock)
 }
 
@@ -75,4 +78,28 @@ async fn revoke_all(State(m): State<Mock>, req: Request) -> Response {
     st.access.clear();
     st.refresh.clear();
     axum::Json(json!({"revoked": n})).into_response()
+}
+
+async fn fail_next_token(State(m): State<Mock>, req: Request) -> Response {
+    if let Some(refused) = refuse_remote(&req) {
+        return refused;
+    }
+    let error = req
+        .uri()
+        .query()
+        .and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "error")
+                .map(|(_, v)| v.into_owned())
+        })
+        .filter(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+    let Some(error) = error else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "name the OAuth error: /__mock/fail-next-token?error=invalid_client\n",
+        )
+            .into_response();
+    };
+    m.state().fail_next_token = Some(error.clone());
+    axum::Json(json!({"next_token_request_fails_with": error})).into_response()
 }

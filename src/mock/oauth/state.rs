@@ -64,6 +64,8 @@ pub struct State {
     pub access: HashMap<String, TokenGrant>,
     pub refresh: HashMap<String, TokenGrant>,
     pub stats: Stats,
+    /// The OAuth error the next token request gets (`POST /__mock/fail-next-token`).
+    pub fail_next_token: Option<String>,
 }
 
 /// Parameters as a JSON object, with the values of secret-bearing names masked.
