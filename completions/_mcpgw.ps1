@@ -95,7 +95,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--no-revoke', '--no-revoke', [CompletionResultType]::ParameterName, 'Skip the revoke step')
             [CompletionResult]::new('--no-resource', '--no-resource', [CompletionResultType]::ParameterName, 'Leave out the RFC 8707 resource parameter')
             [CompletionResult]::new('--check', '--check', [CompletionResultType]::ParameterName, 'Run the negative checks after a successful walk')
-            [CompletionResult]::new('--auto-connect', '--auto-connect', [CompletionResultType]::ParameterName, 'Connect pending upstreams by itself on local dev')
+            [CompletionResult]::new('--auto-connect', '--auto-connect', [CompletionResultType]::ParameterName, 'Connect pending upstreams by itself on loopback: the consent page''s Connect links and -32042 connect URLs')
             [CompletionResult]::new('--show-secrets', '--show-secrets', [CompletionResultType]::ParameterName, 'Print full secrets instead of the first 6 characters')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON transcript instead of the step-by-step report')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

@@ -93,7 +93,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subco
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l no-revoke -d 'Skip the revoke step'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l no-resource -d 'Leave out the RFC 8707 resource parameter'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l check -d 'Run the negative checks after a successful walk'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l auto-connect -d 'Connect pending upstreams by itself on local dev'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l auto-connect -d 'Connect pending upstreams by itself on loopback: the consent page\'s Connect links and -32042 connect URLs'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l show-secrets -d 'Print full secrets instead of the first 6 characters'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l json -d 'Print one JSON transcript instead of the step-by-step report'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -828,51 +828,11 @@ fn usage_errors_exit_2() {
 // Third-party servers (the interop harness)
 // ---------------------------------------------------------------------------------------------
 
-fn interop_dir() -> Option<PathBuf> {
-    let d = std::env::var_os("MCPGW_INTEROP_DIR").map(PathBuf::from);
-    if d.is_none() {
-        eprintln!("SKIP: MCPGW_INTEROP_DIR is not set");
-    }
-    d
-}
-
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_ready(cmd: &mut std::process::Command) -> (Child, serde_json::Value) {
-    use std::io::BufRead;
-    let mut child = Child(
-        cmd.stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let stdout = child.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(j) = line.strip_prefix("READY ") {
-                let _ = tx.send(j.to_string());
-            }
-        }
-    });
-    let line = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("server not ready");
-    (child, serde_json::from_str(&line).unwrap())
-}
-
 #[tokio::test]
 async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
-    let Some(dir) = interop_dir() else { return };
+    let Some(dir) = interop_dir("tests/walk") else {
+        return;
+    };
     let (_child, ready) = spawn_ready(
         std::process::Command::new(dir.join("venv/bin/python"))
             .arg(dir.join("upstreams/py_mcp_server.py"))
@@ -935,7 +895,9 @@ async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
 
 #[tokio::test]
 async fn a_full_walk_passes_against_the_typescript_sdk_example_server() {
-    let Some(dir) = interop_dir() else { return };
+    let Some(dir) = interop_dir("tests/walk") else {
+        return;
+    };
     let (_child, ready) = spawn_ready(
         std::process::Command::new("bash")
             .arg(dir.join("upstreams/ts-oauth-upstream.sh"))
@@ -961,9 +923,75 @@ async fn a_full_walk_passes_against_the_typescript_sdk_example_server() {
     assert_eq!(step(&t, StepKind::Refresh).status, Status::Skipped);
 }
 
+/// A route whose user-oauth upstream (`mock --oauth`) is not connected yet: the consent page
+/// asks for a Connect first. Without --auto-connect the walk stops there and says so; with it,
+/// the browser leg goes through the upstream AS and the callback and comes back authorized.
+#[tokio::test]
+async fn auto_connect_connects_a_pending_upstream_from_the_consent_page() {
+    let mock = mcpgw::mock::spawn_with(
+        "127.0.0.1:0",
+        mcpgw::mock::MockOptions {
+            oauth: Some(Default::default()),
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = json!({"name": "mcp-token-exchange-up", "policyType": "mcp-token-exchange-inbound",
+        "handler": {"export": "McpTokenExchangeInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
+        "options": {"displayName": "Up", "authMode": "user-oauth"}}});
+    write_project(
+        dir.path(),
+        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+        json!([dev_oauth(), exchange]),
+    );
+    let gw = serve(dir, mock, 0, None).await;
+    let url = format!("{}/mcp/up", gw.base);
+
+    let t = walk::walk(options(&url), &Quiet).await.transcript;
+    assert_eq!(
+        t.outcome,
+        Outcome::Failed {
+            step: StepKind::BrowserLeg,
+            number: 6
+        },
+        "{t:#?}"
+    );
+    let leg = step(&t, StepKind::BrowserLeg);
+    assert!(
+        leg.explanation
+            .as_deref()
+            .is_some_and(|e| e.contains("--auto-connect")),
+        "{leg:#?}"
+    );
+
+    let mut o = options(&url);
+    o.auto_connect = true;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    let leg = step(&t, StepKind::BrowserLeg);
+    let urls: Vec<&str> = leg
+        .exchanges
+        .iter()
+        .map(|e| e.request.url.as_str())
+        .collect();
+    assert!(
+        urls.iter()
+            .any(|u| u.contains("/__zuplo/auth/connections/up/callback?code=")),
+        "{urls:#?}"
+    );
+    assert!(
+        urls.iter()
+            .any(|u| u.contains("/__zuplo/oauth/setup?state=")),
+        "{urls:#?}"
+    );
+}
+
 #[tokio::test]
 async fn connect_required_is_shown_and_auto_connect_follows_it() {
-    let Some(dir) = interop_dir() else { return };
+    let Some(dir) = interop_dir("tests/walk") else {
+        return;
+    };
     // every JSON-RPC POST answers -32042 until the connect URL was followed (like mcpgw's
     // token-exchange policy)
     let (_child, ready) = spawn_ready(
@@ -1113,7 +1141,9 @@ async fn the_binary_hands_the_authorize_url_to_browser_and_waits_on_its_listener
 
 #[tokio::test]
 async fn a_confidential_pre_registered_client_walks_the_python_sdk_as_through_revoke() {
-    let Some(dir) = interop_dir() else { return };
+    let Some(dir) = interop_dir("tests/walk") else {
+        return;
+    };
     let (_child, ready) = spawn_ready(
         std::process::Command::new(dir.join("venv/bin/python"))
             .arg(dir.join("upstreams/py_mcp_server.py"))
@@ -1197,7 +1227,9 @@ async fn a_confidential_pre_registered_client_walks_the_python_sdk_as_through_re
 
 #[tokio::test]
 async fn without_any_prm_the_walk_warns_and_finds_the_as_at_the_origin() {
-    let Some(dir) = interop_dir() else { return };
+    let Some(dir) = interop_dir("tests/walk") else {
+        return;
+    };
     let (_child, ready) = spawn_ready(
         std::process::Command::new(dir.join("venv/bin/python"))
             .arg(dir.join("upstreams/py_mcp_server.py"))

@@ -64,7 +64,8 @@ pub struct WalkArgs {
     /// Run the negative checks after a successful walk
     #[arg(long)]
     pub check: bool,
-    /// Connect pending upstreams by itself on local dev
+    /// Connect pending upstreams by itself on loopback: the consent page's Connect links and
+    /// -32042 connect URLs
     #[arg(long)]
     pub auto_connect: bool,
     /// Print full secrets instead of the first 6 characters

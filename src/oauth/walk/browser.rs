@@ -228,8 +228,14 @@ impl Walk<'_> {
                 "local dev login on loopback: the walk drives it (cookie jar, consent approve)"
                     .into(),
             );
+            // --auto-connect also follows the consent page's Connect links (SPEC §3.10)
             let end = self
-                .drive(step, pkce.url.clone(), redirect.as_str(), false)
+                .drive(
+                    step,
+                    pkce.url.clone(),
+                    redirect.as_str(),
+                    self.opts.auto_connect,
+                )
                 .await?;
             return Ok(match end {
                 DriveEnd::Redirected(u) => Ok(u.query_pairs().into_owned().collect()),
@@ -238,7 +244,8 @@ impl Walk<'_> {
                     has_connect: true,
                 } => Err(format!(
                     "The consent page ({status}) asks to connect an upstream first: that needs the upstream's own \
-                     login. Open the authorize URL in a browser, connect, and run the walk again."
+                     login. Run the walk with --auto-connect (a loopback upstream AS), or open the authorize URL in a \
+                     browser, connect, and run the walk again."
                 )),
                 DriveEnd::Page { status, .. } => Err(format!(
                     "The browser leg stopped at a page ({status}) without a consent form to approve (see the answer above)."
