@@ -372,9 +372,10 @@ fn py_oauth_upstream(dir: &Path, extra: &[&str]) -> (Child, String, String) {
 }
 
 #[tokio::test]
-async fn consent_page_connects_the_python_sdk_upstream_before_authorizing() {
-    let Some(dir) = interop_dir("consent_page_connects_the_python_sdk_upstream_before_authorizing")
-    else {
+async fn python_sdk_upstream_connects_at_consent_refreshes_and_reconnects_after_revocation() {
+    let Some(dir) = interop_dir(
+        "python_sdk_upstream_connects_at_consent_refreshes_and_reconnects_after_revocation",
+    ) else {
         return;
     };
     // PRM at the root and no resource_metadata in the challenge: D15's fallbacks
@@ -446,6 +447,36 @@ async fn consent_page_connects_the_python_sdk_upstream_before_authorizing() {
         .await
         .unwrap();
     assert!(s["refreshes"].as_u64().unwrap_or(0) > refreshes, "{s:#}");
+
+    // the upstream revokes every token: the next call answers -32042 reconsent_required, the
+    // client opens authUrl in the harness browser, connects, and its retried call succeeds
+    let revoked = reqwest::Client::new()
+        .post(format!("{base}/__interop/revoke-all"))
+        .send()
+        .await
+        .unwrap();
+    assert!(revoked.status().is_success());
+    let body = call_with_stored_token(&url, &tokens).await;
+    assert_eq!(body["error"]["code"], -32042, "{body:#}");
+    assert_eq!(
+        body["error"]["data"]["connectRequired"]["state"], "reconsent_required",
+        "{body:#}"
+    );
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &url,
+        &tokens,
+        &["--call", "echo", "--args", r#"{"text":"reconnected"}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    assert!(
+        step(&steps, "call")["result"]
+            .to_string()
+            .contains("reconnected")
+    );
     gw.shutdown.cancel();
 }
 
