@@ -476,19 +476,7 @@ async fn pasted_suggestion_works_under_mcpgw_dev() {
         let base = url.trim_end_matches("/mcp").to_string();
         let (code, r) = probe_json(&url, &["--id", "lab-mock"]).await;
         assert_eq!(code, 0, "{args:?}: {r:#}");
-        let project = paste_and_validate(&r, env);
-        let gw = project.path().join("gw");
-        let dev = spawn_dev(&gw);
-        let route = r["suggestion"]["route_path"].as_str().unwrap();
-        let tokens = project.path().join("client-tokens.json");
-        let (code, steps, err) = run_client(ts_client(
-            &dir,
-            &format!("{}{route}", dev.origin),
-            &tokens,
-            &["--call", "add", "--args", r#"{"a":20,"b":22}"#],
-        ))
-        .await;
-        assert_eq!(code, 0, "{args:?}: {steps:#?}\n{err}");
+        let steps = run_pasted(&dir, &r, env, "add", r#"{"a":20,"b":22}"#).await;
         assert!(
             step(&steps, "call")["result"]
                 .to_string()
@@ -516,6 +504,56 @@ async fn pasted_suggestion_works_under_mcpgw_dev() {
             "{args:?}: {stats:#}"
         );
     }
+}
+
+/// The Python SDK server with its own AS (PRM at the root, no `resource_metadata`): the same
+/// path, probe → paste → `mcpgw dev` → TS client, against a third-party upstream.
+#[tokio::test(flavor = "multi_thread")]
+async fn pasted_suggestion_for_the_python_sdk_upstream_works_under_mcpgw_dev() {
+    let Some(dir) =
+        interop_dir("pasted_suggestion_for_the_python_sdk_upstream_works_under_mcpgw_dev")
+    else {
+        return;
+    };
+    let (_py, url) = py_server(
+        &dir,
+        &["--oauth", "--prm-at", "root", "--no-resource-metadata"],
+    );
+    let (code, r) = probe_json(&url, &["--id", "py"]).await;
+    assert_eq!(code, 0, "{r:#}");
+    let steps = run_pasted(&dir, &r, &[], "whoami", "{}").await;
+    assert!(
+        step(&steps, "call")["result"]
+            .to_string()
+            .contains("demo-user"),
+        "{steps:#?}"
+    );
+}
+
+/// Pastes `report`'s suggestion into a quickstart project (validated clean), runs the `mcpgw
+/// dev` binary on it and the TS SDK client through the suggested route, calling `tool`; the
+/// client must succeed. Returns its steps.
+async fn run_pasted(
+    dir: &Path,
+    report: &Value,
+    env: &[(&str, &str)],
+    tool: &str,
+    args: &str,
+) -> Vec<Value> {
+    let project = paste_and_validate(report, env);
+    let dev = spawn_dev(&project.path().join("gw"));
+    let route = report["suggestion"]["route_path"].as_str().unwrap();
+    let tokens = project.path().join("client-tokens.json");
+    let (code, steps, err) = run_client(ts_client(
+        dir,
+        &format!("{}{route}", dev.origin),
+        &tokens,
+        &["--call", tool, "--args", args],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    steps
 }
 
 // --- in-test servers for the variants the peers do not have ------------------------------------
