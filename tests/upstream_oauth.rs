@@ -145,6 +145,72 @@ async fn consent_tries_a_stored_connection_before_counting_it_connected() {
     sc.gw.shutdown.cancel();
 }
 
+/// §3.14, §3.15: a connect link (browser ticket) and an upstream callback `state` work once;
+/// a second use, or a forged one, gets the error page with its code, not a connection.
+#[tokio::test]
+async fn connect_links_and_callbacks_are_single_use() {
+    let Some(dir) = interop_dir("connect_links_and_callbacks_are_single_use") else {
+        return;
+    };
+    let sc = mock_scenario(OAuthOptions::default()).await;
+    let (code, steps, err) =
+        run_client(ts_client(&dir, &sc.url, &sc.tokens, &["--list-tools"])).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    mock_hook(&sc.mock_base, "revoke-all").await;
+    let body = call_with_stored_token(&sc.url, &sc.tokens).await;
+    let auth_url = body["error"]["data"]["connectRequired"]["authUrl"]
+        .as_str()
+        .expect("an authUrl")
+        .to_string();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    async fn page(resp: reqwest::Response) -> (u16, String) {
+        (resp.status().as_u16(), resp.text().await.unwrap())
+    }
+
+    // the ticket: first use goes on to the upstream AS, the second is refused
+    let first = get(auth_url.clone()).await;
+    assert_eq!(first.status(), 302);
+    let to_upstream = first.headers()["location"].to_str().unwrap().to_string();
+    assert!(to_upstream.starts_with(&sc.mock_base), "{to_upstream}");
+    let (status, html) = page(get(auth_url.clone()).await).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("oauth_state_reused"), "{html}");
+    let forged = auth_url.replace("browserTicket=", "browserTicket=x");
+    let (status, html) = page(get(forged).await).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("oauth_state_invalid"), "{html}");
+
+    // the callback: the AS sends the browser back once; replaying it is refused
+    let back = get(to_upstream).await;
+    assert_eq!(back.status(), 302);
+    let callback = back.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        callback.contains("/auth/connections/up/callback?"),
+        "{callback}"
+    );
+    let done = get(callback.clone()).await;
+    assert!(done.status().is_success(), "{}", done.status());
+    let (status, html) = page(get(callback.clone()).await).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("oauth_state_reused"), "{html}");
+    let garbled = callback.replace("state=", "state=x");
+    let (status, html) = page(get(garbled).await).await;
+    assert_eq!(status, 400, "{html}");
+    assert!(html.contains("oauth_state_invalid"), "{html}");
+
+    // and the connection made by the one good callback works
+    let body = call_with_stored_token(&sc.url, &sc.tokens).await;
+    assert!(body["result"]["tools"].is_array(), "{body:#}");
+    sc.gw.shutdown.cancel();
+}
+
 /// §6.4: a code exchange refused with `invalid_client` drops the client and starts over once
 /// (a new registration and authorization); `invalid_grant` starts over with the same client.
 #[tokio::test]

@@ -165,6 +165,46 @@ fn error_page(
     }
 }
 
+/// Why a connect link (browser ticket, §3.14) or a callback's `state` (§3.15) cannot be used:
+/// both fail the same three ways.
+#[derive(Debug, Clone, Copy)]
+enum Unusable {
+    Expired,
+    Invalid,
+    Reused,
+}
+
+impl From<TicketError> for Unusable {
+    fn from(e: TicketError) -> Self {
+        match e {
+            TicketError::Expired => Unusable::Expired,
+            TicketError::Invalid => Unusable::Invalid,
+        }
+    }
+}
+
+/// The error page for an unusable ticket (`stage` "connect") or callback state.
+fn unusable_page(why: Unusable, stage: &'static str) -> ErrorPage {
+    let link = stage == "connect";
+    let (code, message) = match (why, link) {
+        (Unusable::Expired, true) => ("oauth_state_expired", "The connect link expired."),
+        (Unusable::Expired, false) => (
+            "oauth_state_expired",
+            "The connection took too long and expired.",
+        ),
+        (Unusable::Invalid, true) => ("oauth_state_invalid", "The connect link is not valid."),
+        (Unusable::Invalid, false) => ("oauth_state_invalid", "The callback's state is not valid."),
+        (Unusable::Reused, true) => ("oauth_state_reused", "This connect link was already used."),
+        (Unusable::Reused, false) => ("oauth_state_reused", "This callback was already used."),
+    };
+    let fix = if link {
+        "call the tool again from the client to get a new link"
+    } else {
+        "start the connection again from the client"
+    };
+    error_page(StatusCode::BAD_REQUEST, code, stage, message, fix)
+}
+
 fn upstream_error_page(e: &UpstreamError, stage: &'static str) -> ErrorPage {
     let fix = match e {
         UpstreamError::RegistrationRequired(_) => {
@@ -238,24 +278,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
     } else if let Some(jwt) = q.get("browserTicket") {
         let t = match tickets::verify_ticket(&cx.state.upstreams.signing_key, jwt, now) {
             Ok(t) => t,
-            Err(TicketError::Expired) => {
-                return cx.page(error_page(
-                    StatusCode::BAD_REQUEST,
-                    "oauth_state_expired",
-                    STAGE,
-                    "The connect link expired.",
-                    "call the tool again from the client to get a new link",
-                ));
-            }
-            Err(TicketError::Invalid) => {
-                return cx.page(error_page(
-                    StatusCode::BAD_REQUEST,
-                    "oauth_state_invalid",
-                    STAGE,
-                    "The connect link is not valid.",
-                    "call the tool again from the client to get a new link",
-                ));
-            }
+            Err(e) => return cx.page(unusable_page(e.into(), STAGE)),
         };
         let profile = super::auth_profile(id, te.auth_mode);
         if t.upstream_server_id != id || t.auth_profile_id != profile || t.operation_id != *op {
@@ -276,23 +299,9 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
         {
             Ok(ConsumeTicketOutcome::Consumed(_)) => {}
             Ok(ConsumeTicketOutcome::AlreadyConsumed) => {
-                return cx.page(error_page(
-                    StatusCode::BAD_REQUEST,
-                    "oauth_state_reused",
-                    STAGE,
-                    "This connect link was already used.",
-                    "call the tool again from the client to get a new link",
-                ));
+                return cx.page(unusable_page(Unusable::Reused, STAGE));
             }
-            Ok(_) => {
-                return cx.page(error_page(
-                    StatusCode::BAD_REQUEST,
-                    "oauth_state_expired",
-                    STAGE,
-                    "The connect link expired.",
-                    "call the tool again from the client to get a new link",
-                ));
-            }
+            Ok(_) => return cx.page(unusable_page(Unusable::Expired, STAGE)),
             Err(e) => {
                 return cx.problem(Problem::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -537,24 +546,7 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
     let up = &cx.state.upstreams;
     let claims = match tickets::verify_state(&up.signing_key, state_jwt, now) {
         Ok(c) => c,
-        Err(TicketError::Expired) => {
-            return cx.page(error_page(
-                StatusCode::BAD_REQUEST,
-                "oauth_state_expired",
-                STAGE,
-                "The connection took too long and expired.",
-                "start the connection again from the client",
-            ));
-        }
-        Err(TicketError::Invalid) => {
-            return cx.page(error_page(
-                StatusCode::BAD_REQUEST,
-                "oauth_state_invalid",
-                STAGE,
-                "The callback's state is not valid.",
-                "start the connection again from the client",
-            ));
-        }
+        Err(e) => return cx.page(unusable_page(e.into(), STAGE)),
     };
     let mismatch = |why: &str| {
         cx.page(error_page(
@@ -577,23 +569,9 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
     {
         Ok(ConsumeUpstreamStateOutcome::Consumed(s)) => s,
         Ok(ConsumeUpstreamStateOutcome::AlreadyConsumed) => {
-            return cx.page(error_page(
-                StatusCode::BAD_REQUEST,
-                "oauth_state_reused",
-                STAGE,
-                "This callback was already used.",
-                "start the connection again from the client",
-            ));
+            return cx.page(unusable_page(Unusable::Reused, STAGE));
         }
-        Ok(_) => {
-            return cx.page(error_page(
-                StatusCode::BAD_REQUEST,
-                "oauth_state_expired",
-                STAGE,
-                "The connection took too long and expired.",
-                "start the connection again from the client",
-            ));
-        }
+        Ok(_) => return cx.page(unusable_page(Unusable::Expired, STAGE)),
         Err(e) => {
             return cx.problem(Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
