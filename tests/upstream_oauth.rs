@@ -246,30 +246,18 @@ async fn user_oauth_upstream_connects_refreshes_and_asks_for_reconsent() {
     else {
         return;
     };
-    let mock = spawn_with(
-        "127.0.0.1:0",
-        MockOptions {
-            oauth: Some(OAuthOptions {
-                token_ttl_secs: 3600,
-                ..Default::default()
-            }),
-        },
-    )
-    .await
-    .unwrap();
-    let mock_base = format!("http://{}", mock.addr);
-    let project = tempfile::tempdir().unwrap();
-    write_project(
-        project.path(),
-        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
-        json!([
-            dev_oauth_policy(),
-            exchange_policy("up", "user-oauth", json!({}))
-        ]),
-    );
-    let gw = gateway(project.path()).await;
-    let url = format!("http://{}/mcp/up", gw.addr);
-    let tokens = project.path().join("client-tokens.json");
+    let MockScenario {
+        mock,
+        mock_base,
+        project,
+        gw,
+        url,
+        tokens,
+    } = mock_scenario(OAuthOptions {
+        token_ttl_secs: 3600,
+        ..Default::default()
+    })
+    .await;
 
     // first run: downstream OAuth; the consent page is in setup mode, the harness browser
     // follows its Connect link through the upstream AS and back, then the client is authorized
@@ -751,31 +739,19 @@ async fn step_up_on_insufficient_scope_asks_for_reconsent_with_the_wider_scope()
     else {
         return;
     };
-    let mock = spawn_with(
-        "127.0.0.1:0",
-        MockOptions {
-            oauth: Some(OAuthOptions {
-                challenge_scope: true,
-                tool_scopes: vec![("add".into(), "mcp:admin".into())],
-                ..Default::default()
-            }),
-        },
-    )
-    .await
-    .unwrap();
-    let mock_base = format!("http://{}", mock.addr);
-    let project = tempfile::tempdir().unwrap();
-    write_project(
-        project.path(),
-        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
-        json!([
-            dev_oauth_policy(),
-            exchange_policy("up", "user-oauth", json!({}))
-        ]),
-    );
-    let gw = gateway(project.path()).await;
-    let url = format!("http://{}/mcp/up", gw.addr);
-    let tokens = project.path().join("client-tokens.json");
+    let MockScenario {
+        mock: _mock,
+        mock_base,
+        project: _project,
+        gw,
+        url,
+        tokens,
+    } = mock_scenario(OAuthOptions {
+        challenge_scope: true,
+        tool_scopes: vec![("add".into(), "mcp:admin".into())],
+        ..Default::default()
+    })
+    .await;
 
     // echo needs only mcp:tools; add answers 403 insufficient_scope → reconsent_required with
     // the wider scope; after the reconsent the call succeeds
