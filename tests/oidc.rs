@@ -19,62 +19,21 @@ use mcpgw::gateway::server::{self, DevOptions, Served};
 use serde_json::json;
 use sha2::Digest;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 const REDIRECT: &str = "http://127.0.0.1:8976/oauth/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk-xyz";
 
-fn interop_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MCPGW_INTEROP_DIR") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!(
-                "SKIP {test}: MCPGW_INTEROP_DIR is not set (install ../shared/interop and export it)"
-            );
-            None
-        }
-    }
-}
-
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts the OpenID Provider; returns the guard and its issuer.
 fn start_idp(dir: &Path) -> (Child, String) {
-    let mut child = Child(
+    let (child, ready) = spawn_ready(
         Command::new("node")
             .arg(dir.join("idp/oidc-idp.mjs"))
             .args(["--port", "0"])
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn oidc-idp.mjs"),
+            .current_dir(dir),
     );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(j) = line.strip_prefix("READY ") {
-                let _ = tx.send(j.to_string());
-            }
-        }
-    });
-    let ready: serde_json::Value = serde_json::from_str(
-        &rx.recv_timeout(Duration::from_secs(60))
-            .expect("the IdP never printed READY"),
-    )
-    .unwrap();
     let issuer = ready["issuer"].as_str().unwrap().to_string();
     (child, issuer)
 }
