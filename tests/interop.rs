@@ -20,29 +20,11 @@ async fn gateway(dir: &std::path::Path) -> server::Running {
     server::start(Served::new(report), &options).await.unwrap()
 }
 
-/// Runs a client command off the runtime and returns its JSON-lines steps.
+/// Runs a client command off the runtime and returns its JSON-lines steps (exit 0 asserted).
 async fn run_client(mut cmd: Command) -> Vec<serde_json::Value> {
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("client ran"))
+    tokio::task::spawn_blocking(move || client_steps_ok(&mut cmd))
         .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "client failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn step<'a>(steps: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
-    steps
-        .iter()
-        .find(|s| s["step"] == name)
-        .unwrap_or_else(|| panic!("no {name} step in {steps:#?}"))
+        .unwrap()
 }
 
 fn tool_names(steps: &[serde_json::Value]) -> Vec<String> {

@@ -2,7 +2,10 @@
 //! streaming of progress, 405/413, the CLI's READY line and shutdown, and real MCP clients (the
 //! TS SDK and the Python SDK of the interop harness) against it.
 
+mod common;
+
 use axum::body::Body;
+use common::{client_steps_ok, step};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use proptest::prelude::*;
@@ -718,29 +721,6 @@ fn interop_dir(needs: &[&str]) -> Option<PathBuf> {
     None
 }
 
-/// Runs an interop client and returns its JSON-lines steps; fails with its stderr otherwise.
-fn run_client(cmd: &mut Command) -> Vec<Value> {
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "client failed ({:?})\nstdout:\n{stdout}\nstderr:\n{stderr}",
-        out.status
-    );
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn step<'a>(steps: &'a [Value], name: &str) -> &'a Value {
-    steps
-        .iter()
-        .find(|s| s["step"] == name)
-        .unwrap_or_else(|| panic!("no {name} step in {steps:?}"))
-}
-
 fn tool_names(steps: &[Value]) -> Vec<String> {
     step(steps, "tools")["tools"]
         .as_array()
@@ -760,7 +740,7 @@ fn interop_ts_sdk_client() {
     };
     let (_mock, ready) = spawn_mock_binary();
     let url = ready["url"].as_str().unwrap();
-    let steps = run_client(
+    let steps = client_steps_ok(
         Command::new("node")
             .current_dir(&dir)
             .arg(dir.join("clients/mcp-client.mjs"))
@@ -810,7 +790,7 @@ fn interop_python_sdk_client_both_eras() {
     let url = ready["url"].as_str().unwrap();
     // auto: server/discover at 2026-07-28; legacy: initialize at 2025-11-25.
     for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
-        let steps = run_client(
+        let steps = client_steps_ok(
             Command::new(dir.join("venv/bin/python"))
                 .current_dir(&dir)
                 .arg(dir.join("clients/py-client.py"))

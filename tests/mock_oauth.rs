@@ -4,14 +4,15 @@
 //! harness) completing the whole flow against the `mcpgw` binary in the discovery variants.
 //! The interop tests need `MCPGW_INTEROP_DIR`; without it they print `SKIP` and return.
 
+mod common;
+
 use base64::Engine;
+use common::{Child, client_steps_ok, interop_dir, spawn_ready, step};
 use mcpgw::mock::{self, MockHandle, MockOptions, OAuthOptions, PreRegisteredClient, PrmAt};
 use mcpgw::secret::Secret;
 use serde_json::{Value, json};
 use sha2::Digest;
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 const REDIRECT: &str = "http://127.0.0.1:8976/oauth/callback";
@@ -702,74 +703,13 @@ fn oauth_switches_need_oauth() {
 // Real third-party clients against the `mcpgw` binary.
 // ------------------------------------------------------------------------------------------
 
-fn interop_dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("MCPGW_INTEROP_DIR") {
-        Some(d) => Some(PathBuf::from(d)),
-        None => {
-            eprintln!(
-                "SKIP {test}: MCPGW_INTEROP_DIR is not set (run .ci/run, or install ../shared/interop and export it)"
-            );
-            None
-        }
-    }
-}
-
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `mcpgw upstream mock --oauth --port 0 ARGS`; returns the guard and the READY JSON.
 fn spawn_mock(args: &[&str]) -> (Child, Value) {
-    let mut child = Child(
+    spawn_ready(
         Command::new(env!("CARGO_BIN_EXE_mcpgw"))
             .args(["upstream", "mock", "--oauth", "--port", "0"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn mcpgw upstream mock"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(j) = line.strip_prefix("READY ") {
-                let _ = tx.send(j.to_string());
-            }
-        }
-    });
-    let json = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the mock never printed READY");
-    (child, serde_json::from_str(&json).expect("READY json"))
-}
-
-/// Runs a client to completion; returns its JSON-lines steps (asserting exit 0).
-fn run_client(mut cmd: Command) -> Vec<Value> {
-    let out = cmd.output().expect("client ran");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "client failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
-}
-
-fn step<'a>(steps: &'a [Value], name: &str) -> &'a Value {
-    steps
-        .iter()
-        .find(|s| s["step"] == name)
-        .unwrap_or_else(|| panic!("no {name} step in {steps:#?}"))
+            .args(args),
+    )
 }
 
 fn ts_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
@@ -786,7 +726,7 @@ fn ts_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
             "60",
         ])
         .args(args);
-    run_client(cmd)
+    client_steps_ok(&mut cmd)
 }
 
 fn py_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
@@ -803,7 +743,7 @@ fn py_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
             "60",
         ])
         .args(args);
-    run_client(cmd)
+    client_steps_ok(&mut cmd)
 }
 
 /// Both clients complete OAuth against a mock started with `mock_args` and call `add`;

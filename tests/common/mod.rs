@@ -300,6 +300,23 @@ pub async fn run_client(mut cmd: Command) -> (i32, Vec<serde_json::Value>, Strin
     )
 }
 
+/// Runs a client to completion and returns its JSON-lines steps; fails the test with the
+/// client's output unless it exited 0. Blocking: call it off the runtime.
+pub fn client_steps_ok(cmd: &mut Command) -> Vec<serde_json::Value> {
+    let out = cmd.stdin(Stdio::null()).output().expect("client ran");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "client failed ({:?})\nstdout:\n{stdout}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 pub fn has_step(steps: &[serde_json::Value], name: &str) -> bool {
     steps.iter().any(|s| s["step"] == name)
 }
