@@ -170,8 +170,16 @@ async fn connect_links_and_callbacks_are_single_use() {
         let http = http.clone();
         async move { http.get(url).send().await.unwrap() }
     };
-    async fn page(resp: reqwest::Response) -> (u16, String) {
-        (resp.status().as_u16(), resp.text().await.unwrap())
+    async fn assert_refused(url: &str, code: &str) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let resp = http.get(url).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let html = resp.text().await.unwrap();
+        assert_eq!(status, 400, "{code}: {html}");
+        assert!(html.contains(code), "{code}: {html}");
     }
 
     // the ticket: first use goes on to the upstream AS, the second is refused
@@ -179,13 +187,9 @@ async fn connect_links_and_callbacks_are_single_use() {
     assert_eq!(first.status(), 302);
     let to_upstream = first.headers()["location"].to_str().unwrap().to_string();
     assert!(to_upstream.starts_with(&sc.mock_base), "{to_upstream}");
-    let (status, html) = page(get(auth_url.clone()).await).await;
-    assert_eq!(status, 400, "{html}");
-    assert!(html.contains("oauth_state_reused"), "{html}");
+    assert_refused(&auth_url, "oauth_state_reused").await;
     let forged = auth_url.replace("browserTicket=", "browserTicket=x");
-    let (status, html) = page(get(forged).await).await;
-    assert_eq!(status, 400, "{html}");
-    assert!(html.contains("oauth_state_invalid"), "{html}");
+    assert_refused(&forged, "oauth_state_invalid").await;
 
     // the callback: the AS sends the browser back once; replaying it is refused
     let back = get(to_upstream).await;
@@ -197,13 +201,9 @@ async fn connect_links_and_callbacks_are_single_use() {
     );
     let done = get(callback.clone()).await;
     assert!(done.status().is_success(), "{}", done.status());
-    let (status, html) = page(get(callback.clone()).await).await;
-    assert_eq!(status, 400, "{html}");
-    assert!(html.contains("oauth_state_reused"), "{html}");
+    assert_refused(&callback, "oauth_state_reused").await;
     let garbled = callback.replace("state=", "state=x");
-    let (status, html) = page(get(garbled).await).await;
-    assert_eq!(status, 400, "{html}");
-    assert!(html.contains("oauth_state_invalid"), "{html}");
+    assert_refused(&garbled, "oauth_state_invalid").await;
 
     // and the connection made by the one good callback works
     let body = call_with_stored_token(&sc.url, &sc.tokens).await;
