@@ -35,6 +35,11 @@ impl Walk<'_> {
         });
     }
 
+    /// A check that could not run here, and why.
+    fn skip_check(&mut self, name: &str, expectation: &str, why: impl Into<String>) {
+        self.record_check(name, expectation, vec![], Seen::Skipped(why.into()));
+    }
+
     /// The checks that need a live access token and a registered client.
     pub(super) async fn live_token_checks(&mut self) -> Result<(), Stop> {
         self.check_bad_redirect_at_dcr().await;
@@ -55,12 +60,7 @@ impl Walk<'_> {
             .and_then(|d| d.metadata.registration_endpoint.clone())
             .and_then(|e| url::Url::parse(&e).ok());
         let Some(endpoint) = endpoint else {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("no registration_endpoint".into()),
-            );
+            self.skip_check(NAME, EXPECT, "no registration_endpoint");
             return;
         };
         let body = json!({
@@ -140,12 +140,7 @@ impl Walk<'_> {
             .map(|u| u.to_string())
             .unwrap_or_default();
         let Some(url) = self.authorize_with("mcpgw-walk-unknown-client", &redirect) else {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("no authorization_endpoint".into()),
-            );
+            self.skip_check(NAME, EXPECT, "no authorization_endpoint");
             return;
         };
         let (ex, seen) = self.refused_at_authorize(url).await;
@@ -158,17 +153,12 @@ impl Walk<'_> {
         let (Some(client), Some(mut redirect)) =
             (self.client_id.clone(), self.redirect_uri.clone())
         else {
-            self.record_check(NAME, EXPECT, vec![], Seen::Skipped("no client".into()));
+            self.skip_check(NAME, EXPECT, "no client");
             return;
         };
         redirect.set_path("/not-registered");
         let Some(url) = self.authorize_with(&client, redirect.as_str()) else {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("no authorization_endpoint".into()),
-            );
+            self.skip_check(NAME, EXPECT, "no authorization_endpoint");
             return;
         };
         let (ex, seen) = self.refused_at_authorize(url).await;
@@ -179,21 +169,11 @@ impl Walk<'_> {
         const NAME: &str = "token refuses a wrong code_verifier";
         const EXPECT: &str = "400 invalid_grant";
         if !self.local_dev && (self.opts.browser == Browser::Print || self.listener.is_none()) {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("needs a second browser login".into()),
-            );
+            self.skip_check(NAME, EXPECT, "needs a second browser login");
             return Ok(());
         }
         let Some(pkce) = self.new_pkce(None) else {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("no authorization_endpoint".into()),
-            );
+            self.skip_check(NAME, EXPECT, "no authorization_endpoint");
             return Ok(());
         };
         let mut scratch = StepRecord::new(0, StepKind::BrowserLeg);
@@ -270,13 +250,10 @@ impl Walk<'_> {
         const NAME: &str = "a route's token is refused on another route";
         const EXPECT: &str = "401 invalid_token on another MCP route of the same gateway";
         let Some(other) = self.other_route().await else {
-            self.record_check(
+            self.skip_check(
                 NAME,
                 EXPECT,
-                vec![],
-                Seen::Skipped(
-                    "no other MCP route found in the gateway's MCP server registry".into(),
-                ),
+                "no other MCP route found in the gateway's MCP server registry",
             );
             return;
         };
@@ -333,12 +310,7 @@ impl Walk<'_> {
         const NAME: &str = "a token in the query string is refused";
         const EXPECT: &str = "401: bearer tokens are read only from the Authorization header";
         let Some(token) = self.access_token.clone() else {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("no access token".into()),
-            );
+            self.skip_check(NAME, EXPECT, "no access token");
             return;
         };
         let mut url = self.opts.mcp_url.clone();
@@ -369,12 +341,7 @@ impl Walk<'_> {
         const NAME: &str = "a revoked token is refused";
         const EXPECT: &str = "401 invalid_token with the access token of the revoked grant";
         if !self.revoked {
-            self.record_check(
-                NAME,
-                EXPECT,
-                vec![],
-                Seen::Skipped("the revoke step did not run".into()),
-            );
+            self.skip_check(NAME, EXPECT, "the revoke step did not run");
             return Ok(());
         }
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
