@@ -142,6 +142,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--tool-scope', '--tool-scope', [CompletionResultType]::ParameterName, 'Calling TOOL needs SCOPE too: else 403 insufficient_scope (repeatable)')
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A pre-registered client id (accepts any loopback redirect URI)')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The pre-registered client''s secret (client_secret_basic or _post); without it the client is public')
+            [CompletionResult]::new('--dcr-auth-method', '--dcr-auth-method', [CompletionResultType]::ParameterName, 'DCR registers every client with this authentication method, whatever it asked for')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own OAuth 2.1 authorization server, on the same port')
             [CompletionResult]::new('--no-resource-metadata', '--no-resource-metadata', [CompletionResultType]::ParameterName, 'Leave resource_metadata out of the 401 challenge')

@@ -126,6 +126,9 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l tool-scope -d 'Calling TOOL needs SCOPE too: else 403 insufficient_scope (repeatable)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l client-id -d 'A pre-registered client id (accepts any loopback redirect URI)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l client-secret -d 'The pre-registered client\'s secret (client_secret_basic or _post); without it the client is public' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l dcr-auth-method -d 'DCR registers every client with this authentication method, whatever it asked for' -r -f -a "none\t''
+client_secret_basic\t''
+client_secret_post\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -62,6 +62,11 @@ struct MockScenario {
 }
 
 async fn mock_scenario(oauth: OAuthOptions) -> MockScenario {
+    mock_scenario_with(oauth, json!({})).await
+}
+
+/// [`mock_scenario`] with more options for the token-exchange policy.
+async fn mock_scenario_with(oauth: OAuthOptions, policy_options: Value) -> MockScenario {
     let mock = spawn_with("127.0.0.1:0", MockOptions { oauth: Some(oauth) })
         .await
         .unwrap();
@@ -72,7 +77,7 @@ async fn mock_scenario(oauth: OAuthOptions) -> MockScenario {
         json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
         json!([
             dev_oauth_policy(),
-            exchange_policy("up", "user-oauth", json!({}))
+            exchange_policy("up", "user-oauth", policy_options)
         ]),
     );
     let gw = gateway(project.path()).await;
@@ -143,6 +148,94 @@ async fn consent_tries_a_stored_connection_before_counting_it_connected() {
     let s = stats(&sc.mock_base).await;
     assert_eq!(s["authorizations"], 2, "{s:#}");
     sc.gw.shutdown.cancel();
+}
+
+/// D17 and manual registration: the gateway authenticates at the upstream token endpoint (code
+/// exchange and refresh) the way its registration says: the method a DCR answer names even when
+/// the gateway asked for `none`, else the configured `tokenEndpointAuthMethod`. The mock refuses
+/// a dynamic client that authenticates any other way.
+#[tokio::test]
+async fn upstream_client_authentication_follows_the_registration() {
+    use mcpgw::mock::PreRegisteredClient;
+    use mcpgw::store::TokenEndpointAuthMethod as M;
+    let Some(dir) = interop_dir("upstream_client_authentication_follows_the_registration") else {
+        return;
+    };
+    let app = |secret: Option<&str>| PreRegisteredClient {
+        id: "app".into(),
+        secret: secret.map(mcpgw::secret::Secret::new),
+    };
+    let manual = |method: &str, secret: Option<&str>| {
+        let mut r = json!({"mode": "manual", "clientId": "app", "tokenEndpointAuthMethod": method});
+        if let Some(s) = secret {
+            r["clientSecret"] = json!(s);
+        }
+        json!({ "clientRegistration": r })
+    };
+    let cases = [
+        (
+            OAuthOptions {
+                dcr_auth_method: Some(M::ClientSecretPost),
+                ..Default::default()
+            },
+            json!({}),
+            "client_secret_post",
+        ),
+        (
+            OAuthOptions {
+                dcr_auth_method: Some(M::ClientSecretBasic),
+                ..Default::default()
+            },
+            json!({}),
+            "client_secret_basic",
+        ),
+        (
+            OAuthOptions {
+                dcr: false,
+                client: Some(app(Some("s3cret"))),
+                ..Default::default()
+            },
+            manual("client_secret_post", Some("s3cret")),
+            "client_secret_post",
+        ),
+        (
+            OAuthOptions {
+                dcr: false,
+                client: Some(app(Some("s3cret"))),
+                ..Default::default()
+            },
+            manual("client_secret_basic", Some("s3cret")),
+            "client_secret_basic",
+        ),
+        (
+            OAuthOptions {
+                dcr: false,
+                client: Some(app(None)),
+                ..Default::default()
+            },
+            manual("none", None),
+            "none",
+        ),
+    ];
+    for (oauth, policy, method) in cases {
+        let sc = mock_scenario_with(oauth, policy).await;
+        let (code, steps, err) =
+            run_client(ts_client(&dir, &sc.url, &sc.tokens, &["--list-tools"])).await;
+        assert_eq!(code, 0, "{method}: {steps:#?}\n{err}");
+        let s = stats(&sc.mock_base).await;
+        assert_eq!(
+            s["last_client_auth"], method,
+            "code exchange, {method}: {s:#}"
+        );
+        // the refresh authenticates the same way
+        mock_hook(&sc.mock_base, "expire-access-tokens").await;
+        let body = call_with_stored_token(&sc.url, &sc.tokens).await;
+        assert!(body["result"]["tools"].is_array(), "{method}: {body:#}");
+        let s = stats(&sc.mock_base).await;
+        assert_eq!(s["refreshes"], 1, "{method}: {s:#}");
+        assert_eq!(s["last_client_auth"], method, "refresh, {method}: {s:#}");
+        sc.gw.shutdown.cancel();
+    }
 }
 
 /// §3.14, §3.15: a connect link (browser ticket) and an upstream callback `state` work once;

@@ -4,6 +4,7 @@
 
 use crate::mock::{self, MockOptions, OAuthOptions, PreRegisteredClient, PrmAt};
 use crate::secret::Secret;
+use crate::store::TokenEndpointAuthMethod;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -61,6 +62,20 @@ pub struct MockArgs {
     /// The pre-registered client's secret (client_secret_basic or _post); without it the client is public
     #[arg(long, value_name = "S", requires = "client_id")]
     pub client_secret: Option<String>,
+    /// DCR registers every client with this authentication method, whatever it asked for
+    #[arg(long, value_enum, value_name = "METHOD", requires = "oauth")]
+    pub dcr_auth_method: Option<DcrAuthMethodArg>,
+}
+
+/// `--dcr-auth-method` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DcrAuthMethodArg {
+    #[value(name = "none")]
+    None,
+    #[value(name = "client_secret_basic")]
+    ClientSecretBasic,
+    #[value(name = "client_secret_post")]
+    ClientSecretPost,
 }
 
 /// `--prm-at` values.
@@ -106,6 +121,13 @@ impl MockArgs {
                 client: self.client_id.as_ref().map(|id| PreRegisteredClient {
                     id: id.clone(),
                     secret: self.client_secret.as_ref().map(Secret::new),
+                }),
+                dcr_auth_method: self.dcr_auth_method.map(|m| match m {
+                    DcrAuthMethodArg::None => TokenEndpointAuthMethod::None,
+                    DcrAuthMethodArg::ClientSecretBasic => {
+                        TokenEndpointAuthMethod::ClientSecretBasic
+                    }
+                    DcrAuthMethodArg::ClientSecretPost => TokenEndpointAuthMethod::ClientSecretPost,
                 }),
             }),
         }

@@ -149,6 +149,7 @@ async fn register(State(m): State<Mock>, body: Bytes) -> Response {
             );
         }
     };
+    let method = m.opts.dcr_auth_method.unwrap_or(method);
     let grant_types: Vec<String> = match req.get("grant_types") {
         None | Some(Value::Null) => vec!["authorization_code".into(), "refresh_token".into()],
         Some(Value::Array(items)) => items

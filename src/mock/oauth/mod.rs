@@ -89,6 +89,9 @@ pub struct OAuthOptions {
     /// Tools that need one more scope: `(tool, scope)`.
     pub tool_scopes: Vec<(String, String)>,
     pub client: Option<PreRegisteredClient>,
+    /// DCR answers with this client authentication method whatever was asked for (a
+    /// confidential client gets a secret), as some authorization servers do (SPEC D17).
+    pub dcr_auth_method: Option<crate::store::TokenEndpointAuthMethod>,
 }
 
 impl Default for OAuthOptions {
@@ -104,6 +107,7 @@ impl Default for OAuthOptions {
             scope: "mcp:tools".into(),
             tool_scopes: Vec::new(),
             client: None,
+            dcr_auth_method: None,
         }
     }
 }
