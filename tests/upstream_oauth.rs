@@ -34,10 +34,14 @@ fn exchange_policy(id: &str, mode: &str, extra: Value) -> Value {
 }
 
 async fn gateway(dir: &Path) -> server::Running {
+    gateway_on(dir, 0).await
+}
+
+async fn gateway_on(dir: &Path, port: u16) -> server::Running {
     let report = server::load(dir.to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir);
-    options.port = 0;
+    options.port = port;
     server::start(Served::new(report), &options).await.unwrap()
 }
 
@@ -236,6 +240,40 @@ async fn upstream_client_authentication_follows_the_registration() {
         assert_eq!(s["last_client_auth"], method, "refresh, {method}: {s:#}");
         sc.gw.shutdown.cancel();
     }
+}
+
+/// §6.4: the client an earlier connection registered is sealed with it; a reconnect after the
+/// gateway restarted (its in-memory cache gone) uses it instead of registering again.
+#[tokio::test]
+async fn a_reconnect_after_a_restart_reuses_the_registered_client() {
+    let Some(dir) = interop_dir("a_reconnect_after_a_restart_reuses_the_registered_client") else {
+        return;
+    };
+    let MockScenario {
+        mock: _mock,
+        mock_base,
+        project,
+        gw,
+        url,
+        tokens,
+    } = mock_scenario(OAuthOptions::default()).await;
+    let (code, steps, err) = run_client(ts_client(&dir, &url, &tokens, &["--list-tools"])).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    let port = gw.addr.port();
+    gw.shutdown.cancel();
+    let _ = gw.task.await;
+
+    let gw = gateway_on(project.path(), port).await;
+    mock_hook(&mock_base, "revoke-all").await;
+    let body = call_with_stored_token(&url, &tokens).await;
+    assert_eq!(body["error"]["code"], -32042, "{body:#}");
+    let (code, steps, err) = run_client(ts_client(&dir, &url, &tokens, &["--list-tools"])).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    let s = stats(&mock_base).await;
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+    assert_eq!(s["registrations"], 1, "the stored client was reused: {s:#}");
+    gw.shutdown.cancel();
 }
 
 /// §3.14, §3.15: a connect link (browser ticket) and an upstream callback `state` work once;

@@ -345,6 +345,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
         subject,
         return_to,
         restarted: false,
+        reuse_stored_client: true,
     };
     let url = match begin(cx, flow, STAGE).await {
         Ok(u) => u,
@@ -414,6 +415,7 @@ async fn restart_once(
         subject: pending.subject,
         return_to: st.return_to.clone(),
         restarted: true,
+        reuse_stored_client: !stale_client,
     };
     match begin(cx, flow, stage).await {
         Ok(url) => crate::oauth::server::redirect(&url),
@@ -434,6 +436,8 @@ struct Flow<'a> {
     return_to: Option<String>,
     /// This flow is already the one restart §6.4 allows.
     restarted: bool,
+    /// The client an earlier connection registered may be used (not after `invalid_client`).
+    reuse_stored_client: bool,
 }
 
 /// Discovery and registration (cached per upstream), PKCE, the sealed single-use pending state:
@@ -442,17 +446,11 @@ async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<Strin
     let up = &cx.state.upstreams;
     let te = flow.te;
     let now = cx.state.clock.now();
-    let setup = match oauth_client::setup(up, te, flow.mcp_url, &flow.origin, &cx.prefix).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(upstream = flow.id, "connect failed: {e}");
-            return Err(cx.page(upstream_error_page(&e, stage)));
-        }
-    };
     let key = super::connection_key(te, &flow.subject);
-    // a step-up (D18) widened the scope this connection needs
+    // what an earlier connection holds: the scope a step-up (D18) widened, and the client it
+    // registered (reused so that a reconnect after a restart does not register again)
     let lookup = key.clone();
-    let widened = match cx
+    let earlier: Option<Sealed> = match cx
         .state
         .store
         .run(move |s| s.get_upstream_connection(&lookup))
@@ -461,10 +459,22 @@ async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<Strin
         Ok(Some(c)) => up
             .vault
             .open_json::<Sealed>(Purpose::Connection, &c.key, &c.blob)
-            .ok()
-            .and_then(|s| s.requested_scope),
+            .ok(),
         _ => None,
     };
+    let stored = earlier
+        .as_ref()
+        .and_then(|s| s.setup.as_ref())
+        .filter(|_| flow.reuse_stored_client);
+    let setup =
+        match oauth_client::setup(up, te, flow.mcp_url, &flow.origin, &cx.prefix, stored).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(upstream = flow.id, "connect failed: {e}");
+                return Err(cx.page(upstream_error_page(&e, stage)));
+            }
+        };
+    let widened = earlier.and_then(|s| s.requested_scope);
     let scope = oauth_client::requested_scope(te, &setup, widened.as_deref());
     let (verifier, challenge) = oauth_client::pkce_pair();
     let pending = PendingConnect {

@@ -127,16 +127,24 @@ pub fn client_metadata(te: &TokenExchange, origin: &str, prefix: &str) -> Value 
 }
 
 /// Discovery and registration for `te` at `origin`, cached per upstream and origin. D19: the
-/// discovery starts from the upstream's unauthenticated challenge.
+/// discovery starts from the upstream's unauthenticated challenge. `stored` is the setup an
+/// earlier connection sealed: reused for an automatic registration while its redirect URI is
+/// still the current one (§6.4), so that a restarted gateway does not register again.
 pub async fn setup(
     up: &Upstreams,
     te: &TokenExchange,
     mcp_url: &Url,
     origin: &str,
     prefix: &str,
+    stored: Option<&Setup>,
 ) -> Result<Arc<Setup>, UpstreamError> {
     let id = te.upstream_id.value.as_str();
     if let Some(s) = up.cached_setup(id, origin) {
+        return Ok(s);
+    }
+    if let Some(s) = stored.filter(|s| reusable(te, s, origin, prefix)) {
+        let s = Arc::new(s.clone());
+        up.remember_setup(id, origin, s.clone());
         return Ok(s);
     }
     let limits = Limits::UPSTREAM_OAUTH;
@@ -203,6 +211,14 @@ pub async fn setup(
     let setup = Arc::new(Setup { endpoints, client });
     up.remember_setup(id, origin, setup.clone());
     Ok(setup)
+}
+
+/// A sealed setup still fits: automatic registration (a manual one always follows the
+/// configuration), and registered for the redirect URI this origin uses now.
+fn reusable(te: &TokenExchange, stored: &Setup, origin: &str, prefix: &str) -> bool {
+    matches!(te.client_registration, ClientRegistration::Auto)
+        && stored.client.source != "manual"
+        && stored.client.redirect_uri == redirect_uri(origin, prefix, &te.upstream_id.value)
 }
 
 async fn register(
