@@ -100,6 +100,7 @@ pub fn watch(
                 Ok(report) => {
                     let served = Arc::new(Served::new(report));
                     state.served.store(served.clone());
+                    state.upstreams.forget_all_setups();
                     ReloadEvent::Reloaded(served)
                 }
             };

@@ -91,6 +91,14 @@ impl Upstreams {
         }
     }
 
+    /// After a configuration reload: an upstream id may now point elsewhere, or register
+    /// differently, so every setup is discovered again on its next use.
+    pub fn forget_all_setups(&self) {
+        if let Ok(mut s) = self.setups.lock() {
+            s.clear();
+        }
+    }
+
     pub(crate) fn forget_setup(&self, upstream_id: &str, origin: &str) {
         if let Ok(mut s) = self.setups.lock() {
             s.remove(&(upstream_id.to_string(), origin.to_string()));

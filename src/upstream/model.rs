@@ -82,6 +82,9 @@ impl std::fmt::Debug for RegisteredClient {
 pub struct Setup {
     pub endpoints: Endpoints,
     pub client: RegisteredClient,
+    /// The upstream MCP URL it was discovered for (empty in rows sealed before it was kept).
+    #[serde(default)]
+    pub mcp_url: String,
 }
 
 /// A connection's sealed content.

@@ -142,7 +142,7 @@ pub async fn setup(
     if let Some(s) = up.cached_setup(id, origin) {
         return Ok(s);
     }
-    if let Some(s) = stored.filter(|s| reusable(te, s, origin, prefix)) {
+    if let Some(s) = stored.filter(|s| reusable(te, s, mcp_url, origin, prefix)) {
         let s = Arc::new(s.clone());
         up.remember_setup(id, origin, s.clone());
         return Ok(s);
@@ -208,15 +208,20 @@ pub async fn setup(
         offers_offline_access: m.scopes_supported.iter().any(|s| s == "offline_access"),
     };
     let client = register(up, te, &found, origin, prefix).await?;
-    let setup = Arc::new(Setup { endpoints, client });
+    let setup = Arc::new(Setup {
+        endpoints,
+        client,
+        mcp_url: mcp_url.to_string(),
+    });
     up.remember_setup(id, origin, setup.clone());
     Ok(setup)
 }
 
-/// A sealed setup still fits: automatic registration (a manual one always follows the
-/// configuration), and registered for the redirect URI this origin uses now.
-fn reusable(te: &TokenExchange, stored: &Setup, origin: &str, prefix: &str) -> bool {
-    matches!(te.client_registration, ClientRegistration::Auto)
+/// A sealed setup still fits: the same upstream, an automatic registration (a manual one always
+/// follows the configuration), registered for the redirect URI this origin uses now.
+fn reusable(te: &TokenExchange, stored: &Setup, mcp_url: &Url, origin: &str, prefix: &str) -> bool {
+    stored.mcp_url == mcp_url.as_str()
+        && matches!(te.client_registration, ClientRegistration::Auto)
         && stored.client.source != "manual"
         && stored.client.redirect_uri == redirect_uri(origin, prefix, &te.upstream_id.value)
 }
