@@ -1,8 +1,10 @@
 //! Proxy benchmark (`cargo bench --bench proxy`): the same load generator against the built-in
 //! mock upstream directly, then through `mcpgw dev` (a plain MCP proxy route, the same route
-//! behind the MCP OAuth policy with a bearer token, and a route with the capability filter
-//! rewriting every tools/list), and prints throughput and added latency. The OAuth route's token
-//! comes from a real flow (DCR, authorize, dev-login, consent, token) before the load starts.
+//! behind the MCP OAuth policy with a bearer token, a route with the capability filter
+//! rewriting every tools/list, and a route with `mcp-token-exchange-inbound` in front of
+//! `mock --oauth`), and prints throughput, added latency and the gateway's CPU per request. The
+//! OAuth routes' tokens come from a real flow (DCR, authorize, dev-login, consent, token; for
+//! the token-exchange route the consent page's upstream connect too) before the load starts.
 //!
 //! Not a test: it asserts nothing and is never run by `cargo test`. Options (env):
 //! `BENCH_CONNECTIONS` (default 16), `BENCH_SECONDS` per target (default 5),
@@ -173,20 +175,42 @@ async fn access_token(gateway: &str, route: &str) -> String {
         .text()
         .await
         .expect("consent page");
-    let state = page
-        .split("name=\"state\" value=\"")
+    let back = if let Some(href) = page
+        .split("<a class=\"connect\" id=\"connect-0\" href=\"")
         .nth(1)
         .and_then(|s| s.split('"').next())
-        .expect("state on the consent page")
-        .to_string();
-    let r = http
-        .post(format!("{gateway}/__zuplo/oauth/setup"))
-        .header("cookie", &cookie)
-        .form(&[("state", state.as_str()), ("decision", "approve")])
-        .send()
-        .await
-        .expect("approve");
-    let back = url::Url::parse(&location(&r)).expect("redirect");
+    {
+        // a token-exchange route: the consent page connects the upstream first, and the
+        // redirects (upstream AS, callback, consent page) end at the client's redirect URI
+        let mut next = href.replace("&amp;", "&");
+        loop {
+            let r = http
+                .get(&next)
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("connect");
+            next = location(&r);
+            if next.starts_with(REDIRECT) {
+                break url::Url::parse(&next).expect("redirect");
+            }
+        }
+    } else {
+        let state = page
+            .split("name=\"state\" value=\"")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .expect("state on the consent page")
+            .to_string();
+        let r = http
+            .post(format!("{gateway}/__zuplo/oauth/setup"))
+            .header("cookie", &cookie)
+            .form(&[("state", state.as_str()), ("decision", "approve")])
+            .send()
+            .await
+            .expect("approve");
+        url::Url::parse(&location(&r)).expect("redirect")
+    };
     let code = back
         .query_pairs()
         .find(|(k, _)| k == "code")
@@ -247,6 +271,19 @@ fn main() {
     let upstream = ready["url"].as_str().expect("url").to_string();
     let base = upstream.trim_end_matches("/mcp").to_string();
 
+    // the same mock behind its own authorization server, for the token-exchange route
+    let mut oauth_mock = Command::new(bin())
+        .args(["upstream", "mock", "--oauth", "--port", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("oauth mock");
+    let ready = wait_line(oauth_mock.stdout.take().expect("stdout"), "READY ");
+    let oauth_mock = Guard(oauth_mock);
+    let ready: serde_json::Value =
+        serde_json::from_str(ready.trim_start_matches("READY ")).expect("READY json");
+    let protected = ready["url"].as_str().expect("url").to_string();
+
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path();
     std::fs::create_dir_all(root.join("config")).expect("config");
@@ -268,6 +305,9 @@ fn main() {
         "/mcp/oauth-v1": {"get,post": {"operationId": "with-oauth", "x-zuplo-route": {"corsPolicy": "none",
             "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
             "policies": {"inbound": ["dev-oauth"]}}}},
+        "/mcp/exchange-v1": {"get,post": {"operationId": "with-exchange", "x-zuplo-route": {"corsPolicy": "none",
+            "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": protected}},
+            "policies": {"inbound": ["dev-oauth", "mcp-token-exchange-up"]}}}},
         // the capability filter on an McpProxyHandler route needs the MCP OAuth policy (MCP020);
         // the same proxy path runs behind a URL-forward route here
         "/mcp": {"post": {"operationId": "filtered", "x-zuplo-route": {
@@ -278,6 +318,9 @@ fn main() {
         "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
             "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
             "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}},
+        {"name": "mcp-token-exchange-up", "policyType": "mcp-token-exchange-inbound",
+        "handler": {"export": "McpTokenExchangeInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
+            "options": {"displayName": "Protected mock", "authMode": "user-oauth"}}},
         {"name": "curated", "policyType": "mcp-capability-filter-inbound",
         "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
             "options": {"tools": ["echo", {"name": "add", "description": "Adds two numbers (curated)"}]}}}]});
@@ -311,6 +354,7 @@ fn main() {
     let duration = Duration::from_secs(seconds);
     println!("load: {connections} connections, {seconds} s per target, POST tools/list (JSON)");
     let token = rt.block_on(access_token(&gateway, "/mcp/oauth-v1"));
+    let exchange_token = rt.block_on(access_token(&gateway, "/mcp/exchange-v1"));
     let targets = [
         ("direct to the mock", upstream.clone(), None),
         (
@@ -327,6 +371,11 @@ fn main() {
             "through mcpgw dev (capability filter)",
             format!("{gateway}/mcp"),
             None,
+        ),
+        (
+            "through mcpgw dev (bearer + token exchange)",
+            format!("{gateway}/mcp/exchange-v1"),
+            Some(exchange_token.as_str()),
         ),
     ];
     let mut results = Vec::new();
@@ -391,6 +440,13 @@ fn main() {
         oauth / rounds.max(1) as f64,
         plain / rounds.max(1) as f64,
     );
+    // the token-exchange route's upstream checks its own bearer token too, so its req/s is not
+    // comparable with the plain mock; the gateway's CPU per request is
+    println!(
+        "token exchange (vault row read, AES-GCM open, upstream credential): {:+.1} µs of gateway CPU per request over the bearer route",
+        cpu_us[4] - cpu_us[2]
+    );
     drop(dev);
     drop(mock);
+    drop(oauth_mock);
 }

@@ -641,12 +641,13 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
         expires_at: answer.expires_in.map(|s| now + s.max(0)),
         connected_by: shared.then(|| pending.subject.clone()),
     };
-    if let Err(e) = cx
+    let written = cx
         .state
         .store
         .run(move |s| s.upsert_upstream_connection(&write, now))
-        .await
-    {
+        .await;
+    up.forget_credential(&st.key);
+    if let Err(e) = written {
         return cx.problem(Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             e.to_string(),

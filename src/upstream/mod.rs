@@ -42,7 +42,22 @@ pub struct Upstreams {
     pub setups: Mutex<HashMap<(String, String), Arc<model::Setup>>>,
     /// One refresh in flight per connection (§6.7).
     refresh_locks: Mutex<HashMap<ConnectionKey, Arc<tokio::sync::Mutex<()>>>>,
+    /// Upstream credentials ready to send, so that the proxy path reads neither SQLite nor the
+    /// vault per request. Filled when a stored or refreshed token is usable; every write to a
+    /// connection through this process (refresh, reconsent, step-up, connect) drops its entry.
+    credentials: Mutex<HashMap<ConnectionKey, CachedCredential>>,
 }
+
+/// A usable upstream `Authorization` value and until when (unix seconds) it may be sent.
+#[derive(Clone)]
+struct CachedCredential {
+    authorization: axum::http::HeaderValue,
+    until: i64,
+}
+
+/// A cached credential is re-read from the store at least this often, even when its token does
+/// not expire, so that a change made by another process is seen.
+const CREDENTIAL_CACHE_SECONDS: i64 = 300;
 
 impl std::fmt::Debug for Upstreams {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -62,6 +77,48 @@ impl Upstreams {
             http: crate::oauth::outbound::client(),
             setups: Mutex::new(HashMap::new()),
             refresh_locks: Mutex::new(HashMap::new()),
+            credentials: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The cached credential of `key`, while it may still be sent at `now`.
+    pub(crate) fn cached_credential(
+        &self,
+        key: &ConnectionKey,
+        now: i64,
+    ) -> Option<axum::http::HeaderValue> {
+        let cache = self.credentials.lock().ok()?;
+        let c = cache.get(key)?;
+        (now < c.until).then(|| c.authorization.clone())
+    }
+
+    /// Remembers a usable credential; `usable_until` is when the token stops being usable (its
+    /// expiry minus the margin), `None` when it does not expire.
+    pub(crate) fn remember_credential(
+        &self,
+        key: &ConnectionKey,
+        authorization: &axum::http::HeaderValue,
+        now: i64,
+        usable_until: Option<i64>,
+    ) {
+        let until = usable_until.map_or(now + CREDENTIAL_CACHE_SECONDS, |t| {
+            t.min(now + CREDENTIAL_CACHE_SECONDS)
+        });
+        if let Ok(mut cache) = self.credentials.lock() {
+            cache.insert(
+                key.clone(),
+                CachedCredential {
+                    authorization: authorization.clone(),
+                    until,
+                },
+            );
+        }
+    }
+
+    /// Called before every write to the connection `key`.
+    pub(crate) fn forget_credential(&self, key: &ConnectionKey) {
+        if let Ok(mut cache) = self.credentials.lock() {
+            cache.remove(key);
         }
     }
 
@@ -138,5 +195,53 @@ pub fn owner_mode_of(te: &crate::config::policies::token_exchange::TokenExchange
     match te.auth_mode {
         crate::config::policies::token_exchange::AuthMode::SharedOAuth => OwnerMode::Shared,
         _ => OwnerMode::User,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn upstreams() -> Upstreams {
+        Upstreams::new(&GatewaySecret::from_bytes([7; 32]))
+    }
+
+    #[test]
+    fn a_cached_credential_is_sent_until_its_token_stops_being_usable() {
+        let up = upstreams();
+        let key = ConnectionKey::user("alice", "linear", "linear:user-oauth");
+        let h = HeaderValue::from_static("Bearer t1");
+        up.remember_credential(&key, &h, 1_000, Some(1_010));
+        assert_eq!(up.cached_credential(&key, 1_009), Some(h.clone()));
+        assert_eq!(up.cached_credential(&key, 1_010), None);
+        // another subject's key never sees it
+        let bob = ConnectionKey::user("bob", "linear", "linear:user-oauth");
+        assert_eq!(up.cached_credential(&bob, 1_000), None);
+    }
+
+    #[test]
+    fn a_token_without_expiry_is_read_again_after_the_cache_period() {
+        let up = upstreams();
+        let key = ConnectionKey::shared("linear", "linear:shared-oauth");
+        let h = HeaderValue::from_static("Bearer t1");
+        up.remember_credential(&key, &h, 1_000, None);
+        assert!(
+            up.cached_credential(&key, 1_000 + CREDENTIAL_CACHE_SECONDS - 1)
+                .is_some()
+        );
+        assert!(
+            up.cached_credential(&key, 1_000 + CREDENTIAL_CACHE_SECONDS)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_write_drops_the_cached_credential() {
+        let up = upstreams();
+        let key = ConnectionKey::user("alice", "linear", "linear:user-oauth");
+        up.remember_credential(&key, &HeaderValue::from_static("Bearer t1"), 1_000, None);
+        up.forget_credential(&key);
+        assert_eq!(up.cached_credential(&key, 1_000), None);
     }
 }

@@ -89,6 +89,11 @@ fn usable(c: &UpstreamConnection, sealed: &Sealed, now: i64) -> bool {
         && scope_covers(&c.scopes, sealed.requested_scope.as_deref())
 }
 
+/// When a token expiring at `expires_at` stops being usable (§6.7's margin).
+fn usable_until(expires_at: Option<i64>) -> Option<i64> {
+    expires_at.map(|t| t - EXPIRY_MARGIN_SECONDS)
+}
+
 fn header_of(sealed: &Sealed) -> Option<HeaderValue> {
     let token = sealed.access_token.as_deref()?;
     let kind = match sealed.token_type.as_deref() {
@@ -130,6 +135,11 @@ pub async fn credential(
 ) -> Outcome {
     let up = &state.upstreams;
     let now = state.clock.now();
+    if force.is_none()
+        && let Some(h) = up.cached_credential(&target.key, now)
+    {
+        return Outcome::Ready(h);
+    }
     let read = |key: ConnectionKey| async move {
         state
             .store
@@ -167,6 +177,7 @@ pub async fn credential(
         && usable(&conn, &sealed, now)
         && let Some(h) = header_of(&sealed)
     {
+        up.remember_credential(&target.key, &h, now, usable_until(conn.expires_at));
         return Outcome::Ready(h);
     }
 
@@ -192,6 +203,7 @@ pub async fn credential(
         && force.is_none_or(|stale| *stale != h)
     {
         // someone else refreshed while this request waited
+        up.remember_credential(&target.key, &h, now, usable_until(conn.expires_at));
         return Outcome::Ready(h);
     }
     let (Some(rt), Some(setup)) = (sealed.refresh_token.clone(), sealed.setup.clone()) else {
@@ -227,7 +239,10 @@ pub async fn credential(
             .await
             {
                 Ok(_) => match header_of(&next) {
-                    Some(h) => Outcome::Ready(h),
+                    Some(h) => {
+                        up.remember_credential(&target.key, &h, now, usable_until(expires_at));
+                        Outcome::Ready(h)
+                    }
                     None => Outcome::Failed(Problem::new(
                         StatusCode::BAD_GATEWAY,
                         "the upstream access token cannot be sent in a header",
@@ -274,7 +289,7 @@ async fn save(
     };
     let version = prev.updated_at;
     let now = state.clock.now();
-    match state
+    let written = state
         .store
         .run(move |s| {
             s.conditional_upsert_upstream_connection(
@@ -283,8 +298,10 @@ async fn save(
                 now,
             )
         })
-        .await
-    {
+        .await;
+    // whatever won, the row changed: the next request reads it again
+    state.upstreams.forget_credential(key);
+    match written {
         Ok(ConditionalUpsertOutcome::Written(c)) => Ok(c),
         // another writer won; its state is as good as ours (§6.5: adopt the peer)
         Ok(ConditionalUpsertOutcome::Conflict { current: Some(c) }) => Ok(c),
