@@ -443,7 +443,7 @@ fn main() {
     // the token-exchange route's upstream checks its own bearer token too, so its req/s is not
     // comparable with the plain mock; the gateway's CPU per request is
     println!(
-        "token exchange (vault row read, AES-GCM open, upstream credential): {:+.1} µs of gateway CPU per request over the bearer route",
+        "token exchange (cached upstream credential, request body kept for one retry): {:+.1} µs of gateway CPU per request over the bearer route",
         cpu_us[4] - cpu_us[2]
     );
     drop(dev);
