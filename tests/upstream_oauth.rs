@@ -176,50 +176,29 @@ async fn upstream_client_authentication_follows_the_registration() {
         }
         json!({ "clientRegistration": r })
     };
+    // DCR that answers with a confidential client of this method
+    let dcr = |m: M| {
+        let oauth = OAuthOptions {
+            dcr_auth_method: Some(m),
+            ..Default::default()
+        };
+        (oauth, json!({}), m.as_str())
+    };
+    // a pre-registered client configured as manual registration
+    let preregistered = |method: &'static str, secret: Option<&str>| {
+        let oauth = OAuthOptions {
+            dcr: false,
+            client: Some(app(secret)),
+            ..Default::default()
+        };
+        (oauth, manual(method, secret), method)
+    };
     let cases = [
-        (
-            OAuthOptions {
-                dcr_auth_method: Some(M::ClientSecretPost),
-                ..Default::default()
-            },
-            json!({}),
-            "client_secret_post",
-        ),
-        (
-            OAuthOptions {
-                dcr_auth_method: Some(M::ClientSecretBasic),
-                ..Default::default()
-            },
-            json!({}),
-            "client_secret_basic",
-        ),
-        (
-            OAuthOptions {
-                dcr: false,
-                client: Some(app(Some("s3cret"))),
-                ..Default::default()
-            },
-            manual("client_secret_post", Some("s3cret")),
-            "client_secret_post",
-        ),
-        (
-            OAuthOptions {
-                dcr: false,
-                client: Some(app(Some("s3cret"))),
-                ..Default::default()
-            },
-            manual("client_secret_basic", Some("s3cret")),
-            "client_secret_basic",
-        ),
-        (
-            OAuthOptions {
-                dcr: false,
-                client: Some(app(None)),
-                ..Default::default()
-            },
-            manual("none", None),
-            "none",
-        ),
+        dcr(M::ClientSecretPost),
+        dcr(M::ClientSecretBasic),
+        preregistered("client_secret_post", Some("s3cret")),
+        preregistered("client_secret_basic", Some("s3cret")),
+        preregistered("none", None),
     ];
     for (oauth, policy, method) in cases {
         let sc = mock_scenario_with(oauth, policy).await;
