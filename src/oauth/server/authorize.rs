@@ -771,16 +771,7 @@ async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Princ
         }
         Err(e) => return internal(ctx, &e.to_string()),
     };
-    let client_id = pending.client_id.clone();
-    let name = match ctx
-        .state
-        .store
-        .run(move |s| s.read_client(&client_id, now))
-        .await
-    {
-        Ok(Some(c)) => c.name,
-        _ => pending.client_id.clone(),
-    };
+    let name = client_name(ctx, &pending.client_id, now).await;
     consent_or_auto(
         ctx,
         &pending,
@@ -789,6 +780,15 @@ async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Princ
         &name,
     )
     .await
+}
+
+/// The name the consent page shows for a client: its registered name, else its id.
+async fn client_name(ctx: &Ctx<'_>, client_id: &str, now: i64) -> String {
+    let id = client_id.to_string();
+    match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+        Ok(Some(c)) => c.name,
+        _ => client_id.to_string(),
+    }
 }
 
 fn state_page(ctx: &Ctx<'_>, code: &'static str, message: &str) -> Response {
@@ -928,16 +928,7 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
                 .as_ref()
                 .is_some_and(|who| who.subject == subject)
         {
-            let client_id = p.client_id.clone();
-            let name = match ctx
-                .state
-                .store
-                .run(move |s| s.read_client(&client_id, now))
-                .await
-            {
-                Ok(Some(c)) => c.name,
-                _ => p.client_id.clone(),
-            };
+            let name = client_name(ctx, &p.client_id, now).await;
             if let Some(page) = setup_mode(ctx, &p, subject, state, &name).await {
                 return page;
             }
