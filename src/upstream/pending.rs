@@ -45,30 +45,30 @@ pub async fn for_route(
         if te.auth_mode != AuthMode::UserOAuth {
             continue;
         }
-        let key = super::connection_key(te, subject);
-        let active = matches!(
-            state.store.run(move |s| s.get_upstream_connection(&key)).await,
-            Ok(Some(c)) if c.status == ConnectionStatus::Active
-        );
-        if active {
-            let ready = match served.report.model.handlers.get(route) {
-                Some(Some(HandlerConfig::McpProxy(p))) => {
-                    let target = Target::new(
-                        te,
-                        subject,
-                        r.operation_id(),
-                        p.target.url(),
-                        origin.to_string(),
-                        prefix.to_string(),
-                    );
-                    super::readiness::is_ready(state, &target).await
-                }
-                // not an MCP proxy: the call itself reports that (pipeline), nothing to try
-                _ => true,
-            };
-            if ready {
-                continue;
+        let ready = match served.report.model.handlers.get(route) {
+            // the readiness probe reads the connection itself: missing or not active is not ready
+            Some(Some(HandlerConfig::McpProxy(p))) => {
+                let target = Target::new(
+                    te,
+                    subject,
+                    r.operation_id(),
+                    p.target.url(),
+                    origin.to_string(),
+                    prefix.to_string(),
+                );
+                super::readiness::is_ready(state, &target).await
             }
+            // not an MCP proxy (the call itself reports that): nothing to try, the store decides
+            _ => {
+                let key = super::connection_key(te, subject);
+                matches!(
+                    state.store.run(move |s| s.get_upstream_connection(&key)).await,
+                    Ok(Some(c)) if c.status == ConnectionStatus::Active
+                )
+            }
+        };
+        if ready {
+            continue;
         }
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("redirect", "true")

@@ -28,7 +28,8 @@ enum Answer {
 }
 
 /// Whether the stored connection of `target` works now. `false` means the user must connect
-/// (again) before the client is authorized.
+/// (again) before the client is authorized: no connection, one that is not active, or one the
+/// upstream refuses.
 pub async fn is_ready(state: &AppState, target: &Target) -> bool {
     let authorization = match policy::credential(state, target, None, None).await {
         Outcome::Ready(h) => h,
