@@ -712,10 +712,11 @@ fn spawn_mock(args: &[&str]) -> (Child, Value) {
     )
 }
 
-fn ts_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
-    let mut cmd = Command::new("node");
+/// Runs an interop client (`program` with its script) against `url`: it completes OAuth and
+/// calls `add`; `args` add to that. Returns its steps (exit 0 asserted).
+fn interop_client(dir: &std::path::Path, program: Command, url: &str, args: &[&str]) -> Vec<Value> {
+    let mut cmd = program;
     cmd.current_dir(dir)
-        .arg(dir.join("clients/mcp-client.mjs"))
         .arg(url)
         .args([
             "--call",
@@ -729,21 +730,16 @@ fn ts_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
     client_steps_ok(&mut cmd)
 }
 
+fn ts_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
+    let mut node = Command::new("node");
+    node.arg(dir.join("clients/mcp-client.mjs"));
+    interop_client(dir, node, url, args)
+}
+
 fn py_client(dir: &std::path::Path, url: &str, args: &[&str]) -> Vec<Value> {
-    let mut cmd = Command::new(dir.join("venv/bin/python"));
-    cmd.current_dir(dir)
-        .arg(dir.join("clients/py-client.py"))
-        .arg(url)
-        .args([
-            "--call",
-            "add",
-            "--args",
-            r#"{"a":2,"b":3}"#,
-            "--timeout",
-            "60",
-        ])
-        .args(args);
-    client_steps_ok(&mut cmd)
+    let mut python = Command::new(dir.join("venv/bin/python"));
+    python.arg(dir.join("clients/py-client.py"));
+    interop_client(dir, python, url, args)
 }
 
 /// Both clients complete OAuth against a mock started with `mock_args` and call `add`;

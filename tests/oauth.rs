@@ -562,6 +562,21 @@ impl Docs {
 }
 
 /// An authorize request for a refused client: an HTML page naming the reason, no redirect.
+/// The gateway's root AS metadata document.
+async fn as_metadata(gw: &Gw) -> serde_json::Value {
+    http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn refused_at_authorize(gw: &Gw, client_id: &str, reason: &str) {
     let r = http()
         .get(authorize_url(gw, &urlenc(client_id), "/mcp/a-v1", ""))
@@ -585,17 +600,7 @@ async fn refused_at_authorize(gw: &Gw, client_id: &str, reason: &str) {
 async fn metadata_document_clients() {
     let gw = gateway().await;
     let docs = Docs::start().await;
-    let asm: serde_json::Value = http()
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            gw.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asm = as_metadata(&gw).await;
     assert_eq!(asm["client_id_metadata_document_supported"], true);
 
     // accepted: authorize → dev-login → consent → token, and the token works
@@ -684,17 +689,7 @@ async fn metadata_documents_can_be_disabled() {
     policy["handler"]["options"]["gateway"] = json!({"cimdEnabled": false});
     let gw = gateway_with(policy).await;
     let docs = Docs::start().await;
-    let asm: serde_json::Value = http()
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            gw.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asm = as_metadata(&gw).await;
     assert_eq!(asm["client_id_metadata_document_supported"], false);
     let id = docs.url("/good/client.json");
     docs.client("/good/client.json", &id, json!({}));
@@ -757,17 +752,7 @@ async fn private_key_jwt_clients() {
     let gw = gateway().await;
     let docs = Docs::start().await;
     docs.put("/jwks.json", 200, None, jwks_of("client-es256"));
-    let asm: serde_json::Value = http()
-        .get(format!(
-            "{}/.well-known/oauth-authorization-server",
-            gw.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let asm = as_metadata(&gw).await;
     assert!(
         asm["token_endpoint_auth_methods_supported"]
             .as_array()

@@ -445,21 +445,34 @@ async fn user_oauth_upstream_connects_refreshes_and_asks_for_reconsent() {
         body["error"]["data"]["elicitations"][0]["url"],
         payload["authUrl"]
     );
+    reconnects_and_calls(&dir, &url, &tokens, "add", r#"{"a":5,"b":5}"#, "\"10\"").await;
+    gw.shutdown.cancel();
+}
+
+/// A client run that meets connect-required, opens `authUrl` in the harness browser, connects,
+/// and whose retried call of `tool` answers a result containing `expect`.
+async fn reconnects_and_calls(
+    dir: &Path,
+    url: &str,
+    tokens: &Path,
+    tool: &str,
+    args: &str,
+    expect: &str,
+) {
     let (code, steps, err) = run_client(ts_client(
-        &dir,
-        &url,
-        &tokens,
-        &["--call", "add", "--args", r#"{"a":5,"b":5}"#],
+        dir,
+        url,
+        tokens,
+        &["--call", tool, "--args", args],
     ))
     .await;
     assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
     assert!(has_step(&steps, "connect_done"), "{steps:#?}");
     assert!(
-        step(&steps, "call")["result"]
-            .to_string()
-            .contains("\"10\"")
+        step(&steps, "call")["result"].to_string().contains(expect),
+        "{steps:#?}"
     );
-    gw.shutdown.cancel();
 }
 
 /// Opens the connection with the gateway's own key (so the tokens are known), then checks the
@@ -626,21 +639,15 @@ async fn python_sdk_upstream_connects_at_consent_refreshes_and_reconnects_after_
         body["error"]["data"]["connectRequired"]["state"], "reconsent_required",
         "{body:#}"
     );
-    let (code, steps, err) = run_client(ts_client(
+    reconnects_and_calls(
         &dir,
         &url,
         &tokens,
-        &["--call", "echo", "--args", r#"{"text":"reconnected"}"#],
-    ))
+        "echo",
+        r#"{"text":"reconnected"}"#,
+        "reconnected",
+    )
     .await;
-    assert_eq!(code, 0, "{steps:#?}\n{err}");
-    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
-    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
-    assert!(
-        step(&steps, "call")["result"]
-            .to_string()
-            .contains("reconnected")
-    );
     gw.shutdown.cancel();
 }
 
