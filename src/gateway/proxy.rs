@@ -233,15 +233,12 @@ pub async fn forward(
         path: &path,
         request_id: &request_id,
     };
-    // §6.7: an `initialize` answer on a token-exchange route may get the upstream's icons
+    // §6.7: an `initialize` answer on a token-exchange route may get the upstream's icons;
+    // whether the request was one is only looked at when the answer is a JSON success
     let icons_for = credential
         .as_ref()
-        .filter(|_| {
-            req.buffered
-                .as_deref()
-                .is_some_and(crate::upstream::server_info::is_initialize)
-        })
-        .map(|c| c.target.clone());
+        .zip(req.buffered.clone())
+        .map(|(c, body)| (c.target.clone(), body));
     let retry = match &credential {
         Some(c) => {
             headers.insert(header::AUTHORIZATION, c.authorization.clone());
@@ -312,7 +309,7 @@ pub async fn forward(
             .await;
         }
     }
-    forward_response(upstream, &mut req, icons_for.as_deref()).await
+    forward_response(upstream, &mut req, icons_for).await
 }
 
 /// What [`send`] needs of the inbound request (which itself is not `Sync`).
@@ -376,11 +373,15 @@ async fn send(
 }
 
 /// The upstream's answer on its way back: streamed, or rewritten when a capability filter must
-/// filter a JSON list result or (`icons_for`) an `initialize` result lacks icons.
+/// filter a JSON list result or (`icons_for`: the token-exchange target and the request body)
+/// an `initialize` result lacks icons.
 async fn forward_response(
     upstream: reqwest::Response,
     req: &mut Inbound,
-    icons_for: Option<&crate::upstream::policy::Target>,
+    icons_for: Option<(
+        std::sync::Arc<crate::upstream::policy::Target>,
+        bytes::Bytes,
+    )>,
 ) -> Response {
     let status = upstream.status();
     let filters = std::mem::take(&mut req.response_filters);
@@ -389,9 +390,11 @@ async fn forward_response(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let rewrite = (!filters.is_empty() || (icons_for.is_some() && status.is_success()))
-        && content_type.contains("json")
-        && !content_type.contains("event-stream");
+    let json = content_type.contains("json") && !content_type.contains("event-stream");
+    let icons_for = icons_for.filter(|(_, request)| {
+        json && status.is_success() && crate::upstream::server_info::is_initialize(request)
+    });
+    let rewrite = (!filters.is_empty() || icons_for.is_some()) && json;
 
     let mut resp = if rewrite {
         let content_type = content_type.to_string();
@@ -408,7 +411,7 @@ async fn forward_response(
                         changed = true;
                     }
                 }
-                if let Some(t) = icons_for
+                if let Some((t, _)) = &icons_for
                     && let Some(new) = crate::upstream::server_info::with_icons(
                         &current,
                         t.te.server_info.as_ref(),
