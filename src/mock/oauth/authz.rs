@@ -6,9 +6,9 @@
 
 use super::state::{CodeGrant, Known, TokenGrant, recorded};
 use super::{Mock, PreRegisteredClient, split_scope};
-use crate::gateway::router::percent_decode;
 use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::server::register::redirect_uri_problem;
+use crate::oauth::server::token::basic_credentials;
 use crate::oauth::server::{no_store, oauth_error, origin_is_loopback_http, redirect};
 use crate::secret::Secret;
 use crate::store::{
@@ -18,10 +18,9 @@ use crate::store::{
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
@@ -470,25 +469,12 @@ fn invalid_client(msg: &str) -> Response {
 
 /// The credentials presented; `Err` is the `invalid_client` description.
 fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Presented, String> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .map(|(_, rest)| rest.trim().to_string());
-    if let Some(b64) = basic {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_bytes())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or("The Basic credentials are malformed.")?;
-        let (id, secret) = decoded
-            .split_once(':')
-            .ok_or("The Basic credentials are malformed.")?;
+    if let Some(pair) = basic_credentials(headers) {
+        let (id, secret) = pair.map_err(|_| "The Basic credentials are malformed.")?;
         return Ok(Presented {
             auth: ClientAuth {
-                client_id: percent_decode(id),
-                proof: ClientProof::Secret(Secret::new(percent_decode(secret))),
+                client_id: id,
+                proof: ClientProof::Secret(Secret::new(secret)),
             },
             via: TokenEndpointAuthMethod::ClientSecretBasic,
         });

@@ -116,6 +116,32 @@ async fn authenticate(
     }
 }
 
+/// An `Authorization: Basic` header that does not decode to `id:secret`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MalformedBasic;
+
+/// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: base64 of
+/// the form-urlencoded `id:secret`), or `None` when there is no Basic header.
+pub fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), MalformedBasic>> {
+    let b64 = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+        .map(|(_, rest)| rest.trim())?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
+    Some(
+        decoded
+            .as_deref()
+            .and_then(|d| d.split_once(':'))
+            .map(|(id, secret)| (percent_decode(id), percent_decode(secret)))
+            .ok_or(MalformedBasic),
+    )
+}
+
 /// Who the client says it is, from HTTP Basic or the form (§3.11).
 fn client_auth(
     headers: &HeaderMap,
@@ -147,36 +173,16 @@ fn client_auth(
             assertion: a.clone(),
         });
     }
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-                .map(|(_, rest)| rest.trim().to_string())
-        });
     let body_id = f.get("client_id").filter(|s| !s.is_empty());
     let body_secret = f.get("client_secret").filter(|s| !s.is_empty());
-    if let Some(b64) = basic {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(b64.as_bytes())
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| {
-                oauth_error(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_client",
-                    "The Basic credentials are malformed.",
-                )
-            })?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(|| {
+    if let Some(pair) = basic_credentials(headers) {
+        let (id, secret) = pair.map_err(|MalformedBasic| {
             oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "The Basic credentials are malformed.",
             )
         })?;
-        let (id, secret) = (percent_decode(id), percent_decode(secret));
         if body_secret.is_some() {
             return Err(Box::new(oauth_error(
                 StatusCode::BAD_REQUEST,
@@ -442,5 +448,46 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
             resp
         }
         Err(e) => server_error(&e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn with(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        h
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded_after_base64() {
+        // RFC 6749 §2.3.1: "a:b" and "p%3As" encoded before base64
+        let b64 = base64::engine::general_purpose::STANDARD.encode("a%3Ab:p%3As%2B");
+        assert_eq!(
+            basic_credentials(&with(&format!("Basic {b64}"))),
+            Some(Ok(("a:b".to_string(), "p:s+".to_string())))
+        );
+        assert_eq!(
+            basic_credentials(&with(&format!("basic   {b64}"))),
+            Some(Ok(("a:b".to_string(), "p:s+".to_string())))
+        );
+    }
+
+    #[test]
+    fn malformed_or_absent_basic_credentials() {
+        assert_eq!(basic_credentials(&HeaderMap::new()), None);
+        assert_eq!(basic_credentials(&with("Bearer abc")), None);
+        assert_eq!(
+            basic_credentials(&with("Basic !!!")),
+            Some(Err(MalformedBasic))
+        );
+        let no_colon = base64::engine::general_purpose::STANDARD.encode("abc");
+        assert_eq!(
+            basic_credentials(&with(&format!("Basic {no_colon}"))),
+            Some(Err(MalformedBasic))
+        );
     }
 }
