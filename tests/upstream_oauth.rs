@@ -75,18 +75,8 @@ async fn mock_scenario_with(oauth: OAuthOptions, policy_options: Value) -> MockS
         .await
         .unwrap();
     let mock_base = format!("http://{}", mock.addr);
-    let project = tempfile::tempdir().unwrap();
-    write_project(
-        project.path(),
-        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
-        json!([
-            dev_oauth_policy(),
-            exchange_policy("up", "user-oauth", policy_options)
-        ]),
-    );
-    let gw = gateway(project.path()).await;
-    let url = format!("http://{}/mcp/up", gw.addr);
-    let tokens = project.path().join("client-tokens.json");
+    let (project, gw, url, tokens) =
+        exchange_project("up", &mock.url, "user-oauth", policy_options).await;
     MockScenario {
         mock,
         mock_base,
@@ -95,6 +85,36 @@ async fn mock_scenario_with(oauth: OAuthOptions, policy_options: Value) -> MockS
         url,
         tokens,
     }
+}
+
+/// A project whose route `/mcp/<id>` (operation `<id>-mcp`) runs the dev OAuth policy and a
+/// token-exchange policy for `upstream` in `mode`, served on a free port: the project, the
+/// gateway, the route's URL and where the TS client keeps its tokens.
+async fn exchange_project(
+    id: &str,
+    upstream: &str,
+    mode: &str,
+    policy_options: Value,
+) -> (
+    tempfile::TempDir,
+    server::Running,
+    String,
+    std::path::PathBuf,
+) {
+    let project = tempfile::tempdir().unwrap();
+    let policy = format!("mcp-token-exchange-{id}");
+    write_project(
+        project.path(),
+        json!({ format!("/mcp/{id}"): mcp_route(&format!("{id}-mcp"), upstream, &["dev-oauth", &policy], json!({})) }),
+        json!([
+            dev_oauth_policy(),
+            exchange_policy(id, mode, policy_options)
+        ]),
+    );
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/{id}", gw.addr);
+    let tokens = project.path().join("client-tokens.json");
+    (project, gw, url, tokens)
 }
 
 async fn mock_hook(base: &str, hook: &str) {
@@ -566,18 +586,8 @@ async fn python_sdk_upstream_connects_at_consent_refreshes_and_reconnects_after_
             "3",
         ],
     );
-    let project = tempfile::tempdir().unwrap();
-    write_project(
-        project.path(),
-        json!({ "/mcp/py": mcp_route("py-mcp", &upstream, &["dev-oauth", "mcp-token-exchange-py"], json!({})) }),
-        json!([
-            dev_oauth_policy(),
-            exchange_policy("py", "user-oauth", json!({}))
-        ]),
-    );
-    let gw = gateway(project.path()).await;
-    let url = format!("http://{}/mcp/py", gw.addr);
-    let tokens = project.path().join("client-tokens.json");
+    let (_project, gw, url, tokens) =
+        exchange_project("py", &upstream, "user-oauth", json!({})).await;
 
     // the consent page is in setup mode: the harness browser follows Connect, the upstream AS
     // approves, the callback returns to the consent page, which then goes back to the client
@@ -662,18 +672,8 @@ async fn ts_sdk_example_server_with_its_demo_as() {
             .args(["0", "0"]),
     );
     let upstream = ready["url"].as_str().unwrap().to_string();
-    let project = tempfile::tempdir().unwrap();
-    write_project(
-        project.path(),
-        json!({ "/mcp/ts": mcp_route("ts-mcp", &upstream, &["dev-oauth", "mcp-token-exchange-ts"], json!({})) }),
-        json!([
-            dev_oauth_policy(),
-            exchange_policy("ts", "user-oauth", json!({}))
-        ]),
-    );
-    let gw = gateway(project.path()).await;
-    let url = format!("http://{}/mcp/ts", gw.addr);
-    let tokens = project.path().join("client-tokens.json");
+    let (_project, gw, url, tokens) =
+        exchange_project("ts", &upstream, "user-oauth", json!({})).await;
     let (code, steps, err) = run_client(ts_client(
         &dir,
         &url,
