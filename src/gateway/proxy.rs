@@ -259,15 +259,16 @@ pub async fn forward(
     };
     if let (Some(cred), Some((bytes, mut headers))) = (&credential, retry) {
         let status = upstream.status().as_u16();
-        let challenge = crate::oauth::discovery::bearer_challenge(upstream.headers());
+        // the challenge is read only on the answers that use it (not on every 200)
+        let challenge = || crate::oauth::discovery::bearer_challenge(upstream.headers());
         let rpc_id = || crate::upstream::required::request_id(&bytes);
         if status == 401 {
             use crate::upstream::policy::AfterUnauthorized;
-            let scope = challenge.as_ref().and_then(|c| c.scope.as_deref());
+            let scope = challenge().and_then(|c| c.scope);
             match crate::upstream::policy::after_unauthorized(
                 state,
                 cred,
-                scope,
+                scope.as_deref(),
                 rpc_id().as_ref(),
                 &req.path,
                 &req.request_id,
@@ -293,15 +294,14 @@ pub async fn forward(
                 AfterUnauthorized::Answer(resp) => return resp,
             }
         } else if status == 403
-            && let Some(scope) = challenge
-                .as_ref()
+            && let Some(scope) = challenge()
                 .filter(|c| c.error.as_deref() == Some("insufficient_scope"))
-                .and_then(|c| c.scope.as_deref())
+                .and_then(|c| c.scope)
         {
             return crate::upstream::policy::step_up(
                 state,
                 cred,
-                scope,
+                &scope,
                 rpc_id().as_ref(),
                 &req.path,
                 &req.request_id,
