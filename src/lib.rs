@@ -18,13 +18,19 @@
 //!
 //! The library never prints and never exits; `cli` decides how results look.
 
+pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod diag;
 pub mod gateway;
 pub mod mock;
+pub mod net;
 pub mod oauth;
+pub mod probe;
 pub mod secret;
 pub mod store;
 pub mod templates;
 pub mod upstream;
 pub mod validate;
+pub mod walk;
+pub mod web;

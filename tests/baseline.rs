@@ -148,7 +148,7 @@ fn renamed_upstream_id_fires() {
         .iter()
         .find(|d| d.rule.code == "MCP045")
         .unwrap();
-    assert_eq!(d.severity, validate::diagnostic::Severity::Warning);
+    assert_eq!(d.severity, mcpgw::diag::Severity::Warning);
 }
 
 #[test]

@@ -1,13 +1,13 @@
 //! Documentation generated from the code stays fresh: `docs/rules.md` lists every rule of the
 //! catalogue. Set `UPDATE_EXPECT=1` to regenerate.
 
-use mcpgw::validate::rules;
+use mcpgw::diag::rules;
 use std::path::Path;
 
 fn rules_markdown() -> String {
     let mut out = String::from(
         "# Validation rules\n\n\
-         Generated from `src/validate/rules.rs` by `tests/docs.rs`; do not edit by hand.\n\n\
+         Generated from `src/diag/rules.rs` by `tests/docs.rs`; do not edit by hand.\n\n\
          `MCP001`–`MCP077` are the rules of SPEC §2 with the same numbers. `MCP1xx` are mcpgw's own:\n\
          what `mcpgw dev` cannot run (D11), JSON Schema checks of other policies (D13), and shape\n\
          checks the gateway makes at boot.\n\n\

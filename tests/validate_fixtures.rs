@@ -86,7 +86,7 @@ fn every_rule_has_a_firing_and_a_quiet_case() {
         .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
         .collect();
     let mut missing = Vec::new();
-    for rule in validate::rules::ALL {
+    for rule in mcpgw::diag::rules::ALL {
         let code = rule.code.to_ascii_lowercase();
         for polarity in ["bad", "good"] {
             // MCP045 compares with a git revision (--baseline), which a static fixture cannot

@@ -8,8 +8,8 @@ mod common;
 
 use common::*;
 use mcpgw::gateway::server::{self, DevOptions, Served};
-use mcpgw::oauth::walk::transcript::{Outcome, Status, StepKind, Transcript};
-use mcpgw::oauth::walk::{self, Browser, Quiet, WalkOptions};
+use mcpgw::walk::transcript::{Outcome, Status, StepKind, Transcript};
+use mcpgw::walk::{self, Browser, Quiet, WalkOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -109,7 +109,7 @@ fn options(url: &str) -> WalkOptions {
     o
 }
 
-fn step(t: &Transcript, kind: StepKind) -> &mcpgw::oauth::walk::transcript::StepRecord {
+fn step(t: &Transcript, kind: StepKind) -> &mcpgw::walk::transcript::StepRecord {
     t.steps
         .iter()
         .find(|s| s.kind == kind)

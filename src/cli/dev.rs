@@ -3,10 +3,10 @@
 use super::{DevArgs, LogFormat};
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::project;
-use crate::gateway::origin::encode_route;
 use crate::gateway::reload::{self, ReloadEvent};
 use crate::gateway::server::{self, DevOptions, Served};
 use crate::validate::render::{self, HumanStyle};
+use crate::web::origin::encode_route;
 use std::io::IsTerminal;
 use std::time::Duration;
 

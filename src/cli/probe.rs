@@ -1,10 +1,10 @@
-//! `mcpgw upstream probe URL`: runs [`crate::oauth::probe_report`] and shows it, step by step
+//! `mcpgw upstream probe URL`: runs [`crate::probe`] and shows it, step by step
 //! with a verdict and the configuration to paste, or as one JSON object (`--json`). Exit codes:
 //! 0 a working configuration, 1 the upstream cannot work behind the gateway, 2 usage or network.
 
 use super::ProbeArgs;
 use crate::oauth::discovery::Attempt;
-use crate::oauth::probe_report::{self, Outcome, Phase, Registration, Report, ScopeSource};
+use crate::probe::{self, Outcome, Phase, Registration, Report, ScopeSource};
 use anyhow::Context;
 use colored::Colorize;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -33,7 +33,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
         );
         return Ok(2);
     }
-    let opts = probe_report::ProbeOptions {
+    let opts = probe::ProbeOptions {
         url,
         scope: args.scope,
         timeout: Duration::from_secs(args.timeout),
@@ -45,7 +45,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
         .build()
         .context("cannot start the async runtime")?;
     let spinner = spinner(!args.json && std::io::stderr().is_terminal());
-    let report = runtime.block_on(probe_report::run(&opts, |phase| {
+    let report = runtime.block_on(probe::run(&opts, |phase| {
         spinner.set_message(match phase {
             Phase::Probe => format!("POST initialize to {} …", opts.url),
             Phase::Discovery => "discovering the authorization server …".to_string(),

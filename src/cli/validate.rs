@@ -54,6 +54,6 @@ pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<u8> {
     };
     print!("{text}");
     let failed = report.has_errors()
-        || (args.deny_warnings && report.count(validate::diagnostic::Severity::Warning) > 0);
+        || (args.deny_warnings && report.count(crate::diag::Severity::Warning) > 0);
     Ok(if failed { 1 } else { 0 })
 }

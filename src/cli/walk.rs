@@ -1,12 +1,10 @@
 //! `mcpgw oauth walk`: arguments, and how a walk looks (numbered steps with curl commands,
 //! answers, ✓/✗ checks and the likely cause; or one JSON transcript). `--save` / `--token-file`
-//! handle the token file. The walk itself is [`mcpgw::oauth::walk`].
+//! handle the token file. The walk itself is [`mcpgw::walk`].
 
-use crate::oauth::walk::transcript::{
-    Exchange, NegativeCheck, Outcome, Status, StepRecord, Transcript,
-};
-use crate::oauth::walk::{self, Browser, ClientChoice, Observer, SavedTokens, WalkOptions};
 use crate::secret::Secret;
+use crate::walk::transcript::{Exchange, NegativeCheck, Outcome, Status, StepRecord, Transcript};
+use crate::walk::{self, Browser, ClientChoice, Observer, SavedTokens, WalkOptions};
 use anyhow::{Context, bail};
 use clap::Args;
 use colored::Colorize;

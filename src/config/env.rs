@@ -6,7 +6,7 @@
 //! places §1.4 permits and reports the others.
 
 use super::jsonc::{EnvOrigin, EnvVarUse, Node, Value};
-use super::source::{FileId, SourceFile, Span};
+use crate::diag::source::{FileId, SourceFile, Span};
 use std::collections::HashMap;
 
 /// One variable's value and where it came from.

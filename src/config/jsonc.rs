@@ -5,7 +5,7 @@
 //! the one parse error, if any, at its exact position. It knows nothing about what the files
 //! mean; `$env(...)` substitution happens later in `config::env`.
 
-use super::source::{FileId, Span};
+use crate::diag::source::{FileId, Span};
 use jsonc_parser::ast;
 use jsonc_parser::{CollectOptions, ParseOptions};
 

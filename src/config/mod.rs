@@ -1,11 +1,11 @@
 //! A project on disk turned into a typed, located model.
 //!
-//! `source` (files and positions) → `jsonc` (values with spans) → `env` (`.env`, `$env()`) →
+//! `diag::source` (files and positions) → `jsonc` (values with spans) → `env` (`.env`, `$env()`) →
 //! `project` (routes, policies, plugin) → `policies` (typed options per policy family).
 
 pub mod env;
 pub mod jsonc;
+pub mod model;
 pub mod plugin;
 pub mod policies;
 pub mod project;
-pub mod source;

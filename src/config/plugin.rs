@@ -5,9 +5,9 @@
 //! reported and the defaults assumed. Validating the option values is rule 13, in `validate`.
 
 use super::jsonc::{self, Node};
-use super::source::{FileId, Span};
-use crate::validate::diagnostic::Findings;
-use crate::validate::rules;
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules;
+use crate::diag::source::{FileId, Span};
 
 pub const DEFAULT_BASE_PATH: &str = "/__zuplo";
 

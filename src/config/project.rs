@@ -10,9 +10,9 @@
 use super::env::{self, EnvVars};
 use super::jsonc::{self, Node, Value};
 use super::plugin::{self, PluginInfo};
-use super::source::{FileId, SourceFile, SourceMap, Span, Spanned};
-use crate::validate::diagnostic::{Findings, Severity};
-use crate::validate::rules;
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules;
+use crate::diag::source::{FileId, SourceFile, SourceMap, Span, Spanned};
 use std::path::{Path, PathBuf};
 
 /// Why a project could not be read at all (exit code 2).

@@ -325,7 +325,7 @@ fn overlay(item: &mut Map<String, Value>, over: &Map<String, Value>, key_field: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::source::{FileId, Span};
+    use crate::diag::source::{FileId, Span};
     use serde_json::json;
 
     fn entry(key: &str) -> CapabilityEntry {

@@ -8,13 +8,9 @@
 //! - `filter`: the capability filter (SPEC §7.2) on requests and on list responses.
 //! - `ratelimit`: sliding-window counters for `rate-limit-inbound`.
 //! - `registry`: the MCP server registry (SPEC §3.16).
-//! - `origin`: the public origin of a request (SPEC §3.0, D6).
-//! - `problem`: problem+json bodies.
 
 pub mod filter;
-pub mod origin;
 pub mod pipeline;
-pub mod problem;
 pub mod proxy;
 pub mod ratelimit;
 pub mod registry;

@@ -6,12 +6,12 @@
 //! policy either lets the request continue, maybe changed, or answers it.
 
 use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
-use super::problem::Problem;
 use super::server::{AppState, Served};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
 use crate::config::policies::handlers::HandlerConfig;
+use crate::web::problem::Problem;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -156,7 +156,7 @@ pub async fn run(
         let answer = match &served.report.model.policies[i] {
             PolicyConfig::OAuth(_) => {
                 let r = &project.routes[route];
-                match crate::oauth::server::bearer::check(
+                match crate::authz::bearer::check(
                     state,
                     &req.headers,
                     &r.path.value,
@@ -366,7 +366,7 @@ async fn token_exchange(
         &subject,
         r.operation_id(),
         p.target.url(),
-        super::origin::origin(&state.origin, &req.headers),
+        crate::web::origin::origin(&state.origin, &req.headers),
         served.report.project.plugin.prefix(),
     ));
     match policy::credential(state, &target, None, None).await {

@@ -10,10 +10,10 @@
 
 use super::filter;
 use super::pipeline::Inbound;
-use super::problem::Problem;
 use super::server::AppState;
 use crate::config::env::EnvVars;
 use crate::config::policies::handlers::HandlerConfig;
+use crate::web::problem::Problem;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -661,7 +661,7 @@ mod tests {
         let errors: Vec<String> = report
             .diagnostics
             .iter()
-            .filter(|d| d.severity == crate::validate::diagnostic::Severity::Error)
+            .filter(|d| d.severity == crate::diag::diagnostic::Severity::Error)
             .map(|d| format!("{}: {}", d.rule.code, d.message))
             .collect();
         assert!(errors.is_empty(), "{errors:#?}");

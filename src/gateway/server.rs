@@ -5,20 +5,20 @@
 //! point (D10 refusal, registry, routing, pipeline, proxy), the access log line, binding and
 //! graceful shutdown. Watching files lives in `gateway::reload`.
 
-use super::origin::{self, OriginPolicy};
 use super::pipeline::{self, Inbound};
-use super::problem::Problem;
 use super::proxy::{self, UpstreamStatus};
 use super::ratelimit::RateLimiter;
 use super::registry;
 use super::router::{Match, RouteTable};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::capability_filter::CapabilityFilter;
+use crate::diag::diagnostic::Severity;
 use crate::store::keyfile::{self, GatewaySecret, KeySource};
 use crate::store::sqlite::SqliteStore;
 use crate::store::{AsyncStore, StoreError};
-use crate::validate::diagnostic::Severity;
 use crate::validate::{self, Report};
+use crate::web::origin::{self, OriginPolicy};
+use crate::web::problem::Problem;
 use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
@@ -144,7 +144,7 @@ pub struct AppState {
     pub secret: Arc<GatewaySecret>,
     pub dev: DevLogin,
     /// Validated access tokens (cleared whenever a token may have been revoked).
-    pub tokens: crate::oauth::server::bearer::TokenCache,
+    pub tokens: crate::authz::bearer::TokenCache,
     /// Expiry decisions of the authorization server use this clock (tests move it).
     pub clock: crate::store::Clock,
     pub client: reqwest::Client,
@@ -264,7 +264,7 @@ async fn dispatch(
     if let Some(resp) = crate::upstream::connect::handle(state, served, &parts, &request_id).await {
         return (resp, None);
     }
-    let body = match crate::oauth::server::handle(state, served, &parts, body, &request_id).await {
+    let body = match crate::authz::handle(state, served, &parts, body, &request_id).await {
         Ok(resp) => return (resp, None),
         Err(body) => body,
     };

@@ -5,9 +5,9 @@
 //! (RFC 8414 and OpenID variants) with the issuer check. Every request is recorded as an
 //! [`Attempt`] so that callers can show what was tried, also when discovery fails.
 //!
-//! All HTTP goes through [`crate::oauth::outbound`]; the client must not follow redirects.
+//! All HTTP goes through [`crate::net::outbound`]; the client must not follow redirects.
 
-use crate::oauth::outbound::{
+use crate::net::outbound::{
     self, Guard, Limits, OutboundError, OutboundRequest, read_capped, read_error,
 };
 use serde::{Deserialize, Serialize};

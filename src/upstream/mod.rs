@@ -35,7 +35,7 @@ pub struct Upstreams {
     pub vault: vault::Vault,
     /// HS256 key for browser tickets and upstream `state` (derived from the gateway secret).
     pub signing_key: [u8; 32],
-    /// Outbound client that never follows redirects itself (see [`crate::oauth::outbound`]).
+    /// Outbound client that never follows redirects itself (see [`crate::net::outbound`]).
     pub http: reqwest::Client,
     /// Discovery and registration per upstream id and public origin, so that every user's
     /// connect does not register a new client.
@@ -74,7 +74,7 @@ impl Upstreams {
         Upstreams {
             vault,
             signing_key,
-            http: crate::oauth::outbound::client(),
+            http: crate::net::outbound::client(),
             setups: Mutex::new(HashMap::new()),
             refresh_locks: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),

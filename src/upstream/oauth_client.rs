@@ -1,7 +1,7 @@
 //! The gateway as an OAuth client of one upstream (SPEC §6.3–§6.5, D15, D17, D19): discovery
 //! through the shared [`crate::oauth::discovery`] module, client registration (CIMD on https
 //! origins, else DCR, or the configured manual client), the authorize URL, the code exchange
-//! and the refresh. Every call goes through [`crate::oauth::outbound`] with the limits of §6.5
+//! and the refresh. Every call goes through [`crate::net::outbound`] with the limits of §6.5
 //! (30 s, 256 KiB, ≤ 2 redirects, https or loopback http, no private hosts).
 
 use super::Upstreams;
@@ -9,8 +9,8 @@ use super::model::{ClientAuthMethod, Endpoints, RegisteredClient, Setup, scope_u
 use crate::config::policies::token_exchange::{
     ClientRegistration, Prompt, TokenEndpointAuthMethod, TokenExchange,
 };
+use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{self, DiscoveryInput};
-use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
 use base64::Engine;
 use serde_json::{Value, json};
 use std::sync::Arc;

@@ -11,12 +11,12 @@ use super::required::{ConnectRequired, RequiredState};
 use super::tickets::{self, BrowserTicket};
 use super::vault::Purpose;
 use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
-use crate::gateway::problem::Problem;
 use crate::gateway::server::AppState;
 use crate::store::{
     ConditionalUpsertOutcome, ConnectionKey, ConnectionStatus, ConnectionWrite, NewConnectTicket,
     UpstreamConnection, WriteCondition,
 };
+use crate::web::problem::Problem;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;

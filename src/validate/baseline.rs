@@ -4,11 +4,12 @@
 //! show`) and reporting ids that disappeared, since renaming one strands every user's connection
 //! or token. Without `--baseline` nothing is compared.
 
-use super::diagnostic::{Findings, Severity};
-use super::{Model, Options, rules};
+use super::{Model, Options};
 use crate::config::policies::PolicyConfig;
 use crate::config::project::{self, Project};
-use crate::config::source::Span;
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules;
+use crate::diag::source::Span;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;

@@ -1,14 +1,15 @@
 //! Policy rules across the project: export classes (109), upstream ids (35), upstreams known
 //! to need scopes (43), and the policies mcpgw cannot run (D11).
 
-use super::diagnostic::Findings;
-use super::{Model, rules};
+use super::Model;
 use crate::config::policies::basic::RateLimitBy;
 use crate::config::policies::capability_filter::AccessControl;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::AuthMode;
 use crate::config::policies::{PolicyConfig, PolicyKind};
 use crate::config::project::Project;
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules;
 use std::collections::HashMap;
 
 pub fn check(project: &Project, model: &Model, findings: &mut Findings) {

@@ -1,13 +1,13 @@
 //! Project-wide rules: zuplo.jsonc (2–5), policy names (7), secrets in git (10), the plugin
 //! (12, 13).
 
-use super::diagnostic::Findings;
-use super::rules;
 use crate::config::jsonc::{Node, Value};
 use crate::config::plugin::route_prefix_problem;
 use crate::config::policies::PolicyKind;
 use crate::config::project::Project;
-use crate::config::source::Span;
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules;
+use crate::diag::source::Span;
 use std::collections::HashMap;
 
 pub const KNOWN_DATES: [&str; 6] = [

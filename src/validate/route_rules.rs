@@ -1,12 +1,13 @@
 //! Route rules: policy references (11), MCP routes (14–27), their handler (28–31 via
 //! `config::policies::handlers`, 108) and handlers mcpgw cannot run (D11).
 
-use super::diagnostic::{Findings, Severity};
-use super::{Model, is_mcp_oauth_policy, is_token_exchange_policy, rules};
+use super::{Model, is_mcp_oauth_policy, is_token_exchange_policy};
 use crate::config::policies::PolicyKind;
 use crate::config::policies::handlers::{HandlerConfig, MCP_GATEWAY_MODULE};
 use crate::config::project::{Project, Route};
-use crate::config::source::Spanned;
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules;
+use crate::diag::source::Spanned;
 use std::collections::HashMap;
 
 pub fn check(project: &Project, model: &Model, findings: &mut Findings) {

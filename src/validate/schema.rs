@@ -2,11 +2,11 @@
 //! own installed `zuplo` package ships (`node_modules/zuplo/docs/policies/<type>/schema.json`).
 //! mcpgw ships no copy of those schemas; without the folder it says once what it did not check.
 
-use super::diagnostic::Findings;
-use super::rules;
 use crate::config::jsonc::Node;
 use crate::config::policies::PolicyKind;
 use crate::config::project::{PolicyDecl, Project};
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules;
 use std::collections::HashMap;
 
 pub fn check(project: &Project, findings: &mut Findings) {

@@ -7,8 +7,8 @@
 
 use super::reader::ObjReader;
 use crate::config::jsonc::Node;
-use crate::validate::diagnostic::{Findings, Severity};
-use crate::validate::rules;
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeaderSetting {

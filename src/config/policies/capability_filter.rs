@@ -6,9 +6,9 @@
 
 use super::reader::ObjReader;
 use crate::config::jsonc::{Node, Value};
-use crate::config::source::Span;
-use crate::validate::diagnostic::Findings;
-use crate::validate::rules;
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules;
+use crate::diag::source::Span;
 use std::collections::HashSet;
 
 /// The four capability types and the key that identifies an entry of each.
@@ -132,7 +132,7 @@ pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<Capa
     // Warnings (53–55) leave the policy usable; only errors make it invalid.
     let errors = findings.items[before..]
         .iter()
-        .any(|d| d.severity == crate::validate::diagnostic::Severity::Error);
+        .any(|d| d.severity == crate::diag::diagnostic::Severity::Error);
     if errors {
         return None;
     }
@@ -339,7 +339,7 @@ fn parse_entry(
     let explicit_public = item.get("public").is_some();
     let entry_errors = findings.items[before..]
         .iter()
-        .any(|d| d.severity == crate::validate::diagnostic::Severity::Error);
+        .any(|d| d.severity == crate::diag::diagnostic::Severity::Error);
     if !entry_errors {
         check_marks_with(name, t, &entry, explicit_public, mode, findings);
     }

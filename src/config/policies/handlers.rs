@@ -9,8 +9,8 @@ use super::reader::{ObjReader, parse_url};
 use crate::config::env::EnvVars;
 use crate::config::jsonc::Node;
 use crate::config::project::HandlerRef;
-use crate::validate::diagnostic::{Findings, Severity};
-use crate::validate::rules;
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules;
 
 pub const MCP_GATEWAY_MODULE: &str = "$import(@zuplo/runtime/mcp-gateway)";
 pub const RUNTIME_MODULE: &str = "$import(@zuplo/runtime)";

@@ -12,7 +12,7 @@ pub mod reader;
 pub mod token_exchange;
 
 use crate::config::project::PolicyDecl;
-use crate::validate::diagnostic::Findings;
+use crate::diag::diagnostic::Findings;
 
 pub use oauth_inbound::{OAuthInbound, OAuthProvider};
 

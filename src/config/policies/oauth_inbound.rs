@@ -9,10 +9,10 @@
 use super::PolicyContext;
 use super::reader::{ObjReader, is_loopback_host, is_private_host, is_uuid, parse_url};
 use crate::config::jsonc::Node;
-use crate::config::source::{Span, Spanned};
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules::{self, Rule};
+use crate::diag::source::{Span, Spanned};
 use crate::secret::Secret;
-use crate::validate::diagnostic::{Findings, Severity};
-use crate::validate::rules::{self, Rule};
 
 /// Which of the 12 MCP OAuth policy types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1411,7 +1411,7 @@ fn parse_wrapper(
 mod tests {
     use super::*;
     use crate::config::jsonc;
-    use crate::config::source::FileId;
+    use crate::diag::source::FileId;
 
     fn run_with(
         provider: OAuthProvider,

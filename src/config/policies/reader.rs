@@ -6,9 +6,9 @@
 //! message says which variable was unset.
 
 use crate::config::jsonc::{Member, Node, Value};
-use crate::config::source::{Span, Spanned};
-use crate::validate::diagnostic::Findings;
-use crate::validate::rules::Rule;
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules::Rule;
+use crate::diag::source::{Span, Spanned};
 
 /// Reads one JSON object's members for a named owner (e.g. "policy `mcp-oauth`: browserLogin").
 pub struct ObjReader<'n, 'f> {

@@ -6,10 +6,10 @@
 
 use super::reader::{ObjReader, parse_url};
 use crate::config::jsonc::{Node, Value};
-use crate::config::source::Spanned;
+use crate::diag::diagnostic::Findings;
+use crate::diag::rules;
+use crate::diag::source::Spanned;
 use crate::secret::Secret;
-use crate::validate::diagnostic::Findings;
-use crate::validate::rules;
 
 const ALLOWED: &[&str] = &[
     "id",
@@ -519,7 +519,7 @@ fn check_client_auth(a: &mut ObjReader<'_, '_>) {
 mod tests {
     use super::*;
     use crate::config::jsonc;
-    use crate::config::source::FileId;
+    use crate::diag::source::FileId;
 
     fn parse_text(text: &str) -> (Option<TokenExchange>, Findings) {
         let node = jsonc::parse(FileId(0), text)

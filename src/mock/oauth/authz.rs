@@ -6,10 +6,10 @@
 
 use super::state::{CodeGrant, Known, TokenGrant, recorded};
 use super::{Mock, PreRegisteredClient, split_scope};
-use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
-use crate::oauth::server::register::redirect_uri_problem;
-use crate::oauth::server::token::basic_credentials;
-use crate::oauth::server::{no_store, oauth_error, origin_is_loopback_http, redirect};
+use crate::authz::register::redirect_uri_problem;
+use crate::authz::token::basic_credentials;
+use crate::authz::{no_store, oauth_error, origin_is_loopback_http, redirect};
+use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::secret::Secret;
 use crate::store::{
     Client, ClientAuth, ClientProof, ClientSource, TokenEndpointAuthMethod, hash_token, new_token,

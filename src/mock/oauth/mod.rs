@@ -220,7 +220,7 @@ pub(crate) struct Shared {
     pub opts: OAuthOptions,
     pub urls: OAuthUrls,
     state: Mutex<state::State>,
-    /// For CIMD fetches (never follows redirects by itself; see `oauth::outbound`).
+    /// For CIMD fetches (never follows redirects by itself; see `net::outbound`).
     pub http: reqwest::Client,
 }
 
@@ -248,7 +248,7 @@ pub fn app(mcp: Router, origin: &str, opts: OAuthOptions) -> Router {
             clients,
             ..Default::default()
         }),
-        http: crate::oauth::outbound::client(),
+        http: crate::net::outbound::client(),
     });
     let protected = mcp.route_layer(axum::middleware::from_fn_with_state(
         shared.clone(),

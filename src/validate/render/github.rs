@@ -1,8 +1,8 @@
 //! `--format github`: GitHub Actions workflow commands, one annotation per finding.
 
 use super::located;
+use crate::diag::diagnostic::Severity;
 use crate::validate::Report;
-use crate::validate::diagnostic::Severity;
 
 /// `display_root` is how the project folder was named on the command line, so annotation paths
 /// are relative to the repository root the workflow runs in.

@@ -1,7 +1,7 @@
 //! `--format human`: compiler-style reports with the source line and a caret under the value.
 
+use crate::diag::diagnostic::{Diagnostic, Severity};
 use crate::validate::Report;
-use crate::validate::diagnostic::{Diagnostic, Severity};
 use colored::Colorize;
 
 #[derive(Debug, Clone, Copy, Default)]

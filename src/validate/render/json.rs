@@ -1,8 +1,8 @@
 //! `--format json`: the exact machine-readable shape scripts and CI read.
 
 use super::{Located, files_read, located};
+use crate::diag::diagnostic::Severity;
 use crate::validate::Report;
-use crate::validate::diagnostic::Severity;
 use serde::Serialize;
 
 #[derive(Serialize)]

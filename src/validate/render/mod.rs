@@ -15,7 +15,7 @@ pub use json::json;
 pub use sarif::sarif;
 
 use super::Report;
-use super::diagnostic::Severity;
+use crate::diag::diagnostic::Severity;
 
 /// A finding with its position resolved: what every format prints.
 #[derive(Debug, Clone, serde::Serialize)]

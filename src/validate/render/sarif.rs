@@ -1,9 +1,9 @@
 //! `--format sarif`: SARIF 2.1.0 for code-scanning dashboards.
 
 use super::located;
+use crate::diag::diagnostic::Severity;
+use crate::diag::rules;
 use crate::validate::Report;
-use crate::validate::diagnostic::Severity;
-use crate::validate::rules;
 use serde_json::json;
 
 pub fn sarif(report: &Report, display_root: &str) -> String {

@@ -6,7 +6,7 @@
 
 use super::transcript::{StepKind, StepRecord};
 use super::{Stop, Walk, client::Pkce, html};
-use crate::oauth::outbound::{OutboundRequest, host_is_loopback};
+use crate::net::outbound::{OutboundRequest, host_is_loopback};
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 use url::Url;

@@ -4,8 +4,8 @@
 
 use super::transcript::{Exchange, Request, Response, StepKind, StepRecord};
 use super::{ClientChoice, Stop, Walk, str_field};
+use crate::net::outbound::{Guard, OutboundRequest};
 use crate::oauth::discovery::{self, BearerChallenge, DiscoveryError, DiscoveryInput, Step};
-use crate::oauth::outbound::{Guard, OutboundRequest};
 
 impl Walk<'_> {
     /// Step 1, the unauthenticated first contact (D19). `Some(challenge)` when the server asks
@@ -315,7 +315,7 @@ impl Walk<'_> {
             .and_then(|u| url::Url::parse(u).ok())
             .is_some_and(|u| {
                 u.host()
-                    .is_some_and(|h| crate::oauth::outbound::host_is_loopback(&h))
+                    .is_some_and(|h| crate::net::outbound::host_is_loopback(&h))
             });
         self.local_dev = kind.as_deref() == Some("local_dev") && loopback;
         if let Some(kind) = kind {

@@ -3,8 +3,8 @@
 
 use super::transcript::{Exchange, StepKind};
 use super::{Stop, Walk, mcp_json, str_field};
+use crate::net::outbound::OutboundRequest;
 use crate::oauth::discovery;
-use crate::oauth::outbound::OutboundRequest;
 use serde_json::{Value, json};
 
 impl Walk<'_> {
@@ -197,7 +197,7 @@ impl Walk<'_> {
         body: &Value,
         session: Option<&str>,
         note: Option<&str>,
-    ) -> (Exchange, Result<crate::oauth::outbound::Fetched, String>) {
+    ) -> (Exchange, Result<crate::net::outbound::Fetched, String>) {
         let mut req = OutboundRequest::post_json(self.opts.mcp_url.clone(), body)
             .header("accept", "application/json, text/event-stream")
             .header("mcp-protocol-version", discovery::PROTOCOL_VERSION);

@@ -3,10 +3,10 @@
 //! gateway and a ready-to-paste `mcp-token-exchange-inbound` policy and McpProxyHandler route
 //! (SPEC §1.5, §2.5, §6.3–§6.5, §12). Rendering is the CLI's job (`src/cli/probe.rs`).
 
+use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{
     self, Attempt, Discovered, DiscoveryError, DiscoveryInput, ProbeResult,
 };
-use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -1,12 +1,12 @@
 //! `private_key_jwt` client authentication (RFC 7523 §2.2, SPEC §3.11): the client signs a JWT
 //! with its own key; the gateway checks it against the client's registered keys (inline `jwks`
-//! or `jwks_uri`, fetched through [`crate::oauth::outbound`] with [`Limits::CLIENT_JWKS`]).
+//! or `jwks_uri`, fetched through [`crate::net::outbound`] with [`Limits::CLIENT_JWKS`]).
 //!
 //! Owns: the claim rules (`iss` = `sub` = client id, `aud` = the endpoint URL, `exp` at most an
 //! hour ahead) and the replay check of `jti` (kept in memory until the assertion expires).
 
 use super::Ctx;
-use crate::oauth::outbound::{self, Limits, OutboundRequest};
+use crate::net::outbound::{self, Limits, OutboundRequest};
 use crate::store::{self, Client};
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;

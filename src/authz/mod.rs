@@ -26,8 +26,8 @@ pub mod register;
 pub mod token;
 
 use crate::config::policies::{OAuthInbound, PolicyConfig};
-use crate::gateway::origin;
 use crate::gateway::server::{AppState, Served};
+use crate::web::origin;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
@@ -185,7 +185,7 @@ pub async fn handle(
         "/oauth/register" | "/oauth/token" | "/oauth/revoke" => method_not_allowed("POST"),
         "/oauth/authorize" | "/oauth/dev-login" | "/oauth/callback" => method_not_allowed("GET"),
         _ => {
-            return Ok(crate::gateway::problem::Problem::new(
+            return Ok(crate::web::problem::Problem::new(
                 StatusCode::NOT_FOUND,
                 format!("No OAuth endpoint {path}."),
             )

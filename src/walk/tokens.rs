@@ -5,7 +5,7 @@
 use super::client::Pkce;
 use super::transcript::{Status, StepKind, StepRecord};
 use super::{Stop, Walk, oauth_error, str_field};
-use crate::oauth::outbound::OutboundRequest;
+use crate::net::outbound::OutboundRequest;
 use base64::Engine;
 use serde_json::{Value, json};
 
@@ -45,7 +45,7 @@ impl Walk<'_> {
         &mut self,
         step: &mut StepRecord,
         mut form: Vec<(&str, String)>,
-    ) -> Result<Option<crate::oauth::outbound::Fetched>, Stop> {
+    ) -> Result<Option<crate::net::outbound::Fetched>, Stop> {
         if let Some(r) = self.resource_param() {
             form.push(("resource", r));
         }
@@ -93,7 +93,7 @@ impl Walk<'_> {
     fn read_tokens(
         &mut self,
         step: &mut StepRecord,
-        f: &crate::oauth::outbound::Fetched,
+        f: &crate::net::outbound::Fetched,
         refresh: bool,
     ) {
         let doc = f.json();

@@ -1,6 +1,6 @@
 //! The Client ID Metadata Document acceptor (SPEC §3.6): a `client_id` that is a URL names a
 //! JSON document describing the client. This module decides which ids are such URLs, fetches
-//! the document through [`crate::oauth::outbound`] (5 KiB, 10 s, no redirects, SSRF guard),
+//! the document through [`crate::net::outbound`] (5 KiB, 10 s, no redirects, SSRF guard),
 //! validates it with the DCR rules and keeps it in the store as a `metadata_document` client.
 //!
 //! The store record doubles as the cache: its `created_at` is the time of the last fetch, and a
@@ -8,7 +8,7 @@
 
 use super::Ctx;
 use super::register::{CLIENT_TTL, jwks_problem, jwks_uri_problem, redirect_uri_problem};
-use crate::oauth::outbound::{self, Guard, Limits, OutboundRequest};
+use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::store::{
     Client, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod,
 };

@@ -3,11 +3,11 @@
 //! `WWW-Authenticate` challenges; on success the caller as `request.user`.
 
 use super::SCOPE;
-use crate::gateway::origin::{self, encode_route};
-use crate::gateway::problem::Problem;
 use crate::gateway::server::AppState;
 use crate::secret::Secret;
 use crate::store::{self, ValidateOutcome};
+use crate::web::origin::{self, encode_route};
+use crate::web::problem::Problem;
 use axum::http::{HeaderMap, StatusCode, header};
 
 /// Validated access tokens, so the proxy path does not query SQLite on every request. Entries

@@ -1,7 +1,7 @@
 //! `mcpgw oauth walk`: the MCP OAuth flow of SPEC §9, step by step, as a careful curl session
 //! would do it: probe → PRM → AS metadata → registration → PKCE/authorize URL → browser leg →
 //! token → MCP initialize + tools/list → refresh → revoke, then the `--check` negative checks.
-//! Every request goes through [`crate::oauth::outbound`] and is recorded with its answer, the
+//! Every request goes through [`crate::net::outbound`] and is recorded with its answer, the
 //! checks made on it and, on failure, the likely cause. The walk never prints: it reports to an
 //! [`Observer`] as it goes and returns a [`Transcript`]; the CLI decides how it looks.
 //!
@@ -23,7 +23,7 @@ mod mcp;
 mod tokens;
 pub mod transcript;
 
-use crate::oauth::outbound::{self, CookieJar, Fetched, Guard, Limits, OutboundRequest};
+use crate::net::outbound::{self, CookieJar, Fetched, Guard, Limits, OutboundRequest};
 use crate::secret::Secret;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

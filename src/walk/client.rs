@@ -3,7 +3,7 @@
 
 use super::transcript::StepKind;
 use super::{ClientChoice, Stop, Walk, oauth_error, str_field};
-use crate::oauth::outbound::OutboundRequest;
+use crate::net::outbound::OutboundRequest;
 use base64::Engine;
 use serde_json::{Value, json};
 use sha2::Digest;

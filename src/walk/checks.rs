@@ -3,7 +3,7 @@
 
 use super::transcript::{Exchange, NegativeCheck, Status, StepKind, StepRecord};
 use super::{Browser, Stop, Walk};
-use crate::oauth::outbound::OutboundRequest;
+use crate::net::outbound::OutboundRequest;
 use serde_json::{Value, json};
 
 /// What a negative check saw.
@@ -288,11 +288,11 @@ impl Walk<'_> {
             .mcp_url
             .join("/__zuplo/mcp-registry/v0.1/servers")
             .ok()?;
-        let f = crate::oauth::outbound::fetch(
+        let f = crate::net::outbound::fetch(
             &self.http,
             OutboundRequest::get(url),
             self.limits,
-            crate::oauth::outbound::Guard::Trusted,
+            crate::net::outbound::Guard::Trusted,
         )
         .await
         .ok()?;

@@ -5,7 +5,7 @@
 //! `jwks_uri` (or an inline `jwks`); the same key rules serve metadata documents (§3.6).
 
 use super::{Ctx, SCOPE, no_store, oauth_error};
-use crate::oauth::outbound::{self, Guard, OutboundError};
+use crate::net::outbound::{self, Guard, OutboundError};
 use crate::store::{self, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod};
 use axum::body::Body;
 use axum::http::StatusCode;

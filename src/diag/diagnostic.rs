@@ -4,7 +4,7 @@
 //! [`Findings`], the sink that loaders and rules push into. Rendering lives in `validate::render`.
 
 use super::rules::Rule;
-use crate::config::source::Span;
+use crate::diag::source::Span;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

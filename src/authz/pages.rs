@@ -4,9 +4,9 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-const CONSENT: &str = include_str!("../../../templates/pages/consent.html");
-const ERROR: &str = include_str!("../../../templates/pages/error.html");
-const SETUP: &str = include_str!("../../../templates/pages/setup.html");
+const CONSENT: &str = include_str!("../../templates/pages/consent.html");
+const ERROR: &str = include_str!("../../templates/pages/error.html");
+const SETUP: &str = include_str!("../../templates/pages/setup.html");
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {

@@ -9,7 +9,7 @@
 
 use crate::config::policies::OAuthInbound;
 use crate::config::policies::oauth_inbound::Pkce;
-use crate::oauth::outbound::read_capped;
+use crate::net::outbound::read_capped;
 use crate::store::Principal;
 use crate::store::keyfile::GatewaySecret;
 use base64::Engine;

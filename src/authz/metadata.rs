@@ -2,8 +2,8 @@
 //! Authorization Server metadata, gateway-wide and per route (RFC 8414). CORS `*`, OPTIONS 204.
 
 use super::{Ctx, RouteByPath, SCOPE, decode_path, route_by_path};
-use crate::gateway::origin::encode_route;
-use crate::gateway::problem::Problem;
+use crate::web::origin::encode_route;
+use crate::web::problem::Problem;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;

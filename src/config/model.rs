@@ -1,0 +1,76 @@
+//! The typed view of a project that `validate` checks and `mcpgw dev` serves.
+//!
+//! Owns: [`Model`] (typed policies and handlers, index-aligned with the project's declarations)
+//! and what an MCP route is (§2.2). No cross-route rules: those are `validate`'s.
+
+use crate::config::policies::handlers::HandlerConfig;
+use crate::config::policies::{self, PolicyConfig, PolicyContext, PolicyKind};
+use crate::config::project::{self, Project, Route};
+use crate::diag::Findings;
+
+/// The typed view of a project, index-aligned with `Project::policies` and `Project::routes`.
+#[derive(Debug)]
+pub struct Model {
+    pub policies: Vec<PolicyConfig>,
+    /// `None` for an operation without a handler.
+    pub handlers: Vec<Option<HandlerConfig>>,
+    /// Indexes of the MCP routes (§2.2).
+    pub mcp_routes: Vec<usize>,
+}
+
+impl Model {
+    pub fn is_mcp_route(&self, route: usize) -> bool {
+        self.mcp_routes.binary_search(&route).is_ok()
+    }
+
+    /// Reads every policy and handler of `project` into typed options; findings at the values.
+    pub fn build(project: &Project, findings: &mut Findings) -> Model {
+        let ctx = PolicyContext {
+            prefix: project.plugin.prefix(),
+        };
+        let policies: Vec<PolicyConfig> = project
+            .policies
+            .iter()
+            .map(|p| policies::parse(p, &ctx, findings))
+            .collect();
+        let handlers: Vec<Option<HandlerConfig>> = project
+            .routes
+            .iter()
+            .map(|r| {
+                r.handler
+                    .as_ref()
+                    .map(|h| policies::handlers::parse(&r.path.value, h, &project.env, findings))
+            })
+            .collect();
+        let mcp_routes: Vec<usize> = project
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| is_mcp_route(project, r))
+            .map(|(i, _)| i)
+            .collect();
+        Model {
+            policies,
+            handlers,
+            mcp_routes,
+        }
+    }
+}
+
+/// Whether a policy is an MCP OAuth policy as the runtime detects it: type and export (§2.2).
+pub fn is_mcp_oauth_policy(p: &project::PolicyDecl) -> bool {
+    matches!(PolicyKind::of(&p.policy_type.value), PolicyKind::OAuth(provider) if p.handler.export() == provider.export())
+}
+
+pub fn is_token_exchange_policy(p: &project::PolicyDecl) -> bool {
+    p.policy_type.value == "mcp-token-exchange-inbound"
+}
+
+/// §2.2: a route is an MCP route when its inbound list holds an MCP OAuth or token-exchange policy.
+pub fn is_mcp_route(project: &Project, route: &Route) -> bool {
+    route.inbound.iter().any(|name| {
+        project
+            .policy(&name.value)
+            .is_some_and(|p| is_mcp_oauth_policy(p) || is_token_exchange_policy(p))
+    })
+}

@@ -1,0 +1,7 @@
+//! What every HTTP surface of the gateway writes on the wire, in one place.
+//!
+//! Owns: problem+json documents ([`problem`], SPEC §3.1) and the public origin of a request
+//! ([`origin`], SPEC §3.0, D6). Knows no routes, policies or stores.
+
+pub mod origin;
+pub mod problem;
