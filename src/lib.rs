@@ -20,7 +20,10 @@
 
 pub mod authz;
 pub mod cli;
+pub mod client_auth;
+pub mod clock;
 pub mod config;
+pub mod crypto;
 pub mod diag;
 pub mod gateway;
 pub mod mock;

@@ -1,7 +1,10 @@
 //! Secret values that must never reach a log or a terminal by accident.
 //!
 //! Owns: [`Secret`], a string newtype whose `Debug` and `Display` print `[redacted]`. Code that
-//! really needs the value calls [`Secret::expose`], which is easy to grep for.
+//! really needs the value calls [`Secret::expose`], which is easy to grep for. And, in the style
+//! of oauth2-rs, one distinct type per kind of client-side credential ([`PkceVerifier`],
+//! [`ClientSecret`], [`AccessToken`], [`RefreshToken`]): they do not print, do not implement
+//! `Clone` (a copy is an explicit `T::new(x.secret())`), and cannot be passed one for another.
 
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
@@ -28,6 +31,53 @@ impl std::fmt::Display for Secret {
     }
 }
 
+/// A distinct redacted string type: `Debug` names the type, nothing prints the value, no `Clone`.
+macro_rules! secret_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(value: impl Into<String>) -> Self {
+                $name(value.into())
+            }
+
+            /// The value itself: only for the wire.
+            pub fn secret(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_secret(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($name), "([redacted])"))
+            }
+        }
+    };
+}
+
+secret_type!(
+    /// A PKCE code verifier (RFC 7636): sent once, at the code exchange.
+    PkceVerifier
+);
+secret_type!(
+    /// A client secret the gateway or a tool holds for itself at an authorization server.
+    ClientSecret
+);
+secret_type!(
+    /// An access token held by a client (sent only in the `Authorization` header).
+    AccessToken
+);
+secret_type!(
+    /// A refresh token held by a client.
+    RefreshToken
+);
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -35,5 +85,17 @@ mod tests {
         let s = super::Secret::new("hunter2");
         assert_eq!(format!("{s} {s:?}"), "[redacted] Secret([redacted])");
         assert_eq!(s.expose(), "hunter2");
+    }
+
+    #[test]
+    fn typed_secrets_never_print_their_value() {
+        let v = super::PkceVerifier::new("verifier-value");
+        let t = super::RefreshToken::new("refresh-value");
+        assert_eq!(
+            format!("{v:?} {t:?}"),
+            "PkceVerifier([redacted]) RefreshToken([redacted])"
+        );
+        assert_eq!(v.secret(), "verifier-value");
+        assert_eq!(t.into_secret(), "refresh-value");
     }
 }

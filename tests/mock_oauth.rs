@@ -64,7 +64,7 @@ async fn register(m: &MockHandle, method: &str) -> (String, Option<String>) {
 }
 
 fn pkce() -> (String, String) {
-    let verifier = mcpgw::store::new_token().expose().to_string();
+    let verifier = mcpgw::crypto::new_token().expose().to_string();
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)

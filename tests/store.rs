@@ -1,5 +1,7 @@
 //! The local state store (SPEC §5.6, D1, D2, D4, D9) against real SQLite files.
 
+use mcpgw::client_auth::ClientAuthMethod;
+use mcpgw::crypto::{hash_token, new_id, new_token};
 use mcpgw::secret::Secret;
 use mcpgw::store::keyfile::{self, KeySource};
 use mcpgw::store::sqlite::SCHEMA_VERSION;
@@ -46,7 +48,7 @@ fn alice() -> Principal {
     }
 }
 
-fn new_client(id: &str, method: TokenEndpointAuthMethod) -> NewClient {
+fn new_client(id: &str, method: ClientAuthMethod) -> NewClient {
     NewClient {
         id: id.into(),
         source: ClientSource::Dynamic,
@@ -64,7 +66,7 @@ fn new_client(id: &str, method: TokenEndpointAuthMethod) -> NewClient {
 /// Registers a public client and returns its id.
 fn public_client(s: &dyn Store, id: &str) -> String {
     match s
-        .register_client(&new_client(id, TokenEndpointAuthMethod::None), T0)
+        .register_client(&new_client(id, ClientAuthMethod::None), T0)
         .unwrap()
     {
         RegisterClientOutcome::Registered { client, secret } => {
@@ -210,16 +212,13 @@ fn register_and_read_clients() {
     let id = public_client(s, "dcr:1");
     let client = s.read_client(&id, T0).unwrap().unwrap();
     assert_eq!(client.redirect_uris, vec![REDIRECT.to_string()]);
-    assert_eq!(
-        client.token_endpoint_auth_method,
-        TokenEndpointAuthMethod::None
-    );
+    assert_eq!(client.token_endpoint_auth_method, ClientAuthMethod::None);
     assert_eq!(client.expires_at, Some(T0 + ttl::CLIENT));
     assert!(client.secret_hash.is_none());
 
     // A DCR collision.
     assert!(matches!(
-        s.register_client(&new_client("dcr:1", TokenEndpointAuthMethod::None), T0)
+        s.register_client(&new_client("dcr:1", ClientAuthMethod::None), T0)
             .unwrap(),
         RegisterClientOutcome::AlreadyExists
     ));
@@ -231,7 +230,7 @@ fn register_and_read_clients() {
     // Confidential clients get a secret, stored only as its hash.
     let RegisterClientOutcome::Registered { client, secret } = s
         .register_client(
-            &new_client("dcr:2", TokenEndpointAuthMethod::ClientSecretBasic),
+            &new_client("dcr:2", ClientAuthMethod::ClientSecretBasic),
             T0,
         )
         .unwrap()
@@ -243,10 +242,7 @@ fn register_and_read_clients() {
     assert_eq!(client.secret_hash, Some(hash_token(secret.expose())));
 
     // A metadata document registers again (refresh), replacing the record.
-    let mut cimd = new_client(
-        "https://client.example/meta.json",
-        TokenEndpointAuthMethod::None,
-    );
+    let mut cimd = new_client("https://client.example/meta.json", ClientAuthMethod::None);
     cimd.source = ClientSource::MetadataDocument;
     cimd.ttl_seconds = None;
     assert!(matches!(
@@ -269,7 +265,7 @@ fn client_authentication_by_method() {
     let s = &fx.store;
     let RegisterClientOutcome::Registered { client, secret } = s
         .register_client(
-            &new_client("dcr:conf", TokenEndpointAuthMethod::ClientSecretPost),
+            &new_client("dcr:conf", ClientAuthMethod::ClientSecretPost),
             T0,
         )
         .unwrap()
@@ -1362,7 +1358,7 @@ fn no_raw_token_or_secret_reaches_the_database_file() {
 
     let RegisterClientOutcome::Registered { secret, .. } = s
         .register_client(
-            &new_client("dcr:conf", TokenEndpointAuthMethod::ClientSecretBasic),
+            &new_client("dcr:conf", ClientAuthMethod::ClientSecretBasic),
             T0,
         )
         .unwrap()
@@ -1701,7 +1697,7 @@ async fn async_store_runs_the_flow() {
     let s2 = s.clone();
 
     let RegisterClientOutcome::Registered { client, .. } = s
-        .register_client(new_client("dcr:a", TokenEndpointAuthMethod::None), T0)
+        .register_client(new_client("dcr:a", ClientAuthMethod::None), T0)
         .await
         .unwrap()
     else {

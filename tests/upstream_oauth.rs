@@ -180,8 +180,8 @@ async fn consent_tries_a_stored_connection_before_counting_it_connected() {
 /// a dynamic client that authenticates any other way.
 #[tokio::test]
 async fn upstream_client_authentication_follows_the_registration() {
+    use mcpgw::client_auth::ClientAuthMethod as M;
     use mcpgw::mock::PreRegisteredClient;
-    use mcpgw::store::TokenEndpointAuthMethod as M;
     let Some(dir) = interop_dir("upstream_client_authentication_follows_the_registration") else {
         return;
     };

@@ -558,7 +558,7 @@ mod fixture {
                     return oauth_error("invalid_grant");
                 };
                 if s.hole != Hole::NoPkceCheck
-                    && !mcpgw::store::pkce_s256_matches(&get("code_verifier"), &challenge)
+                    && !mcpgw::crypto::pkce_s256_matches(&get("code_verifier"), &challenge)
                 {
                     return oauth_error("invalid_grant");
                 }

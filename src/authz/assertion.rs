@@ -7,7 +7,7 @@
 
 use super::Ctx;
 use crate::net::outbound::{self, Limits, OutboundRequest};
-use crate::store::{self, Client};
+use crate::store::Client;
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
@@ -102,7 +102,7 @@ pub async fn verify(
                 _ => format!("refused: {e}"),
             }
         })?;
-    let now = store::now_unix();
+    let now = crate::clock::now_unix();
     let exp = data.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if exp > now + MAX_LIFETIME_SECONDS {
         return Err("exp is more than an hour ahead".into());

@@ -17,9 +17,9 @@ use super::{
 };
 use crate::secret::Secret;
 use crate::store::{
-    self, AdvancePendingOutcome, DecideSetup, DecideSetupOutcome, InitialPhase,
-    PendingAuthorization, Principal, ReadPendingOutcome, SessionOutcome, SetupDecision,
-    StartAuthorization, StartAuthorizationOutcome,
+    AdvancePendingOutcome, DecideSetup, DecideSetupOutcome, InitialPhase, PendingAuthorization,
+    Principal, ReadPendingOutcome, SessionOutcome, SetupDecision, StartAuthorization,
+    StartAuthorizationOutcome,
 };
 use axum::body::Body;
 use axum::http::{StatusCode, header, request::Parts};
@@ -312,7 +312,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
         );
     }
     let request = StartAuthorization {
-        id: store::new_id(),
+        id: crate::crypto::new_id(),
         client_id: client.id.clone(),
         redirect_uri: redirect_uri.to_string(),
         resource,

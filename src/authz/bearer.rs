@@ -134,7 +134,7 @@ pub async fn check(
             )
     };
     let now = state.clock.now();
-    let hash = store::hash_token(&token);
+    let hash = crate::crypto::hash_token(&token);
     let at = match state.tokens.get(&hash, now) {
         Some(at) => at,
         None => {

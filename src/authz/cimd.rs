@@ -8,10 +8,9 @@
 
 use super::Ctx;
 use super::register::{CLIENT_TTL, jwks_problem, jwks_uri_problem, redirect_uri_problem};
+use crate::client_auth::ClientAuthMethod;
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
-use crate::store::{
-    Client, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod,
-};
+use crate::store::{Client, ClientSource, NewClient, RegisterClientOutcome};
 use serde_json::Value;
 
 /// How long a fetched document is used before it is fetched again.
@@ -154,8 +153,8 @@ async fn validate(
         redirect_uris.push(s.to_string());
     }
     let method = match doc.get("token_endpoint_auth_method").map(Value::as_str) {
-        None | Some(Some("none")) => TokenEndpointAuthMethod::None,
-        Some(Some("private_key_jwt")) => TokenEndpointAuthMethod::PrivateKeyJwt,
+        None | Some(Some("none")) => ClientAuthMethod::None,
+        Some(Some("private_key_jwt")) => ClientAuthMethod::PrivateKeyJwt,
         Some(other) => {
             return Err(format!(
                 "token_endpoint_auth_method {other:?} is not usable with a metadata document (none or private_key_jwt)"
@@ -181,7 +180,7 @@ async fn validate(
             Some(v.to_string())
         }
     };
-    if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
+    if method == ClientAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
         return Err("private_key_jwt needs jwks_uri or jwks".into());
     }
     let name = doc

@@ -18,7 +18,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -67,10 +67,6 @@ pub fn nonce(secret: &GatewaySecret, transaction_id: &str) -> String {
 /// The PKCE verifier of a transaction (43 characters of base64url): derived, never stored.
 pub fn pkce_verifier(secret: &GatewaySecret, transaction_id: &str) -> String {
     hmac_b64(secret, "mcpgw oidc pkce verifier", transaction_id)
-}
-
-pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
 /// Whether the gateway may talk to this IdP URL: https, or http on a loopback host (dev).
@@ -131,7 +127,7 @@ pub fn login_url(
         if oauth.pkce == Pkce::S256 {
             q.append_pair(
                 "code_challenge",
-                &pkce_challenge(&pkce_verifier(secret, transaction_id)),
+                &crate::crypto::pkce_s256(&pkce_verifier(secret, transaction_id)),
             )
             .append_pair("code_challenge_method", "S256");
         }
@@ -496,7 +492,7 @@ mod tests {
         assert_ne!(v, pkce_verifier(&a, "txn2"));
         assert_ne!(v, nonce(&a, "txn"));
         assert_eq!(v.len(), 43);
-        assert_eq!(pkce_challenge(&v).len(), 43);
+        assert_eq!(crate::crypto::pkce_s256(&v).len(), 43);
     }
 
     #[test]

@@ -5,8 +5,9 @@
 //! `jwks_uri` (or an inline `jwks`); the same key rules serve metadata documents (§3.6).
 
 use super::{Ctx, SCOPE, no_store, oauth_error};
+use crate::client_auth::ClientAuthMethod;
 use crate::net::outbound::{self, Guard, OutboundError};
-use crate::store::{self, ClientSource, NewClient, RegisterClientOutcome, TokenEndpointAuthMethod};
+use crate::store::{ClientSource, NewClient, RegisterClientOutcome};
 use axum::body::Body;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -179,11 +180,11 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         return metadata_error(format!("scope must be \"{SCOPE}\"."));
     }
     let method = match m.get("token_endpoint_auth_method").map(|v| v.as_str()) {
-        None => TokenEndpointAuthMethod::None,
-        Some(Some("none")) => TokenEndpointAuthMethod::None,
-        Some(Some("client_secret_basic")) => TokenEndpointAuthMethod::ClientSecretBasic,
-        Some(Some("client_secret_post")) => TokenEndpointAuthMethod::ClientSecretPost,
-        Some(Some("private_key_jwt")) => TokenEndpointAuthMethod::PrivateKeyJwt,
+        None => ClientAuthMethod::None,
+        Some(Some("none")) => ClientAuthMethod::None,
+        Some(Some("client_secret_basic")) => ClientAuthMethod::ClientSecretBasic,
+        Some(Some("client_secret_post")) => ClientAuthMethod::ClientSecretPost,
+        Some(Some("private_key_jwt")) => ClientAuthMethod::PrivateKeyJwt,
         Some(_) => {
             return metadata_error(
                 "token_endpoint_auth_method must be none, client_secret_basic, client_secret_post or private_key_jwt.",
@@ -206,7 +207,7 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
             None => Some(v.to_string()),
         },
     };
-    if method == TokenEndpointAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
+    if method == ClientAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
         return metadata_error("token_endpoint_auth_method private_key_jwt requires jwks_uri.");
     }
     let name = m
@@ -221,14 +222,14 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
     let client = NewClient {
         id: match jwks_uri
             .as_ref()
-            .filter(|_| method == TokenEndpointAuthMethod::PrivateKeyJwt)
+            .filter(|_| method == ClientAuthMethod::PrivateKeyJwt)
         {
             Some(uri) => format!(
                 "dcr:pkjwt:{}:{}",
-                store::new_id(),
+                crate::crypto::new_id(),
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uri.as_bytes())
             ),
-            None => format!("dcr:{}", store::new_id()),
+            None => format!("dcr:{}", crate::crypto::new_id()),
         },
         source: ClientSource::Dynamic,
         name,

@@ -97,7 +97,9 @@ async fn authenticate(
                     Err(e) => return Err(server_error(&e.to_string())),
                 }
             };
-            if client.token_endpoint_auth_method != store::TokenEndpointAuthMethod::PrivateKeyJwt {
+            if client.token_endpoint_auth_method
+                != crate::client_auth::ClientAuthMethod::PrivateKeyJwt
+            {
                 return Err(invalid_client(
                     "The client is not registered for private_key_jwt.",
                 ));

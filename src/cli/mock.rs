@@ -2,9 +2,9 @@
 //! and a human summary on stderr (with `--oauth`: the AS endpoints and the switches in
 //! effect), then serving the mock MCP server until Ctrl-C or SIGTERM.
 
+use crate::client_auth::ClientAuthMethod;
 use crate::mock::{self, MockOptions, OAuthOptions, PreRegisteredClient, PrmAt};
 use crate::secret::Secret;
-use crate::store::TokenEndpointAuthMethod;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::io::Write;
@@ -123,11 +123,9 @@ impl MockArgs {
                     secret: self.client_secret.as_ref().map(Secret::new),
                 }),
                 dcr_auth_method: self.dcr_auth_method.map(|m| match m {
-                    DcrAuthMethodArg::None => TokenEndpointAuthMethod::None,
-                    DcrAuthMethodArg::ClientSecretBasic => {
-                        TokenEndpointAuthMethod::ClientSecretBasic
-                    }
-                    DcrAuthMethodArg::ClientSecretPost => TokenEndpointAuthMethod::ClientSecretPost,
+                    DcrAuthMethodArg::None => ClientAuthMethod::None,
+                    DcrAuthMethodArg::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
+                    DcrAuthMethodArg::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
                 }),
             }),
         }

@@ -146,7 +146,7 @@ pub struct AppState {
     /// Validated access tokens (cleared whenever a token may have been revoked).
     pub tokens: crate::authz::bearer::TokenCache,
     /// Expiry decisions of the authorization server use this clock (tests move it).
-    pub clock: crate::store::Clock,
+    pub clock: crate::clock::Clock,
     pub client: reqwest::Client,
     pub client_following: reqwest::Client,
     pub origin: OriginPolicy,
@@ -459,7 +459,7 @@ pub async fn start_with_state(
             tokio::select! {
                 _ = housekeeping_stop.cancelled() => break,
                 _ = tokio::time::sleep(Duration::from_secs(3600)) => {
-                    let _ = housekeeping_store.run(|s| s.purge_expired(crate::store::now_unix())).await;
+                    let _ = housekeeping_store.run(|s| s.purge_expired(crate::clock::now_unix())).await;
                 }
             }
         }

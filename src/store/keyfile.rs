@@ -204,7 +204,7 @@ fn create_key_file(path: &Path, bytes: &[u8; 32]) -> Result<bool, StoreError> {
     let tmp = dir.join(format!(
         ".{KEY_FILE_NAME}.{}.{}.tmp",
         std::process::id(),
-        super::new_id()
+        crate::crypto::new_id()
     ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

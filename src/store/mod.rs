@@ -20,9 +20,9 @@
 pub mod keyfile;
 pub mod sqlite;
 
+use crate::client_auth::ClientAuthMethod;
+use crate::crypto::{constant_time_eq, hash_token};
 use crate::secret::Secret;
-use base64::Engine as _;
-use sha2::Digest as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -101,73 +101,6 @@ pub enum StoreError {
 // Tokens (§5.1)
 // ---------------------------------------------------------------------------------------------
 
-/// A fresh opaque token: base64url (no padding) of 32 random bytes, 43 characters (§5.1).
-pub fn new_token() -> Secret {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes[..]);
-    Secret::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
-}
-
-/// The stored form of a token, code, client secret or state token:
-/// `"sha256:" + base64url(SHA-256(value))` (§5.1).
-pub fn hash_token(value: &str) -> String {
-    let digest = sha2::Sha256::digest(value.as_bytes());
-    format!(
-        "sha256:{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
-    )
-}
-
-/// PKCE S256: does `challenge` equal base64url(SHA-256(verifier))?
-pub fn pkce_s256_matches(verifier: &str, challenge: &str) -> bool {
-    let digest = sha2::Sha256::digest(verifier.as_bytes());
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest);
-    constant_time_eq(computed.as_bytes(), challenge.as_bytes())
-}
-
-/// Byte comparison whose time does not depend on where the inputs differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// A new random identifier (UUID v4) for records whose id the store does not derive.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-/// The current time as unix seconds (for callers; the store itself only uses `now` arguments).
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
-/// The gateway's clock for expiry decisions (codes, tokens, grants, sessions): the system time,
-/// plus an offset that only tests move ([`Clock::advance`]), so that expiry and the D1 grace
-/// window can be tested over HTTP without waiting. Nothing in the product advances it.
-#[derive(Debug, Default)]
-pub struct Clock {
-    offset: std::sync::atomic::AtomicI64,
-}
-
-impl Clock {
-    /// Unix seconds as the gateway sees them.
-    pub fn now(&self) -> i64 {
-        now_unix().saturating_add(self.offset.load(std::sync::atomic::Ordering::Relaxed))
-    }
-
-    /// Test hook: moves this gateway's time forward by `seconds`.
-    #[doc(hidden)]
-    pub fn advance(&self, seconds: i64) {
-        self.offset
-            .fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 /// §3.6 redirect matching: exact string match, or for loopback `http` URIs the same host, path
 /// and query with any port.
 pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
@@ -202,41 +135,6 @@ pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Clients (§3.5, §3.6)
 // ---------------------------------------------------------------------------------------------
-
-/// `token_endpoint_auth_method` of a downstream client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenEndpointAuthMethod {
-    None,
-    ClientSecretPost,
-    ClientSecretBasic,
-    PrivateKeyJwt,
-}
-
-impl TokenEndpointAuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::None => "none",
-            Self::ClientSecretPost => "client_secret_post",
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::PrivateKeyJwt => "private_key_jwt",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "none" => Self::None,
-            "client_secret_post" => Self::ClientSecretPost,
-            "client_secret_basic" => Self::ClientSecretBasic,
-            "private_key_jwt" => Self::PrivateKeyJwt,
-            _ => return None,
-        })
-    }
-
-    /// Methods authenticated with a client secret (the store issues one at registration).
-    pub fn uses_secret(self) -> bool {
-        matches!(self, Self::ClientSecretPost | Self::ClientSecretBasic)
-    }
-}
 
 /// Where a client record came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,7 +172,7 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub authorization_grant_profiles_supported: Vec<String>,
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub token_endpoint_auth_method: ClientAuthMethod,
     /// For `private_key_jwt`.
     pub jwks_uri: Option<String>,
     /// Inline JWKS (JSON text), when a metadata document carries one.
@@ -292,7 +190,7 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub authorization_grant_profiles_supported: Vec<String>,
-    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub token_endpoint_auth_method: ClientAuthMethod,
     /// [`hash_token`] of the client secret, for the `client_secret_*` methods.
     pub secret_hash: Option<String>,
     pub jwks_uri: Option<String>,
@@ -357,15 +255,14 @@ impl ClientAuth {
             return false;
         }
         match (&self.proof, client.token_endpoint_auth_method) {
-            (ClientProof::None, TokenEndpointAuthMethod::None) => true,
+            (ClientProof::None, ClientAuthMethod::None) => true,
             (
                 ClientProof::Secret(secret),
-                TokenEndpointAuthMethod::ClientSecretBasic
-                | TokenEndpointAuthMethod::ClientSecretPost,
+                ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost,
             ) => client.secret_hash.as_deref().is_some_and(|stored| {
                 constant_time_eq(stored.as_bytes(), hash_token(secret.expose()).as_bytes())
             }),
-            (ClientProof::VerifiedAssertion, TokenEndpointAuthMethod::PrivateKeyJwt) => true,
+            (ClientProof::VerifiedAssertion, ClientAuthMethod::PrivateKeyJwt) => true,
             _ => false,
         }
     }
@@ -1234,6 +1131,7 @@ impl AsyncStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::new_token;
 
     #[test]
     fn tokens_are_43_chars_of_base64url_and_differ() {
@@ -1256,18 +1154,6 @@ mod tests {
             hash_token("abc"),
             "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
         );
-    }
-
-    #[test]
-    fn pkce_rfc7636_example() {
-        assert!(pkce_s256_matches(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
-        assert!(!pkce_s256_matches(
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXj",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        ));
     }
 
     #[test]

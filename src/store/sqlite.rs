@@ -14,10 +14,11 @@ use super::{
     MarkSetupApprovedOutcome, NewClient, NewConnectTicket, NewUpstreamOAuthState, OwnerMode,
     PendingAuthorization, Principal, ReadPendingOutcome, RefreshOutcome, RefreshRequest,
     RegisterClientOutcome, RevokeOutcome, RevokeRequest, RevokedReason, SessionOutcome,
-    SetupDecision, StartAuthorization, StartAuthorizationOutcome, Store, StoreError,
-    TokenEndpointAuthMethod, TokenTypeHint, UpstreamConnection, UpstreamOAuthState,
-    ValidateOutcome, WriteCondition, hash_token, new_id, new_token, pkce_s256_matches,
+    SetupDecision, StartAuthorization, StartAuthorizationOutcome, Store, StoreError, TokenTypeHint,
+    UpstreamConnection, UpstreamOAuthState, ValidateOutcome, WriteCondition,
 };
+use crate::client_auth::ClientAuthMethod;
+use crate::crypto::{hash_token, new_id, new_token, pkce_s256_matches};
 use crate::secret::Secret;
 use rusqlite::{Connection, Params, Row, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -294,7 +295,7 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         tx.execute_batch(script)?;
         tx.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?1, ?2)",
-            params![current + 1, super::now_unix()],
+            params![current + 1, crate::clock::now_unix()],
         )?;
         tx.commit()?;
     }
@@ -365,7 +366,7 @@ fn client_from_row(r: &Row<'_>) -> Result<Client, StoreError> {
             T,
             "auth_method",
             &r.get::<_, String>(6)?,
-            TokenEndpointAuthMethod::parse,
+            ClientAuthMethod::parse,
         )?,
         secret_hash: r.get(7)?,
         jwks_uri: r.get(8)?,
@@ -455,7 +456,9 @@ fn check_pending(
         return Ok(Err(PendingRefusal::Consumed));
     }
     let presented = hash_token(state_token.expose());
-    if !state_hash.is_some_and(|h| super::constant_time_eq(h.as_bytes(), presented.as_bytes())) {
+    if !state_hash
+        .is_some_and(|h| crate::crypto::constant_time_eq(h.as_bytes(), presented.as_bytes()))
+    {
         return Ok(Err(PendingRefusal::StaleHash));
     }
     if now >= pending.expires_at {

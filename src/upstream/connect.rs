@@ -476,7 +476,8 @@ async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<Strin
         };
     let widened = earlier.and_then(|s| s.requested_scope);
     let scope = oauth_client::requested_scope(te, &setup, widened.as_deref());
-    let (verifier, challenge) = oauth_client::pkce_pair();
+    let verifier = crate::crypto::new_pkce_verifier().into_secret();
+    let challenge = crate::crypto::pkce_s256(&verifier);
     let pending = PendingConnect {
         setup: (*setup).clone(),
         code_verifier: verifier,

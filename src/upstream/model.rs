@@ -2,6 +2,7 @@
 //! what a connection holds once opened from the vault ([`Sealed`]), and what a pending connect
 //! flow holds ([`PendingConnect`]). All of it is serialised as JSON inside sealed blobs.
 
+use crate::client_auth::ClientAuthMethod;
 use serde::{Deserialize, Serialize};
 
 /// The upstream authorization server's endpoints and what the gateway will ask of it.
@@ -21,26 +22,6 @@ pub struct Endpoints {
     /// The AS lists `offline_access` in `scopes_supported`.
     #[serde(default)]
     pub offers_offline_access: bool,
-}
-
-/// How the gateway authenticates at the upstream token endpoint.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientAuthMethod {
-    None,
-    ClientSecretBasic,
-    ClientSecretPost,
-}
-
-impl ClientAuthMethod {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "none" => Some(Self::None),
-            "client_secret_basic" => Some(Self::ClientSecretBasic),
-            "client_secret_post" => Some(Self::ClientSecretPost),
-            _ => None,
-        }
-    }
 }
 
 /// The gateway's client at the upstream AS.

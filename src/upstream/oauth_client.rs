@@ -5,10 +5,9 @@
 //! (30 s, 256 KiB, ≤ 2 redirects, https or loopback http, no private hosts).
 
 use super::Upstreams;
-use super::model::{ClientAuthMethod, Endpoints, RegisteredClient, Setup, scope_union};
-use crate::config::policies::token_exchange::{
-    ClientRegistration, Prompt, TokenEndpointAuthMethod, TokenExchange,
-};
+use super::model::{Endpoints, RegisteredClient, Setup, scope_union};
+use crate::client_auth::ClientAuthMethod;
+use crate::config::policies::token_exchange::{ClientRegistration, Prompt, TokenExchange};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{self, DiscoveryInput};
 use base64::Engine;
@@ -243,11 +242,7 @@ async fn register(
         return Ok(RegisteredClient {
             client_id: client_id.clone(),
             client_secret: client_secret.as_ref().map(|s| s.expose().to_string()),
-            auth_method: match method {
-                TokenEndpointAuthMethod::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
-                TokenEndpointAuthMethod::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
-                TokenEndpointAuthMethod::None => ClientAuthMethod::None,
-            },
+            auth_method: *method,
             redirect_uri: redirect,
             source: "manual".into(),
             refresh_grant: true,
@@ -314,6 +309,8 @@ async fn register(
         .get("token_endpoint_auth_method")
         .and_then(Value::as_str)
         .and_then(ClientAuthMethod::parse)
+        // the gateway holds no key pair for its upstream clients
+        .filter(|m| *m != ClientAuthMethod::PrivateKeyJwt)
         .unwrap_or(if secret.is_some() {
             ClientAuthMethod::ClientSecretBasic
         } else {
@@ -486,6 +483,11 @@ async fn token_request(
     let mut basic = None;
     match client.auth_method {
         ClientAuthMethod::None => form.push(("client_id", client.client_id.clone())),
+        ClientAuthMethod::PrivateKeyJwt => {
+            return Err(UpstreamError::TokenExchangeFailed(
+                "private_key_jwt at an upstream token endpoint is not supported yet".into(),
+            ));
+        }
         ClientAuthMethod::ClientSecretPost => {
             form.push(("client_id", client.client_id.clone()));
             form.push((
@@ -570,15 +572,6 @@ fn form_encode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// A PKCE verifier (43 characters) and its S256 challenge.
-pub fn pkce_pair() -> (String, String) {
-    use sha2::Digest;
-    let verifier = crate::store::new_token().expose().to_string();
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    (verifier, challenge)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,12 +586,5 @@ mod tests {
             redirect_uri("https://gw.example.com", "/__zuplo", "a b"),
             "https://gw.example.com/__zuplo/auth/connections/a%20b/callback"
         );
-    }
-
-    #[test]
-    fn pkce_pair_matches() {
-        let (v, c) = pkce_pair();
-        assert!(crate::store::pkce_s256_matches(&v, &c));
-        assert!(v.len() >= 43);
     }
 }

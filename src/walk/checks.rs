@@ -189,7 +189,7 @@ impl Walk<'_> {
             return Ok(());
         };
         self.secret(&code);
-        let wrong = crate::store::new_token().expose().to_string();
+        let wrong = crate::crypto::new_token().expose().to_string();
         let mut form = vec![
             ("grant_type", "authorization_code".to_string()),
             ("code", code),

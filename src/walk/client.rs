@@ -4,20 +4,13 @@
 use super::transcript::StepKind;
 use super::{ClientChoice, Stop, Walk, oauth_error, str_field};
 use crate::net::outbound::OutboundRequest;
-use base64::Engine;
 use serde_json::{Value, json};
-use sha2::Digest;
 
 /// PKCE values and the authorize URL of one authorization.
 pub(super) struct Pkce {
     pub verifier: String,
     pub state: String,
     pub url: url::Url,
-}
-
-/// base64url(SHA-256(verifier)), unpadded (RFC 7636 S256).
-pub(super) fn s256(verifier: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
 }
 
 impl Walk<'_> {
@@ -197,7 +190,10 @@ impl Walk<'_> {
                 step.check(
                     "code_challenge_method S256",
                     true,
-                    Some(format!("code_challenge {}", s256(&p.verifier))),
+                    Some(format!(
+                        "code_challenge {}",
+                        crate::crypto::pkce_s256(&p.verifier)
+                    )),
                 );
                 if !self.opts.resource {
                     step.notes.push("resource left out (--no-resource)".into());
@@ -223,7 +219,7 @@ impl Walk<'_> {
             .authorization_endpoint
             .clone()?;
         let mut url = url::Url::parse(&endpoint).ok()?;
-        let verifier = crate::store::new_token().expose().to_string();
+        let verifier = crate::crypto::new_pkce_verifier().into_secret();
         let mut state_bytes = [0u8; 16];
         rand::fill(&mut state_bytes[..]);
         let state: String = state_bytes.iter().map(|b| format!("{b:02x}")).collect();
@@ -237,7 +233,7 @@ impl Walk<'_> {
             q.append_pair("response_type", "code")
                 .append_pair("client_id", &client_id)
                 .append_pair("redirect_uri", redirect.as_str())
-                .append_pair("code_challenge", &s256(&verifier))
+                .append_pair("code_challenge", &crate::crypto::pkce_s256(&verifier))
                 .append_pair("code_challenge_method", "S256")
                 .append_pair("state", &state);
             if let Some(scope) = &self.scope {

@@ -5,6 +5,7 @@
 //! collide (rule 35) or a route uses one correctly is checked in `validate`.
 
 use super::reader::{ObjReader, parse_url};
+use crate::client_auth::ClientAuthMethod;
 use crate::config::jsonc::{Node, Value};
 use crate::diag::diagnostic::Findings;
 use crate::diag::rules;
@@ -42,13 +43,6 @@ pub enum Prompt {
     Disabled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenEndpointAuthMethod {
-    ClientSecretBasic,
-    ClientSecretPost,
-    None,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientRegistration {
     /// CIMD, then DCR (§6.4).
@@ -56,7 +50,7 @@ pub enum ClientRegistration {
     Manual {
         client_id: String,
         client_secret: Option<Secret>,
-        method: TokenEndpointAuthMethod,
+        method: ClientAuthMethod,
     },
 }
 
@@ -314,7 +308,7 @@ fn parse_client_registration(
     );
     let client_id = r.req_nonempty("clientId");
     let method = match r.get("tokenEndpointAuthMethod") {
-        None => Some(TokenEndpointAuthMethod::ClientSecretBasic),
+        None => Some(ClientAuthMethod::ClientSecretBasic),
         Some(_) => r
             .opt_enum_with(
                 "tokenEndpointAuthMethod",
@@ -322,15 +316,15 @@ fn parse_client_registration(
                 rule,
             )
             .map(|s| match s.value.as_str() {
-                "client_secret_post" => TokenEndpointAuthMethod::ClientSecretPost,
-                "none" => TokenEndpointAuthMethod::None,
-                _ => TokenEndpointAuthMethod::ClientSecretBasic,
+                "client_secret_post" => ClientAuthMethod::ClientSecretPost,
+                "none" => ClientAuthMethod::None,
+                _ => ClientAuthMethod::ClientSecretBasic,
             }),
     }?;
     let secret = r.opt_nonempty("clientSecret");
-    if secret.is_none() && method != TokenEndpointAuthMethod::None {
+    if secret.is_none() && method != ClientAuthMethod::None {
         let label = match method {
-            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            ClientAuthMethod::ClientSecretPost => "client_secret_post",
             _ => "client_secret_basic",
         };
         let note = node

@@ -9,12 +9,12 @@ use super::{Mock, PreRegisteredClient, split_scope};
 use crate::authz::register::redirect_uri_problem;
 use crate::authz::token::basic_credentials;
 use crate::authz::{no_store, oauth_error, origin_is_loopback_http, redirect};
+use crate::client_auth::ClientAuthMethod;
+use crate::clock::now_unix;
+use crate::crypto::{hash_token, new_token, pkce_s256_matches};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::secret::Secret;
-use crate::store::{
-    Client, ClientAuth, ClientProof, ClientSource, TokenEndpointAuthMethod, hash_token, new_token,
-    now_unix, pkce_s256_matches,
-};
+use crate::store::{Client, ClientAuth, ClientProof, ClientSource};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -43,9 +43,9 @@ pub fn routes(mock: Mock) -> Router {
 /// The record of a `--client-id` client: any loopback redirect URI, refresh allowed.
 pub fn preregistered(pre: &PreRegisteredClient) -> Known {
     let method = if pre.secret.is_some() {
-        TokenEndpointAuthMethod::ClientSecretBasic
+        ClientAuthMethod::ClientSecretBasic
     } else {
-        TokenEndpointAuthMethod::None
+        ClientAuthMethod::None
     };
     Known {
         client: Client {
@@ -135,9 +135,9 @@ async fn register(State(m): State<Mock>, body: Bytes) -> Response {
     }
     // RFC 7591 §2: the default method is client_secret_basic.
     let method = match req.get("token_endpoint_auth_method") {
-        None | Some(Value::Null) => TokenEndpointAuthMethod::ClientSecretBasic,
+        None | Some(Value::Null) => ClientAuthMethod::ClientSecretBasic,
         Some(Value::String(s)) if AUTH_METHODS.contains(&s.as_str()) => {
-            match TokenEndpointAuthMethod::parse(s) {
+            match ClientAuthMethod::parse(s) {
                 Some(method) => method,
                 None => return bad_metadata("unknown token_endpoint_auth_method"),
             }
@@ -318,7 +318,7 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
             redirect_uris,
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             authorization_grant_profiles_supported: Vec::new(),
-            token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            token_endpoint_auth_method: ClientAuthMethod::None,
             secret_hash: None,
             jwks_uri: None,
             jwks: None,
@@ -460,7 +460,7 @@ async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response
 /// The credentials a token or revocation request presented, and how.
 struct Presented {
     auth: ClientAuth,
-    via: TokenEndpointAuthMethod,
+    via: ClientAuthMethod,
 }
 
 fn invalid_client(msg: &str) -> Response {
@@ -476,7 +476,7 @@ fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Present
                 client_id: id,
                 proof: ClientProof::Secret(Secret::new(secret)),
             },
-            via: TokenEndpointAuthMethod::ClientSecretBasic,
+            via: ClientAuthMethod::ClientSecretBasic,
         });
     }
     let id = f
@@ -489,11 +489,11 @@ fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Present
                 client_id: id.clone(),
                 proof: ClientProof::Secret(Secret::new(secret.clone())),
             },
-            via: TokenEndpointAuthMethod::ClientSecretPost,
+            via: ClientAuthMethod::ClientSecretPost,
         },
         None => Presented {
             auth: ClientAuth::public(id.clone()),
-            via: TokenEndpointAuthMethod::None,
+            via: ClientAuthMethod::None,
         },
     })
 }

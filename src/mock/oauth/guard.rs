@@ -6,8 +6,10 @@
 
 use super::state::TokenGrant;
 use super::{Mock, split_scope};
+use crate::clock::now_unix;
+use crate::crypto::hash_token;
 use crate::mock::MAX_BODY_BYTES;
-use crate::store::{hash_token, now_unix};
+
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};

@@ -9,7 +9,7 @@
 //!   (`invalid_client` with 401, anything else with 400), whatever it holds.
 
 use super::Mock;
-use crate::store::now_unix;
+use crate::clock::now_unix;
 use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::StatusCode;
