@@ -20,7 +20,7 @@
 
 pub mod authz;
 pub mod cli;
-pub mod client_auth;
+pub mod client_metadata;
 pub mod clock;
 pub mod config;
 pub mod crypto;

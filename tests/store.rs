@@ -1,6 +1,6 @@
 //! The local state store (SPEC §5.6, D1, D2, D4, D9) against real SQLite files.
 
-use mcpgw::client_auth::ClientAuthMethod;
+use mcpgw::client_metadata::ClientAuthMethod;
 use mcpgw::crypto::{hash_token, new_id, new_token};
 use mcpgw::secret::Secret;
 use mcpgw::store::keyfile::{self, KeySource};

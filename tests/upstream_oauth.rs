@@ -180,7 +180,7 @@ async fn consent_tries_a_stored_connection_before_counting_it_connected() {
 /// a dynamic client that authenticates any other way.
 #[tokio::test]
 async fn upstream_client_authentication_follows_the_registration() {
-    use mcpgw::client_auth::ClientAuthMethod as M;
+    use mcpgw::client_metadata::ClientAuthMethod as M;
     use mcpgw::mock::PreRegisteredClient;
     let Some(dir) = interop_dir("upstream_client_authentication_follows_the_registration") else {
         return;

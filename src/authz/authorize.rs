@@ -9,18 +9,20 @@
 
 use super::cimd;
 use super::oidc::{self, LoginFailure};
-use super::pages::{self, Consent, ErrorPage};
-use super::register::redirect_uri_problem;
+use super::pages::{self, Consent};
 use super::{
-    CODE_TTL_SECONDS, Ctx, RouteByPath, SCOPE, redirect, route_by_path, route_for_resource,
-    session_cookie, set_session_cookie,
+    CODE_TTL_SECONDS, Ctx, RouteByPath, SCOPE, route_by_path, route_for_resource,
+    set_session_cookie,
 };
+use crate::client_metadata::redirect_uri_problem;
 use crate::secret::Secret;
 use crate::store::{
     AdvancePendingOutcome, DecideSetup, DecideSetupOutcome, InitialPhase, PendingAuthorization,
     Principal, ReadPendingOutcome, SessionOutcome, SetupDecision, StartAuthorization,
     StartAuthorizationOutcome,
 };
+use crate::web::html::ErrorPage;
+use crate::web::oauth::{redirect, session_cookie};
 use axum::body::Body;
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::Response;
@@ -437,7 +439,7 @@ async fn consent_or_auto(
         setup_url: &ctx.endpoint("/oauth/setup"),
         state,
     });
-    pages::html(StatusCode::OK, body)
+    crate::web::html::html(StatusCode::OK, body)
 }
 
 /// The consent page in setup mode when the route has upstreams the user must connect first
@@ -484,11 +486,11 @@ async fn setup_mode(
         },
         &links,
     );
-    Some(pages::html(StatusCode::OK, body))
+    Some(crate::web::html::html(StatusCode::OK, body))
 }
 
 pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
-    if !super::origin_is_loopback_http(&ctx.origin) {
+    if !crate::web::oauth::origin_is_loopback_http(&ctx.origin) {
         return page(
             ctx,
             ErrorPage {

@@ -7,8 +7,8 @@
 //! record younger than [`CACHE_SECONDS`] is used without fetching again.
 
 use super::Ctx;
-use super::register::{CLIENT_TTL, jwks_problem, jwks_uri_problem, redirect_uri_problem};
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
+use crate::client_metadata::{jwks_problem, jwks_uri_problem, redirect_uri_problem};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::store::{Client, ClientSource, NewClient, RegisterClientOutcome};
 use serde_json::Value;
@@ -50,7 +50,7 @@ pub fn description(client_id: &str) -> String {
 /// on loopback.
 pub fn client_url_guard(ctx: &Ctx<'_>) -> Guard {
     Guard::Public {
-        loopback_http: super::origin_is_loopback_http(&ctx.state.origin.listen_origin),
+        loopback_http: crate::web::oauth::origin_is_loopback_http(&ctx.state.origin.listen_origin),
     }
 }
 
@@ -210,7 +210,7 @@ async fn validate(
         token_endpoint_auth_method: method,
         jwks_uri,
         jwks,
-        ttl_seconds: Some(CLIENT_TTL),
+        ttl_seconds: Some(crate::store::ttl::CLIENT),
     })
 }
 

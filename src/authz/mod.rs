@@ -27,12 +27,13 @@ pub mod token;
 
 use crate::config::policies::{OAuthInbound, PolicyConfig};
 use crate::gateway::server::{AppState, Served};
+use crate::web::oauth::oauth_error;
 use crate::web::origin;
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 
-pub const SESSION_COOKIE: &str = "zuplo_mcp_session";
+pub use crate::web::oauth::SESSION_COOKIE;
 pub const SCOPE: &str = "mcp:tools";
 /// Authorization codes live 60 s (D2).
 pub const CODE_TTL_SECONDS: i64 = 60;
@@ -215,43 +216,6 @@ fn method_not_allowed(allow: &'static str) -> Response {
     resp
 }
 
-/// An OAuth error body (§3.2): `{error, error_description}`, never cached; `invalid_client`
-/// is 401 with a Basic challenge.
-pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let status = if error == "invalid_client" {
-        StatusCode::UNAUTHORIZED
-    } else {
-        status
-    };
-    let body = serde_json::json!({"error": error, "error_description": description});
-    let mut resp = (status, axum::Json(body)).into_response();
-    no_store(resp.headers_mut());
-    if error == "invalid_client" {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"OAuth\""),
-        );
-    }
-    resp
-}
-
-pub fn no_store(h: &mut HeaderMap) {
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
-}
-
-/// The session token from the `zuplo_mcp_session` cookie.
-pub fn session_cookie(headers: &HeaderMap) -> Option<crate::secret::Secret> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, v)| *k == SESSION_COOKIE && !v.is_empty())
-        .map(|(_, v)| crate::secret::Secret::new(v))
-}
-
 /// `Set-Cookie` for the session (§5.5).
 pub fn set_session_cookie(
     ctx: &Ctx<'_>,
@@ -264,28 +228,4 @@ pub fn set_session_cookie(
         token.expose()
     ))
     .unwrap_or_else(|_| HeaderValue::from_static("zuplo_mcp_session=; Path=/; Max-Age=0"))
-}
-
-/// The loopback check of dev-login and `--auto-consent`.
-pub fn origin_is_loopback_http(origin: &str) -> bool {
-    url::Url::parse(origin)
-        .ok()
-        .filter(|u| u.scheme() == "http")
-        .and_then(|u| {
-            u.host_str()
-                .map(crate::config::policies::reader::is_loopback_host)
-        })
-        .unwrap_or(false)
-}
-
-/// Appends the empty fragment the gateway puts on success redirects (§3.7, rt quirk 16).
-/// D7 decides against it: success redirects carry no trailing `#`.
-pub fn redirect(location: &str) -> Response {
-    let mut resp = StatusCode::FOUND.into_response();
-    if let Ok(v) = HeaderValue::from_str(location) {
-        resp.headers_mut().insert(header::LOCATION, v);
-    }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    resp
 }

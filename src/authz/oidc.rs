@@ -75,7 +75,7 @@ pub fn url_allowed(raw: &str) -> bool {
         Ok(u) if u.scheme() == "https" => u.host_str().is_some(),
         Ok(u) if u.scheme() == "http" => u
             .host_str()
-            .map(crate::config::policies::reader::is_loopback_host)
+            .map(crate::net::addr::is_loopback_host)
             .unwrap_or(false),
         _ => false,
     }

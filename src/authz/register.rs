@@ -4,9 +4,12 @@
 //! and its secret (hash only) go to the store. `private_key_jwt` clients name their keys with
 //! `jwks_uri` (or an inline `jwks`); the same key rules serve metadata documents (§3.6).
 
-use super::{Ctx, SCOPE, no_store, oauth_error};
-use crate::client_auth::ClientAuthMethod;
-use crate::net::outbound::{self, Guard, OutboundError};
+use super::{Ctx, SCOPE};
+use crate::client_metadata::{
+    ClientAuthMethod, jwks_problem, jwks_uri_problem, redirect_uri_problem,
+};
+use crate::web::oauth::{no_store, oauth_error};
+
 use crate::store::{ClientSource, NewClient, RegisterClientOutcome};
 use axum::body::Body;
 use axum::http::StatusCode;
@@ -15,92 +18,12 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 const MAX_BODY: usize = 64 * 1024;
-/// Registrations live 90 days (§3.5).
-pub const CLIENT_TTL: i64 = 7_776_000;
 const GRANT_TYPES: [&str; 4] = [
     "authorization_code",
     "refresh_token",
     "urn:ietf:params:oauth:grant-type:token-exchange",
     "urn:ietf:params:oauth:grant-type:jwt-bearer",
 ];
-/// Schemes a native app may not use for its redirect URI.
-const FORBIDDEN_SCHEMES: [&str; 12] = [
-    "about",
-    "blob",
-    "data",
-    "file",
-    "ftp",
-    "ftps",
-    "javascript",
-    "mailto",
-    "urn",
-    "ws",
-    "wss",
-    "vbscript",
-];
-
-/// Why a redirect URI is refused, or `None` (§3.5).
-pub fn redirect_uri_problem(uri: &str) -> Option<String> {
-    if uri
-        .chars()
-        .any(|c| (c as u32) <= 32 || (127..=159).contains(&(c as u32)))
-    {
-        return Some("contains whitespace or control characters".into());
-    }
-    let Ok(u) = url::Url::parse(uri) else {
-        return Some("is not an absolute URI".into());
-    };
-    if u.fragment().is_some() || uri.contains('#') {
-        return Some("must not have a fragment".into());
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Some("must not carry credentials".into());
-    }
-    match u.scheme() {
-        "https" => None,
-        "http"
-            if u.host_str()
-                .is_some_and(crate::config::policies::reader::is_loopback_host) =>
-        {
-            None
-        }
-        "http" => {
-            Some("must use https (plain http only on loopback: 127.0.0.1, localhost, [::1])".into())
-        }
-        s if FORBIDDEN_SCHEMES.contains(&s) => Some(format!("uses the forbidden scheme {s}:")),
-        _ => None,
-    }
-}
-
-/// Why a client's `jwks_uri` is refused, or `None` (§3.5): an absolute URL with a path, no
-/// fragment, and one the SSRF `guard` would fetch (https to a public host; loopback http only
-/// while the gateway listens on loopback). A host name that does not resolve is not refused
-/// here: the fetch will say so.
-pub async fn jwks_uri_problem(uri: &str, guard: Guard) -> Option<String> {
-    let Ok(u) = url::Url::parse(uri) else {
-        return Some("is not an absolute URL".into());
-    };
-    if u.fragment().is_some() {
-        return Some("must not have a fragment".into());
-    }
-    if matches!(u.path(), "" | "/") {
-        return Some("must have a path".into());
-    }
-    match outbound::check_url(&u, guard).await {
-        Err(OutboundError::Blocked { why, .. }) => Some(format!("is not allowed: {why}")),
-        _ => None,
-    }
-}
-
-/// Why an inline `jwks` is refused, or `None`: it must be a JWK set with at least one key.
-pub fn jwks_problem(v: &Value) -> Option<String> {
-    match serde_json::from_value::<jsonwebtoken::jwk::JwkSet>(v.clone()) {
-        Ok(set) if !set.keys.is_empty() => None,
-        Ok(_) => Some("has no keys".into()),
-        Err(e) => Some(format!("is not a JWK set: {e}")),
-    }
-}
-
 fn metadata_error(msg: impl Into<String>) -> Response {
     oauth_error(
         StatusCode::BAD_REQUEST,
@@ -239,7 +162,7 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         token_endpoint_auth_method: method,
         jwks_uri,
         jwks,
-        ttl_seconds: Some(CLIENT_TTL),
+        ttl_seconds: Some(crate::store::ttl::CLIENT),
     };
     let now = ctx.state.clock.now();
     let outcome = ctx

@@ -2,17 +2,17 @@
 //! authentication (`none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`).
 //! Metadata-document clients (§3.6) are fetched again here when their cached document is stale.
 
-use super::{Ctx, SCOPE, assertion, cimd, no_store, oauth_error, route_for_resource};
-use crate::gateway::router::percent_decode;
+use super::{Ctx, SCOPE, assertion, cimd, route_for_resource};
 use crate::secret::Secret;
 use crate::store::{
     self, ClientAuth, ClientProof, ExchangeCode, ExchangeCodeOutcome, RefreshOutcome,
     RefreshRequest, RevokeOutcome, RevokeRequest, TokenTypeHint,
 };
+use crate::web::oauth::{MalformedBasic, basic_credentials};
+use crate::web::oauth::{no_store, oauth_error};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine;
 use std::collections::HashMap;
 
 const MAX_FORM: usize = 16 * 1024;
@@ -98,7 +98,7 @@ async fn authenticate(
                 }
             };
             if client.token_endpoint_auth_method
-                != crate::client_auth::ClientAuthMethod::PrivateKeyJwt
+                != crate::client_metadata::ClientAuthMethod::PrivateKeyJwt
             {
                 return Err(invalid_client(
                     "The client is not registered for private_key_jwt.",
@@ -119,31 +119,6 @@ async fn authenticate(
 }
 
 /// An `Authorization: Basic` header that does not decode to `id:secret`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MalformedBasic;
-
-/// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: base64 of
-/// the form-urlencoded `id:secret`), or `None` when there is no Basic header.
-pub fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), MalformedBasic>> {
-    let b64 = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
-        .map(|(_, rest)| rest.trim())?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(b64.as_bytes())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok());
-    Some(
-        decoded
-            .as_deref()
-            .and_then(|d| d.split_once(':'))
-            .map(|(id, secret)| (percent_decode(id), percent_decode(secret)))
-            .ok_or(MalformedBasic),
-    )
-}
-
 /// Who the client says it is, from HTTP Basic or the form (§3.11).
 fn client_auth(
     headers: &HeaderMap,
@@ -450,46 +425,5 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
             resp
         }
         Err(e) => server_error(&e.to_string()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::HeaderValue;
-
-    fn with(value: &str) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
-        h
-    }
-
-    #[test]
-    fn basic_credentials_are_form_decoded_after_base64() {
-        // RFC 6749 §2.3.1: "a:b" and "p%3As" encoded before base64
-        let b64 = base64::engine::general_purpose::STANDARD.encode("a%3Ab:p%3As%2B");
-        assert_eq!(
-            basic_credentials(&with(&format!("Basic {b64}"))),
-            Some(Ok(("a:b".to_string(), "p:s+".to_string())))
-        );
-        assert_eq!(
-            basic_credentials(&with(&format!("basic   {b64}"))),
-            Some(Ok(("a:b".to_string(), "p:s+".to_string())))
-        );
-    }
-
-    #[test]
-    fn malformed_or_absent_basic_credentials() {
-        assert_eq!(basic_credentials(&HeaderMap::new()), None);
-        assert_eq!(basic_credentials(&with("Bearer abc")), None);
-        assert_eq!(
-            basic_credentials(&with("Basic !!!")),
-            Some(Err(MalformedBasic))
-        );
-        let no_colon = base64::engine::general_purpose::STANDARD.encode("abc");
-        assert_eq!(
-            basic_credentials(&with(&format!("Basic {no_colon}"))),
-            Some(Err(MalformedBasic))
-        );
     }
 }

@@ -213,7 +213,7 @@ async fn wait_for_signal() {
 }
 
 fn is_loopback_bind(host: &str) -> bool {
-    crate::config::policies::reader::is_loopback_host(host)
+    crate::net::addr::is_loopback_host(host)
 }
 
 /// Where every route is, aligned.

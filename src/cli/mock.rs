@@ -2,7 +2,7 @@
 //! and a human summary on stderr (with `--oauth`: the AS endpoints and the switches in
 //! effect), then serving the mock MCP server until Ctrl-C or SIGTERM.
 
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
 use crate::mock::{self, MockOptions, OAuthOptions, PreRegisteredClient, PrmAt};
 use crate::secret::Secret;
 use anyhow::Context;

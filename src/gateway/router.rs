@@ -128,14 +128,7 @@ fn match_segments(pattern: &[Segment], request: &[&str]) -> Option<Vec<(String, 
     Some(params)
 }
 
-/// Percent-decodes one URL component (`+` stays `+`, `&` stays `&`).
-pub fn percent_decode(s: &str) -> String {
-    let escaped = s.replace('+', "%2B").replace('&', "%26");
-    url::form_urlencoded::parse(format!("x={escaped}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| s.to_string())
-}
+pub use crate::web::encoding::percent_decode;
 
 #[cfg(test)]
 mod tests {

@@ -4,4 +4,5 @@
 //! (CIMD documents, JWKS, discovery, upstream token calls, probes): the SSRF guard with its one
 //! address classifier, timeouts, size caps and the redirect policy. Knows nothing of OAuth.
 
+pub mod addr;
 pub mod outbound;

@@ -5,10 +5,11 @@
 //! Redirects are followed here, hop by hop, so that every hop passes the guard again; the
 //! `reqwest::Client` given to [`fetch`] must therefore not follow redirects itself.
 
+use super::addr::{host_is_loopback, refuse_private};
 use bytes::Bytes;
 use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::{Method, StatusCode};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 use std::time::Duration;
 use url::{Host, Url};
 
@@ -405,51 +406,6 @@ pub async fn check_url(url: &Url, guard: Guard) -> Result<(), OutboundError> {
             Ok(())
         }
     }
-}
-
-/// Is `host` a loopback host (`localhost`, 127.0.0.0/8, ::1)?
-pub fn host_is_loopback(host: &Host<&str>) -> bool {
-    match host {
-        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        Host::Ipv4(ip) => ip.is_loopback(),
-        Host::Ipv6(ip) => ip.is_loopback(),
-    }
-}
-
-fn refuse_private(ip: IpAddr) -> Result<(), &'static str> {
-    let private = match ip {
-        IpAddr::V4(v4) => v4_is_private(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4_is_private(v4),
-            None => v6_is_private(v6),
-        },
-    };
-    if private {
-        Err("the host is a loopback, private, link-local or metadata address")
-    } else {
-        Ok(())
-    }
-}
-
-fn v4_is_private(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local() // includes 169.254.169.254, the cloud metadata address
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
-}
-
-fn v6_is_private(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link local
 }
 
 #[cfg(test)]

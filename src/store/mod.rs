@@ -20,7 +20,7 @@
 pub mod keyfile;
 pub mod sqlite;
 
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
 use crate::crypto::{constant_time_eq, hash_token};
 use crate::secret::Secret;
 use std::path::PathBuf;
@@ -101,37 +101,6 @@ pub enum StoreError {
 // Tokens (§5.1)
 // ---------------------------------------------------------------------------------------------
 
-/// §3.6 redirect matching: exact string match, or for loopback `http` URIs the same host, path
-/// and query with any port.
-pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
-    if registered == presented {
-        return true;
-    }
-    let (Ok(a), Ok(b)) = (url::Url::parse(registered), url::Url::parse(presented)) else {
-        return false;
-    };
-    let loopback = |u: &url::Url| {
-        u.scheme() == "http"
-            && match u.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            }
-    };
-    loopback(&a)
-        && loopback(&b)
-        && a.host() == b.host()
-        && a.path() == b.path()
-        && a.query() == b.query()
-        && a.fragment().is_none()
-        && b.fragment().is_none()
-        && a.username().is_empty()
-        && b.username().is_empty()
-        && a.password().is_none()
-        && b.password().is_none()
-}
-
 // ---------------------------------------------------------------------------------------------
 // Clients (§3.5, §3.6)
 // ---------------------------------------------------------------------------------------------
@@ -209,7 +178,7 @@ impl Client {
     pub fn allows_redirect_uri(&self, redirect_uri: &str) -> bool {
         self.redirect_uris
             .iter()
-            .any(|r| redirect_uri_matches(r, redirect_uri))
+            .any(|r| crate::client_metadata::redirect_uri_matches(r, redirect_uri))
     }
 }
 
@@ -1154,27 +1123,6 @@ mod tests {
             hash_token("abc"),
             "sha256:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
         );
-    }
-
-    #[test]
-    fn loopback_redirects_ignore_the_port_only() {
-        assert!(redirect_uri_matches(
-            "http://127.0.0.1/cb",
-            "http://127.0.0.1:4711/cb"
-        ));
-        assert!(redirect_uri_matches(
-            "http://localhost:1/cb?a=1",
-            "http://localhost:2/cb?a=1"
-        ));
-        assert!(!redirect_uri_matches(
-            "http://localhost/cb",
-            "http://localhost:2/other"
-        ));
-        assert!(!redirect_uri_matches(
-            "https://example.com/cb",
-            "https://example.com:444/cb"
-        ));
-        assert!(!redirect_uri_matches("http://localhost/cb", "not a url"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{
     SetupDecision, StartAuthorization, StartAuthorizationOutcome, Store, StoreError, TokenTypeHint,
     UpstreamConnection, UpstreamOAuthState, ValidateOutcome, WriteCondition,
 };
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
 use crate::crypto::{hash_token, new_id, new_token, pkce_s256_matches};
 use crate::secret::Secret;
 use rusqlite::{Connection, Params, Row, TransactionBehavior, params};

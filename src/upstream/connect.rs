@@ -9,7 +9,6 @@ use super::model::{PendingConnect, Sealed};
 use super::oauth_client::{self, UpstreamError};
 use super::tickets::{self, TicketError, UpstreamState};
 use super::vault::Purpose;
-use crate::authz::pages::{self, ErrorPage};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
@@ -18,6 +17,7 @@ use crate::store::{
     ConnectionStatus, ConnectionWrite, ConsumeTicketOutcome, ConsumeUpstreamStateOutcome,
     NewUpstreamOAuthState, SessionOutcome,
 };
+use crate::web::html::ErrorPage;
 use crate::web::origin;
 use crate::web::problem::Problem;
 use axum::http::{StatusCode, header, request::Parts};
@@ -231,7 +231,7 @@ fn safe_return_to(r: &str) -> bool {
 }
 
 async fn session_subject(cx: &Cx<'_>, parts: &Parts) -> Option<String> {
-    let token = crate::authz::session_cookie(&parts.headers)?;
+    let token = crate::web::oauth::session_cookie(&parts.headers)?;
     let now = cx.state.clock.now();
     match cx
         .state
@@ -352,7 +352,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
         Err(resp) => return resp,
     };
     if q.get("redirect").map(String::as_str) == Some("true") {
-        return crate::authz::redirect(&url);
+        return crate::web::oauth::redirect(&url);
     }
     let body = super::required::ConnectRequired {
         state: super::required::RequiredState::Authenticating,
@@ -418,7 +418,7 @@ async fn restart_once(
         reuse_stored_client: !stale_client,
     };
     match begin(cx, flow, stage).await {
-        Ok(url) => crate::authz::redirect(&url),
+        Ok(url) => crate::web::oauth::redirect(&url),
         Err(resp) => resp,
     }
 }
@@ -657,16 +657,16 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
     tracing::info!(upstream = id, "upstream connected");
     if let Some(r) = st.return_to.as_deref().filter(|r| safe_return_to(r)) {
         let origin = st.return_origin.as_deref().unwrap_or(&cx.origin);
-        return crate::authz::redirect(&format!("{origin}{r}"));
+        return crate::web::oauth::redirect(&format!("{origin}{r}"));
     }
     let name = policy_for(cx.served, id)
         .map(|(te, _)| te.display_name.clone())
         .unwrap_or_else(|| id.to_string());
-    pages::html(
+    crate::web::html::html(
         StatusCode::OK,
         format!(
             "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Connection complete</title></head><body><main><h1>Connection complete</h1><p>{} is connected. You can close this window and return to your MCP client.</p></main></body></html>",
-            pages::escape(&name)
+            crate::web::html::escape(&name)
         ),
     )
 }

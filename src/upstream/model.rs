@@ -2,7 +2,7 @@
 //! what a connection holds once opened from the vault ([`Sealed`]), and what a pending connect
 //! flow holds ([`PendingConnect`]). All of it is serialised as JSON inside sealed blobs.
 
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
 use serde::{Deserialize, Serialize};
 
 /// The upstream authorization server's endpoints and what the gateway will ask of it.

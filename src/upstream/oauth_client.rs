@@ -6,11 +6,10 @@
 
 use super::Upstreams;
 use super::model::{Endpoints, RegisteredClient, Setup, scope_union};
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
 use crate::config::policies::token_exchange::{ClientRegistration, Prompt, TokenExchange};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{self, DiscoveryInput};
-use base64::Engine;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use url::Url;
@@ -77,10 +76,7 @@ impl UpstreamError {
 /// `O + B + /auth/connections/<id>/callback`, loopback hosts written `localhost` (§6.4).
 pub fn redirect_uri(origin: &str, prefix: &str, upstream_id: &str) -> String {
     let origin = match Url::parse(origin) {
-        Ok(mut u)
-            if u.host_str()
-                .is_some_and(crate::config::policies::reader::is_loopback_host) =>
-        {
+        Ok(mut u) if u.host_str().is_some_and(crate::net::addr::is_loopback_host) => {
             let _ = u.set_host(Some("localhost"));
             u.origin().ascii_serialization()
         }
@@ -496,15 +492,9 @@ async fn token_request(
             ));
         }
         ClientAuthMethod::ClientSecretBasic => {
-            // RFC 6749 §2.3.1: both parts form-urlencoded before base64
-            let pair = format!(
-                "{}:{}",
-                form_encode(&client.client_id),
-                form_encode(client.client_secret.as_deref().unwrap_or_default())
-            );
-            basic = Some(format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(pair)
+            basic = Some(crate::web::oauth::basic_authorization(
+                &client.client_id,
+                client.client_secret.as_deref().unwrap_or_default(),
             ));
         }
     }
@@ -566,10 +556,6 @@ async fn token_request(
         "the upstream token endpoint answered HTTP {}: {text}",
         status.as_u16()
     )))
-}
-
-fn form_encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[cfg(test)]

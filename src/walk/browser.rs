@@ -6,7 +6,8 @@
 
 use super::transcript::{StepKind, StepRecord};
 use super::{Stop, Walk, client::Pkce, html};
-use crate::net::outbound::{OutboundRequest, host_is_loopback};
+use crate::net::addr::host_is_loopback;
+use crate::net::outbound::OutboundRequest;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 use url::Url;

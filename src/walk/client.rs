@@ -67,8 +67,9 @@ impl Walk<'_> {
                             .unwrap_or_default();
                         step.check(
                             "redirect_uris has the walk's redirect URI",
-                            uris.iter()
-                                .any(|u| crate::store::redirect_uri_matches(u, redirect.as_str())),
+                            uris.iter().any(|u| {
+                                crate::client_metadata::redirect_uri_matches(u, redirect.as_str())
+                            }),
                             Some(redirect.to_string()),
                         );
                         if step.failed() {

@@ -315,7 +315,7 @@ impl Walk<'_> {
             .and_then(|u| url::Url::parse(u).ok())
             .is_some_and(|u| {
                 u.host()
-                    .is_some_and(|h| crate::net::outbound::host_is_loopback(&h))
+                    .is_some_and(|h| crate::net::addr::host_is_loopback(&h))
             });
         self.local_dev = kind.as_deref() == Some("local_dev") && loopback;
         if let Some(kind) = kind {

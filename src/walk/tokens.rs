@@ -6,7 +6,6 @@ use super::client::Pkce;
 use super::transcript::{Status, StepKind, StepRecord};
 use super::{Stop, Walk, oauth_error, str_field};
 use crate::net::outbound::OutboundRequest;
-use base64::Engine;
 use serde_json::{Value, json};
 
 impl Walk<'_> {
@@ -26,15 +25,10 @@ impl Walk<'_> {
         let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut req = OutboundRequest::post_form(endpoint, &pairs);
         if basic && let Some(s) = &self.client_secret {
-            let enc = |v: &str| -> String {
-                url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
-            };
-            let cred = base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                enc(&client_id),
-                enc(s)
-            ));
-            req = req.header("authorization", format!("Basic {cred}"));
+            req = req.header(
+                "authorization",
+                crate::web::oauth::basic_authorization(&client_id, s),
+            );
         }
         Some(req)
     }

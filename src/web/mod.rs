@@ -1,7 +1,11 @@
 //! What every HTTP surface of the gateway writes on the wire, in one place.
 //!
-//! Owns: problem+json documents ([`problem`], SPEC §3.1) and the public origin of a request
-//! ([`origin`], SPEC §3.0, D6). Knows no routes, policies or stores.
+//! Owns: problem+json documents ([`problem`], SPEC §3.1), OAuth error JSON and the other OAuth
+//! wire helpers ([`oauth`], §3.2), browser HTML pages ([`html`], §3.3) and the public origin of
+//! a request ([`origin`], §3.0, D6). Knows no routes, policies or stores.
 
+pub mod encoding;
+pub mod html;
+pub mod oauth;
 pub mod origin;
 pub mod problem;

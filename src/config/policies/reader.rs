@@ -343,42 +343,7 @@ pub fn parse_url(s: &str) -> Option<url::Url> {
     url::Url::parse(s).ok()
 }
 
-/// Whether a host is loopback (`localhost`, `127.x.x.x`, `::1`).
-pub fn is_loopback_host(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h.eq_ignore_ascii_case("localhost")
-        || h == "::1"
-        || h.parse::<std::net::Ipv4Addr>()
-            .map(|ip| ip.is_loopback())
-            .unwrap_or(false)
-}
-
-/// Whether a host is private, link-local, loopback or a cloud metadata address.
-pub fn is_private_host(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    if is_loopback_host(h)
-        || h.ends_with(".localhost")
-        || h.ends_with(".internal")
-        || h.ends_with(".local")
-    {
-        return true;
-    }
-    if let Ok(ip) = h.parse::<std::net::Ipv4Addr>() {
-        return ip.is_private()
-            || ip.is_link_local()
-            || ip.is_unspecified()
-            || ip.octets()[0] == 0
-            || (ip.octets()[0] == 100 && (64..128).contains(&ip.octets()[1]));
-    }
-    if let Ok(ip) = h.parse::<std::net::Ipv6Addr>() {
-        let seg = ip.segments()[0];
-        return ip.is_loopback()
-            || ip.is_unspecified()
-            || (seg & 0xfe00) == 0xfc00
-            || (seg & 0xffc0) == 0xfe80;
-    }
-    false
-}
+pub use crate::net::addr::{is_loopback_host, is_private_host};
 
 /// Whether a string is a UUID in its canonical 8-4-4-4-12 hex form.
 pub fn is_uuid(s: &str) -> bool {

@@ -5,7 +5,7 @@
 //! collide (rule 35) or a route uses one correctly is checked in `validate`.
 
 use super::reader::{ObjReader, parse_url};
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::ClientAuthMethod;
 use crate::config::jsonc::{Node, Value};
 use crate::diag::diagnostic::Findings;
 use crate::diag::rules;

@@ -6,10 +6,12 @@
 
 use super::state::{CodeGrant, Known, TokenGrant, recorded};
 use super::{Mock, PreRegisteredClient, split_scope};
-use crate::authz::register::redirect_uri_problem;
-use crate::authz::token::basic_credentials;
-use crate::authz::{no_store, oauth_error, origin_is_loopback_http, redirect};
-use crate::client_auth::ClientAuthMethod;
+use crate::client_metadata::redirect_uri_problem;
+use crate::web::oauth::{
+    basic_credentials, no_store, oauth_error, origin_is_loopback_http, redirect,
+};
+
+use crate::client_metadata::ClientAuthMethod;
 use crate::clock::now_unix;
 use crate::crypto::{hash_token, new_token, pkce_s256_matches};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};

@@ -91,7 +91,7 @@ pub struct OAuthOptions {
     pub client: Option<PreRegisteredClient>,
     /// DCR answers with this client authentication method whatever was asked for (a
     /// confidential client gets a secret), as some authorization servers do (SPEC D17).
-    pub dcr_auth_method: Option<crate::client_auth::ClientAuthMethod>,
+    pub dcr_auth_method: Option<crate::client_metadata::ClientAuthMethod>,
 }
 
 impl Default for OAuthOptions {
