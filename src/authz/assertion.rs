@@ -48,7 +48,7 @@ async fn keys(ctx: &Ctx<'_>, client: &Client) -> Result<JwkSet, String> {
         .ok_or("the client has neither jwks_uri nor jwks")?;
     let url = url::Url::parse(uri).map_err(|e| format!("jwks_uri: {e}"))?;
     let fetched = outbound::fetch(
-        &ctx.state.client,
+        ctx.env.http,
         OutboundRequest::get(url),
         Limits::CLIENT_JWKS,
         super::cimd::client_url_guard(ctx),

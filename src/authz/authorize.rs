@@ -193,7 +193,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
             ),
         );
     }
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let client = if cimd::is_metadata_url(client_id) {
         // an unusable document is like an unknown client: a page, never a redirect
         match cimd::resolve(ctx, client_id).await {
@@ -214,7 +214,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
         }
     } else {
         let id = client_id.to_string();
-        match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+        match ctx.env.store.run(move |s| s.read_client(&id, now)).await {
             Ok(Some(c)) => c,
             Ok(None) => {
                 return page(
@@ -258,8 +258,10 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
     // 2. from here on the redirect URI is trusted: errors go back to the client
     if let Some(path) = &scoped {
         let canonical = format!("{}{path}", ctx.origin);
-        if !matches!(route_by_path(ctx.served, path), RouteByPath::WithOAuth(_))
-            || resource != canonical
+        if !matches!(
+            route_by_path(ctx.env.report, path),
+            RouteByPath::WithOAuth(_)
+        ) || resource != canonical
         {
             return error_redirect(
                 redirect_uri,
@@ -269,7 +271,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
             );
         }
     }
-    let Some(route) = route_for_resource(ctx.served, &ctx.origin, &resource) else {
+    let Some(route) = route_for_resource(ctx.env.report, &ctx.origin, &resource) else {
         return error_redirect(
             redirect_uri,
             "invalid_target",
@@ -277,7 +279,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
             client_state,
         );
     };
-    let operation_id = ctx.served.report.project.routes[route]
+    let operation_id = ctx.env.report.project.routes[route]
         .operation_id()
         .to_string();
 
@@ -285,7 +287,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
         Some(token) => {
             let ttl = ctx.oauth.session_ttl_seconds as i64;
             match ctx
-                .state
+                .env
                 .store
                 .run(move |s| s.touch_browser_session(&token, ttl, now))
                 .await
@@ -329,7 +331,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
         ttl_seconds: ctx.oauth.state_ttl_seconds as i64,
     };
     let started = match ctx
-        .state
+        .env
         .store
         .run(move |s| s.start_authorization(&request, now))
         .await
@@ -385,7 +387,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
         }
         None => match oidc::login_url(
             ctx.oauth,
-            &ctx.state.secret,
+            ctx.env.secret,
             &ctx.endpoint("/oauth/callback"),
             &pending.id,
             &state,
@@ -422,11 +424,11 @@ async fn consent_or_auto(
     if let Some(page) = setup_mode(ctx, pending, &principal.subject, state, client_name).await {
         return page;
     }
-    if ctx.state.dev.auto_consent {
+    if ctx.env.dev.auto_consent {
         return decide(ctx, state, &principal.subject, SetupDecision::Approve).await;
     }
     let route = ctx
-        .served
+        .env
         .report
         .project
         .routes
@@ -451,7 +453,7 @@ async fn setup_mode(
     state: &str,
     client_name: &str,
 ) -> Option<Response> {
-    let route = super::route_for_resource(ctx.served, &ctx.origin, &pending.resource)?;
+    let route = super::route_for_resource(ctx.env.report, &ctx.origin, &pending.resource)?;
     let return_to = format!(
         "{}/oauth/setup?{}",
         ctx.prefix,
@@ -460,8 +462,7 @@ async fn setup_mode(
             .finish()
     );
     let upstreams = crate::upstream::pending::for_route(
-        ctx.state,
-        ctx.served,
+        &ctx.env.upstream,
         route,
         subject,
         &ctx.origin,
@@ -479,7 +480,7 @@ async fn setup_mode(
     let body = pages::setup(
         &Consent {
             client_name,
-            route: &ctx.served.report.project.routes[route].path.value,
+            route: &ctx.env.report.project.routes[route].path.value,
             subject,
             setup_url: &ctx.endpoint("/oauth/setup"),
             state,
@@ -534,13 +535,13 @@ pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
         }
     }
     let principal = Principal {
-        subject: ctx.state.dev.user.clone(),
-        roles: ctx.state.dev.roles.clone(),
+        subject: ctx.env.dev.user.clone(),
+        roles: ctx.env.dev.roles.clone(),
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let created = ctx
-        .state
+        .env
         .store
         .run(move |s| s.create_browser_session(&principal, ttl, now))
         .await;
@@ -596,10 +597,10 @@ pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
     if let Some(code) = q.get("code").filter(|c| !c.is_empty()) {
         return federated_callback(ctx, &q, code, id, token).await;
     }
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let principal = match session_cookie(&parts.headers) {
         Some(t) => match ctx
-            .state
+            .env
             .store
             .run(move |s| s.read_browser_session(&t, now))
             .await
@@ -681,9 +682,9 @@ async fn federated_callback(
         );
     }
     let completed = oidc::complete(
-        &ctx.state.client,
+        ctx.env.http,
         ctx.oauth,
-        &ctx.state.secret,
+        ctx.env.secret,
         &ctx.endpoint("/oauth/callback"),
         code,
         &id,
@@ -723,10 +724,10 @@ async fn federated_callback(
         }
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let who = principal.clone();
     let session = match ctx
-        .state
+        .env
         .store
         .run(move |s| s.create_browser_session(&who, ttl, now))
         .await
@@ -742,10 +743,10 @@ async fn federated_callback(
 
 /// Every login's end (dev-login and federated): advance the transaction to consent.
 async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Principal) -> Response {
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let who = principal.clone();
     let advanced = ctx
-        .state
+        .env
         .store
         .run(move |s| s.advance_pending_authorization(&id, &token, &who, now))
         .await;
@@ -787,7 +788,7 @@ async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Princ
 /// The name the consent page shows for a client: its registered name, else its id.
 async fn client_name(ctx: &Ctx<'_>, client_id: &str, now: i64) -> String {
     let id = client_id.to_string();
-    match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+    match ctx.env.store.run(move |s| s.read_client(&id, now)).await {
         Ok(Some(c)) => c.name,
         _ => client_id.to_string(),
     }
@@ -863,10 +864,10 @@ pub async fn setup(ctx: &Ctx<'_>, parts: &Parts, body: Body) -> Response {
             );
         }
     };
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let subject = match session_cookie(&parts.headers) {
         Some(t) => match ctx
-            .state
+            .env
             .store
             .run(move |s| s.read_browser_session(&t, now))
             .await
@@ -920,9 +921,9 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
     if decision == SetupDecision::Approve {
         // an upstream still to connect keeps the page in setup mode (§3.10)
         let (read_id, read_token) = (id.clone(), token.clone());
-        let now = ctx.state.clock.now();
+        let now = ctx.env.clock.now();
         if let Ok(ReadPendingOutcome::Available(p)) = ctx
-            .state
+            .env
             .store
             .run(move |s| s.read_pending_authorization(&read_id, &read_token, now))
             .await
@@ -943,9 +944,9 @@ async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecisi
         decision,
         code_ttl_seconds: CODE_TTL_SECONDS,
     };
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     match ctx
-        .state
+        .env
         .store
         .run(move |s| s.decide_authorization_setup(&request, now))
         .await

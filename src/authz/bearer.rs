@@ -3,7 +3,6 @@
 //! `WWW-Authenticate` challenges; on success the caller as `request.user`.
 
 use super::SCOPE;
-use crate::gateway::server::AppState;
 use crate::secret::Secret;
 use crate::store::{self, ValidateOutcome};
 use crate::web::origin::{self, encode_route};
@@ -99,12 +98,12 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 
 /// Validates the caller of route `route_path`/`operation_id`; `Ok(request.user)` or the answer.
 pub async fn check(
-    state: &AppState,
+    env: &super::Env<'_>,
     headers: &HeaderMap,
     route_path: &str,
     operation_id: &str,
 ) -> Result<serde_json::Value, Problem> {
-    let origin = origin::origin(&state.origin, headers);
+    let origin = origin::origin(env.origin, headers);
     let prm = format!(
         "{origin}/.well-known/oauth-protected-resource/{}",
         encode_route(route_path)
@@ -133,20 +132,20 @@ pub async fn check(
                 ),
             )
     };
-    let now = state.clock.now();
+    let now = env.clock.now();
     let hash = crate::crypto::hash_token(&token);
-    let at = match state.tokens.get(&hash, now) {
+    let at = match env.tokens.get(&hash, now) {
         Some(at) => at,
         None => {
             let secret = Secret::new(token);
-            let outcome = state
+            let outcome = env
                 .store
                 .run(move |s| s.validate_access_token(&secret, now))
                 .await;
             match outcome {
                 Ok(ValidateOutcome::Valid(at)) => {
                     let at = std::sync::Arc::new(*at);
-                    state.tokens.put(hash, at.clone());
+                    env.tokens.put(hash, at.clone());
                     at
                 }
                 Ok(_) => return Err(invalid("The access token is expired, revoked, or invalid.")),

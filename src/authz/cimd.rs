@@ -50,7 +50,7 @@ pub fn description(client_id: &str) -> String {
 /// on loopback.
 pub fn client_url_guard(ctx: &Ctx<'_>) -> Guard {
     Guard::Public {
-        loopback_http: crate::web::oauth::origin_is_loopback_http(&ctx.state.origin.listen_origin),
+        loopback_http: crate::web::oauth::origin_is_loopback_http(&ctx.env.origin.listen_origin),
     }
 }
 
@@ -72,9 +72,9 @@ pub async fn resolve(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, Refusal> 
             "Client ID Metadata Documents are disabled (gateway.cimdEnabled is false)",
         ));
     }
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let id = client_id.to_string();
-    if let Ok(Some(c)) = ctx.state.store.run(move |s| s.read_client(&id, now)).await
+    if let Ok(Some(c)) = ctx.env.store.run(move |s| s.read_client(&id, now)).await
         && c.source == ClientSource::MetadataDocument
         && now - c.created_at < CACHE_SECONDS
     {
@@ -84,7 +84,7 @@ pub async fn resolve(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, Refusal> 
         .await
         .map_err(|why| refuse(client_id, why))?;
     match ctx
-        .state
+        .env
         .store
         .run(move |s| s.register_client(&new, now))
         .await
@@ -105,7 +105,7 @@ async fn fetch(ctx: &Ctx<'_>, client_id: &str) -> Result<NewClient, String> {
         return Err("the client id URL must not have a fragment".into());
     }
     let fetched = outbound::fetch(
-        &ctx.state.client,
+        ctx.env.http,
         OutboundRequest::get(url),
         Limits::CIMD,
         client_url_guard(ctx),

@@ -57,7 +57,7 @@ pub fn handle(ctx: &Ctx<'_>, method: &Method, path: &str) -> Response {
         };
     let route = match &route_path {
         None => None,
-        Some(r) => match route_by_path(ctx.served, r) {
+        Some(r) => match route_by_path(ctx.env.report, r) {
             RouteByPath::WithOAuth(i) => Some(i),
             RouteByPath::WithoutOAuth => {
                 let p = Problem::new(
@@ -88,7 +88,7 @@ fn protected_resource(ctx: &Ctx<'_>, route: usize) -> serde_json::Value {
     let resource = ctx.resource_of(route);
     json!({
         "resource": resource,
-        "resource_name": ctx.served.report.project.routes[route].path.value,
+        "resource_name": ctx.env.report.project.routes[route].path.value,
         "authorization_servers": [resource],
         "bearer_methods_supported": ["header"],
         "scopes_supported": [SCOPE],
@@ -99,7 +99,7 @@ fn protected_resource(ctx: &Ctx<'_>, route: usize) -> serde_json::Value {
 fn authorization_server(ctx: &Ctx<'_>, route: Option<usize>) -> serde_json::Value {
     let (issuer, authorize) = match route {
         Some(i) => {
-            let path = &ctx.served.report.project.routes[i].path.value;
+            let path = &ctx.env.report.project.routes[i].path.value;
             (
                 ctx.resource_of(i),
                 ctx.endpoint(&format!("/oauth/authorize/{}", encode_route(path))),

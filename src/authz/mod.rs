@@ -25,10 +25,14 @@ pub mod pages;
 pub mod register;
 pub mod token;
 
+use crate::clock::Clock;
 use crate::config::policies::{OAuthInbound, PolicyConfig};
-use crate::gateway::server::{AppState, Served};
+use crate::store::AsyncStore;
+use crate::store::keyfile::GatewaySecret;
+use crate::validate::Report;
 use crate::web::oauth::oauth_error;
 use crate::web::origin;
+use crate::web::origin::OriginPolicy;
 use axum::body::Body;
 use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
@@ -38,10 +42,50 @@ pub const SCOPE: &str = "mcp:tools";
 /// Authorization codes live 60 s (D2).
 pub const CODE_TTL_SECONDS: i64 = 60;
 
+/// The identity dev-login hands out (D8), and `--auto-consent`.
+#[derive(Debug, Clone)]
+pub struct DevLogin {
+    pub user: String,
+    pub roles: Vec<String>,
+    pub auto_consent: bool,
+}
+
+impl Default for DevLogin {
+    fn default() -> Self {
+        DevLogin {
+            user: "dev-browser-user".to_string(),
+            roles: vec!["mcp_user".to_string()],
+            auto_consent: false,
+        }
+    }
+}
+
+/// What the authorization server uses of the running gateway, passed in by `gateway` for each
+/// request (never the whole gateway state).
+pub struct Env<'a> {
+    /// The validated project being served.
+    pub report: &'a Report,
+    pub store: &'a AsyncStore,
+    /// Expiry decisions use this clock (tests move it).
+    pub clock: &'a Clock,
+    /// The gateway's own secret: derives the federated-login nonce and PKCE verifier.
+    pub secret: &'a GatewaySecret,
+    /// Validated access tokens, cleared whenever one may have been revoked.
+    pub tokens: &'a bearer::TokenCache,
+    pub dev: &'a DevLogin,
+    /// How the public origin of a request is derived (§3.0).
+    pub origin: &'a OriginPolicy,
+    /// Outbound client for the IdP, CIMD documents and client JWKS (no redirects followed).
+    pub http: &'a reqwest::Client,
+    /// The consent page asks the upstream side which connections are still missing (§3.10):
+    /// the one import from `authz` into `upstream` (ARCHITECTURE.md).
+    pub upstream: crate::upstream::Env<'a>,
+}
+
 /// The project's MCP OAuth policy: the one attached to MCP routes (rule 19 makes it unique).
-pub fn attached_policy(served: &Served) -> Option<&OAuthInbound> {
-    let project = &served.report.project;
-    let model = &served.report.model;
+pub fn attached_policy(report: &Report) -> Option<&OAuthInbound> {
+    let project = &report.project;
+    let model = &report.model;
     model.mcp_routes.iter().find_map(|&i| {
         project.routes[i].inbound.iter().find_map(|n| {
             match project
@@ -56,13 +100,13 @@ pub fn attached_policy(served: &Served) -> Option<&OAuthInbound> {
 }
 
 /// Whether MCP route `i` has the MCP OAuth policy.
-pub fn route_has_oauth(served: &Served, i: usize) -> bool {
-    let project = &served.report.project;
+pub fn route_has_oauth(report: &Report, i: usize) -> bool {
+    let project = &report.project;
     project.routes[i].inbound.iter().any(|n| {
         matches!(
             project
                 .policy_position(&n.value)
-                .map(|p| &served.report.model.policies[p]),
+                .map(|p| &report.model.policies[p]),
             Some(PolicyConfig::OAuth(_))
         )
     })
@@ -75,14 +119,14 @@ pub enum RouteByPath {
     Unknown,
 }
 
-pub fn route_by_path(served: &Served, path: &str) -> RouteByPath {
-    let project = &served.report.project;
+pub fn route_by_path(report: &Report, path: &str) -> RouteByPath {
+    let project = &report.project;
     let mut without = false;
     for (i, r) in project.routes.iter().enumerate() {
         if r.path.value != path {
             continue;
         }
-        if served.report.model.is_mcp_route(i) && route_has_oauth(served, i) {
+        if report.model.is_mcp_route(i) && route_has_oauth(report, i) {
             return RouteByPath::WithOAuth(i);
         }
         without = true;
@@ -95,9 +139,9 @@ pub fn route_by_path(served: &Served, path: &str) -> RouteByPath {
 }
 
 /// The MCP route whose canonical resource (`origin + R`) is `resource`.
-pub fn route_for_resource(served: &Served, origin: &str, resource: &str) -> Option<usize> {
+pub fn route_for_resource(report: &Report, origin: &str, resource: &str) -> Option<usize> {
     let path = resource.strip_prefix(origin)?;
-    match route_by_path(served, path) {
+    match route_by_path(report, path) {
         RouteByPath::WithOAuth(i) => Some(i),
         _ => None,
     }
@@ -105,8 +149,7 @@ pub fn route_for_resource(served: &Served, origin: &str, resource: &str) -> Opti
 
 /// Everything an endpoint needs about the request it serves.
 pub struct Ctx<'a> {
-    pub state: &'a AppState,
-    pub served: &'a Served,
+    pub env: &'a Env<'a>,
     pub oauth: &'a OAuthInbound,
     /// The public origin (§3.0).
     pub origin: String,
@@ -124,7 +167,7 @@ impl Ctx<'_> {
     pub fn resource_of(&self, route: usize) -> String {
         format!(
             "{}{}",
-            self.origin, self.served.report.project.routes[route].path.value
+            self.origin, self.env.report.project.routes[route].path.value
         )
     }
 
@@ -135,17 +178,16 @@ impl Ctx<'_> {
 
 /// Serves the request when it is an OAuth endpoint; gives the body back otherwise.
 pub async fn handle(
-    state: &AppState,
-    served: &Served,
+    env: &Env<'_>,
     parts: &Parts,
     body: Body,
     request_id: &str,
 ) -> Result<Response, Body> {
-    let Some(oauth) = attached_policy(served) else {
+    let Some(oauth) = attached_policy(env.report) else {
         return Err(body);
     };
     let path = parts.uri.path();
-    let prefix = served.report.project.plugin.prefix();
+    let prefix = env.report.project.plugin.prefix();
     let well_known = path.starts_with("/.well-known/oauth-protected-resource/")
         || path == "/.well-known/oauth-authorization-server"
         || path.starts_with("/.well-known/oauth-authorization-server/");
@@ -156,10 +198,9 @@ pub async fn handle(
         return Err(body);
     }
     let ctx = Ctx {
-        state,
-        served,
+        env,
         oauth,
-        origin: origin::origin(&state.origin, &parts.headers),
+        origin: origin::origin(env.origin, &parts.headers),
         prefix: prefix.clone(),
         request_id: request_id.to_string(),
     };
@@ -200,7 +241,7 @@ pub async fn handle(
 pub fn decode_path(encoded: &str) -> String {
     encoded
         .split('/')
-        .map(crate::gateway::router::percent_decode)
+        .map(crate::web::encoding::percent_decode)
         .collect::<Vec<_>>()
         .join("/")
 }

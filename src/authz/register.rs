@@ -164,9 +164,9 @@ pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
         jwks,
         ttl_seconds: Some(crate::store::ttl::CLIENT),
     };
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     let outcome = ctx
-        .state
+        .env
         .store
         .run(move |s| s.register_client(&client, now))
         .await;

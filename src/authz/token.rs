@@ -90,8 +90,8 @@ async fn authenticate(
                     .map_err(|r| invalid_client(&r.description))?
             } else {
                 let id = iss.clone();
-                let now = ctx.state.clock.now();
-                match ctx.state.store.run(move |s| s.read_client(&id, now)).await {
+                let now = ctx.env.clock.now();
+                match ctx.env.store.run(move |s| s.read_client(&id, now)).await {
                     Ok(Some(c)) => c,
                     Ok(None) => return Err(invalid_client("OAuth client is not registered.")),
                     Err(e) => return Err(server_error(&e.to_string())),
@@ -236,7 +236,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
     }
     let resource = f.get("resource").filter(|r| !r.is_empty()).cloned();
     if let Some(r) = &resource
-        && route_for_resource(ctx.served, &ctx.origin, r).is_none()
+        && route_for_resource(ctx.env.report, &ctx.origin, r).is_none()
     {
         return oauth_error(
             StatusCode::BAD_REQUEST,
@@ -246,7 +246,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
     }
     let access_ttl = ctx.oauth.gateway.access_token_ttl_seconds as i64;
     let grant_ttl = ctx.oauth.gateway.refresh_token_ttl_seconds as i64;
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     match f.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             let (Some(code), Some(redirect_uri), Some(verifier)) =
@@ -275,7 +275,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
                 grant_ttl_seconds: grant_ttl,
             };
             match ctx
-                .state
+                .env
                 .store
                 .run(move |s| s.exchange_authorization_code(&request, now))
                 .await
@@ -288,7 +288,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
                 ),
                 Ok(ExchangeCodeOutcome::Consumed) => {
                     // D2: the reused code revoked the grant of its first redemption
-                    ctx.state.tokens.clear();
+                    ctx.env.tokens.clear();
                     oauth_error(
                         StatusCode::BAD_REQUEST,
                         "invalid_grant",
@@ -324,7 +324,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
                 grace_seconds: REFRESH_GRACE_SECONDS,
             };
             match ctx
-                .state
+                .env
                 .store
                 .run(move |s| s.refresh_token(&request, now))
                 .await
@@ -337,7 +337,7 @@ pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
                 ),
                 Ok(RefreshOutcome::Revoked) => {
                     // a replayed refresh token may just have revoked the grant (D1)
-                    ctx.state.tokens.clear();
+                    ctx.env.tokens.clear();
                     oauth_error(
                         StatusCode::BAD_REQUEST,
                         "invalid_grant",
@@ -406,9 +406,9 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
         token: Secret::new(token.clone()),
         hint,
     };
-    let now = ctx.state.clock.now();
+    let now = ctx.env.clock.now();
     match ctx
-        .state
+        .env
         .store
         .run(move |s| s.revoke_oauth_token(&request, now))
         .await
@@ -419,7 +419,7 @@ pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response 
             "Client authentication failed.",
         ),
         Ok(_) => {
-            ctx.state.tokens.clear();
+            ctx.env.tokens.clear();
             let mut resp = StatusCode::OK.into_response();
             no_store(resp.headers_mut());
             resp

@@ -157,7 +157,7 @@ pub async fn run(
             PolicyConfig::OAuth(_) => {
                 let r = &project.routes[route];
                 match crate::authz::bearer::check(
-                    state,
+                    &state.authz_env(served),
                     &req.headers,
                     &r.path.value,
                     r.operation_id(),
@@ -369,7 +369,8 @@ async fn token_exchange(
         crate::web::origin::origin(&state.origin, &req.headers),
         served.report.project.plugin.prefix(),
     ));
-    match policy::credential(state, &target, None, None).await {
+    let env = state.upstream_env(served);
+    match policy::credential(&env, &target, None, None).await {
         Outcome::Ready(authorization) => {
             req.upstream = Some(UpstreamCredential {
                 target,
@@ -383,7 +384,7 @@ async fn token_exchange(
                 .and_then(crate::upstream::required::request_id);
             Some(
                 policy::required_response(
-                    state,
+                    &env,
                     &target,
                     kind,
                     connection.as_deref(),

@@ -10,7 +10,7 @@
 
 use super::filter;
 use super::pipeline::Inbound;
-use super::server::AppState;
+use super::server::{AppState, Served};
 use crate::config::env::EnvVars;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::web::problem::Problem;
@@ -168,10 +168,11 @@ fn encode_segment(s: &str) -> String {
 /// Forwards the request and streams the answer back.
 pub async fn forward(
     state: &AppState,
-    env: &EnvVars,
+    served: &Served,
     handler: &HandlerConfig,
     mut req: Inbound,
 ) -> Response {
+    let env = &served.report.project.env;
     let (url, follow, mcp, timeout_secs, strip_credentials) = match target(handler, &req, env) {
         Ok(t) => t,
         Err(p) => return p.at(&req.path, &req.request_id).into_response(),
@@ -266,7 +267,7 @@ pub async fn forward(
             use crate::upstream::policy::AfterUnauthorized;
             let scope = challenge().and_then(|c| c.scope);
             match crate::upstream::policy::after_unauthorized(
-                state,
+                &state.upstream_env(served),
                 cred,
                 scope.as_deref(),
                 rpc_id().as_ref(),
@@ -299,7 +300,7 @@ pub async fn forward(
                 .and_then(|c| c.scope)
         {
             return crate::upstream::policy::step_up(
-                state,
+                &state.upstream_env(served),
                 cred,
                 &scope,
                 rpc_id().as_ref(),

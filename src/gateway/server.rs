@@ -10,6 +10,7 @@ use super::proxy::{self, UpstreamStatus};
 use super::ratelimit::RateLimiter;
 use super::registry;
 use super::router::{Match, RouteTable};
+pub use crate::authz::DevLogin;
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::capability_filter::CapabilityFilter;
 use crate::diag::diagnostic::Severity;
@@ -48,24 +49,6 @@ pub struct DevOptions {
     pub state_dir: Option<PathBuf>,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
-}
-
-/// The identity dev-login hands out (D8), and `--auto-consent`.
-#[derive(Debug, Clone)]
-pub struct DevLogin {
-    pub user: String,
-    pub roles: Vec<String>,
-    pub auto_consent: bool,
-}
-
-impl Default for DevLogin {
-    fn default() -> Self {
-        DevLogin {
-            user: "dev-browser-user".to_string(),
-            roles: vec!["mcp_user".to_string()],
-            auto_consent: false,
-        }
-    }
 }
 
 impl DevOptions {
@@ -192,6 +175,34 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// What the upstream side may use for a request served from `served`.
+    pub fn upstream_env<'a>(&'a self, served: &'a Served) -> crate::upstream::Env<'a> {
+        crate::upstream::Env {
+            report: &served.report,
+            store: &self.store,
+            clock: &self.clock,
+            origin: &self.origin,
+            upstreams: &self.upstreams,
+        }
+    }
+
+    /// What the authorization server may use for a request served from `served`.
+    pub fn authz_env<'a>(&'a self, served: &'a Served) -> crate::authz::Env<'a> {
+        crate::authz::Env {
+            report: &served.report,
+            store: &self.store,
+            clock: &self.clock,
+            secret: &self.secret,
+            tokens: &self.tokens,
+            dev: &self.dev,
+            origin: &self.origin,
+            http: &self.client,
+            upstream: self.upstream_env(served),
+        }
+    }
+}
+
 /// The axum app for a state.
 pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new().fallback(handle).with_state(state)
@@ -261,10 +272,13 @@ async fn dispatch(
     }
 
     let (parts, body) = req.into_parts();
-    if let Some(resp) = crate::upstream::connect::handle(state, served, &parts, &request_id).await {
+    if let Some(resp) =
+        crate::upstream::connect::handle(&state.upstream_env(served), &parts, &request_id).await
+    {
         return (resp, None);
     }
-    let body = match crate::authz::handle(state, served, &parts, body, &request_id).await {
+    let body = match crate::authz::handle(&state.authz_env(served), &parts, body, &request_id).await
+    {
         Ok(resp) => return (resp, None),
         Err(body) => body,
     };
@@ -343,7 +357,7 @@ async fn dispatch(
                 );
             };
             (
-                proxy::forward(state, &served.report.project.env, handler, inbound).await,
+                proxy::forward(state, served, handler, inbound).await,
                 Some(route),
             )
         }

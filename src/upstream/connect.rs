@@ -5,6 +5,7 @@
 //! `GET {B}/auth/connections/{id}/callback` (state checks → code exchange → sealed tokens →
 //! back to `returnTo` or a "Connection complete" page).
 
+use super::Env;
 use super::model::{PendingConnect, Sealed};
 use super::oauth_client::{self, UpstreamError};
 use super::tickets::{self, TicketError, UpstreamState};
@@ -12,11 +13,11 @@ use super::vault::Purpose;
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
-use crate::gateway::server::{AppState, Served};
 use crate::store::{
     ConnectionStatus, ConnectionWrite, ConsumeTicketOutcome, ConsumeUpstreamStateOutcome,
     NewUpstreamOAuthState, SessionOutcome,
 };
+use crate::validate::Report;
 use crate::web::html::ErrorPage;
 use crate::web::origin;
 use crate::web::problem::Problem;
@@ -26,14 +27,9 @@ use std::collections::HashMap;
 use url::Url;
 
 /// Serves the request when it is one of these endpoints.
-pub async fn handle(
-    state: &AppState,
-    served: &Served,
-    parts: &Parts,
-    request_id: &str,
-) -> Option<Response> {
+pub async fn handle(env: &Env<'_>, parts: &Parts, request_id: &str) -> Option<Response> {
     let path = parts.uri.path();
-    let prefix = served.report.project.plugin.prefix();
+    let prefix = env.report.project.plugin.prefix();
     let rest = path.strip_prefix(prefix.as_str())?;
     let (id, action) = if let Some(id) = rest.strip_prefix("/.well-known/oauth-client/") {
         (id, "client")
@@ -54,11 +50,10 @@ pub async fn handle(
                 .into_response(),
         );
     }
-    let id = crate::gateway::router::percent_decode(id);
+    let id = crate::web::encoding::percent_decode(id);
     let cx = Cx {
-        state,
-        served,
-        origin: origin::origin(&state.origin, &parts.headers),
+        env,
+        origin: origin::origin(env.origin, &parts.headers),
         prefix,
         request_id: request_id.to_string(),
         path: path.to_string(),
@@ -75,8 +70,7 @@ pub async fn handle(
 }
 
 struct Cx<'a> {
-    state: &'a AppState,
-    served: &'a Served,
+    env: &'a Env<'a>,
     origin: String,
     prefix: String,
     request_id: String,
@@ -94,10 +88,9 @@ impl Cx<'_> {
 }
 
 /// The token-exchange policy whose upstream id is `id`, and its policy name.
-fn policy_for<'a>(served: &'a Served, id: &str) -> Option<(&'a TokenExchange, &'a str)> {
-    let project = &served.report.project;
-    served
-        .report
+fn policy_for<'a>(report: &'a Report, id: &str) -> Option<(&'a TokenExchange, &'a str)> {
+    let project = &report.project;
+    report
         .model
         .policies
         .iter()
@@ -111,13 +104,13 @@ fn policy_for<'a>(served: &'a Served, id: &str) -> Option<(&'a TokenExchange, &'
 }
 
 /// The upstream MCP URL of the route with `operation_id` that runs policy `name`.
-fn route_target(served: &Served, operation_id: &str, name: &str) -> Option<Url> {
-    let project = &served.report.project;
+fn route_target(report: &Report, operation_id: &str, name: &str) -> Option<Url> {
+    let project = &report.project;
     project.routes.iter().enumerate().find_map(|(i, r)| {
         if r.operation_id() != operation_id || !r.inbound.iter().any(|n| n.value == name) {
             return None;
         }
-        match served.report.model.handlers.get(i) {
+        match report.model.handlers.get(i) {
             Some(Some(HandlerConfig::McpProxy(p))) => Some(p.target.url().clone()),
             _ => None,
         }
@@ -135,7 +128,7 @@ fn unknown_upstream(cx: &Cx<'_>, id: &str) -> Response {
 }
 
 fn client_document(cx: &Cx<'_>, id: &str) -> Response {
-    let Some((te, _)) = policy_for(cx.served, id) else {
+    let Some((te, _)) = policy_for(cx.env.report, id) else {
         return unknown_upstream(cx, id);
     };
     let mut doc = oauth_client::client_metadata(te, &cx.origin, &cx.prefix);
@@ -232,9 +225,9 @@ fn safe_return_to(r: &str) -> bool {
 
 async fn session_subject(cx: &Cx<'_>, parts: &Parts) -> Option<String> {
     let token = crate::web::oauth::session_cookie(&parts.headers)?;
-    let now = cx.state.clock.now();
+    let now = cx.env.clock.now();
     match cx
-        .state
+        .env
         .store
         .run(move |s| s.read_browser_session(&token, now))
         .await
@@ -252,7 +245,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
                 .code("invalid_request"),
         );
     };
-    let Some((te, name)) = policy_for(cx.served, id) else {
+    let Some((te, name)) = policy_for(cx.env.report, id) else {
         return unknown_upstream(cx, id);
     };
     if te.auth_mode == AuthMode::IdJag {
@@ -264,19 +257,19 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
             .code("invalid_request"),
         );
     }
-    let Some(mcp_url) = route_target(cx.served, op, name) else {
+    let Some(mcp_url) = route_target(cx.env.report, op, name) else {
         return cx.problem(Problem::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("No MCP route with operationId {op} uses the policy {name} for upstream {id}."),
         ));
     };
-    let now = cx.state.clock.now();
+    let now = cx.env.clock.now();
 
     // who is connecting: the browser session, else the single-use ticket
     let (subject, return_to) = if let Some(subject) = session_subject(cx, parts).await {
         (subject, q.get("returnTo").cloned())
     } else if let Some(jwt) = q.get("browserTicket") {
-        let t = match tickets::verify_ticket(&cx.state.upstreams.signing_key, jwt, now) {
+        let t = match tickets::verify_ticket(&cx.env.upstreams.signing_key, jwt, now) {
             Ok(t) => t,
             Err(e) => return cx.page(unusable_page(e.into(), STAGE)),
         };
@@ -292,7 +285,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
         }
         let token = crate::secret::Secret::new(t.id.clone());
         match cx
-            .state
+            .env
             .store
             .run(move |s| s.consume_browser_connect_ticket(&token, now))
             .await
@@ -385,7 +378,7 @@ async fn restart_once(
 ) -> Response {
     let stale_client = e.is_stale_client();
     if stale_client {
-        cx.state
+        cx.env
             .upstreams
             .forget_setup(id, st.return_origin.as_deref().unwrap_or(&cx.origin));
     }
@@ -393,10 +386,10 @@ async fn restart_once(
     if pending.restarted || !(stale_client || error == "invalid_grant") {
         return cx.page(upstream_error_page(&e, stage));
     }
-    let Some((te, name)) = policy_for(cx.served, id) else {
+    let Some((te, name)) = policy_for(cx.env.report, id) else {
         return unknown_upstream(cx, id);
     };
-    let Some(mcp_url) = route_target(cx.served, &st.operation_id, name) else {
+    let Some(mcp_url) = route_target(cx.env.report, &st.operation_id, name) else {
         return cx.page(upstream_error_page(&e, stage));
     };
     tracing::info!(
@@ -443,15 +436,15 @@ struct Flow<'a> {
 /// Discovery and registration (cached per upstream), PKCE, the sealed single-use pending state:
 /// the upstream authorize URL to send the browser to.
 async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<String, Response> {
-    let up = &cx.state.upstreams;
+    let up = &cx.env.upstreams;
     let te = flow.te;
-    let now = cx.state.clock.now();
+    let now = cx.env.clock.now();
     let key = super::connection_key(te, &flow.subject);
     // what an earlier connection holds: the scope a step-up (D18) widened, and the client it
     // registered (reused so that a reconnect after a restart does not register again)
     let lookup = key.clone();
     let earlier: Option<Sealed> = match cx
-        .state
+        .env
         .store
         .run(move |s| s.get_upstream_connection(&lookup))
         .await
@@ -503,7 +496,7 @@ async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<Strin
         ttl_seconds: tickets::TTL_SECONDS,
     };
     let token = match cx
-        .state
+        .env
         .store
         .run(move |s| s.save_upstream_oauth_state(&record, now))
         .await
@@ -553,8 +546,8 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
             "start the connection again from the client",
         ));
     };
-    let now = cx.state.clock.now();
-    let up = &cx.state.upstreams;
+    let now = cx.env.clock.now();
+    let up = &cx.env.upstreams;
     let claims = match tickets::verify_state(&up.signing_key, state_jwt, now) {
         Ok(c) => c,
         Err(e) => return cx.page(unusable_page(e.into(), STAGE)),
@@ -573,7 +566,7 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
     }
     let token = crate::secret::Secret::new(claims.id.clone());
     let st = match cx
-        .state
+        .env
         .store
         .run(move |s| s.consume_upstream_oauth_state(&token, now))
         .await
@@ -643,7 +636,7 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
         connected_by: shared.then(|| pending.subject.clone()),
     };
     let written = cx
-        .state
+        .env
         .store
         .run(move |s| s.upsert_upstream_connection(&write, now))
         .await;
@@ -659,7 +652,7 @@ async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Respons
         let origin = st.return_origin.as_deref().unwrap_or(&cx.origin);
         return crate::web::oauth::redirect(&format!("{origin}{r}"));
     }
-    let name = policy_for(cx.served, id)
+    let name = policy_for(cx.env.report, id)
         .map(|(te, _)| te.display_name.clone())
         .unwrap_or_else(|| id.to_string());
     crate::web::html::html(

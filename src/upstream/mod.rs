@@ -25,10 +25,25 @@ pub mod server_info;
 pub mod tickets;
 pub mod vault;
 
+use crate::clock::Clock;
 use crate::store::keyfile::GatewaySecret;
-use crate::store::{ConnectionKey, OwnerMode};
+use crate::store::{AsyncStore, ConnectionKey, OwnerMode};
+use crate::validate::Report;
+use crate::web::origin::OriginPolicy;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+
+/// What the upstream side uses of the running gateway, passed in by `gateway` for each request
+/// (never the whole gateway state): the validated project, the store, the clock, how the public
+/// origin is derived, and its own [`Upstreams`].
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    pub report: &'a Report,
+    pub store: &'a AsyncStore,
+    pub clock: &'a Clock,
+    pub origin: &'a OriginPolicy,
+    pub upstreams: &'a Upstreams,
+}
 
 /// Upstream OAuth state shared by the gateway's requests.
 pub struct Upstreams {

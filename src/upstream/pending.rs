@@ -5,11 +5,11 @@
 //! A stored active connection counts only once the readiness probe (`super::readiness`) has
 //! tried it.
 
+use super::Env;
 use super::policy::Target;
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::AuthMode;
-use crate::gateway::server::{AppState, Served};
 use crate::store::ConnectionStatus;
 
 /// One upstream to connect.
@@ -22,15 +22,14 @@ pub struct PendingUpstream {
 /// The pending upstreams of route `route` for `subject`. `return_to` is where each connect
 /// flow comes back (a path on this origin).
 pub async fn for_route(
-    state: &AppState,
-    served: &Served,
+    env: &Env<'_>,
     route: usize,
     subject: &str,
     origin: &str,
     prefix: &str,
     return_to: &str,
 ) -> Vec<PendingUpstream> {
-    let project = &served.report.project;
+    let project = &env.report.project;
     let Some(r) = project.routes.get(route) else {
         return Vec::new();
     };
@@ -39,13 +38,13 @@ pub async fn for_route(
         let Some(i) = project.policy_position(&name.value) else {
             continue;
         };
-        let PolicyConfig::TokenExchange(te) = &served.report.model.policies[i] else {
+        let PolicyConfig::TokenExchange(te) = &env.report.model.policies[i] else {
             continue;
         };
         if te.auth_mode != AuthMode::UserOAuth {
             continue;
         }
-        let ready = match served.report.model.handlers.get(route) {
+        let ready = match env.report.model.handlers.get(route) {
             // the readiness probe reads the connection itself: missing or not active is not ready
             Some(Some(HandlerConfig::McpProxy(p))) => {
                 let target = Target::new(
@@ -56,13 +55,13 @@ pub async fn for_route(
                     origin.to_string(),
                     prefix.to_string(),
                 );
-                super::readiness::is_ready(state, &target).await
+                super::readiness::is_ready(env, &target).await
             }
             // not an MCP proxy (the call itself reports that): nothing to try, the store decides
             _ => {
                 let key = super::connection_key(te, subject);
                 matches!(
-                    state.store.run(move |s| s.get_upstream_connection(&key)).await,
+                    env.store.run(move |s| s.get_upstream_connection(&key)).await,
                     Ok(Some(c)) if c.status == ConnectionStatus::Active
                 )
             }

@@ -4,6 +4,7 @@
 //! response hooks: one forced refresh and one retry on an upstream 401, and step-up on a 403
 //! `insufficient_scope`.
 
+use super::Env;
 use super::Upstreams;
 use super::model::{Sealed, scope_covers, scope_union};
 use super::oauth_client::{self, UpstreamError};
@@ -11,7 +12,6 @@ use super::required::{ConnectRequired, RequiredState};
 use super::tickets::{self, BrowserTicket};
 use super::vault::Purpose;
 use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
-use crate::gateway::server::AppState;
 use crate::store::{
     ConditionalUpsertOutcome, ConnectionKey, ConnectionStatus, ConnectionWrite, NewConnectTicket,
     UpstreamConnection, WriteCondition,
@@ -128,21 +128,20 @@ fn required_for_missing(target: &Target) -> RequiredState {
 /// `force` refreshes even a usable token unless it differs from `stale` (another request
 /// refreshed meanwhile); `scope` asks the refresh for that scope (§6.7).
 pub async fn credential(
-    state: &AppState,
+    env: &Env<'_>,
     target: &Target,
     force: Option<&HeaderValue>,
     scope: Option<&str>,
 ) -> Outcome {
-    let up = &state.upstreams;
-    let now = state.clock.now();
+    let up = &env.upstreams;
+    let now = env.clock.now();
     if force.is_none()
         && let Some(h) = up.cached_credential(&target.key, now)
     {
         return Outcome::Ready(h);
     }
     let read = |key: ConnectionKey| async move {
-        state
-            .store
+        env.store
             .run(move |s| s.get_upstream_connection(&key))
             .await
     };
@@ -207,7 +206,7 @@ pub async fn credential(
         return Outcome::Ready(h);
     }
     let (Some(rt), Some(setup)) = (sealed.refresh_token.clone(), sealed.setup.clone()) else {
-        return mark_reconsent(state, target, &conn, sealed, "no refresh token").await;
+        return mark_reconsent(env, target, &conn, sealed, "no refresh token").await;
     };
     let wanted = scope.map(|s| scope_union(sealed.requested_scope.as_deref(), s));
     match oauth_client::refresh(up, &setup, &rt, wanted.as_deref()).await {
@@ -228,7 +227,7 @@ pub async fn credential(
                 .unwrap_or_else(|| conn.scopes.clone());
             let expires_at = answer.expires_in.map(|s| now + s.max(0));
             match save(
-                state,
+                env,
                 &target.key,
                 &conn,
                 &next,
@@ -259,14 +258,14 @@ pub async fn credential(
                 up.forget_setup(&target.key.upstream_id, &target.origin);
                 sealed.setup = None;
             }
-            mark_reconsent(state, target, &conn, sealed, &e.to_string()).await
+            mark_reconsent(env, target, &conn, sealed, &e.to_string()).await
         }
         Err(e) => Outcome::Failed(problem_for(&e)),
     }
 }
 
 async fn save(
-    state: &AppState,
+    env: &Env<'_>,
     key: &ConnectionKey,
     prev: &UpstreamConnection,
     sealed: &Sealed,
@@ -274,7 +273,7 @@ async fn save(
     scopes: Vec<String>,
     expires_at: Option<i64>,
 ) -> Result<UpstreamConnection, Problem> {
-    let blob = state
+    let blob = env
         .upstreams
         .vault
         .seal_json(Purpose::Connection, key, sealed)
@@ -288,8 +287,8 @@ async fn save(
         connected_by: prev.connected_by.clone(),
     };
     let version = prev.updated_at;
-    let now = state.clock.now();
-    let written = state
+    let now = env.clock.now();
+    let written = env
         .store
         .run(move |s| {
             s.conditional_upsert_upstream_connection(
@@ -300,7 +299,7 @@ async fn save(
         })
         .await;
     // whatever won, the row changed: the next request reads it again
-    state.upstreams.forget_credential(key);
+    env.upstreams.forget_credential(key);
     match written {
         Ok(ConditionalUpsertOutcome::Written(c)) => Ok(c),
         // another writer won; its state is as good as ours (§6.5: adopt the peer)
@@ -317,7 +316,7 @@ async fn save(
 }
 
 async fn mark_reconsent(
-    state: &AppState,
+    env: &Env<'_>,
     target: &Target,
     conn: &UpstreamConnection,
     mut sealed: Sealed,
@@ -328,7 +327,7 @@ async fn mark_reconsent(
     sealed.refresh_token = None;
     sealed.token_type = None;
     if let Err(p) = save(
-        state,
+        env,
         &target.key,
         conn,
         &sealed,
@@ -349,8 +348,8 @@ async fn mark_reconsent(
 }
 
 /// The connect URL a user opens: `O+B/auth/connections/<id>/connect?redirect=true&operationId=…&browserTicket=…`.
-pub async fn auth_url(state: &AppState, target: &Target) -> Result<String, Problem> {
-    let now = state.clock.now();
+pub async fn auth_url(env: &Env<'_>, target: &Target) -> Result<String, Problem> {
+    let now = env.clock.now();
     let te = &target.te;
     let ticket = NewConnectTicket {
         owner_mode: target.key.owner_mode,
@@ -363,13 +362,13 @@ pub async fn auth_url(state: &AppState, target: &Target) -> Result<String, Probl
         return_to: None,
         ttl_seconds: tickets::TTL_SECONDS,
     };
-    let (record, token) = state
+    let (record, token) = env
         .store
         .run(move |s| s.issue_browser_connect_ticket(&ticket, now))
         .await
         .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let jwt = tickets::sign_ticket(
-        &state.upstreams.signing_key,
+        &env.upstreams.signing_key,
         &BrowserTicket {
             owner_mode: record.owner_mode.as_str().to_string(),
             initiated_by_subject_id: record.initiated_by,
@@ -407,7 +406,7 @@ fn encode(s: &str) -> String {
 
 /// The connect-required answer for `target` in `kind` (D5).
 pub async fn required_response(
-    state: &AppState,
+    env: &Env<'_>,
     target: &Target,
     kind: RequiredState,
     connection_id: Option<&str>,
@@ -423,7 +422,7 @@ pub async fn required_response(
         );
         None
     } else {
-        match auth_url(state, target).await {
+        match auth_url(env, target).await {
             Ok(u) => Some(u),
             Err(p) => return p.at(path, request_id).into_response(),
         }
@@ -449,7 +448,7 @@ pub enum AfterUnauthorized {
 
 /// One forced refresh (with the challenge's scope) and a retry; or connect-required.
 pub async fn after_unauthorized(
-    state: &AppState,
+    env: &Env<'_>,
     cred: &UpstreamCredential,
     challenge_scope: Option<&str>,
     rpc_id: Option<&serde_json::Value>,
@@ -457,10 +456,10 @@ pub async fn after_unauthorized(
     request_id: &str,
 ) -> AfterUnauthorized {
     let t = &cred.target;
-    match credential(state, t, Some(&cred.authorization), challenge_scope).await {
+    match credential(env, t, Some(&cred.authorization), challenge_scope).await {
         Outcome::Ready(h) => AfterUnauthorized::Retry(h),
         Outcome::Required(kind, conn) => AfterUnauthorized::Answer(
-            required_response(state, t, kind, conn.as_deref(), rpc_id, path, request_id).await,
+            required_response(env, t, kind, conn.as_deref(), rpc_id, path, request_id).await,
         ),
         Outcome::Failed(_) => AfterUnauthorized::Answer(
             (
@@ -475,7 +474,7 @@ pub async fn after_unauthorized(
 /// D18: the upstream wants a wider scope. Widen the connection's requested scope, mark it for
 /// reconsent and answer connect-required (`reconsent_required`). No retry loop.
 pub async fn step_up(
-    state: &AppState,
+    env: &Env<'_>,
     cred: &UpstreamCredential,
     wider: &str,
     rpc_id: Option<&serde_json::Value>,
@@ -484,7 +483,7 @@ pub async fn step_up(
 ) -> Response {
     let t = &cred.target;
     let key = t.key.clone();
-    let conn = match state
+    let conn = match env
         .store
         .run(move |s| s.get_upstream_connection(&key))
         .await
@@ -492,7 +491,7 @@ pub async fn step_up(
         Ok(Some(c)) => c,
         _ => {
             return required_response(
-                state,
+                env,
                 t,
                 required_for_missing(t),
                 None,
@@ -503,9 +502,9 @@ pub async fn step_up(
             .await;
         }
     };
-    let Some(mut sealed) = open(&state.upstreams, &conn) else {
+    let Some(mut sealed) = open(env.upstreams, &conn) else {
         return required_response(
-            state,
+            env,
             t,
             required_for_missing(t),
             Some(&conn.id),
@@ -518,7 +517,7 @@ pub async fn step_up(
     sealed.requested_scope = Some(scope_union(sealed.requested_scope.as_deref(), wider));
     tracing::info!(upstream = %t.key.upstream_id, scope = wider, "upstream asked for a wider scope (step-up)");
     if let Err(p) = save(
-        state,
+        env,
         &t.key,
         &conn,
         &sealed,
@@ -535,5 +534,5 @@ pub async fn step_up(
     } else {
         RequiredState::ReconsentRequired
     };
-    required_response(state, t, kind, Some(&conn.id), rpc_id, path, request_id).await
+    required_response(env, t, kind, Some(&conn.id), rpc_id, path, request_id).await
 }

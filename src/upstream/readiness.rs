@@ -8,8 +8,8 @@
 //! upstream refuses leaves the connection `reconsent_required` ([`super::policy::credential`]
 //! does that), so the consent page shows Connect.
 
+use super::Env;
 use super::policy::{self, Outcome, Target};
-use crate::gateway::server::AppState;
 use axum::http::{HeaderValue, header};
 use std::time::Duration;
 
@@ -30,8 +30,8 @@ enum Answer {
 /// Whether the stored connection of `target` works now. `false` means the user must connect
 /// (again) before the client is authorized: no connection, one that is not active, or one the
 /// upstream refuses.
-pub async fn is_ready(state: &AppState, target: &Target) -> bool {
-    let authorization = match policy::credential(state, target, None, None).await {
+pub async fn is_ready(env: &Env<'_>, target: &Target) -> bool {
+    let authorization = match policy::credential(env, target, None, None).await {
         Outcome::Ready(h) => h,
         Outcome::Required(..) => return false,
         Outcome::Failed(p) => {
@@ -39,7 +39,7 @@ pub async fn is_ready(state: &AppState, target: &Target) -> bool {
             return true;
         }
     };
-    let scope = match initialize(state, target, &authorization).await {
+    let scope = match initialize(env, target, &authorization).await {
         Answer::Ready => return true,
         Answer::Inconclusive(why) => {
             tracing::warn!(upstream = %target.key.upstream_id, "readiness probe inconclusive: {why}");
@@ -47,8 +47,7 @@ pub async fn is_ready(state: &AppState, target: &Target) -> bool {
         }
         Answer::Unauthorized(scope) => scope,
     };
-    let retry = match policy::credential(state, target, Some(&authorization), scope.as_deref())
-        .await
+    let retry = match policy::credential(env, target, Some(&authorization), scope.as_deref()).await
     {
         Outcome::Ready(h) => h,
         Outcome::Required(..) => return false,
@@ -57,7 +56,7 @@ pub async fn is_ready(state: &AppState, target: &Target) -> bool {
             return true;
         }
     };
-    match initialize(state, target, &retry).await {
+    match initialize(env, target, &retry).await {
         Answer::Ready => true,
         Answer::Inconclusive(why) => {
             tracing::warn!(upstream = %target.key.upstream_id, "readiness probe inconclusive: {why}");
@@ -68,7 +67,7 @@ pub async fn is_ready(state: &AppState, target: &Target) -> bool {
     }
 }
 
-async fn initialize(state: &AppState, target: &Target, authorization: &HeaderValue) -> Answer {
+async fn initialize(env: &Env<'_>, target: &Target, authorization: &HeaderValue) -> Answer {
     let body = serde_json::json!({
         "jsonrpc": "2.0",
         "id": 1,
@@ -79,7 +78,7 @@ async fn initialize(state: &AppState, target: &Target, authorization: &HeaderVal
             "clientInfo": {"name": CLIENT_NAME, "version": env!("CARGO_PKG_VERSION")},
         },
     });
-    let sent = state
+    let sent = env
         .upstreams
         .http
         .post(target.mcp_url.clone())
@@ -97,7 +96,7 @@ async fn initialize(state: &AppState, target: &Target, authorization: &HeaderVal
     if status.is_success() {
         if let Some(session) = resp.headers().get("mcp-session-id").cloned() {
             // close the session the probe opened; a server that keeps it anyway only loses memory
-            let _ = state
+            let _ = env
                 .upstreams
                 .http
                 .delete(target.mcp_url.clone())

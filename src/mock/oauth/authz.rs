@@ -4,7 +4,7 @@
 //! authentication by the registered method) and RFC 7009 `/revoke`. Clients may also be
 //! pre-registered or, with `--cimd`, be https Client ID Metadata Documents.
 
-use super::state::{CodeGrant, Known, TokenGrant, recorded};
+use super::state::{CodeGrant, Known, MockClient, TokenGrant, recorded};
 use super::{Mock, PreRegisteredClient, split_scope};
 use crate::client_metadata::redirect_uri_problem;
 use crate::web::oauth::{
@@ -15,8 +15,6 @@ use crate::client_metadata::ClientAuthMethod;
 use crate::clock::now_unix;
 use crate::crypto::{hash_token, new_token, pkce_s256_matches};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
-use crate::secret::Secret;
-use crate::store::{Client, ClientAuth, ClientProof, ClientSource};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -50,19 +48,12 @@ pub fn preregistered(pre: &PreRegisteredClient) -> Known {
         ClientAuthMethod::None
     };
     Known {
-        client: Client {
+        client: MockClient {
             id: pre.id.clone(),
-            source: ClientSource::Dynamic,
-            name: pre.id.clone(),
             redirect_uris: Vec::new(),
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            authorization_grant_profiles_supported: Vec::new(),
-            token_endpoint_auth_method: method,
+            auth_method: method,
             secret_hash: pre.secret.as_ref().map(|s| hash_token(s.expose())),
-            jwks_uri: None,
-            jwks: None,
-            created_at: now_unix(),
-            expires_at: None,
         },
         preregistered: true,
     }
@@ -177,19 +168,12 @@ async fn register(State(m): State<Mock>, body: Bytes) -> Response {
         .to_string();
     let secret = method.uses_secret().then(new_token);
     let now = now_unix();
-    let client = Client {
+    let client = MockClient {
         id: format!("mock-{}", uuid::Uuid::new_v4().simple()),
-        source: ClientSource::Dynamic,
-        name: name.clone(),
         redirect_uris: redirect_uris.clone(),
         grant_types: grant_types.clone(),
-        authorization_grant_profiles_supported: Vec::new(),
-        token_endpoint_auth_method: method,
+        auth_method: method,
         secret_hash: secret.as_ref().map(|s| hash_token(s.expose())),
-        jwks_uri: None,
-        jwks: None,
-        created_at: now,
-        expires_at: None,
     };
     let mut out = json!({
         "client_id": client.id,
@@ -309,23 +293,12 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
         }
     }
     Ok(Known {
-        client: Client {
+        client: MockClient {
             id: id.to_string(),
-            source: ClientSource::MetadataDocument,
-            name: doc
-                .get("client_name")
-                .and_then(Value::as_str)
-                .unwrap_or(id)
-                .to_string(),
             redirect_uris,
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            authorization_grant_profiles_supported: Vec::new(),
-            token_endpoint_auth_method: ClientAuthMethod::None,
+            auth_method: ClientAuthMethod::None,
             secret_hash: None,
-            jwks_uri: None,
-            jwks: None,
-            created_at: now_unix(),
-            expires_at: None,
         },
         preregistered: false,
     })
@@ -461,7 +434,8 @@ async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response
 
 /// The credentials a token or revocation request presented, and how.
 struct Presented {
-    auth: ClientAuth,
+    client_id: String,
+    secret: Option<String>,
     via: ClientAuthMethod,
 }
 
@@ -474,10 +448,8 @@ fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Present
     if let Some(pair) = basic_credentials(headers) {
         let (id, secret) = pair.map_err(|_| "The Basic credentials are malformed.")?;
         return Ok(Presented {
-            auth: ClientAuth {
-                client_id: id,
-                proof: ClientProof::Secret(Secret::new(secret)),
-            },
+            client_id: id,
+            secret: Some(secret),
             via: ClientAuthMethod::ClientSecretBasic,
         });
     }
@@ -487,14 +459,13 @@ fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Present
         .ok_or("No client authentication and no client_id.")?;
     Ok(match f.get("client_secret").filter(|s| !s.is_empty()) {
         Some(secret) => Presented {
-            auth: ClientAuth {
-                client_id: id.clone(),
-                proof: ClientProof::Secret(Secret::new(secret.clone())),
-            },
+            client_id: id.clone(),
+            secret: Some(secret.clone()),
             via: ClientAuthMethod::ClientSecretPost,
         },
         None => Presented {
-            auth: ClientAuth::public(id.clone()),
+            client_id: id.clone(),
+            secret: None,
             via: ClientAuthMethod::None,
         },
     })
@@ -508,10 +479,10 @@ async fn authenticate(
     f: &HashMap<String, String>,
 ) -> Result<Known, Response> {
     let p = presented(headers, f).map_err(|e| invalid_client(&e))?;
-    let known = lookup_client(m, &p.auth.client_id)
+    let known = lookup_client(m, &p.client_id)
         .await
         .map_err(|e| invalid_client(&e))?;
-    let method = known.client.token_endpoint_auth_method;
+    let method = known.client.auth_method;
     if !known.preregistered && p.via != method {
         return Err(invalid_client(&format!(
             "this client authenticates with {}, not {}",
@@ -519,7 +490,7 @@ async fn authenticate(
             p.via.as_str()
         )));
     }
-    if !p.auth.authenticates(&known.client, now_unix()) {
+    if !known.client.secret_matches(p.secret.as_deref()) {
         return Err(invalid_client("Client authentication failed."));
     }
     m.state().stats.last_client_auth = Some(p.via.as_str().to_string());

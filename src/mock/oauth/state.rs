@@ -2,15 +2,48 @@
 //! and refresh tokens (keyed by their hash), and the counters the test hooks report. One
 //! mutex; nothing holds it across an await.
 
-use crate::store::Client;
+use crate::client_metadata::{ClientAuthMethod, redirect_uri_matches};
+use crate::crypto::{constant_time_eq, hash_token};
 use serde_json::Value;
 use std::collections::HashMap;
+
+/// The mock's own record of a client (it shares no records with the gateway's store: a test
+/// double must not share the code it tests).
+#[derive(Debug, Clone)]
+pub struct MockClient {
+    pub id: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub auth_method: ClientAuthMethod,
+    /// `sha256:` hash of the client secret, for the `client_secret_*` methods.
+    pub secret_hash: Option<String>,
+}
+
+impl MockClient {
+    /// Is `redirect_uri` one of this client's (§3.6 matching)?
+    pub fn allows_redirect_uri(&self, redirect_uri: &str) -> bool {
+        self.redirect_uris
+            .iter()
+            .any(|r| redirect_uri_matches(r, redirect_uri))
+    }
+
+    /// Does `secret` (or its absence) authenticate this client?
+    pub fn secret_matches(&self, secret: Option<&str>) -> bool {
+        match (secret, &self.secret_hash) {
+            (None, None) => true,
+            (Some(s), Some(stored)) => {
+                constant_time_eq(stored.as_bytes(), hash_token(s).as_bytes())
+            }
+            _ => false,
+        }
+    }
+}
 
 /// A client the mock knows: registered by DCR, pre-registered on the command line, or read
 /// from a Client ID Metadata Document.
 #[derive(Debug, Clone)]
 pub struct Known {
-    pub client: Client,
+    pub client: MockClient,
     /// Pre-registered clients accept any loopback redirect URI and either secret transport.
     pub preregistered: bool,
 }
