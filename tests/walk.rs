@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use mcpgw::gateway::server::{self, DevOptions, Served};
-use mcpgw::walk::transcript::{Outcome, Status, StepKind, Transcript};
+use mcpgw::walk::transcript::{Status, StepKind, Transcript, WalkOutcome};
 use mcpgw::walk::{self, Browser, Quiet, WalkOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -212,7 +212,7 @@ async fn a_full_walk_against_the_quickstart_passes_and_sends_exactly_the_golden_
     o.show_secrets = true;
     let r = walk::walk(o, &Quiet).await;
     let t = &r.transcript;
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     assert_eq!(t.exit_code(), 0);
     let kinds: Vec<StepKind> = t.steps.iter().map(|s| s.kind).collect();
     assert_eq!(kinds.len(), 10, "{kinds:?}");
@@ -304,7 +304,7 @@ async fn a_route_without_an_oauth_policy_stops_at_the_probe() {
         .transcript;
     assert_eq!(
         t.outcome,
-        Outcome::Failed {
+        WalkOutcome::Failed {
             step: StepKind::Probe,
             number: 1
         },
@@ -323,7 +323,7 @@ async fn a_route_without_an_oauth_policy_stops_at_the_probe() {
         .transcript;
     assert_eq!(
         t.outcome,
-        Outcome::Failed {
+        WalkOutcome::Failed {
             step: StepKind::Probe,
             number: 1
         },
@@ -352,7 +352,7 @@ async fn a_prm_for_another_origin_stops_at_the_prm_step() {
         .transcript;
     assert_eq!(
         t.outcome,
-        Outcome::Failed {
+        WalkOutcome::Failed {
             step: StepKind::ProtectedResourceMetadata,
             number: 2
         },
@@ -385,7 +385,7 @@ async fn nothing_listening_is_exit_2() {
     assert!(
         matches!(
             t.outcome,
-            Outcome::Error {
+            WalkOutcome::Error {
                 step: StepKind::Probe,
                 ..
             }
@@ -692,7 +692,7 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
         o.browser = curl_browser();
         let t = walk::walk(o, &Quiet).await.transcript;
         // the flow itself works …
-        assert_eq!(t.outcome, Outcome::Passed, "{hole:?}: {t:#?}");
+        assert_eq!(t.outcome, WalkOutcome::Passed, "{hole:?}: {t:#?}");
         assert!(
             step(&t, StepKind::BrowserLeg)
                 .notes
@@ -848,7 +848,7 @@ async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
     let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
         .await
         .unwrap();
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     // its tokens live 3600 s: expires_in ≤ 900 is advisory, so the steps only warn
     let refresh = step(&t, StepKind::Refresh);
     assert_eq!(refresh.status, Status::Warned, "{refresh:#?}");
@@ -880,7 +880,7 @@ async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
         .unwrap();
     assert_eq!(
         t.outcome,
-        Outcome::Failed {
+        WalkOutcome::Failed {
             step: StepKind::Revoke,
             number: 10
         },
@@ -911,7 +911,7 @@ async fn a_full_walk_passes_against_the_typescript_sdk_example_server() {
     let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
         .await
         .unwrap();
-    assert!(matches!(t.outcome, Outcome::Passed), "{t:#?}");
+    assert!(matches!(t.outcome, WalkOutcome::Passed), "{t:#?}");
     assert!(
         step(&t, StepKind::Mcp)
             .notes
@@ -951,7 +951,7 @@ async fn auto_connect_connects_a_pending_upstream_from_the_consent_page() {
     let t = walk::walk(options(&url), &Quiet).await.transcript;
     assert_eq!(
         t.outcome,
-        Outcome::Failed {
+        WalkOutcome::Failed {
             step: StepKind::BrowserLeg,
             number: 6
         },
@@ -968,7 +968,7 @@ async fn auto_connect_connects_a_pending_upstream_from_the_consent_page() {
     let mut o = options(&url);
     o.auto_connect = true;
     let t = walk::walk(o, &Quiet).await.transcript;
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     let leg = step(&t, StepKind::BrowserLeg);
     let urls: Vec<&str> = leg
         .exchanges
@@ -1010,7 +1010,7 @@ async fn connect_required_is_shown_and_auto_connect_follows_it() {
     // without --auto-connect (and not a local dev gateway) the walk names the URL and stops
     assert_eq!(
         t.outcome,
-        Outcome::Failed {
+        WalkOutcome::Failed {
             step: StepKind::Mcp,
             number: 8
         },
@@ -1032,7 +1032,7 @@ async fn connect_required_is_shown_and_auto_connect_follows_it() {
     let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
         .await
         .unwrap();
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     let mcp = step(&t, StepKind::Mcp);
     assert!(
         mcp.notes.iter().any(|n| n.contains("gated_echo")),
@@ -1068,7 +1068,7 @@ async fn a_pre_registered_client_skips_dcr_and_cimd_needs_the_as_to_accept_it() 
     };
     o.show_secrets = true;
     let t = walk::walk(o, &Quiet).await.transcript;
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     let reg = step(&t, StepKind::Registration);
     assert!(reg.exchanges.is_empty());
     assert!(
@@ -1092,7 +1092,7 @@ async fn a_pre_registered_client_skips_dcr_and_cimd_needs_the_as_to_accept_it() 
         walk::ClientChoice::Cimd(url::Url::parse("https://client.example/meta.json").unwrap());
     let t = walk::walk(o, &Quiet).await.transcript;
     match t.outcome {
-        Outcome::Failed { number, .. } => assert!(number > 3, "{t:#?}"),
+        WalkOutcome::Failed { number, .. } => assert!(number > 3, "{t:#?}"),
         ref other => panic!("expected a failure after step 3, got {other:?}"),
     }
 }
@@ -1184,7 +1184,7 @@ async fn a_confidential_pre_registered_client_walks_the_python_sdk_as_through_re
     let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
         .await
         .unwrap();
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     assert_eq!(step(&t, StepKind::Revoke).status, Status::Passed);
     // with Basic, the header carries the secret: it is shortened like any other
     let mut o = options(&url);
@@ -1242,7 +1242,7 @@ async fn without_any_prm_the_walk_warns_and_finds_the_as_at_the_origin() {
     let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
         .await
         .unwrap();
-    assert_eq!(t.outcome, Outcome::Passed, "{t:#?}");
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
     let prm = step(&t, StepKind::ProtectedResourceMetadata);
     assert_eq!(prm.status, Status::Warned, "{prm:#?}");
     assert!(prm.explanation.as_deref().unwrap().contains("2025-03-26"));

@@ -5,7 +5,7 @@
 //! Owns: the claim rules (`iss` = `sub` = client id, `aud` = the endpoint URL, `exp` at most an
 //! hour ahead) and the replay check of `jti` (kept in memory until the assertion expires).
 
-use super::Ctx;
+use super::AuthzRequest;
 use crate::net::outbound::{self, Limits, OutboundRequest};
 use crate::store::Client;
 use base64::Engine;
@@ -38,7 +38,7 @@ pub fn unverified_issuer(assertion: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn keys(ctx: &Ctx<'_>, client: &Client) -> Result<JwkSet, String> {
+async fn keys(ctx: &AuthzRequest<'_>, client: &Client) -> Result<JwkSet, String> {
     if let Some(inline) = &client.jwks {
         return serde_json::from_str(inline).map_err(|e| format!("the client's jwks: {e}"));
     }
@@ -67,7 +67,7 @@ async fn keys(ctx: &Ctx<'_>, client: &Client) -> Result<JwkSet, String> {
 /// Verifies `assertion` for `client`, accepted at any of `audiences`. The error says why it was
 /// refused (for the log; the client only learns `invalid_client`).
 pub async fn verify(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     client: &Client,
     assertion: &str,
     audiences: &[String],

@@ -11,7 +11,7 @@ use super::cimd;
 use super::oidc::{self, LoginFailure};
 use super::pages::{self, Consent};
 use super::{
-    CODE_TTL_SECONDS, Ctx, RouteByPath, SCOPE, route_by_path, route_for_resource,
+    AuthzRequest, CODE_TTL_SECONDS, RouteByPath, SCOPE, route_by_path, route_for_resource,
     set_session_cookie,
 };
 use crate::client_metadata::redirect_uri_problem;
@@ -39,7 +39,7 @@ fn params(query: Option<&str>) -> Result<HashMap<String, String>, String> {
     Ok(out)
 }
 
-fn page(ctx: &Ctx<'_>, p: ErrorPage) -> Response {
+fn page(ctx: &AuthzRequest<'_>, p: ErrorPage) -> Response {
     p.render(&ctx.request_id)
 }
 
@@ -92,7 +92,7 @@ fn is_pkce_value(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
-pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> Response {
+pub async fn authorize(ctx: &AuthzRequest<'_>, parts: &Parts, scoped: Option<String>) -> Response {
     let q = match params(parts.uri.query()) {
         Ok(q) => q,
         Err(e) => {
@@ -398,7 +398,7 @@ pub async fn authorize(ctx: &Ctx<'_>, parts: &Parts, scoped: Option<String>) -> 
     }
 }
 
-fn internal(ctx: &Ctx<'_>, why: &str) -> Response {
+fn internal(ctx: &AuthzRequest<'_>, why: &str) -> Response {
     tracing::error!(event = "oauth_authorize_failed", error = %why, "authorization failed");
     page(
         ctx,
@@ -415,7 +415,7 @@ fn internal(ctx: &Ctx<'_>, why: &str) -> Response {
 
 /// The consent page, or with `--auto-consent` the approval itself.
 async fn consent_or_auto(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     pending: &PendingAuthorization,
     principal: &Principal,
     state: &str,
@@ -447,7 +447,7 @@ async fn consent_or_auto(
 /// The consent page in setup mode when the route has upstreams the user must connect first
 /// (§3.10); `None` when nothing is pending.
 async fn setup_mode(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     pending: &PendingAuthorization,
     subject: &str,
     state: &str,
@@ -490,7 +490,7 @@ async fn setup_mode(
     Some(crate::web::html::html(StatusCode::OK, body))
 }
 
-pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
+pub async fn dev_login(ctx: &AuthzRequest<'_>, parts: &Parts) -> Response {
     if !crate::web::oauth::origin_is_loopback_http(&ctx.origin) {
         return page(
             ctx,
@@ -560,7 +560,7 @@ pub async fn dev_login(ctx: &Ctx<'_>, parts: &Parts) -> Response {
     resp
 }
 
-pub async fn callback(ctx: &Ctx<'_>, parts: &Parts) -> Response {
+pub async fn callback(ctx: &AuthzRequest<'_>, parts: &Parts) -> Response {
     let q = params(parts.uri.query()).unwrap_or_default();
     if let Some(err) = q.get("error") {
         let desc: String = q
@@ -638,7 +638,7 @@ fn login_failed(message: impl Into<String>, fix: impl Into<String>) -> ErrorPage
 /// The IdP's answer with a `code` (§3.9): exchange, verify the ID token, open a browser session
 /// for its principal, then continue as every login does.
 async fn federated_callback(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     q: &HashMap<String, String>,
     code: &str,
     id: String,
@@ -742,7 +742,12 @@ async fn federated_callback(
 }
 
 /// Every login's end (dev-login and federated): advance the transaction to consent.
-async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Principal) -> Response {
+async fn finish_login(
+    ctx: &AuthzRequest<'_>,
+    id: String,
+    token: Secret,
+    principal: Principal,
+) -> Response {
     let now = ctx.env.clock.now();
     let who = principal.clone();
     let advanced = ctx
@@ -786,7 +791,7 @@ async fn finish_login(ctx: &Ctx<'_>, id: String, token: Secret, principal: Princ
 }
 
 /// The name the consent page shows for a client: its registered name, else its id.
-async fn client_name(ctx: &Ctx<'_>, client_id: &str, now: i64) -> String {
+async fn client_name(ctx: &AuthzRequest<'_>, client_id: &str, now: i64) -> String {
     let id = client_id.to_string();
     match ctx.env.store.run(move |s| s.read_client(&id, now)).await {
         Ok(Some(c)) => c.name,
@@ -794,7 +799,7 @@ async fn client_name(ctx: &Ctx<'_>, client_id: &str, now: i64) -> String {
     }
 }
 
-fn state_page(ctx: &Ctx<'_>, code: &'static str, message: &str) -> Response {
+fn state_page(ctx: &AuthzRequest<'_>, code: &'static str, message: &str) -> Response {
     page(
         ctx,
         ErrorPage {
@@ -808,7 +813,7 @@ fn state_page(ctx: &Ctx<'_>, code: &'static str, message: &str) -> Response {
     )
 }
 
-pub async fn setup(ctx: &Ctx<'_>, parts: &Parts, body: Body) -> Response {
+pub async fn setup(ctx: &AuthzRequest<'_>, parts: &Parts, body: Body) -> Response {
     let q = if parts.method == axum::http::Method::POST {
         let Ok(bytes) = axum::body::to_bytes(body, 16 * 1024).await else {
             return page(
@@ -906,7 +911,12 @@ pub async fn setup(ctx: &Ctx<'_>, parts: &Parts, body: Body) -> Response {
     decide(ctx, &state, &subject, decision).await
 }
 
-async fn decide(ctx: &Ctx<'_>, state: &str, subject: &str, decision: SetupDecision) -> Response {
+async fn decide(
+    ctx: &AuthzRequest<'_>,
+    state: &str,
+    subject: &str,
+    decision: SetupDecision,
+) -> Response {
     let Some((id, token)) = split_state(state) else {
         return page(
             ctx,

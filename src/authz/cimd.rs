@@ -6,7 +6,7 @@
 //! The store record doubles as the cache: its `created_at` is the time of the last fetch, and a
 //! record younger than [`CACHE_SECONDS`] is used without fetching again.
 
-use super::Ctx;
+use super::AuthzRequest;
 use crate::client_metadata::ClientAuthMethod;
 use crate::client_metadata::{jwks_problem, jwks_uri_problem, redirect_uri_problem};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
@@ -48,7 +48,7 @@ pub fn description(client_id: &str) -> String {
 
 /// The guard for URLs a client chose: `http` on loopback only while the gateway itself listens
 /// on loopback.
-pub fn client_url_guard(ctx: &Ctx<'_>) -> Guard {
+pub fn client_url_guard(ctx: &AuthzRequest<'_>) -> Guard {
     Guard::Public {
         loopback_http: crate::web::oauth::origin_is_loopback_http(&ctx.env.origin.listen_origin),
     }
@@ -65,7 +65,7 @@ fn refuse(client_id: &str, why: impl Into<String>) -> Refusal {
 
 /// The client named by the metadata-document URL `client_id`: from the store while fresh,
 /// fetched and validated otherwise.
-pub async fn resolve(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, Refusal> {
+pub async fn resolve(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<Client, Refusal> {
     if !ctx.oauth.gateway.cimd_enabled {
         return Err(refuse(
             client_id,
@@ -99,7 +99,7 @@ pub async fn resolve(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, Refusal> 
 }
 
 /// Fetches and validates the document; the error says why it is refused.
-async fn fetch(ctx: &Ctx<'_>, client_id: &str) -> Result<NewClient, String> {
+async fn fetch(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<NewClient, String> {
     let url = url::Url::parse(client_id).map_err(|e| format!("the client id is not a URL: {e}"))?;
     if url.fragment().is_some() {
         return Err("the client id URL must not have a fragment".into());
@@ -127,7 +127,7 @@ async fn fetch(ctx: &Ctx<'_>, client_id: &str) -> Result<NewClient, String> {
 /// §3.6: the document's own `client_id` equals the URL; its redirect URIs and keys pass the DCR
 /// rules. Secrets cannot exist for such a client, so only `none` and `private_key_jwt` work.
 async fn validate(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     client_id: &str,
     doc: &serde_json::Map<String, Value>,
 ) -> Result<NewClient, String> {

@@ -1,7 +1,7 @@
 //! Well-known documents (SPEC §3.4): Protected Resource Metadata per route (RFC 9728) and
 //! Authorization Server metadata, gateway-wide and per route (RFC 8414). CORS `*`, OPTIONS 204.
 
-use super::{Ctx, RouteByPath, SCOPE, decode_path, route_by_path};
+use super::{AuthzRequest, RouteByPath, SCOPE, decode_path, route_by_path};
 use crate::web::origin::encode_route;
 use crate::web::problem::Problem;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -34,7 +34,7 @@ fn preflight() -> Response {
     cors(resp)
 }
 
-pub fn handle(ctx: &Ctx<'_>, method: &Method, path: &str) -> Response {
+pub fn handle(ctx: &AuthzRequest<'_>, method: &Method, path: &str) -> Response {
     if method == Method::OPTIONS {
         return preflight();
     }
@@ -84,7 +84,7 @@ pub fn handle(ctx: &Ctx<'_>, method: &Method, path: &str) -> Response {
     cors(axum::Json(doc).into_response())
 }
 
-fn protected_resource(ctx: &Ctx<'_>, route: usize) -> serde_json::Value {
+fn protected_resource(ctx: &AuthzRequest<'_>, route: usize) -> serde_json::Value {
     let resource = ctx.resource_of(route);
     json!({
         "resource": resource,
@@ -96,7 +96,7 @@ fn protected_resource(ctx: &Ctx<'_>, route: usize) -> serde_json::Value {
     })
 }
 
-fn authorization_server(ctx: &Ctx<'_>, route: Option<usize>) -> serde_json::Value {
+fn authorization_server(ctx: &AuthzRequest<'_>, route: Option<usize>) -> serde_json::Value {
     let (issuer, authorize) = match route {
         Some(i) => {
             let path = &ctx.env.report.project.routes[i].path.value;

@@ -148,7 +148,7 @@ pub fn route_for_resource(report: &Report, origin: &str, resource: &str) -> Opti
 }
 
 /// Everything an endpoint needs about the request it serves.
-pub struct Ctx<'a> {
+pub struct AuthzRequest<'a> {
     pub env: &'a Env<'a>,
     pub oauth: &'a OAuthInbound,
     /// The public origin (§3.0).
@@ -158,7 +158,7 @@ pub struct Ctx<'a> {
     pub request_id: String,
 }
 
-impl Ctx<'_> {
+impl AuthzRequest<'_> {
     /// `O + B + path`.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}{}", self.origin, self.prefix, path)
@@ -197,7 +197,7 @@ pub async fn handle(
     if !well_known && oauth_path.is_none() {
         return Err(body);
     }
-    let ctx = Ctx {
+    let ctx = AuthzRequest {
         env,
         oauth,
         origin: origin::origin(env.origin, &parts.headers),
@@ -259,7 +259,7 @@ fn method_not_allowed(allow: &'static str) -> Response {
 
 /// `Set-Cookie` for the session (§5.5).
 pub fn set_session_cookie(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     token: &crate::secret::Secret,
     max_age: i64,
 ) -> HeaderValue {

@@ -4,7 +4,7 @@
 //! and its secret (hash only) go to the store. `private_key_jwt` clients name their keys with
 //! `jwks_uri` (or an inline `jwks`); the same key rules serve metadata documents (§3.6).
 
-use super::{Ctx, SCOPE};
+use super::{AuthzRequest, SCOPE};
 use crate::client_metadata::{
     ClientAuthMethod, jwks_problem, jwks_uri_problem, redirect_uri_problem,
 };
@@ -32,7 +32,7 @@ fn metadata_error(msg: impl Into<String>) -> Response {
     )
 }
 
-pub async fn handle(ctx: &Ctx<'_>, body: Body) -> Response {
+pub async fn handle(ctx: &AuthzRequest<'_>, body: Body) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY).await else {
         return oauth_error(
             StatusCode::BAD_REQUEST,

@@ -2,7 +2,7 @@
 //! authentication (`none`, `client_secret_basic`, `client_secret_post`, `private_key_jwt`).
 //! Metadata-document clients (§3.6) are fetched again here when their cached document is stale.
 
-use super::{Ctx, SCOPE, assertion, cimd, route_for_resource};
+use super::{AuthzRequest, SCOPE, assertion, cimd, route_for_resource};
 use crate::secret::Secret;
 use crate::store::{
     self, ClientAuth, ClientProof, ExchangeCode, ExchangeCodeOutcome, RefreshOutcome,
@@ -56,7 +56,7 @@ fn invalid_client(description: &str) -> Response {
 /// Authenticates the client of a token or revocation request (§3.11); an assertion must name
 /// one of `audiences`.
 async fn authenticate(
-    ctx: &Ctx<'_>,
+    ctx: &AuthzRequest<'_>,
     headers: &HeaderMap,
     f: &HashMap<String, String>,
     audiences: &[String],
@@ -215,7 +215,7 @@ fn token_response(tokens: &store::IssuedTokens, now: i64) -> Response {
     resp
 }
 
-pub async fn token(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
+pub async fn token(ctx: &AuthzRequest<'_>, headers: &HeaderMap, body: Body) -> Response {
     let f = match form(body).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -379,7 +379,7 @@ fn server_error(why: &str) -> Response {
     )
 }
 
-pub async fn revoke(ctx: &Ctx<'_>, headers: &HeaderMap, body: Body) -> Response {
+pub async fn revoke(ctx: &AuthzRequest<'_>, headers: &HeaderMap, body: Body) -> Response {
     let f = match form(body).await {
         Ok(f) => f,
         Err(r) => return r,

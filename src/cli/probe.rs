@@ -4,7 +4,7 @@
 
 use super::ProbeArgs;
 use crate::oauth::discovery::Attempt;
-use crate::probe::{self, Outcome, Phase, Registration, Report, ScopeSource};
+use crate::probe::{self, Phase, ProbeOutcome, Registration, Report, ScopeSource};
 use anyhow::Context;
 use colored::Colorize;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -210,8 +210,8 @@ pub fn render(r: &Report) -> String {
         line(&mut out, String::new());
     }
     let mark = match v.outcome {
-        Outcome::Works | Outcome::NoAuthNeeded => "✓".green().bold(),
-        Outcome::CannotWork | Outcome::Unreachable => "✗".red().bold(),
+        ProbeOutcome::Works | ProbeOutcome::NoAuthNeeded => "✓".green().bold(),
+        ProbeOutcome::CannotWork | ProbeOutcome::Unreachable => "✗".red().bold(),
     };
     line(&mut out, format!("{mark} {}", v.summary.bold()));
     if let Some(s) = &r.suggestion {

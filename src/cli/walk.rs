@@ -3,7 +3,9 @@
 //! handle the token file. The walk itself is [`mcpgw::walk`].
 
 use crate::secret::Secret;
-use crate::walk::transcript::{Exchange, NegativeCheck, Outcome, Status, StepRecord, Transcript};
+use crate::walk::transcript::{
+    Exchange, NegativeCheck, Status, StepRecord, Transcript, WalkOutcome,
+};
 use crate::walk::{self, Browser, ClientChoice, Observer, SavedTokens, WalkOptions};
 use anyhow::{Context, bail};
 use clap::Args;
@@ -389,14 +391,14 @@ fn print_summary(t: &Transcript) {
     }
     println!();
     match &t.outcome {
-        Outcome::Passed if t.exit_code() == 0 => {
+        WalkOutcome::Passed if t.exit_code() == 0 => {
             println!(
                 "{} every step passed against {}",
                 "Walk passed:".green().bold(),
                 t.mcp_url
             )
         }
-        Outcome::Passed => println!(
+        WalkOutcome::Passed => println!(
             "{} the flow works, but {} negative check(s) failed",
             "Walk failed:".red().bold(),
             t.checks
@@ -404,11 +406,13 @@ fn print_summary(t: &Transcript) {
                 .filter(|c| c.status == Status::Failed)
                 .count()
         ),
-        Outcome::Failed { step, number } => println!(
+        WalkOutcome::Failed { step, number } => println!(
             "{} step {number} ({}) failed",
             "Walk failed:".red().bold(),
             step.title()
         ),
-        Outcome::Error { message, .. } => println!("{} {message}", "Walk stopped:".red().bold()),
+        WalkOutcome::Error { message, .. } => {
+            println!("{} {message}", "Walk stopped:".red().bold())
+        }
     }
 }

@@ -332,7 +332,7 @@ async fn token_exchange(
     te: &crate::config::policies::token_exchange::TokenExchange,
     req: &mut Inbound,
 ) -> Option<Response> {
-    use crate::upstream::policy::{self, Outcome, Target, UpstreamCredential};
+    use crate::upstream::policy::{self, CredentialOutcome, UpstreamCredential, UpstreamTarget};
     let Some(subject) = req
         .user
         .as_ref()
@@ -361,7 +361,7 @@ async fn token_exchange(
     } else {
         None
     };
-    let target = Arc::new(Target::new(
+    let target = Arc::new(UpstreamTarget::new(
         te,
         &subject,
         r.operation_id(),
@@ -371,14 +371,14 @@ async fn token_exchange(
     ));
     let env = state.upstream_env(served);
     match policy::credential(&env, &target, None, None).await {
-        Outcome::Ready(authorization) => {
+        CredentialOutcome::Ready(authorization) => {
             req.upstream = Some(UpstreamCredential {
                 target,
                 authorization,
             });
             None
         }
-        Outcome::Required(kind, connection) => {
+        CredentialOutcome::Required(kind, connection) => {
             let id = body
                 .as_deref()
                 .and_then(crate::upstream::required::request_id);
@@ -395,6 +395,6 @@ async fn token_exchange(
                 .await,
             )
         }
-        Outcome::Failed(problem) => Some(req.problem(problem)),
+        CredentialOutcome::Failed(problem) => Some(req.problem(problem)),
     }
 }

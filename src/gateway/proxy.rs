@@ -380,7 +380,7 @@ async fn forward_response(
     upstream: reqwest::Response,
     req: &mut Inbound,
     icons_for: Option<(
-        std::sync::Arc<crate::upstream::policy::Target>,
+        std::sync::Arc<crate::upstream::policy::UpstreamTarget>,
         bytes::Bytes,
     )>,
 ) -> Response {

@@ -8,7 +8,7 @@
 //! - Sessions: `initialize` issues an `Mcp-Session-Id`, but the mock is stateless: requests are
 //!   served with any session id or none.
 
-use super::methods::{self, Ctx};
+use super::methods::{self, HandlerCtx};
 use super::rpc::{self, INVALID_REQUEST, Incoming, PARSE_ERROR, RpcError};
 use axum::Router;
 use axum::body::Bytes;
@@ -201,7 +201,7 @@ async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Re
     let mut response = if streams || accepts.prefers_sse() {
         sse_response(incoming, header_version)
     } else {
-        let ctx = Ctx {
+        let ctx = HandlerCtx {
             header_version: header_version.as_deref(),
             sink: None,
         };
@@ -225,7 +225,7 @@ async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Re
 }
 
 /// The answer to one message, if it gets one.
-async fn answer(message: &Incoming, ctx: &Ctx<'_>) -> Option<Value> {
+async fn answer(message: &Incoming, ctx: &HandlerCtx<'_>) -> Option<Value> {
     match message {
         Incoming::Request(req) => Some(methods::handle(req, ctx).await),
         Incoming::Invalid { id, message } => Some(rpc::error(
@@ -242,7 +242,7 @@ fn sse_response(incoming: Vec<Incoming>, header_version: Option<String>) -> Resp
     let (tx, rx) = mpsc::channel::<Value>(16);
     tokio::spawn(async move {
         for message in &incoming {
-            let ctx = Ctx {
+            let ctx = HandlerCtx {
                 header_version: header_version.as_deref(),
                 sink: Some(&tx),
             };

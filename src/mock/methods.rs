@@ -38,7 +38,7 @@ const SLOW_DEFAULT_DELAY_MS: u64 = 250;
 const SLOW_MAX_TOTAL_MS: u64 = 60_000;
 
 /// What a request handler may use besides the request.
-pub struct Ctx<'a> {
+pub struct HandlerCtx<'a> {
     /// The `MCP-Protocol-Version` header, when present.
     pub header_version: Option<&'a str>,
     /// Where server-to-client notifications go while the request runs: the SSE stream of the
@@ -54,7 +54,7 @@ enum Era {
 }
 
 /// Answers one request: the full JSON-RPC response object.
-pub async fn handle(req: &Request, ctx: &Ctx<'_>) -> Value {
+pub async fn handle(req: &Request, ctx: &HandlerCtx<'_>) -> Value {
     let outcome = match era(req, ctx) {
         Ok(era) => dispatch(req, ctx, era).await.map(|(res, cacheable)| {
             if era == Era::Modern {
@@ -79,7 +79,7 @@ pub fn streams(req: &Request) -> bool {
         && progress_token(req).is_some()
 }
 
-fn era(req: &Request, ctx: &Ctx<'_>) -> Result<Era, RpcError> {
+fn era(req: &Request, ctx: &HandlerCtx<'_>) -> Result<Era, RpcError> {
     if req.method == "initialize" {
         return Ok(Era::Handshake);
     }
@@ -133,7 +133,11 @@ fn modern_result(mut res: Value, cacheable: bool) -> Value {
 }
 
 /// The result and whether it is cacheable in the 2026-07-28 sense.
-async fn dispatch(req: &Request, ctx: &Ctx<'_>, era: Era) -> Result<(Value, bool), RpcError> {
+async fn dispatch(
+    req: &Request,
+    ctx: &HandlerCtx<'_>,
+    era: Era,
+) -> Result<(Value, bool), RpcError> {
     let plain = |v: Value| Ok((v, false));
     let cacheable = |v: Value| Ok((v, true));
     match req.method.as_str() {
@@ -278,7 +282,7 @@ fn text_result(text: impl Into<String>, is_error: bool) -> Value {
     res
 }
 
-async fn call_tool(req: &Request, ctx: &Ctx<'_>, era: Era) -> Result<Value, RpcError> {
+async fn call_tool(req: &Request, ctx: &HandlerCtx<'_>, era: Era) -> Result<Value, RpcError> {
     let params = req.params_object()?;
     let name = match params.get("name") {
         Some(Value::String(name)) => name.as_str(),
@@ -389,7 +393,7 @@ fn bounded_arg(
 async fn slow(
     req: &Request,
     args: &Map<String, Value>,
-    ctx: &Ctx<'_>,
+    ctx: &HandlerCtx<'_>,
     era: Era,
 ) -> Result<Value, RpcError> {
     let steps = bounded_arg(args, "steps", SLOW_DEFAULT_STEPS, (1, SLOW_MAX_STEPS))?;
@@ -544,7 +548,7 @@ mod tests {
     }
 
     async fn answer(method: &str, params: Value) -> Value {
-        let ctx = Ctx {
+        let ctx = HandlerCtx {
             header_version: None,
             sink: None,
         };
@@ -616,7 +620,7 @@ mod tests {
     #[tokio::test]
     async fn slow_sends_progress_to_the_sink() {
         let (tx, mut rx) = mpsc::channel(8);
-        let ctx = Ctx {
+        let ctx = HandlerCtx {
             header_version: None,
             sink: Some(&tx),
         };

@@ -29,7 +29,7 @@ pub struct ProbeOptions {
 /// How the probe ended; decides the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Outcome {
+pub enum ProbeOutcome {
     /// OAuth upstream with a working configuration (exit 0).
     Works,
     /// Open upstream: a plain route is enough (exit 0).
@@ -40,12 +40,12 @@ pub enum Outcome {
     Unreachable,
 }
 
-impl Outcome {
+impl ProbeOutcome {
     pub fn exit_code(self) -> u8 {
         match self {
-            Outcome::Works | Outcome::NoAuthNeeded => 0,
-            Outcome::CannotWork => 1,
-            Outcome::Unreachable => 2,
+            ProbeOutcome::Works | ProbeOutcome::NoAuthNeeded => 0,
+            ProbeOutcome::CannotWork => 1,
+            ProbeOutcome::Unreachable => 2,
         }
     }
 }
@@ -78,7 +78,7 @@ pub enum ScopeSource {
 /// The findings, field by field (every field is `None` where the probe did not get that far).
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
-    pub outcome: Outcome,
+    pub outcome: ProbeOutcome,
     /// One sentence.
     pub summary: String,
     pub auth_required: Option<bool>,
@@ -149,7 +149,7 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
     let probe = match probed {
         Ok(p) => p,
         Err(e) => {
-            v.outcome = Outcome::Unreachable;
+            v.outcome = ProbeOutcome::Unreachable;
             v.summary = e.to_string();
             v.problems.push(v.summary.clone());
             return finish(opts, e.attempts().to_vec(), None, None, v, None);
@@ -167,7 +167,7 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
         // a JSON-RPC error at 400 means the request was read without a token (a server that
         // only speaks another protocol era, for instance)
         s @ (200..=299 | 400) if s != 400 || rpc_error.is_some() => {
-            v.outcome = Outcome::NoAuthNeeded;
+            v.outcome = ProbeOutcome::NoAuthNeeded;
             v.auth_required = Some(false);
             v.summary = "no auth needed: the upstream answered initialize without a token".into();
             if let Some(e) = rpc_error {
@@ -194,7 +194,7 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
             }
         }
         status => {
-            v.outcome = Outcome::CannotWork;
+            v.outcome = ProbeOutcome::CannotWork;
             v.summary = match status {
                 300..=399 => format!(
                     "the upstream answered {status} (a redirect{}); use the final URL: the gateway does not follow redirects for MCP requests",
@@ -221,8 +221,8 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
         Err(e) => {
             steps.extend(e.attempts().iter().cloned());
             v.outcome = match e {
-                DiscoveryError::Network { .. } => Outcome::Unreachable,
-                _ => Outcome::CannotWork,
+                DiscoveryError::Network { .. } => ProbeOutcome::Unreachable,
+                _ => ProbeOutcome::CannotWork,
             };
             v.summary = match &e {
                 DiscoveryError::NoAuthorizationServerMetadata { .. } => format!(
@@ -240,14 +240,14 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
     steps.extend(discovered.attempts.iter().cloned());
     judge(opts, &discovered, &mut v);
     let suggestion =
-        (v.outcome == Outcome::Works).then(|| suggest(opts, &probe, Some(&discovered), &v));
+        (v.outcome == ProbeOutcome::Works).then(|| suggest(opts, &probe, Some(&discovered), &v));
     finish(opts, steps, Some(probe), Some(discovered), v, suggestion)
 }
 
 impl Verdict {
     fn new() -> Self {
         Verdict {
-            outcome: Outcome::Works,
+            outcome: ProbeOutcome::Works,
             summary: String::new(),
             auth_required: None,
             prm_url: None,
@@ -431,13 +431,13 @@ fn judge(opts: &ProbeOptions, d: &Discovered, v: &mut Verdict) {
     }
 
     if v.problems.is_empty() {
-        v.outcome = Outcome::Works;
+        v.outcome = ProbeOutcome::Works;
         v.summary = match v.registration {
             Some(Registration::Manual) => "works behind the gateway with a client registered by hand (the authorization server has neither CIMD nor DCR)".into(),
             _ => "works behind the gateway with the configuration below".into(),
         };
     } else {
-        v.outcome = Outcome::CannotWork;
+        v.outcome = ProbeOutcome::CannotWork;
         v.summary = format!("cannot work behind the gateway: {}", v.problems.join("; "));
     }
 }

@@ -51,7 +51,7 @@ pub async fn handle(env: &Env<'_>, parts: &Parts, request_id: &str) -> Option<Re
         );
     }
     let id = crate::web::encoding::percent_decode(id);
-    let cx = Cx {
+    let cx = ConnectRequest {
         env,
         origin: origin::origin(env.origin, &parts.headers),
         prefix,
@@ -69,7 +69,7 @@ pub async fn handle(env: &Env<'_>, parts: &Parts, request_id: &str) -> Option<Re
     })
 }
 
-struct Cx<'a> {
+struct ConnectRequest<'a> {
     env: &'a Env<'a>,
     origin: String,
     prefix: String,
@@ -77,7 +77,7 @@ struct Cx<'a> {
     path: String,
 }
 
-impl Cx<'_> {
+impl ConnectRequest<'_> {
     fn page(&self, p: ErrorPage) -> Response {
         p.render(&self.request_id)
     }
@@ -117,7 +117,7 @@ fn route_target(report: &Report, operation_id: &str, name: &str) -> Option<Url> 
     })
 }
 
-fn unknown_upstream(cx: &Cx<'_>, id: &str) -> Response {
+fn unknown_upstream(cx: &ConnectRequest<'_>, id: &str) -> Response {
     cx.problem(
         Problem::new(
             StatusCode::BAD_REQUEST,
@@ -127,7 +127,7 @@ fn unknown_upstream(cx: &Cx<'_>, id: &str) -> Response {
     )
 }
 
-fn client_document(cx: &Cx<'_>, id: &str) -> Response {
+fn client_document(cx: &ConnectRequest<'_>, id: &str) -> Response {
     let Some((te, _)) = policy_for(cx.env.report, id) else {
         return unknown_upstream(cx, id);
     };
@@ -223,7 +223,7 @@ fn safe_return_to(r: &str) -> bool {
         && !r.chars().any(char::is_control)
 }
 
-async fn session_subject(cx: &Cx<'_>, parts: &Parts) -> Option<String> {
+async fn session_subject(cx: &ConnectRequest<'_>, parts: &Parts) -> Option<String> {
     let token = crate::web::oauth::session_cookie(&parts.headers)?;
     let now = cx.env.clock.now();
     match cx
@@ -237,7 +237,12 @@ async fn session_subject(cx: &Cx<'_>, parts: &Parts) -> Option<String> {
     }
 }
 
-async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, String>) -> Response {
+async fn connect(
+    cx: &ConnectRequest<'_>,
+    parts: &Parts,
+    id: &str,
+    q: &HashMap<String, String>,
+) -> Response {
     const STAGE: &str = "connect";
     let Some(op) = q.get("operationId").filter(|s| !s.is_empty()) else {
         return cx.problem(
@@ -369,7 +374,7 @@ async fn connect(cx: &Cx<'_>, parts: &Parts, id: &str, q: &HashMap<String, Strin
 /// information (the next setup registers again); `invalid_grant` keeps the client. Either way
 /// the flow starts over once, straight from the callback; a second failure is shown.
 async fn restart_once(
-    cx: &Cx<'_>,
+    cx: &ConnectRequest<'_>,
     id: &str,
     st: &crate::store::UpstreamOAuthState,
     pending: PendingConnect,
@@ -435,7 +440,11 @@ struct Flow<'a> {
 
 /// Discovery and registration (cached per upstream), PKCE, the sealed single-use pending state:
 /// the upstream authorize URL to send the browser to.
-async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<String, Response> {
+async fn begin(
+    cx: &ConnectRequest<'_>,
+    flow: Flow<'_>,
+    stage: &'static str,
+) -> Result<String, Response> {
     let up = &cx.env.upstreams;
     let te = flow.te;
     let now = cx.env.clock.now();
@@ -522,7 +531,7 @@ async fn begin(cx: &Cx<'_>, flow: Flow<'_>, stage: &'static str) -> Result<Strin
         .map_err(|e| cx.page(upstream_error_page(&e, stage)))
 }
 
-async fn callback(cx: &Cx<'_>, id: &str, q: &HashMap<String, String>) -> Response {
+async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>) -> Response {
     const STAGE: &str = "upstream_callback";
     if let Some(err) = q.get("error") {
         let said = q

@@ -6,7 +6,7 @@
 //! tried it.
 
 use super::Env;
-use super::policy::Target;
+use super::policy::UpstreamTarget;
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::AuthMode;
@@ -47,7 +47,7 @@ pub async fn for_route(
         let ready = match env.report.model.handlers.get(route) {
             // the readiness probe reads the connection itself: missing or not active is not ready
             Some(Some(HandlerConfig::McpProxy(p))) => {
-                let target = Target::new(
+                let target = UpstreamTarget::new(
                     te,
                     subject,
                     r.operation_id(),

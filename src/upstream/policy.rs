@@ -28,13 +28,13 @@ const EXPIRY_MARGIN_SECONDS: i64 = 60;
 /// What the proxy needs to call the upstream for this request, and to retry once.
 #[derive(Debug, Clone)]
 pub struct UpstreamCredential {
-    pub target: Arc<Target>,
+    pub target: Arc<UpstreamTarget>,
     pub authorization: HeaderValue,
 }
 
 /// The upstream a request is for, and on whose behalf.
 #[derive(Debug)]
-pub struct Target {
+pub struct UpstreamTarget {
     pub te: TokenExchange,
     pub key: ConnectionKey,
     pub subject: String,
@@ -44,7 +44,7 @@ pub struct Target {
     pub prefix: String,
 }
 
-impl Target {
+impl UpstreamTarget {
     /// The upstream of `te` (reached at `mcp_url`) on behalf of `subject`, for the route
     /// `operation_id`; `origin` and `prefix` build the connect URLs.
     pub fn new(
@@ -55,7 +55,7 @@ impl Target {
         origin: String,
         prefix: String,
     ) -> Self {
-        Target {
+        UpstreamTarget {
             key: super::connection_key(te, subject),
             te: te.clone(),
             subject: subject.to_string(),
@@ -68,7 +68,7 @@ impl Target {
 }
 
 /// How getting a credential ended.
-pub enum Outcome {
+pub enum CredentialOutcome {
     Ready(HeaderValue),
     Required(RequiredState, Option<String>),
     Failed(Problem),
@@ -116,7 +116,7 @@ fn open(up: &Upstreams, c: &UpstreamConnection) -> Option<Sealed> {
     }
 }
 
-fn required_for_missing(target: &Target) -> RequiredState {
+fn required_for_missing(target: &UpstreamTarget) -> RequiredState {
     if target.te.auth_mode == AuthMode::SharedOAuth {
         RequiredState::AdminConnectRequired
     } else {
@@ -129,16 +129,16 @@ fn required_for_missing(target: &Target) -> RequiredState {
 /// refreshed meanwhile); `scope` asks the refresh for that scope (§6.7).
 pub async fn credential(
     env: &Env<'_>,
-    target: &Target,
+    target: &UpstreamTarget,
     force: Option<&HeaderValue>,
     scope: Option<&str>,
-) -> Outcome {
+) -> CredentialOutcome {
     let up = &env.upstreams;
     let now = env.clock.now();
     if force.is_none()
         && let Some(h) = up.cached_credential(&target.key, now)
     {
-        return Outcome::Ready(h);
+        return CredentialOutcome::Ready(h);
     }
     let read = |key: ConnectionKey| async move {
         env.store
@@ -148,17 +148,17 @@ pub async fn credential(
     let conn = match read(target.key.clone()).await {
         Ok(c) => c,
         Err(e) => {
-            return Outcome::Failed(Problem::new(
+            return CredentialOutcome::Failed(Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e.to_string(),
             ));
         }
     };
     let Some(conn) = conn else {
-        return Outcome::Required(required_for_missing(target), None);
+        return CredentialOutcome::Required(required_for_missing(target), None);
     };
     let Some(sealed) = open(up, &conn) else {
-        return Outcome::Required(required_for_missing(target), Some(conn.id));
+        return CredentialOutcome::Required(required_for_missing(target), Some(conn.id));
     };
     match conn.status {
         ConnectionStatus::ReconsentRequired => {
@@ -167,17 +167,17 @@ pub async fn credential(
             } else {
                 RequiredState::ReconsentRequired
             };
-            return Outcome::Required(s, Some(conn.id));
+            return CredentialOutcome::Required(s, Some(conn.id));
         }
         ConnectionStatus::Active => {}
-        _ => return Outcome::Required(required_for_missing(target), Some(conn.id)),
+        _ => return CredentialOutcome::Required(required_for_missing(target), Some(conn.id)),
     }
     if force.is_none()
         && usable(&conn, &sealed, now)
         && let Some(h) = header_of(&sealed)
     {
         up.remember_credential(&target.key, &h, now, usable_until(conn.expires_at));
-        return Outcome::Ready(h);
+        return CredentialOutcome::Ready(h);
     }
 
     // refresh, one at a time per connection
@@ -185,16 +185,16 @@ pub async fn credential(
     let _guard = lock.lock().await;
     let conn = match read(target.key.clone()).await {
         Ok(Some(c)) => c,
-        Ok(None) => return Outcome::Required(required_for_missing(target), None),
+        Ok(None) => return CredentialOutcome::Required(required_for_missing(target), None),
         Err(e) => {
-            return Outcome::Failed(Problem::new(
+            return CredentialOutcome::Failed(Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 e.to_string(),
             ));
         }
     };
     let Some(sealed) = open(up, &conn) else {
-        return Outcome::Required(required_for_missing(target), Some(conn.id));
+        return CredentialOutcome::Required(required_for_missing(target), Some(conn.id));
     };
     if conn.status == ConnectionStatus::Active
         && usable(&conn, &sealed, now)
@@ -203,7 +203,7 @@ pub async fn credential(
     {
         // someone else refreshed while this request waited
         up.remember_credential(&target.key, &h, now, usable_until(conn.expires_at));
-        return Outcome::Ready(h);
+        return CredentialOutcome::Ready(h);
     }
     let (Some(rt), Some(setup)) = (sealed.refresh_token.clone(), sealed.setup.clone()) else {
         return mark_reconsent(env, target, &conn, sealed, "no refresh token").await;
@@ -240,14 +240,14 @@ pub async fn credential(
                 Ok(_) => match header_of(&next) {
                     Some(h) => {
                         up.remember_credential(&target.key, &h, now, usable_until(expires_at));
-                        Outcome::Ready(h)
+                        CredentialOutcome::Ready(h)
                     }
-                    None => Outcome::Failed(Problem::new(
+                    None => CredentialOutcome::Failed(Problem::new(
                         StatusCode::BAD_GATEWAY,
                         "the upstream access token cannot be sent in a header",
                     )),
                 },
-                Err(p) => Outcome::Failed(p),
+                Err(p) => CredentialOutcome::Failed(p),
             }
         }
         Err(e) if e.needs_reconsent() => {
@@ -260,7 +260,7 @@ pub async fn credential(
             }
             mark_reconsent(env, target, &conn, sealed, &e.to_string()).await
         }
-        Err(e) => Outcome::Failed(problem_for(&e)),
+        Err(e) => CredentialOutcome::Failed(problem_for(&e)),
     }
 }
 
@@ -317,11 +317,11 @@ async fn save(
 
 async fn mark_reconsent(
     env: &Env<'_>,
-    target: &Target,
+    target: &UpstreamTarget,
     conn: &UpstreamConnection,
     mut sealed: Sealed,
     why: &str,
-) -> Outcome {
+) -> CredentialOutcome {
     tracing::info!(upstream = %target.key.upstream_id, "upstream connection needs a new consent: {why}");
     sealed.access_token = None;
     sealed.refresh_token = None;
@@ -337,18 +337,18 @@ async fn mark_reconsent(
     )
     .await
     {
-        return Outcome::Failed(p);
+        return CredentialOutcome::Failed(p);
     }
     let s = if target.te.auth_mode == AuthMode::SharedOAuth {
         RequiredState::AdminConnectRequired
     } else {
         RequiredState::ReconsentRequired
     };
-    Outcome::Required(s, Some(conn.id.clone()))
+    CredentialOutcome::Required(s, Some(conn.id.clone()))
 }
 
 /// The connect URL a user opens: `O+B/auth/connections/<id>/connect?redirect=true&operationId=…&browserTicket=…`.
-pub async fn auth_url(env: &Env<'_>, target: &Target) -> Result<String, Problem> {
+pub async fn auth_url(env: &Env<'_>, target: &UpstreamTarget) -> Result<String, Problem> {
     let now = env.clock.now();
     let te = &target.te;
     let ticket = NewConnectTicket {
@@ -407,7 +407,7 @@ fn encode(s: &str) -> String {
 /// The connect-required answer for `target` in `kind` (D5).
 pub async fn required_response(
     env: &Env<'_>,
-    target: &Target,
+    target: &UpstreamTarget,
     kind: RequiredState,
     connection_id: Option<&str>,
     rpc_id: Option<&serde_json::Value>,
@@ -457,11 +457,11 @@ pub async fn after_unauthorized(
 ) -> AfterUnauthorized {
     let t = &cred.target;
     match credential(env, t, Some(&cred.authorization), challenge_scope).await {
-        Outcome::Ready(h) => AfterUnauthorized::Retry(h),
-        Outcome::Required(kind, conn) => AfterUnauthorized::Answer(
+        CredentialOutcome::Ready(h) => AfterUnauthorized::Retry(h),
+        CredentialOutcome::Required(kind, conn) => AfterUnauthorized::Answer(
             required_response(env, t, kind, conn.as_deref(), rpc_id, path, request_id).await,
         ),
-        Outcome::Failed(_) => AfterUnauthorized::Answer(
+        CredentialOutcome::Failed(_) => AfterUnauthorized::Answer(
             (
                 StatusCode::UNAUTHORIZED,
                 axum::Json(serde_json::json!({"error": "no_upstream_tokens"})),

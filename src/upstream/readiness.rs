@@ -9,7 +9,7 @@
 //! does that), so the consent page shows Connect.
 
 use super::Env;
-use super::policy::{self, Outcome, Target};
+use super::policy::{self, CredentialOutcome, UpstreamTarget};
 use axum::http::{HeaderValue, header};
 use std::time::Duration;
 
@@ -30,11 +30,11 @@ enum Answer {
 /// Whether the stored connection of `target` works now. `false` means the user must connect
 /// (again) before the client is authorized: no connection, one that is not active, or one the
 /// upstream refuses.
-pub async fn is_ready(env: &Env<'_>, target: &Target) -> bool {
+pub async fn is_ready(env: &Env<'_>, target: &UpstreamTarget) -> bool {
     let authorization = match policy::credential(env, target, None, None).await {
-        Outcome::Ready(h) => h,
-        Outcome::Required(..) => return false,
-        Outcome::Failed(p) => {
+        CredentialOutcome::Ready(h) => h,
+        CredentialOutcome::Required(..) => return false,
+        CredentialOutcome::Failed(p) => {
             tracing::warn!(upstream = %target.key.upstream_id, "readiness probe: no credential ({}); the connection is left as it is", p.detail);
             return true;
         }
@@ -49,9 +49,9 @@ pub async fn is_ready(env: &Env<'_>, target: &Target) -> bool {
     };
     let retry = match policy::credential(env, target, Some(&authorization), scope.as_deref()).await
     {
-        Outcome::Ready(h) => h,
-        Outcome::Required(..) => return false,
-        Outcome::Failed(p) => {
+        CredentialOutcome::Ready(h) => h,
+        CredentialOutcome::Required(..) => return false,
+        CredentialOutcome::Failed(p) => {
             tracing::warn!(upstream = %target.key.upstream_id, "readiness probe: refresh failed ({}); the connection is left as it is", p.detail);
             return true;
         }
@@ -67,7 +67,7 @@ pub async fn is_ready(env: &Env<'_>, target: &Target) -> bool {
     }
 }
 
-async fn initialize(env: &Env<'_>, target: &Target, authorization: &HeaderValue) -> Answer {
+async fn initialize(env: &Env<'_>, target: &UpstreamTarget, authorization: &HeaderValue) -> Answer {
     let body = serde_json::json!({
         "jsonrpc": "2.0",
         "id": 1,

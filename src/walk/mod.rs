@@ -29,7 +29,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 use transcript::{
-    Exchange, NegativeCheck, Outcome, Request, Response, Status, StepKind, StepRecord, Transcript,
+    Exchange, NegativeCheck, Request, Response, Status, StepKind, StepRecord, Transcript,
+    WalkOutcome,
 };
 use url::Url;
 
@@ -251,16 +252,16 @@ impl<'a> Walk<'a> {
         self.finish(s);
     }
 
-    async fn run(&mut self) -> Outcome {
+    async fn run(&mut self) -> WalkOutcome {
         match self.run_steps().await {
             Ok(()) => match self.steps.iter().find(|s| s.failed()) {
-                Some(s) => Outcome::Failed {
+                Some(s) => WalkOutcome::Failed {
                     step: s.kind,
                     number: s.number,
                 },
-                None => Outcome::Passed,
+                None => WalkOutcome::Passed,
             },
-            Err(Stop(message)) => Outcome::Error {
+            Err(Stop(message)) => WalkOutcome::Error {
                 step: self.steps.last().map(|s| s.kind).unwrap_or(StepKind::Probe),
                 message,
             },

@@ -202,7 +202,7 @@ pub struct NegativeCheck {
 /// How the walk ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "result")]
-pub enum Outcome {
+pub enum WalkOutcome {
     Passed,
     /// A step failed (exit 1).
     Failed {
@@ -221,17 +221,17 @@ pub struct Transcript {
     pub mcp_url: String,
     pub steps: Vec<StepRecord>,
     pub checks: Vec<NegativeCheck>,
-    pub outcome: Outcome,
+    pub outcome: WalkOutcome,
 }
 
 impl Transcript {
     /// 0 every step passed (and every negative check held), 1 a step or check failed, 2 an error.
     pub fn exit_code(&self) -> u8 {
         match self.outcome {
-            Outcome::Error { .. } => 2,
-            Outcome::Failed { .. } => 1,
-            Outcome::Passed if self.checks.iter().any(|c| c.status == Status::Failed) => 1,
-            Outcome::Passed => 0,
+            WalkOutcome::Error { .. } => 2,
+            WalkOutcome::Failed { .. } => 1,
+            WalkOutcome::Passed if self.checks.iter().any(|c| c.status == Status::Failed) => 1,
+            WalkOutcome::Passed => 0,
         }
     }
 

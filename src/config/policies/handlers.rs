@@ -17,7 +17,7 @@ pub const RUNTIME_MODULE: &str = "$import(@zuplo/runtime)";
 
 /// Where a proxy sends requests.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Target {
+pub enum ProxyTarget {
     Url(url::Url),
     /// `${env.NAME}`, resolved at load time (rule 30).
     Env {
@@ -26,17 +26,17 @@ pub enum Target {
     },
 }
 
-impl Target {
+impl ProxyTarget {
     pub fn url(&self) -> &url::Url {
         match self {
-            Target::Url(u) | Target::Env { url: u, .. } => u,
+            ProxyTarget::Url(u) | ProxyTarget::Env { url: u, .. } => u,
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProxyOptions {
-    pub target: Target,
+    pub target: ProxyTarget,
     /// Append the inbound query string (default true).
     pub forward_search: bool,
     /// Follow upstream redirects (default false: returned as-is).
@@ -205,7 +205,7 @@ fn parse_proxy(
             return None;
         };
         match parse_url(&var.value).filter(|u| matches!(u.scheme(), "http" | "https")) {
-            Some(url) => Target::Env {
+            Some(url) => ProxyTarget::Env {
                 name: name.to_string(),
                 url,
             },
@@ -245,7 +245,7 @@ fn parse_proxy(
                 );
                 return None;
             }
-            Some(u) => Target::Url(u),
+            Some(u) => ProxyTarget::Url(u),
         }
     };
     Some(ProxyOptions {
