@@ -27,6 +27,7 @@ pub mod token;
 
 use crate::config::policies::{OAuthInbound, PolicyConfig};
 use crate::gateway::server::{AppState, Served};
+use crate::web::encoding::decode_component;
 use crate::web::origin;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts};
@@ -173,7 +174,7 @@ pub async fn handle(
         "/oauth/revoke" if m == Method::POST => token::revoke(&ctx, &parts.headers, body).await,
         "/oauth/authorize" if m == Method::GET => authorize::authorize(&ctx, parts, None).await,
         r if r.starts_with("/oauth/authorize/") && m == Method::GET => {
-            let route_path = format!("/{}", decode_path(&r["/oauth/authorize/".len()..]));
+            let route_path = format!("/{}", decode_component(&r["/oauth/authorize/".len()..]));
             authorize::authorize(&ctx, parts, Some(route_path)).await
         }
         "/oauth/dev-login" if m == Method::GET => authorize::dev_login(&ctx, parts).await,
@@ -193,15 +194,6 @@ pub async fn handle(
             .into_response());
         }
     })
-}
-
-/// Percent-decodes each segment of a route path taken from a URL path.
-pub fn decode_path(encoded: &str) -> String {
-    encoded
-        .split('/')
-        .map(crate::gateway::router::percent_decode)
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn method_not_allowed(allow: &'static str) -> Response {

@@ -3,12 +3,12 @@
 //! Metadata-document clients (§3.6) are fetched again here when their cached document is stale.
 
 use super::{Ctx, SCOPE, assertion, cimd, no_store, oauth_error, route_for_resource};
-use crate::gateway::router::percent_decode;
 use crate::secret::Secret;
 use crate::store::{
     self, ClientAuth, ClientProof, ExchangeCode, ExchangeCodeOutcome, RefreshOutcome,
     RefreshRequest, RevokeOutcome, RevokeRequest, TokenTypeHint,
 };
+use crate::web::encoding::decode_component;
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -137,7 +137,9 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String),
         decoded
             .as_deref()
             .and_then(|d| d.split_once(':'))
-            .map(|(id, secret)| (percent_decode(id), percent_decode(secret)))
+            // percent-escapes decoded; a `+` is kept as `+` (as it always was here), not read as
+            // the space of RFC 6749 Appendix B, so a raw `+` in a secret still matches
+            .map(|(id, secret)| (decode_component(id), decode_component(secret)))
             .ok_or(MalformedBasic),
     )
 }

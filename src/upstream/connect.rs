@@ -54,7 +54,7 @@ pub async fn handle(
                 .into_response(),
         );
     }
-    let id = crate::gateway::router::percent_decode(id);
+    let id = crate::web::encoding::decode_component(id);
     let cx = Cx {
         state,
         served,
