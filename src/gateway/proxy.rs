@@ -14,6 +14,7 @@ use super::pipeline::Inbound;
 use super::server::AppState;
 use crate::config::env::EnvVars;
 use crate::config::policies::handlers::HandlerConfig;
+use crate::web::encoding::encode_component;
 use crate::web::problem::Problem;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -140,7 +141,7 @@ fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String
             req.params
                 .iter()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| encode_segment(v))
+                .map(|(_, v)| encode_component(v))
         } else if let Some(name) = expr.strip_prefix("env.") {
             env.get(name).map(|v| v.value)
         } else if expr == "method" {
@@ -158,12 +159,6 @@ fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn encode_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// Forwards the request and streams the answer back.

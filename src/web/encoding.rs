@@ -1,19 +1,34 @@
-//! Percent-decoding of what arrives in a URL path, in one place.
+//! Percent-encoding of URL path components, both ways, in one place.
 //!
-//! Owns: the two rules for reading a percent-encoded path component (a route parameter, an
-//! encoded route path, an upstream id, a server name), both built on the `percent-encoding`
-//! crate:
+//! Owns: the rule for writing a path component (an upstream id, a route path segment, a rewrite
+//! parameter) and the two rules for reading one (a route parameter, an encoded route path, an
+//! upstream id, a server name), all built on the `percent-encoding` crate:
 //!
+//! - [`encode_component`]: everything but ASCII letters, digits and `*-._` is escaped; a space
+//!   is `%20` (what `form_urlencoded::byte_serialize` writes, with `%20` for its `+`).
 //! - [`decode_component`]: WHATWG URL percent-decode, then UTF-8 with replacement. A `%` not
 //!   followed by two hex digits stays as it is; a malformed UTF-8 sequence becomes U+FFFD.
 //!   Never fails: used where a request is matched, not judged.
 //! - [`decode_component_strict`]: RFC 3986 §2.1: every `%` starts a two-hex-digit escape and
 //!   the bytes are UTF-8, or there is no value (the MCP registry answers 400, SPEC §3.16).
 //!
-//! In both, `+` is a plus and `&`, `=` are themselves: these are path rules. Query strings and
-//! form bodies (`+` is a space there) are read with `url::form_urlencoded::parse`, never by hand.
+//! In all three, `+` is a plus and `&`, `=` are themselves: these are path rules. Query strings
+//! and form bodies (`+` is a space there) are read and written with `url::form_urlencoded`,
+//! never by hand.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+
+/// The bytes [`encode_component`] escapes: all but ASCII letters, digits and `*-._`.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
+
+/// A path component, percent-encoded (a space is `%20`, a `+` is `%2B`, a `/` is `%2F`).
+pub fn encode_component(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
 
 /// A percent-encoded path component, decoded leniently (WHATWG URL): bad escapes are kept as
 /// they are, bytes that are not UTF-8 become U+FFFD; `+` stays `+`.
@@ -41,6 +56,22 @@ pub fn decode_component_strict(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_component() {
+        assert_eq!(encode_component("linear-v1"), "linear-v1");
+        assert_eq!(encode_component("a b+c/d&e"), "a%20b%2Bc%2Fd%26e");
+        assert_eq!(encode_component("été"), "%C3%A9t%C3%A9");
+        // the gateway's earlier rule, byte for byte, over every ASCII character and a few more
+        let all: String = (0u8..128).map(char::from).chain("é€😀".chars()).collect();
+        for s in all.chars().map(String::from).chain([all.clone()]) {
+            let before = url::form_urlencoded::byte_serialize(s.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20");
+            assert_eq!(encode_component(&s), before, "{s:?}");
+            assert_eq!(decode_component_strict(&encode_component(&s)), Some(s));
+        }
+    }
 
     #[test]
     fn lenient_component() {
