@@ -441,6 +441,110 @@ async fn capability_filter_hides_list_entries_and_blocks_direct_calls() {
     gw.shutdown.cancel();
 }
 
+/// An upstream on 127.0.0.1 that answers every request with a JSON `200` and closes the
+/// connection in the middle of the body: after part of what its `Content-Length` promised
+/// (`chunked` false), or inside a chunked body before the last chunk (`chunked` true).
+async fn cut_short_upstream(chunked: bool) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // the request: headers, then as many body bytes as its Content-Length says
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                let end = loop {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                    if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while req.len() < end + length {
+                    let n = sock.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    req.extend_from_slice(&buf[..n]);
+                }
+                let partial = r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"echo","#;
+                let answer = if chunked {
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{partial}\r\n",
+                        partial.len()
+                    )
+                } else {
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{partial}",
+                        partial.len() + 100
+                    )
+                };
+                let _ = sock.write_all(answer.as_bytes()).await;
+                let _ = sock.flush().await;
+                // dropping the socket closes the connection mid-body
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_upstream_body_cut_short_is_a_502_not_a_truncated_200() {
+    for chunked in [true, false] {
+        let up = cut_short_upstream(chunked).await;
+        let dir = tempfile::tempdir().unwrap();
+        // a capability filter makes the gateway read a JSON list answer whole to rewrite it
+        let filter = json!({"name": "only-echo", "policyType": "mcp-capability-filter-inbound", "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+            "tools": [{"name": "echo"}]}}});
+        let route = json!({ "post": { "operationId": "f", "x-zuplo-route": {
+            "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": { "baseUrl": format!("http://{up}") } },
+            "policies": { "inbound": ["only-echo"] } } } });
+        write_project(dir.path(), json!({ "/mcp": route }), json!([filter]));
+        let gw = start(dir.path()).await;
+        let url = format!("http://{}/mcp", gw.addr);
+
+        let framing = if chunked { "chunked" } else { "content-length" };
+        let r = client()
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{framing}: no answer from the gateway: {e}"));
+        let status = r.status();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let body = r.text().await;
+        assert_eq!(
+            status, 502,
+            "{framing}: a cut-short answer must not pass as a {status}: {body:?}"
+        );
+        assert_eq!(content_type, "application/problem+json", "{framing}");
+        let v: serde_json::Value = serde_json::from_str(&body.unwrap()).unwrap();
+        assert_eq!(v["status"], 502, "{framing}: {v}");
+        assert_eq!(v["instance"], "/mcp", "{framing}: {v}");
+        assert!(
+            v["detail"].as_str().unwrap().contains("broke off"),
+            "{framing}: {v}"
+        );
+        gw.shutdown.cancel();
+    }
+}
+
 #[tokio::test]
 async fn the_mcp_server_registry_lists_routes() {
     let up = echo_upstream().await;

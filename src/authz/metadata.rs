@@ -1,7 +1,8 @@
 //! Well-known documents (SPEC §3.4): Protected Resource Metadata per route (RFC 9728) and
 //! Authorization Server metadata, gateway-wide and per route (RFC 8414). CORS `*`, OPTIONS 204.
 
-use super::{AuthzRequest, RouteByPath, SCOPE, decode_path, route_by_path};
+use super::{AuthzRequest, RouteByPath, SCOPE, route_by_path};
+use crate::web::encoding::decode_component;
 use crate::web::origin::encode_route;
 use crate::web::problem::Problem;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -49,9 +50,9 @@ pub fn handle(ctx: &AuthzRequest<'_>, method: &Method, path: &str) -> Response {
     }
     let (route_path, prm) =
         if let Some(rest) = path.strip_prefix("/.well-known/oauth-protected-resource/") {
-            (Some(format!("/{}", decode_path(rest))), true)
+            (Some(format!("/{}", decode_component(rest))), true)
         } else if let Some(rest) = path.strip_prefix("/.well-known/oauth-authorization-server/") {
-            (Some(format!("/{}", decode_path(rest))), false)
+            (Some(format!("/{}", decode_component(rest))), false)
         } else {
             (None, false)
         };

@@ -215,7 +215,10 @@ pub async fn handle(
         "/oauth/revoke" if m == Method::POST => token::revoke(&ctx, &parts.headers, body).await,
         "/oauth/authorize" if m == Method::GET => authorize::authorize(&ctx, parts, None).await,
         r if r.starts_with("/oauth/authorize/") && m == Method::GET => {
-            let route_path = format!("/{}", decode_path(&r["/oauth/authorize/".len()..]));
+            let route_path = format!(
+                "/{}",
+                crate::web::encoding::decode_component(&r["/oauth/authorize/".len()..])
+            );
             authorize::authorize(&ctx, parts, Some(route_path)).await
         }
         "/oauth/dev-login" if m == Method::GET => authorize::dev_login(&ctx, parts).await,
@@ -235,15 +238,6 @@ pub async fn handle(
             .into_response());
         }
     })
-}
-
-/// Percent-decodes each segment of a route path taken from a URL path.
-pub fn decode_path(encoded: &str) -> String {
-    encoded
-        .split('/')
-        .map(crate::web::encoding::percent_decode)
-        .collect::<Vec<_>>()
-        .join("/")
 }
 
 fn method_not_allowed(allow: &'static str) -> Response {

@@ -6,13 +6,15 @@
 //! redirects, the request timeout (504), and streaming: the response body is passed on chunk by
 //! chunk as it arrives (JSON or `text/event-stream`), and is only read whole when a capability
 //! filter must rewrite a JSON list result or a token-exchange upstream's JSON `initialize`
-//! result may need icons (§6.7).
+//! result may need icons (§6.7). An answer that breaks off while it is being read whole is a
+//! 502, never a shorter body.
 
 use super::filter;
 use super::pipeline::Inbound;
 use super::server::{AppState, Served};
 use crate::config::env::EnvVars;
 use crate::config::policies::handlers::HandlerConfig;
+use crate::web::encoding::encode_component;
 use crate::web::problem::Problem;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -139,7 +141,7 @@ fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String
             req.params
                 .iter()
                 .find(|(k, _)| k == name)
-                .map(|(_, v)| encode_segment(v))
+                .map(|(_, v)| encode_component(v))
         } else if let Some(name) = expr.strip_prefix("env.") {
             env.get(name).map(|v| v.value)
         } else if expr == "method" {
@@ -157,12 +159,6 @@ fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String
     }
     out.push_str(rest);
     Ok(out)
-}
-
-fn encode_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// Forwards the request and streams the answer back.
@@ -401,7 +397,7 @@ async fn forward_response(
         let content_type = content_type.to_string();
         let mut headers = upstream.headers().clone();
         let body = match read_limited(upstream, FILTER_BUFFER_LIMIT).await {
-            Ok(bytes) => {
+            Ok(Buffered::Whole(bytes)) => {
                 let mut current = bytes.to_vec();
                 let mut changed = false;
                 for (f, caller, plan) in &filters {
@@ -427,7 +423,17 @@ async fn forward_response(
                 }
                 Body::from(current)
             }
-            Err(partial) => partial,
+            Ok(Buffered::TooLarge(streamed)) => streamed,
+            // a cut-short JSON answer is not passed on as if it were whole
+            Err(broken) => {
+                let mut resp = broken
+                    .problem()
+                    .at(&req.path, &req.request_id)
+                    .into_response();
+                resp.extensions_mut()
+                    .insert(UpstreamStatus(status.as_u16()));
+                return resp;
+            }
         };
         let mut resp = Response::new(body);
         *resp.status_mut() = status;
@@ -447,28 +453,57 @@ async fn forward_response(
     resp
 }
 
+/// A JSON answer read for rewriting.
+enum Buffered {
+    /// The whole body.
+    Whole(bytes::Bytes),
+    /// More than the limit: what was read followed by the rest, streamed unfiltered.
+    TooLarge(Body),
+}
+
+/// The upstream's body broke off (connection closed or reset, a bad chunk) before it was whole.
+#[derive(Debug, thiserror::Error)]
+#[error("the upstream's answer broke off after {read} bytes")]
+struct BodyBroken {
+    /// Bytes received before the error.
+    read: usize,
+    #[source]
+    source: reqwest::Error,
+}
+
+impl BodyBroken {
+    /// The gateway's answer (§3.1): the upstream failed, so 502.
+    fn problem(&self) -> Problem {
+        Problem::new(
+            StatusCode::BAD_GATEWAY,
+            format!(
+                "The upstream's answer broke off after {} bytes, before it was complete.",
+                self.read
+            ),
+        )
+    }
+}
+
 /// Reads a response whole when it is at most `limit` bytes; otherwise streams what was read
-/// followed by the rest, unfiltered.
-async fn read_limited(upstream: reqwest::Response, limit: usize) -> Result<bytes::Bytes, Body> {
+/// followed by the rest, unfiltered. A stream error before the end is an error, never a
+/// shorter body.
+async fn read_limited(upstream: reqwest::Response, limit: usize) -> Result<Buffered, BodyBroken> {
     use futures_util::StreamExt;
     let mut stream = upstream.bytes_stream();
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(c) => {
-                buf.extend_from_slice(&c);
-                if buf.len() > limit {
-                    let head =
-                        futures_util::stream::once(
-                            async move { Ok::<_, reqwest::Error>(buf.freeze()) },
-                        );
-                    return Err(Body::from_stream(head.chain(stream)));
-                }
-            }
-            Err(_) => break,
+        let c = chunk.map_err(|source| BodyBroken {
+            read: buf.len(),
+            source,
+        })?;
+        buf.extend_from_slice(&c);
+        if buf.len() > limit {
+            let head =
+                futures_util::stream::once(async move { Ok::<_, reqwest::Error>(buf.freeze()) });
+            return Ok(Buffered::TooLarge(Body::from_stream(head.chain(stream))));
         }
     }
-    Ok(buf.freeze())
+    Ok(Buffered::Whole(buf.freeze()))
 }
 
 /// A header value for logs: never the value of a credential.

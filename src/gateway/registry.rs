@@ -11,6 +11,7 @@ use crate::config::policies::PolicyConfig;
 use crate::config::policies::token_exchange::TokenExchange;
 use crate::config::project::{Project, Route};
 use crate::validate::Model;
+use crate::web::encoding::decode_component_strict;
 use axum::http::Method;
 use serde_json::{Map, Value, json};
 
@@ -147,7 +148,8 @@ pub fn respond(
     let segments: Vec<&str> = server_path.split('/').collect();
     let n = segments.len();
     let read_only = || RegistryResponse::error(403, "This registry is read-only");
-    let name_of = |end: usize| decode(&segments[..end].join("/"));
+    // a bad escape or bytes that are not UTF-8 are a 400 (§3.16): the strict rule
+    let name_of = |end: usize| decode_component_strict(&segments[..end].join("/"));
     match segments.as_slice() {
         [.., "versions", _, "status"] if n >= 4 && method == Method::PATCH => read_only(),
         [.., "status"] if n >= 2 && method == Method::PATCH => read_only(),
@@ -173,7 +175,8 @@ pub fn respond(
             if !get {
                 return not_found();
             }
-            let (Some(name), Some(version)) = (name_of(n - 2), decode(version)) else {
+            let (Some(name), Some(version)) = (name_of(n - 2), decode_component_strict(version))
+            else {
                 return RegistryResponse::error(400, "Invalid server name or version encoding");
             };
             match catalog(project, model, origin)
@@ -276,28 +279,6 @@ fn decimal(s: &str) -> Option<usize> {
 
 fn positive_int(s: &str) -> Option<usize> {
     decimal(s).filter(|n| *n > 0)
-}
-
-/// Percent-decoding of a path segment; `None` for a bad escape or bytes that are not UTF-8.
-fn decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hex = std::str::from_utf8(hex).ok()?;
-            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// RFC 3339 `date-time`: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, with real calendar dates.

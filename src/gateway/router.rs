@@ -5,6 +5,7 @@
 //! the 404/405 decision with its `Allow` list. It knows nothing about policies or handlers.
 
 use crate::config::project::Route;
+use crate::web::encoding::decode_component;
 use std::collections::BTreeSet;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,15 +121,12 @@ fn match_segments(pattern: &[Segment], request: &[&str]) -> Option<Vec<(String, 
             Segment::Literal(_) => return None,
             Segment::Param(_) if r.is_empty() => return None,
             Segment::Param(name) => {
-                let value = percent_decode(r);
-                params.push((name.clone(), value));
+                params.push((name.clone(), decode_component(r)));
             }
         }
     }
     Some(params)
 }
-
-pub use crate::web::encoding::percent_decode;
 
 #[cfg(test)]
 mod tests {
@@ -195,6 +193,9 @@ mod tests {
         assert_eq!(t.lookup("GET", "/nope"), Match::NotFound);
         assert_eq!(t.lookup("POST", "/mcp/"), Match::NotFound);
         assert!(found("HEAD", "/mcp/linear-v1").is_some());
-        assert_eq!(percent_decode("a%2Fb&c+d"), "a/b&c+d");
+        assert_eq!(
+            found("post", "/mcp/a%2Fb&c+d").unwrap().1,
+            vec![("id".to_string(), "a/b&c+d".to_string())]
+        );
     }
 }

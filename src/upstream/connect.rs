@@ -50,7 +50,7 @@ pub async fn handle(env: &Env<'_>, parts: &Parts, request_id: &str) -> Option<Re
                 .into_response(),
         );
     }
-    let id = crate::web::encoding::percent_decode(id);
+    let id = crate::web::encoding::decode_component(id);
     let cx = ConnectRequest {
         env,
         origin: origin::origin(env.origin, &parts.headers),

@@ -10,6 +10,7 @@ use crate::client_metadata::ClientAuthMethod;
 use crate::config::policies::token_exchange::{ClientRegistration, Prompt, TokenExchange};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{self, DiscoveryInput};
+use crate::web::encoding::encode_component;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use url::Url;
@@ -84,7 +85,7 @@ pub fn redirect_uri(origin: &str, prefix: &str, upstream_id: &str) -> String {
     };
     format!(
         "{origin}{prefix}/auth/connections/{}/callback",
-        encode(upstream_id)
+        encode_component(upstream_id)
     )
 }
 
@@ -92,14 +93,8 @@ pub fn redirect_uri(origin: &str, prefix: &str, upstream_id: &str) -> String {
 pub fn cimd_url(origin: &str, prefix: &str, upstream_id: &str) -> String {
     format!(
         "{origin}{prefix}/.well-known/oauth-client/{}",
-        encode(upstream_id)
+        encode_component(upstream_id)
     )
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// The client metadata the gateway registers (and serves as its CIMD document, §3.13).

@@ -78,9 +78,7 @@ pub async fn for_route(
             display_name: te.display_name.clone(),
             connect_url: format!(
                 "{origin}{prefix}/auth/connections/{}/connect?{query}",
-                url::form_urlencoded::byte_serialize(te.upstream_id.value.as_bytes())
-                    .collect::<String>()
-                    .replace('+', "%20")
+                crate::web::encoding::encode_component(&te.upstream_id.value)
             ),
         });
     }

@@ -16,6 +16,7 @@ use crate::store::{
     ConditionalUpsertOutcome, ConnectionKey, ConnectionStatus, ConnectionWrite, NewConnectTicket,
     UpstreamConnection, WriteCondition,
 };
+use crate::web::encoding::encode_component;
 use crate::web::problem::Problem;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -385,7 +386,7 @@ pub async fn auth_url(env: &Env<'_>, target: &UpstreamTarget) -> Result<String, 
         "{}{}/auth/connections/{}/connect",
         target.origin,
         target.prefix,
-        encode(&te.upstream_id.value)
+        encode_component(&te.upstream_id.value)
     );
     url.push('?');
     url.push_str(
@@ -396,12 +397,6 @@ pub async fn auth_url(env: &Env<'_>, target: &UpstreamTarget) -> Result<String, 
             .finish(),
     );
     Ok(url)
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 /// The connect-required answer for `target` in `kind` (D5).
@@ -418,7 +413,7 @@ pub async fn required_response(
         tracing::warn!(
             upstream = %target.te.upstream_id.value,
             "an administrator must connect {}: open {}{}/auth/connections/{}/connect?redirect=true&operationId={} signed in to the gateway",
-            target.te.display_name, target.origin, target.prefix, encode(&target.te.upstream_id.value), encode(&target.operation_id)
+            target.te.display_name, target.origin, target.prefix, encode_component(&target.te.upstream_id.value), encode_component(&target.operation_id)
         );
         None
     } else {

@@ -1,8 +1,9 @@
 //! What every HTTP surface of the gateway writes on the wire, in one place.
 //!
 //! Owns: problem+json documents ([`problem`], SPEC §3.1), OAuth error JSON and the other OAuth
-//! wire helpers ([`oauth`], §3.2), browser HTML pages ([`html`], §3.3) and the public origin of
-//! a request ([`origin`], §3.0, D6). Knows no routes, policies or stores.
+//! wire helpers ([`oauth`], §3.2), browser HTML pages ([`html`], §3.3), the public origin of a
+//! request ([`origin`], §3.0, D6) and percent-encoding of URL components, both ways
+//! ([`encoding`]). Knows no routes, policies or stores.
 
 pub mod encoding;
 pub mod html;

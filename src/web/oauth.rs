@@ -6,7 +6,7 @@
 //! read (§5.5), and the loopback check of dev-login and `--auto-consent`.
 
 use crate::secret::Secret;
-use crate::web::encoding::form_decode_component;
+use crate::web::encoding::decode_component;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -92,7 +92,9 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String),
         decoded
             .as_deref()
             .and_then(|d| d.split_once(':'))
-            .map(|(id, secret)| (form_decode_component(id), form_decode_component(secret)))
+            // percent-escapes decoded; a `+` is kept as `+` (as it always was here), not read as
+            // the space of RFC 6749 Appendix B, so a raw `+` in a secret still matches
+            .map(|(id, secret)| (decode_component(id), decode_component(secret)))
             .ok_or(MalformedBasic),
     )
 }
@@ -152,10 +154,11 @@ mod tests {
 
     #[test]
     fn basic_authorization_round_trips_through_the_parser() {
-        let header_value = basic_authorization("a:b", "p:s+ x");
+        // the encoder escapes `+` and `:`, so what it builds reads back exactly
+        let header_value = basic_authorization("a:b", "p:s+x%");
         assert_eq!(
             basic_credentials(&with(&header_value)),
-            Some(Ok(("a:b".to_string(), "p:s+ x".to_string())))
+            Some(Ok(("a:b".to_string(), "p:s+x%".to_string())))
         );
     }
 }

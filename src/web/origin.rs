@@ -85,11 +85,7 @@ pub fn origin(policy: &OriginPolicy, headers: &HeaderMap) -> String {
 pub fn encode_route(path: &str) -> String {
     path.trim_start_matches('/')
         .split('/')
-        .map(|seg| {
-            url::form_urlencoded::byte_serialize(seg.as_bytes())
-                .collect::<String>()
-                .replace('+', "%20")
-        })
+        .map(super::encoding::encode_component)
         .collect::<Vec<_>>()
         .join("/")
 }
