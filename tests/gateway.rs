@@ -4,16 +4,16 @@
 mod common;
 
 use common::*;
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-async fn start(dir: &std::path::Path) -> server::Running {
-    let report = server::load(dir.to_path_buf()).await.unwrap();
+async fn start(dir: &std::path::Path) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
     let mut options = DevOptions::new(dir);
     options.port = 0;
     options.reload_interval = Duration::from_millis(50);
-    server::start(Served::new(report), &options).await.unwrap()
+    gateway::start(Served::new(report), &options).await.unwrap()
 }
 
 fn client() -> reqwest::Client {
@@ -236,7 +236,7 @@ async fn a_project_with_errors_answers_503_until_fixed_then_serves() {
         json!([]),
     );
     let gw = start(dir.path()).await;
-    let mut events = mcpgw::gateway::reload::watch(
+    let mut events = mcpgw::gateway::watch(
         gw.state.clone(),
         dir.path().to_path_buf(),
         Duration::from_millis(50),
@@ -258,10 +258,7 @@ async fn a_project_with_errors_answers_503_until_fixed_then_serves() {
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(
-        event,
-        mcpgw::gateway::reload::ReloadEvent::Reloaded(_)
-    ));
+    assert!(matches!(event, mcpgw::gateway::ReloadEvent::Reloaded(_)));
     assert_eq!(
         post(&format!("http://{}/mcp/a-v1", gw.addr), json!({}))
             .await
@@ -289,7 +286,7 @@ async fn hot_reload_under_load_loses_no_request() {
     let (paths, policies) = project("v0");
     write_project(dir.path(), paths, policies);
     let gw = start(dir.path()).await;
-    let mut events = mcpgw::gateway::reload::watch(
+    let mut events = mcpgw::gateway::watch(
         gw.state.clone(),
         dir.path().to_path_buf(),
         Duration::from_millis(20),

@@ -6,7 +6,7 @@
 //! Needs `MCPGW_INTEROP_DIR` with Node 22 and the Inspector installed (scripts/test.sh does it);
 //! without the variable the test says `SKIP` and returns.
 
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -82,11 +82,11 @@ async fn inspector_cli_completes_oauth_against_mcpgw_dev() {
     let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
     let project = tempfile::tempdir().unwrap();
     quickstart(project.path(), &mock.url);
-    let report = server::load(project.path().to_path_buf()).await.unwrap();
+    let report = gateway::load(project.path().to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(project.path());
     options.port = 0;
-    let gw = server::start(Served::new(report), &options).await.unwrap();
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
     let url = format!("http://{}/mcp/mock-v1", gw.addr);
 
     let listed = inspector(&dir, &url, &["--method", "tools/list"]).await;

@@ -8,16 +8,16 @@
 mod common;
 
 use common::*;
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use serde_json::json;
 use std::process::Command;
 
-async fn gateway(dir: &std::path::Path) -> server::Running {
-    let report = server::load(dir.to_path_buf()).await.unwrap();
+async fn gateway(dir: &std::path::Path) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir);
     options.port = 0;
-    server::start(Served::new(report), &options).await.unwrap()
+    gateway::start(Served::new(report), &options).await.unwrap()
 }
 
 /// Runs a client command off the runtime and returns its JSON-lines steps (exit 0 asserted).

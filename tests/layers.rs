@@ -156,6 +156,13 @@ fn is_ident(c: char) -> bool {
 
 /// The top-level module names a `crate::…` path starting at `rest` names.
 fn roots_after_crate(rest: &str, out: &mut Vec<String>) {
+    paths_after_crate(rest, 1, out)
+}
+
+/// The first `depth` segments of each path a `crate::…` (or `super::…`) path starting at
+/// `rest` names, joined with `::`.
+fn paths_after_crate(rest: &str, depth: usize, out: &mut Vec<String>) {
+    let path_depth = depth;
     let rest = rest.trim_start();
     if let Some(group) = rest.strip_prefix('{') {
         // names at depth 0 of the group
@@ -172,7 +179,7 @@ fn roots_after_crate(rest: &str, out: &mut Vec<String>) {
                     let end = group[i..]
                         .find(|c: char| !is_ident(c))
                         .map_or(group.len(), |e| i + e);
-                    out.push(group[i..end].to_string());
+                    out.push(leading_segments(&group[i..], path_depth));
                     expecting = false;
                     while chars.peek().is_some_and(|(j, _)| *j < end) {
                         chars.next();
@@ -182,11 +189,27 @@ fn roots_after_crate(rest: &str, out: &mut Vec<String>) {
             }
         }
     } else {
-        let end = rest.find(|c: char| !is_ident(c)).unwrap_or(rest.len());
-        if end > 0 {
-            out.push(rest[..end].to_string());
+        out.push(leading_segments(rest, depth));
+        out.retain(|p| !p.is_empty());
+    }
+}
+
+/// Up to `depth` `::`-separated identifiers at the start of `rest`.
+fn leading_segments(rest: &str, depth: usize) -> String {
+    let mut segments = Vec::new();
+    let mut tail = rest;
+    while segments.len() < depth {
+        let end = tail.find(|c: char| !is_ident(c)).unwrap_or(tail.len());
+        if end == 0 {
+            break;
+        }
+        segments.push(&tail[..end]);
+        match tail[end..].strip_prefix("::") {
+            Some(next) if next.starts_with(is_ident) => tail = next,
+            _ => break,
         }
     }
+    segments.join("::")
 }
 
 struct Import {
@@ -308,11 +331,102 @@ fn imports_point_down_the_layers() {
     );
 }
 
+/// The second-level modules (`gateway::proxy`, `authz::token`, …) and what each imports among
+/// them: `crate::a::b` paths, and `super::b` from a file directly inside `a/`.
+fn module_graph() -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut graph: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for path in files {
+        let rel = path.strip_prefix(&src).expect("under src");
+        let mut parts: Vec<String> = rel
+            .iter()
+            .map(|p| p.to_string_lossy().trim_end_matches(".rs").to_string())
+            .collect();
+        let is_mod = parts.last().is_some_and(|p| p == "mod");
+        if is_mod {
+            parts.pop();
+        }
+        if parts.len() < 2 {
+            continue; // a top-level file or folder root: its imports are checked by layer
+        }
+        let from = format!("{}::{}", parts[0], parts[1]);
+        let code = code_only(&std::fs::read_to_string(&path).expect("readable"));
+        let mut targets = Vec::new();
+        for (i, _) in code.match_indices("crate::") {
+            if i > 0 && code[..i].ends_with(|c: char| is_ident(c) || c == '$') {
+                continue;
+            }
+            paths_after_crate(&code[i + "crate::".len()..], 2, &mut targets);
+        }
+        if parts.len() == 2 && !is_mod {
+            for (i, _) in code.match_indices("super::") {
+                if i > 0 && code[..i].ends_with(|c: char| is_ident(c) || c == ':') {
+                    continue;
+                }
+                let mut local = Vec::new();
+                paths_after_crate(&code[i + "super::".len()..], 1, &mut local);
+                targets.extend(local.into_iter().map(|t| format!("{}::{t}", parts[0])));
+            }
+        }
+        let entry = graph.entry(from.clone()).or_default();
+        for t in targets {
+            if t.contains("::") && t != from {
+                entry.insert(t);
+            }
+        }
+    }
+    graph
+}
+
+#[test]
+fn no_import_cycles_between_second_level_modules() {
+    let graph = module_graph();
+    assert!(
+        graph.len() > 50,
+        "the graph has only {} modules",
+        graph.len()
+    );
+    // a cycle is an edge a -> b with a path back from b to a
+    let reaches = |from: &str, to: &str| {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo = vec![from.to_string()];
+        while let Some(m) = todo.pop() {
+            if m == to {
+                return true;
+            }
+            if seen.insert(m.clone())
+                && let Some(next) = graph.get(&m)
+            {
+                todo.extend(next.iter().cloned());
+            }
+        }
+        false
+    };
+    let mut cycles = Vec::new();
+    for (a, targets) in &graph {
+        for b in targets {
+            if a < b && reaches(b, a) {
+                cycles.push(format!("{a} <-> {b}"));
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other (directly or through others):\n{}",
+        cycles.join("\n")
+    );
+}
+
 #[test]
 fn the_scanner_reads_groups_chains_and_skips_comments_and_strings() {
     let mut out = Vec::new();
     roots_after_crate("{a::b, c, d::{e, f}, g as h}", &mut out);
     assert_eq!(out, ["a", "c", "d", "g"]);
+    let mut two = Vec::new();
+    paths_after_crate("{a::b::C, c, d::{e, f}}", 2, &mut two);
+    assert_eq!(two, ["a::b", "c", "d"]);
     let code = code_only("// crate::x\nlet s = \"crate::y\"; let c = '\"'; crate::z::w");
     assert!(!code.contains("crate::x") && !code.contains("crate::y"));
     assert!(code.contains("crate::z::w"));

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use serde_json::json;
 use sha2::Digest;
 
@@ -24,18 +24,18 @@ fn dev_oauth() -> serde_json::Value {
 }
 
 struct Gw {
-    running: server::Running,
+    running: gateway::Running,
     base: String,
     _mock: mcpgw::mock::MockHandle,
     _dir: tempfile::TempDir,
 }
 
 async fn gateway_in(dir: tempfile::TempDir, mock: mcpgw::mock::MockHandle, port: u16) -> Gw {
-    let report = server::load(dir.path().to_path_buf()).await.unwrap();
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir.path());
     options.port = port;
-    let running = server::start(Served::new(report), &options).await.unwrap();
+    let running = gateway::start(Served::new(report), &options).await.unwrap();
     let base = format!("http://{}", running.addr);
     Gw {
         running,

@@ -15,7 +15,7 @@
 mod common;
 
 use common::*;
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use serde_json::json;
 use sha2::Digest;
 use std::collections::HashMap;
@@ -95,7 +95,7 @@ fn location(r: &reqwest::Response) -> String {
 }
 
 struct Gw {
-    running: server::Running,
+    running: gateway::Running,
     base: String,
     _mock: mcpgw::mock::MockHandle,
     _dir: tempfile::TempDir,
@@ -122,11 +122,11 @@ async fn gateway(issuer: &str, token_url: Option<&str>) -> Gw {
     );
     std::fs::write(dir.path().join(".env"), "IDP_CLIENT_SECRET=mcpgw-secret\n").unwrap();
     std::fs::write(dir.path().join(".gitignore"), ".env\n.mcpgw/\n").unwrap();
-    let report = server::load(dir.path().to_path_buf()).await.unwrap();
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir.path());
     options.port = 0;
-    let running = server::start(Served::new(report), &options).await.unwrap();
+    let running = gateway::start(Served::new(report), &options).await.unwrap();
     let base = format!("http://{}", running.addr);
     Gw {
         running,

@@ -9,7 +9,7 @@
 mod common;
 
 use common::*;
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use mcpgw::mock::oauth::OAuthOptions;
 use mcpgw::mock::{MockOptions, spawn_with};
 use serde_json::{Value, json};
@@ -33,16 +33,16 @@ fn exchange_policy(id: &str, mode: &str, extra: Value) -> Value {
            "handler": {"export": "McpTokenExchangeInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": options}})
 }
 
-async fn gateway(dir: &Path) -> server::Running {
+async fn gateway(dir: &Path) -> gateway::Running {
     gateway_on(dir, 0).await
 }
 
-async fn gateway_on(dir: &Path, port: u16) -> server::Running {
-    let report = server::load(dir.to_path_buf()).await.unwrap();
+async fn gateway_on(dir: &Path, port: u16) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir);
     options.port = port;
-    server::start(Served::new(report), &options).await.unwrap()
+    gateway::start(Served::new(report), &options).await.unwrap()
 }
 
 async fn stats(base: &str) -> Value {
@@ -60,7 +60,7 @@ struct MockScenario {
     mock: mcpgw::mock::MockHandle,
     mock_base: String,
     project: tempfile::TempDir,
-    gw: server::Running,
+    gw: gateway::Running,
     url: String,
     tokens: std::path::PathBuf,
 }
@@ -97,7 +97,7 @@ async fn exchange_project(
     policy_options: Value,
 ) -> (
     tempfile::TempDir,
-    server::Running,
+    gateway::Running,
     String,
     std::path::PathBuf,
 ) {
@@ -701,13 +701,13 @@ async fn ts_sdk_example_server_with_its_demo_as() {
     gw.shutdown.cancel();
 }
 
-async fn gateway_as(dir: &Path, user: &str) -> server::Running {
-    let report = server::load(dir.to_path_buf()).await.unwrap();
+async fn gateway_as(dir: &Path, user: &str) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir);
     options.port = 0;
     options.dev.user = user.to_string();
-    server::start(Served::new(report), &options).await.unwrap()
+    gateway::start(Served::new(report), &options).await.unwrap()
 }
 
 /// The harness browser (`lib/headless-ua.mjs`) with a cookie jar; returns its `--json` answer.

@@ -7,14 +7,14 @@
 mod common;
 
 use common::*;
-use mcpgw::gateway::server::{self, DevOptions, Served};
+use mcpgw::gateway::{self, DevOptions, Served};
 use mcpgw::walk::transcript::{Status, StepKind, Transcript, WalkOutcome};
 use mcpgw::walk::{self, Browser, Quiet, WalkOptions};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
 struct Gw {
-    running: server::Running,
+    running: gateway::Running,
     base: String,
     _mock: mcpgw::mock::MockHandle,
     _dir: tempfile::TempDir,
@@ -32,12 +32,12 @@ async fn serve(
     port: u16,
     public_url: Option<String>,
 ) -> Gw {
-    let report = server::load(dir.path().to_path_buf()).await.unwrap();
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir.path());
     options.port = port;
     options.public_url = public_url;
-    let running = server::start(Served::new(report), &options).await.unwrap();
+    let running = gateway::start(Served::new(report), &options).await.unwrap();
     let base = format!("http://{}", running.addr);
     Gw {
         running,

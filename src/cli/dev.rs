@@ -4,7 +4,7 @@ use super::{DevArgs, LogFormat};
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::project;
 use crate::gateway::reload::{self, ReloadEvent};
-use crate::gateway::server::{self, DevOptions, Served};
+use crate::gateway::{self as server, DevOptions, Served};
 use crate::validate::render::{self, HumanStyle};
 use crate::web::origin::encode_route;
 use std::io::IsTerminal;
@@ -82,7 +82,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.public_url = args.public_url.clone();
     options.trust_forwarded_host = args.trust_forwarded_host;
     options.state_dir = args.state_dir.clone();
-    options.dev = crate::gateway::server::DevLogin {
+    options.dev = crate::gateway::DevLogin {
         user: args.dev_user.clone(),
         roles: args.dev_roles.clone(),
         auto_consent: args.auto_consent,
@@ -93,7 +93,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         );
         return Ok(2);
     }
-    let opened = match server::open_state(&options).await {
+    let opened = match server::open_state(options.state_dir()).await {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: cannot open the local state: {e}");

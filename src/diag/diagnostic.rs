@@ -4,26 +4,8 @@
 //! [`Findings`], the sink that loaders and rules push into. Rendering lives in `validate::render`.
 
 use super::rules::Rule;
+pub use super::rules::Severity;
 use crate::diag::source::Span;
-use serde::Serialize;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-    Note,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Note => "note",
-        }
-    }
-}
 
 /// One finding, located by a span into the project's source map.
 #[derive(Debug, Clone, PartialEq)]

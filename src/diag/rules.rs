@@ -4,7 +4,26 @@
 //! are the rules of SPEC §2 with the same numbers; `MCP1xx` are mcpgw's own (D11, D13, and
 //! shape checks the gateway makes at boot). Ids never change meaning once released.
 
-use super::diagnostic::Severity;
+use serde::Serialize;
+
+/// How much a finding matters: errors stop `mcpgw dev` (D10), warnings and notes do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rule {

@@ -1,6 +1,9 @@
 //! The running gateway behind `mcpgw dev`.
 //!
-//! - `server`: the served snapshot, the request entry point, access log, bind and shutdown.
+//! - `server`: the request entry point (D10 refusal, OAuth and connect endpoints, registry,
+//!   routing), access log, bind and graceful shutdown.
+//! - `state`: `AppState` and `Served` (the snapshot swapped on reload), loading a project,
+//!   opening local state, and the narrow contexts handed to `authz` and `upstream`.
 //! - `reload`: watching the project files and swapping in a valid new config.
 //! - `router`: matching a request to a route (multi-method keys, path parameters), 404/405.
 //! - `pipeline`: the inbound policy chain; each policy continues (maybe changing the request) or answers.
@@ -17,3 +20,9 @@ pub mod registry;
 pub mod reload;
 pub mod router;
 pub mod server;
+pub mod state;
+
+pub use crate::authz::DevLogin;
+pub use reload::{ReloadEvent, watch};
+pub use server::{DevOptions, Running, start, start_with_state};
+pub use state::{AppState, OpenedState, Served, load, open_state};

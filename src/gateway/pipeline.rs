@@ -6,7 +6,7 @@
 //! policy either lets the request continue, maybe changed, or answers it.
 
 use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
-use super::server::{AppState, Served};
+use super::state::{AppState, Served};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};

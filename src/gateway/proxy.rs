@@ -11,7 +11,7 @@
 
 use super::filter;
 use super::pipeline::Inbound;
-use super::server::{AppState, Served};
+use super::state::{AppState, Served};
 use crate::config::env::EnvVars;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::web::encoding::encode_component;

@@ -6,7 +6,7 @@
 //! with); an invalid one is rejected while the project was serving, and replaces it while it had
 //! errors anyway (D10). It reports what happened as [`ReloadEvent`]s; the CLI prints them.
 
-use super::server::{AppState, Served, load};
+use super::state::{AppState, Served, load};
 use crate::validate::Report;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

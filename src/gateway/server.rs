@@ -7,26 +7,19 @@
 
 use super::pipeline::{self, Inbound};
 use super::proxy::{self, UpstreamStatus};
-use super::ratelimit::RateLimiter;
 use super::registry;
-use super::router::{Match, RouteTable};
-pub use crate::authz::DevLogin;
-use crate::config::policies::PolicyConfig;
-use crate::config::policies::capability_filter::CapabilityFilter;
-use crate::diag::diagnostic::Severity;
-use crate::store::keyfile::{self, GatewaySecret, KeySource};
-use crate::store::sqlite::SqliteStore;
-use crate::store::{AsyncStore, StoreError};
-use crate::validate::{self, Report};
+use super::router::Match;
+use super::state::{AppState, Served};
+use super::state::{OpenedState, open_state};
+use crate::authz::DevLogin;
+use crate::store::keyfile::{self};
 use crate::web::origin::{self, OriginPolicy};
 use crate::web::problem::Problem;
-use arc_swap::ArcSwap;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -52,6 +45,13 @@ pub struct DevOptions {
 }
 
 impl DevOptions {
+    /// Where `state.db` and `secret.key` live: `--state-dir`, else `<project>/.mcpgw` (D9).
+    pub fn state_dir(&self) -> PathBuf {
+        self.state_dir
+            .clone()
+            .unwrap_or_else(|| keyfile::default_state_dir(&self.project_dir))
+    }
+
     pub fn new(project_dir: impl Into<PathBuf>) -> Self {
         DevOptions {
             project_dir: project_dir.into(),
@@ -63,142 +63,6 @@ impl DevOptions {
             reload_interval: Duration::from_millis(250),
             state_dir: None,
             dev: DevLogin::default(),
-        }
-    }
-}
-
-/// One validated project, ready to serve. Replaced whole on reload.
-pub struct Served {
-    pub report: Report,
-    pub table: RouteTable,
-    /// Rate-limit state per policy index.
-    pub limiters: HashMap<usize, RateLimiter>,
-    /// Capability filters per policy index, shared with the response side.
-    pub filters: HashMap<usize, Arc<CapabilityFilter>>,
-    /// The project's errors (D10): while there are any nothing is served.
-    pub errors: Vec<String>,
-    /// Where the MCP server registry is mounted, when it is enabled.
-    pub registry_mount: Option<String>,
-}
-
-impl Served {
-    pub fn new(report: Report) -> Self {
-        let errors: Vec<String> = report
-            .diagnostics
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .map(|d| {
-                let (file, line, col) = report.project.sources.locate(d.span);
-                format!("{file}:{line}:{col}: {} {}", d.rule.code, d.message)
-            })
-            .collect();
-        let mut limiters = HashMap::new();
-        let mut filters = HashMap::new();
-        for (i, p) in report.model.policies.iter().enumerate() {
-            match p {
-                PolicyConfig::RateLimit(l) => {
-                    let window = Duration::from_secs(l.time_window_minutes.saturating_mul(60));
-                    limiters.insert(i, RateLimiter::new(l.requests_allowed, window));
-                }
-                PolicyConfig::CapabilityFilter(c) => {
-                    filters.insert(i, Arc::new((**c).clone()));
-                }
-                _ => {}
-            }
-        }
-        let registry_mount = registry::mount_path(&report.project);
-        Served {
-            table: RouteTable::new(&report.project.routes),
-            report,
-            limiters,
-            filters,
-            registry_mount,
-            errors,
-        }
-    }
-}
-
-/// Shared by every request.
-pub struct AppState {
-    pub served: ArcSwap<Served>,
-    /// Clients, grants, sessions and upstream connections (SQLite, off the runtime).
-    pub store: AsyncStore,
-    /// The gateway's own secret (`secret.key`): the root of signing and encryption keys.
-    pub secret: Arc<GatewaySecret>,
-    pub dev: DevLogin,
-    /// Validated access tokens (cleared whenever a token may have been revoked).
-    pub tokens: crate::authz::bearer::TokenCache,
-    /// Expiry decisions of the authorization server use this clock (tests move it).
-    pub clock: crate::clock::Clock,
-    pub client: reqwest::Client,
-    pub client_following: reqwest::Client,
-    pub origin: OriginPolicy,
-    /// Upstream OAuth: vault, signing key, discovery/registration cache, refresh locks.
-    pub upstreams: crate::upstream::Upstreams,
-}
-
-fn http_client(follow: bool) -> reqwest::Client {
-    let redirects = if follow {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
-    reqwest::Client::builder()
-        .redirect(redirects)
-        .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_secs(90))
-        .tcp_nodelay(true)
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
-}
-
-impl AppState {
-    pub fn new(
-        served: Served,
-        origin: OriginPolicy,
-        store: AsyncStore,
-        secret: GatewaySecret,
-    ) -> Self {
-        let upstreams = crate::upstream::Upstreams::new(&secret);
-        AppState {
-            served: ArcSwap::from_pointee(served),
-            store,
-            secret: Arc::new(secret),
-            dev: DevLogin::default(),
-            tokens: Default::default(),
-            clock: Default::default(),
-            client: http_client(false),
-            client_following: http_client(true),
-            upstreams,
-            origin,
-        }
-    }
-}
-
-impl AppState {
-    /// What the upstream side may use for a request served from `served`.
-    pub fn upstream_env<'a>(&'a self, served: &'a Served) -> crate::upstream::Env<'a> {
-        crate::upstream::Env {
-            report: &served.report,
-            store: &self.store,
-            clock: &self.clock,
-            origin: &self.origin,
-            upstreams: &self.upstreams,
-        }
-    }
-
-    /// What the authorization server may use for a request served from `served`.
-    pub fn authz_env<'a>(&'a self, served: &'a Served) -> crate::authz::Env<'a> {
-        crate::authz::Env {
-            report: &served.report,
-            store: &self.store,
-            clock: &self.clock,
-            secret: &self.secret,
-            tokens: &self.tokens,
-            dev: &self.dev,
-            origin: &self.origin,
-            http: &self.client,
-            upstream: self.upstream_env(served),
         }
     }
 }
@@ -380,53 +244,6 @@ fn registry_response(r: registry::RegistryResponse) -> Response {
     resp
 }
 
-/// Validates the project at `dir` off the async runtime.
-pub async fn load(dir: PathBuf) -> Result<Report, crate::config::project::LoadError> {
-    let options = validate::Options {
-        process_env: true,
-        baseline: None,
-    };
-    match tokio::task::spawn_blocking(move || validate::validate_path(&dir, &options)).await {
-        Ok(r) => r,
-        Err(e) => Err(crate::config::project::LoadError::Io {
-            path: PathBuf::from("."),
-            source: std::io::Error::other(e.to_string()),
-        }),
-    }
-}
-
-/// Local state opened for a run.
-pub struct OpenedState {
-    pub dir: PathBuf,
-    pub store: AsyncStore,
-    pub secret: GatewaySecret,
-    pub key_source: KeySource,
-}
-
-/// Opens (creating on first run) `state.db` and `secret.key` in the state folder, off the runtime.
-pub async fn open_state(options: &DevOptions) -> Result<OpenedState, StoreError> {
-    let dir = options
-        .state_dir
-        .clone()
-        .unwrap_or_else(|| keyfile::default_state_dir(&options.project_dir));
-    let task_dir = dir.clone();
-    let opened = tokio::task::spawn_blocking(move || {
-        keyfile::ensure_state_dir(&task_dir)?;
-        let (secret, source) = keyfile::load_gateway_secret(&task_dir)?;
-        let store = SqliteStore::open(&keyfile::db_path(&task_dir))?;
-        Ok::<_, StoreError>((secret, source, store))
-    })
-    .await
-    .map_err(|e| StoreError::Worker(e.to_string()))??;
-    let (secret, key_source, store) = opened;
-    Ok(OpenedState {
-        dir,
-        store: AsyncStore::new(Arc::new(store)),
-        secret,
-        key_source,
-    })
-}
-
 /// A running gateway.
 pub struct Running {
     pub addr: SocketAddr,
@@ -438,7 +255,7 @@ pub struct Running {
 /// Binds and serves `served` until `shutdown` is cancelled; in-flight requests then get
 /// `grace` to finish.
 pub async fn start(served: Served, options: &DevOptions) -> std::io::Result<Running> {
-    let state = open_state(options)
+    let state = open_state(options.state_dir())
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     start_with_state(served, options, state).await
