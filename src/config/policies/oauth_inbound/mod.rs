@@ -6,15 +6,18 @@
 //! to the generic policy or to the wrapper of one IdP. The result is one [`OAuthInbound`],
 //! whatever the provider, which is what the authorization server runs on.
 //!
-//! Inside: `generic` (rules 56–65), `wrapper` (the options every IdP wrapper shares, rules
-//! 61–64 and 77), `providers` (each IdP's own options and the URLs derived from them, rules
-//! 66–76, §11), `tuning` (browser-login timings, `gateway`), `id_jag` (rule 63), `urls` (URL
-//! options and rule 64), `dev_login` (rule 60).
+//! Inside: `generic` (rules 56–65); `wrapper` (the options every IdP wrapper shares, rules
+//! 61–64 and 77); `providers` (the 11 IdPs as data: their own options and the §11 URL
+//! templates), `idp` (the one function that runs such a descriptor) and `shapes` (the value
+//! checks of rules 66–76); `tuning` (browser-login timings, `gateway`); `id_jag` (rule 63);
+//! `urls` (URL options and rule 64); `dev_login` (rule 60).
 
 mod dev_login;
 mod generic;
 mod id_jag;
+mod idp;
 mod providers;
+mod shapes;
 mod tuning;
 mod urls;
 mod wrapper;
@@ -189,7 +192,7 @@ pub fn parse(
     let before = error_count(findings);
     let parsed = match provider {
         OAuthProvider::Generic => generic::parse(name, options, ctx, findings),
-        _ => wrapper::parse(provider, name, options, findings),
+        _ => providers::find(provider).and_then(|idp| wrapper::parse(idp, name, options, findings)),
     };
     if error_count(findings) > before {
         return None;

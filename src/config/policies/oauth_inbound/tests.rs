@@ -486,3 +486,63 @@ fn no_panic_on_odd_shapes() {
         }
     }
 }
+
+/// Each wrapper has one descriptor, whose own option keys are listed in the order the
+/// unknown-option message (rule 77) shows them.
+#[test]
+fn every_wrapper_has_one_descriptor() {
+    let expected: [(OAuthProvider, &[&str]); 11] = [
+        (OAuthProvider::Auth0, &["auth0Domain", "audience"]),
+        (
+            OAuthProvider::Okta,
+            &["oktaDomain", "authorizationServerId"],
+        ),
+        (OAuthProvider::Entra, &["tenantId"]),
+        (OAuthProvider::Google, &[]),
+        (OAuthProvider::Clerk, &["frontendApiUrl"]),
+        (
+            OAuthProvider::Cognito,
+            &["awsRegion", "userPoolId", "userPoolDomain"],
+        ),
+        (OAuthProvider::Keycloak, &["keycloakBaseUrl", "realm"]),
+        (OAuthProvider::Logto, &["logtoEndpoint"]),
+        (OAuthProvider::OneLogin, &["oneLoginSubdomain"]),
+        (
+            OAuthProvider::Ping,
+            &["environmentId", "region", "customDomain"],
+        ),
+        (OAuthProvider::Workos, &[]),
+    ];
+    assert!(providers::find(OAuthProvider::Generic).is_none());
+    for (provider, keys) in expected {
+        let found: Vec<_> = providers::IDPS
+            .iter()
+            .filter(|idp| idp.provider == provider)
+            .collect();
+        assert_eq!(found.len(), 1, "{provider:?}");
+        assert_eq!(found[0].keys(), keys, "{provider:?}");
+    }
+}
+
+#[test]
+fn url_templates() {
+    let mut v = idp::Values::default();
+    v.set("d", "acme.okta.com".to_string());
+    let t = "https://{d}/oauth2[/{as}]/v1/keys";
+    assert_eq!(
+        idp::render(t, &v).as_deref(),
+        Some("https://acme.okta.com/oauth2/v1/keys")
+    );
+    v.set("as", "default".to_string());
+    assert_eq!(
+        idp::render(t, &v).as_deref(),
+        Some("https://acme.okta.com/oauth2/default/v1/keys")
+    );
+    // a value is filled in once, never read as a template itself
+    v.set("d", "{as}".to_string());
+    assert_eq!(idp::render("{d}", &v).as_deref(), Some("{as}"));
+    // a value missing outside a group, or a malformed template, is a table mistake
+    for bad in ["{nope}", "https://{d", "https://[{d}"] {
+        assert_eq!(idp::render(bad, &v), None, "{bad}");
+    }
+}

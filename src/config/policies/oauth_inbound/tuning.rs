@@ -4,7 +4,8 @@
 //! (wrappers), the `gateway` object, and the one difference between the two families: the
 //! generic policy coerces numeric strings, the wrappers want real JSON numbers.
 
-use super::{GatewayOptions, OAuthProvider, Pkce, shown};
+use super::idp::Idp;
+use super::{GatewayOptions, Pkce, shown};
 use crate::config::jsonc::Node;
 use crate::config::policies::reader::ObjReader;
 use crate::diag::diagnostic::Findings;
@@ -105,7 +106,7 @@ pub(super) fn parse_gateway(
 
 /// `browserLoginOverrides` of a wrapper: real JSON numbers only; no `pkce` for Clerk and OneLogin.
 pub(super) fn parse_overrides(
-    provider: OAuthProvider,
+    idp: &Idp,
     name: &str,
     node: &Node,
     findings: &mut Findings,
@@ -127,22 +128,17 @@ pub(super) fn parse_overrides(
         ],
         &rules::WRAPPER_OPTIONS,
     );
-    let no_pkce = match provider {
-        OAuthProvider::Clerk => Some(&rules::CLERK_FRONTEND_API_URL),
-        OAuthProvider::OneLogin => Some(&rules::ONELOGIN_SUBDOMAIN),
-        _ => None,
-    };
-    if let Some(rule) = no_pkce
+    if !idp.pkce
         && let Some(m) = node.member("pkce")
     {
         o.err(
-            rule,
+            idp.rule,
             m.key_span,
             format!(
                 "policy `{name}`: browserLoginOverrides.pkce is not an option of {}",
-                provider.policy_type()
+                idp.provider.policy_type()
             ),
         );
     }
-    read_tuning(&mut o, false, no_pkce.is_none())
+    read_tuning(&mut o, false, idp.pkce)
 }

@@ -1,23 +1,24 @@
 //! What every IdP wrapper shares (rules 61–64, 77).
 //!
 //! Owns: the strict common options (`clientId`, `clientSecret`, `scope`, `gateway`, `idJag`,
-//! `browserLoginOverrides`), running the provider's own derivation, the generic-schema check of
-//! the derived URLs (rule 77) and the rule 64 check of a user-hosted token URL.
+//! `browserLoginOverrides`), running the IdP's descriptor (`idp`, `providers`) on the rest, the
+//! generic-schema check of the derived URLs (rule 77) and the rule 64 check of a user-hosted
+//! token URL.
 
 use super::id_jag::parse_id_jag;
-use super::providers::{self, provider_keys};
+use super::idp::Idp;
 use super::tuning::{parse_gateway, parse_overrides};
 use super::urls::check_idp_url;
-use super::{DEFAULT_SCOPE, OAuthInbound, OAuthProvider};
+use super::{DEFAULT_SCOPE, OAuthInbound};
 use crate::config::jsonc::Node;
 use crate::config::policies::reader::{ObjReader, parse_url};
 use crate::diag::diagnostic::Findings;
 use crate::diag::rules;
 use crate::secret::Secret;
 
-/// The 11 IdP wrappers (rules 66–77).
+/// An IdP wrapper: the common options here, its own by its descriptor (rules 61–77).
 pub(super) fn parse(
-    provider: OAuthProvider,
+    idp: &Idp,
     name: &str,
     options: &Node,
     findings: &mut Findings,
@@ -32,19 +33,19 @@ pub(super) fn parse(
         "idJag",
         "browserLoginOverrides",
     ];
-    allowed.extend_from_slice(provider_keys(provider));
+    allowed.extend(idp.keys());
     r.strict(&allowed, wr);
     let client_id = r.req_nonempty_with("clientId", wr);
     let client_secret = r.req_nonempty_with("clientSecret", wr);
     let scope = r.opt_nonempty_with("scope", &rules::OAUTH_BROWSER_LOGIN_OPTIONS);
-    let derived = providers::derive(provider, &mut r, client_id.as_ref());
+    let derived = idp.derive(&mut r, client_id.as_ref());
     let overrides_node = r.get("browserLoginOverrides");
     let gateway_node = r.get("gateway");
     let id_jag_node = r.get("idJag");
     let findings = r.findings;
 
     let tuning = overrides_node
-        .map(|n| parse_overrides(provider, name, n, findings))
+        .map(|n| parse_overrides(idp, name, n, findings))
         .unwrap_or_default();
     let gateway = gateway_node
         .map(|n| parse_gateway(name, n, false, findings))
@@ -76,7 +77,7 @@ pub(super) fn parse(
         check_idp_url(name, "derived token URL", &u, d.span, findings);
     }
     Some(OAuthInbound {
-        provider,
+        provider: idp.provider,
         issuer: d.issuer,
         jwks_url: d.jwks_url,
         authorize_url: d.authorize_url,
