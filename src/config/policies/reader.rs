@@ -343,8 +343,6 @@ pub fn parse_url(s: &str) -> Option<url::Url> {
     url::Url::parse(s).ok()
 }
 
-pub use crate::net::addr::{is_loopback_host, is_private_host};
-
 /// Whether a string is a UUID in its canonical 8-4-4-4-12 hex form.
 pub fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();

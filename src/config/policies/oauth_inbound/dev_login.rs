@@ -4,10 +4,10 @@
 //! warnings for look-alikes and for `localhost`.
 
 use super::urls::shown_url;
-use crate::config::policies::reader::is_loopback_host;
 use crate::diag::diagnostic::Findings;
 use crate::diag::rules;
 use crate::diag::source::Span;
+use crate::net::addr::is_loopback_host;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum LoginKind {

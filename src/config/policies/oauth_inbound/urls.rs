@@ -4,10 +4,11 @@
 //! hidden), and why an IdP URL is unsafe for the gateway's own calls.
 
 use super::shown;
-use crate::config::policies::reader::{ObjReader, is_private_host, parse_url};
+use crate::config::policies::reader::{ObjReader, parse_url};
 use crate::diag::diagnostic::Findings;
 use crate::diag::rules::{self, Rule};
 use crate::diag::source::{Span, Spanned};
+use crate::net::addr::is_private_host;
 
 /// A URL for a message, with any password hidden.
 pub(super) fn shown_url(url: &url::Url) -> String {
