@@ -1,20 +1,41 @@
 //! mcpgw: develop, test and check MCP gateways written in the Zuplo MCP Gateway format.
 //!
-//! Module map (one job each; see ARCHITECTURE.md in the repository for the data flow):
-//! - [`config`]: a project on disk → a typed, located model (JSONC with spans, `.env` and
-//!   `$env()`, routes, policies, the runtime plugin, typed policy options).
-//! - [`validate`]: the rule catalogue of SPEC §2 over that model → findings, and their
-//!   renderers (human, json, github, sarif).
-//! - [`gateway`]: the running gateway behind `mcpgw dev` (routing, policy pipeline, streaming
-//!   proxy, capability filter, MCP server registry).
-//! - [`store`]: local state (SQLite) behind the `Store` trait of SPEC §5.6.
-//! - [`oauth`]: the authorization server toward MCP clients and the bearer check of MCP routes.
-//! - [`upstream`]: the gateway as an OAuth client of its upstreams: token exchange, the connect
-//!   flow, the encrypted vault.
-//! - [`mock`]: the built-in mock upstream MCP server (`mcpgw upstream mock`).
-//! - [`templates`]: the project templates of `mcpgw init`, compiled into the binary.
-//! - [`secret`]: a redacting newtype for secret values.
-//! - [`cli`]: the command line: argument definitions and one file per subcommand.
+//! Module map, by layer: a module imports only modules of lower layers (one documented
+//! exception), enforced by `tests/layers.rs`; ARCHITECTURE.md has the data flow.
+//!
+//! Layer 6, the command line:
+//! - [`cli`]: clap definitions, one file per subcommand; the only place that prints or exits.
+//!
+//! Layer 5, the composition root:
+//! - [`gateway`]: `mcpgw dev`: state, server, reload, router, policy pipeline, streaming
+//!   proxy, capability filter, rate limits, MCP server registry.
+//!
+//! Layer 4, features and tools:
+//! - [`authz`]: the authorization server toward MCP clients (metadata, DCR, CIMD, authorize,
+//!   dev-login, federated login, consent, token, revocation, bearer check).
+//! - [`upstream`]: the gateway as OAuth client of its upstreams (token exchange, vault,
+//!   connect flow, refresh, connect-required).
+//! - [`walk`]: `mcpgw oauth walk`. [`probe`]: `mcpgw upstream probe`.
+//! - [`mock`]: `mcpgw upstream mock`, a test double that shares no code with what it tests.
+//! - [`templates`]: the project templates of `mcpgw init`.
+//!
+//! Layer 3, rules and protocols:
+//! - [`validate`]: the rule catalogue over the model → a report; renderers.
+//! - [`oauth`]: client-side OAuth protocol (discovery: challenges, PRM, AS metadata).
+//!
+//! Layer 2, data and wire:
+//! - [`config`]: a project on disk → a typed, located model (no rules, no serving).
+//! - [`store`]: the `Store` trait, its records and the SQLite store (D9).
+//! - [`web`]: problem documents, OAuth error JSON, HTML pages, origin, percent-encoding.
+//!
+//! Layer 1, shared rules:
+//! - [`diag`]: spans, findings, the rule catalogue.
+//! - [`crypto`]: opaque tokens, hashing, PKCE S256, constant-time comparison.
+//! - [`clock`]: the gateway's clock. [`client_metadata`]: RFC 7591 client rules.
+//!
+//! Layer 0, foundations:
+//! - [`net`]: the one outbound HTTP client with its SSRF guard and address classifier.
+//! - [`secret`]: redacted secret types.
 //!
 //! The library never prints and never exits; `cli` decides how results look.
 

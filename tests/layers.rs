@@ -420,6 +420,40 @@ fn no_import_cycles_between_second_level_modules() {
 }
 
 #[test]
+fn architecture_md_and_lib_rs_show_the_same_layers() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let arch = std::fs::read_to_string(root.join("ARCHITECTURE.md")).expect("ARCHITECTURE.md");
+    let mut documented = Vec::new();
+    for line in arch.lines() {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let Some(layer) = cells.get(1).and_then(|c| c.parse::<u8>().ok()) else {
+            continue;
+        };
+        for m in cells.get(2).unwrap_or(&"").split(',') {
+            documented.push((m.trim().trim_matches('`').to_string(), layer));
+        }
+    }
+    let mut expected: Vec<(String, u8)> = LAYERS
+        .iter()
+        .filter(|(m, _)| !matches!(*m, "main" | "lib"))
+        .map(|(m, l)| (m.to_string(), *l))
+        .collect();
+    expected.sort();
+    documented.sort();
+    assert_eq!(
+        documented, expected,
+        "the layer table in ARCHITECTURE.md and LAYERS in tests/layers.rs disagree"
+    );
+    let lib = std::fs::read_to_string(root.join("src/lib.rs")).expect("src/lib.rs");
+    for (m, _) in &expected {
+        assert!(
+            lib.contains(&format!("[`{m}`]")) && lib.contains(&format!("pub mod {m};")),
+            "src/lib.rs's module map does not describe `{m}`"
+        );
+    }
+}
+
+#[test]
 fn the_scanner_reads_groups_chains_and_skips_comments_and_strings() {
     let mut out = Vec::new();
     roots_after_crate("{a::b, c, d::{e, f}, g as h}", &mut out);
