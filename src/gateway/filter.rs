@@ -714,9 +714,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn roles_and_groups_on_direct_calls() {
-        let f = filter(
+    /// A rolesAndGroups filter: one tool per role, one per group, one public, one for nobody.
+    fn tools_by_role_and_group() -> CapabilityFilter {
+        filter(
             Some(vec![
                 marked("admin_tool", &["admin"], &[], false),
                 marked("team_tool", &[], &["eng"], false),
@@ -727,7 +727,12 @@ mod tests {
             None,
             None,
             rag(),
-        );
+        )
+    }
+
+    #[test]
+    fn roles_and_groups_on_direct_calls() {
+        let f = tools_by_role_and_group();
         let try_call = |c: &Caller, name: &str| {
             matches!(
                 inspect(&f, call(json!(1), "tools/call", json!({"name": name})), c),
@@ -992,18 +997,7 @@ mod tests {
 
     #[test]
     fn roles_and_groups_on_lists() {
-        let f = filter(
-            Some(vec![
-                marked("admin_tool", &["admin"], &[], false),
-                marked("team_tool", &[], &["eng"], false),
-                marked("open_tool", &[], &[], true),
-                marked("nobody_tool", &[], &[], false),
-            ]),
-            None,
-            None,
-            None,
-            rag(),
-        );
+        let f = tools_by_role_and_group();
         let upstream = tools_result(json!([
             {"name":"admin_tool"},{"name":"team_tool"},{"name":"open_tool"},
             {"name":"nobody_tool"},{"name":"unlisted"},
