@@ -279,61 +279,23 @@ impl AsyncStore {
             .map_err(|e| StoreError::Worker(e.to_string()))?
     }
 
+    // The operations that callers (tests/store.rs) await directly; everything else goes
+    // through `run`.
     async_op!(register_client(client: NewClient, now: i64) -> RegisterClientOutcome,
         |s| s.register_client(&client, now));
-    async_op!(read_client(client_id: String, now: i64) -> Option<Client>,
-        |s| s.read_client(&client_id, now));
     async_op!(start_authorization(request: StartAuthorization, now: i64) -> StartAuthorizationOutcome,
         |s| s.start_authorization(&request, now));
-    async_op!(read_pending_authorization(id: String, state_token: Secret, now: i64) -> ReadPendingOutcome,
-        |s| s.read_pending_authorization(&id, &state_token, now));
     async_op!(advance_pending_authorization(id: String, state_token: Secret, principal: Principal, now: i64)
         -> AdvancePendingOutcome,
         |s| s.advance_pending_authorization(&id, &state_token, &principal, now));
-    async_op!(mark_authorization_setup_approved(id: String, state_token: Secret, now: i64)
-        -> MarkSetupApprovedOutcome,
-        |s| s.mark_authorization_setup_approved(&id, &state_token, now));
     async_op!(decide_authorization_setup(request: DecideSetup, now: i64) -> DecideSetupOutcome,
         |s| s.decide_authorization_setup(&request, now));
     async_op!(exchange_authorization_code(request: ExchangeCode, now: i64) -> ExchangeCodeOutcome,
         |s| s.exchange_authorization_code(&request, now));
-    async_op!(refresh_token(request: RefreshRequest, now: i64) -> RefreshOutcome,
-        |s| s.refresh_token(&request, now));
-    async_op!(revoke_oauth_token(request: RevokeRequest, now: i64) -> RevokeOutcome,
-        |s| s.revoke_oauth_token(&request, now));
     async_op!(validate_access_token(token: Secret, now: i64) -> ValidateOutcome,
         |s| s.validate_access_token(&token, now));
     async_op!(issue_access_token_for_id_jag(request: IdJagTokenRequest, now: i64) -> IssuedTokens,
         |s| s.issue_access_token_for_id_jag(&request, now));
-    async_op!(create_browser_session(principal: Principal, ttl_seconds: i64, now: i64)
-        -> (BrowserSession, Secret),
-        |s| s.create_browser_session(&principal, ttl_seconds, now));
-    async_op!(read_browser_session(token: Secret, now: i64) -> SessionOutcome,
-        |s| s.read_browser_session(&token, now));
-    async_op!(touch_browser_session(token: Secret, ttl_seconds: i64, now: i64) -> SessionOutcome,
-        |s| s.touch_browser_session(&token, ttl_seconds, now));
-    async_op!(end_browser_session(token: Secret) -> bool,
-        |s| s.end_browser_session(&token));
-    async_op!(get_upstream_connection(key: ConnectionKey) -> Option<UpstreamConnection>,
-        |s| s.get_upstream_connection(&key));
-    async_op!(get_upstream_connections(keys: Vec<ConnectionKey>) -> Vec<UpstreamConnection>,
-        |s| s.get_upstream_connections(&keys));
-    async_op!(upsert_upstream_connection(write: ConnectionWrite, now: i64) -> UpstreamConnection,
-        |s| s.upsert_upstream_connection(&write, now));
-    async_op!(conditional_upsert_upstream_connection(write: ConnectionWrite, condition: WriteCondition, now: i64)
-        -> ConditionalUpsertOutcome,
-        |s| s.conditional_upsert_upstream_connection(&write, condition, now));
-    async_op!(delete_upstream_connection(key: ConnectionKey) -> bool,
-        |s| s.delete_upstream_connection(&key));
-    async_op!(save_upstream_oauth_state(state: NewUpstreamOAuthState, now: i64) -> Secret,
-        |s| s.save_upstream_oauth_state(&state, now));
-    async_op!(consume_upstream_oauth_state(state_token: Secret, now: i64) -> ConsumeUpstreamStateOutcome,
-        |s| s.consume_upstream_oauth_state(&state_token, now));
-    async_op!(issue_browser_connect_ticket(ticket: NewConnectTicket, now: i64) -> (ConnectTicket, Secret),
-        |s| s.issue_browser_connect_ticket(&ticket, now));
-    async_op!(consume_browser_connect_ticket(ticket_token: Secret, now: i64) -> ConsumeTicketOutcome,
-        |s| s.consume_browser_connect_ticket(&ticket_token, now));
-    async_op!(purge_expired(now: i64) -> usize, |s| s.purge_expired(now));
 }
 
 #[cfg(test)]
