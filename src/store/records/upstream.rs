@@ -192,17 +192,6 @@ pub struct UpstreamOAuthState {
     pub expires_at: i64,
 }
 
-#[derive(Debug)]
-pub enum ConsumeUpstreamStateOutcome {
-    Consumed(UpstreamOAuthState),
-    /// `oauth_state_reused`.
-    AlreadyConsumed,
-    /// `oauth_state_expired`.
-    Expired,
-    /// `oauth_state_expired` too (§3.15).
-    Missing,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewConnectTicket {
     pub owner_mode: OwnerMode,
@@ -229,15 +218,21 @@ pub struct ConnectTicket {
     pub expires_at: i64,
 }
 
+/// The outcome of consuming a single-use record by its token: an upstream OAuth state
+/// (§3.15) or a browser connect ticket (§3.14).
 #[derive(Debug)]
-pub enum ConsumeTicketOutcome {
-    Consumed(ConnectTicket),
+pub enum ConsumeOutcome<T> {
+    Consumed(T),
     /// `oauth_state_reused`.
     AlreadyConsumed,
     /// `oauth_state_expired`.
     Expired,
+    /// Unknown token; for an upstream OAuth state `oauth_state_expired` too (§3.15).
     Missing,
 }
+
+pub type ConsumeUpstreamStateOutcome = ConsumeOutcome<UpstreamOAuthState>;
+pub type ConsumeTicketOutcome = ConsumeOutcome<ConnectTicket>;
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@
 
 mod authorizations;
 mod clients;
+mod once;
 mod rows;
 mod schema;
 mod sessions;
@@ -323,7 +324,7 @@ impl Store for SqliteStore {
         state_token: &Secret,
         now: i64,
     ) -> Result<ConsumeUpstreamStateOutcome, StoreError> {
-        self.tx(|c| upstream::consume_upstream_oauth_state(c, state_token, now))
+        self.tx(|c| once::consume_token(c, state_token, now))
     }
 
     fn issue_browser_connect_ticket(
@@ -339,7 +340,7 @@ impl Store for SqliteStore {
         ticket_token: &Secret,
         now: i64,
     ) -> Result<ConsumeTicketOutcome, StoreError> {
-        self.tx(|c| upstream::consume_browser_connect_ticket(c, ticket_token, now))
+        self.tx(|c| once::consume_token(c, ticket_token, now))
     }
 
     fn purge_expired(&self, now: i64) -> Result<usize, StoreError> {

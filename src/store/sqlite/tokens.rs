@@ -3,6 +3,7 @@
 //! revocation and validation.
 
 use super::clients::authenticate;
+use super::once::{Once, SingleUse, consume_once};
 use super::rows::{exec, from_json, parse_col, query_opt, to_json};
 use crate::crypto::{hash_token, new_id, new_token, pkce_s256_matches};
 use crate::secret::Secret;
@@ -126,72 +127,74 @@ pub(super) fn access_from_row(r: &Row<'_>) -> Result<AccessToken, StoreError> {
     })
 }
 
+/// An authorization code as redeemed (D2); `decide_authorization_setup` writes it.
+struct AuthorizationCode {
+    client_id: String,
+    redirect_uri: String,
+    resource: String,
+    operation_id: String,
+    scope: String,
+    code_challenge: String,
+    subject: String,
+    roles: Vec<String>,
+    /// The grant of the first redemption.
+    grant_id: Option<String>,
+}
+
+impl SingleUse for AuthorizationCode {
+    const TABLE: &'static str = "authorization_codes";
+    const COLUMNS: &'static str = "client_id, redirect_uri, resource, operation_id, scope, \
+                                   code_challenge, subject, roles, expires_at, grant_id";
+    const USED_AT: &'static str = "redeemed_at";
+
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(AuthorizationCode {
+            client_id: r.get(0)?,
+            redirect_uri: r.get(1)?,
+            resource: r.get(2)?,
+            operation_id: r.get(3)?,
+            scope: r.get(4)?,
+            code_challenge: r.get(5)?,
+            subject: r.get(6)?,
+            roles: from_json(Self::TABLE, "roles", &r.get::<_, String>(7)?)?,
+            grant_id: r.get(9)?,
+        })
+    }
+}
+
 pub(super) fn exchange_authorization_code(
     c: &Connection,
     req: &ExchangeCode,
     now: i64,
 ) -> Result<ExchangeCodeOutcome, StoreError> {
-    struct Code {
-        client_id: String,
-        redirect_uri: String,
-        resource: String,
-        operation_id: String,
-        scope: String,
-        code_challenge: String,
-        subject: String,
-        roles: Vec<String>,
-        expires_at: i64,
-        redeemed_at: Option<i64>,
-        grant_id: Option<String>,
-    }
     if authenticate(c, &req.client, now)?.is_none() {
         return Ok(ExchangeCodeOutcome::InvalidClient);
     }
     let code_hash = hash_token(req.code.expose());
-    let Some(code) = query_opt(
-        c,
-        "SELECT client_id, redirect_uri, resource, operation_id, scope, code_challenge, \
-         subject, roles, expires_at, redeemed_at, grant_id \
-         FROM authorization_codes WHERE hash = ?1",
-        [&code_hash],
-        |r| {
-            Ok(Code {
-                client_id: r.get(0)?,
-                redirect_uri: r.get(1)?,
-                resource: r.get(2)?,
-                operation_id: r.get(3)?,
-                scope: r.get(4)?,
-                code_challenge: r.get(5)?,
-                subject: r.get(6)?,
-                roles: from_json("authorization_codes", "roles", &r.get::<_, String>(7)?)?,
-                expires_at: r.get(8)?,
-                redeemed_at: r.get(9)?,
-                grant_id: r.get(10)?,
-            })
-        },
-    )?
-    else {
-        return Ok(ExchangeCodeOutcome::Missing);
-    };
-    if code.redeemed_at.is_some() {
-        // D2: a second redemption means the code leaked; the first grant goes too.
-        if let Some(grant_id) = &code.grant_id {
-            revoke_grant(c, grant_id, RevokedReason::CodeReused, now)?;
+    let code = match consume_once(c, &code_hash, now, |code: &AuthorizationCode| {
+        if code.client_id != req.client.client_id
+            || code.redirect_uri != req.redirect_uri
+            || !pkce_s256_matches(req.code_verifier.expose(), &code.code_challenge)
+        {
+            return Some(ExchangeCodeOutcome::BindingMismatch);
         }
-        return Ok(ExchangeCodeOutcome::Consumed);
-    }
-    if now >= code.expires_at {
-        return Ok(ExchangeCodeOutcome::Expired);
-    }
-    if code.client_id != req.client.client_id
-        || code.redirect_uri != req.redirect_uri
-        || !pkce_s256_matches(req.code_verifier.expose(), &code.code_challenge)
-    {
-        return Ok(ExchangeCodeOutcome::BindingMismatch);
-    }
-    if req.resource.as_ref().is_some_and(|r| *r != code.resource) {
-        return Ok(ExchangeCodeOutcome::ResourceMismatch);
-    }
+        if req.resource.as_ref().is_some_and(|r| *r != code.resource) {
+            return Some(ExchangeCodeOutcome::ResourceMismatch);
+        }
+        None
+    })? {
+        Once::Consumed(code) => code,
+        Once::Refused(outcome) => return Ok(outcome),
+        Once::Used(code) => {
+            // D2: a second redemption means the code leaked; the first grant goes too.
+            if let Some(grant_id) = &code.grant_id {
+                revoke_grant(c, grant_id, RevokedReason::CodeReused, now)?;
+            }
+            return Ok(ExchangeCodeOutcome::Consumed);
+        }
+        Once::Expired => return Ok(ExchangeCodeOutcome::Expired),
+        Once::Missing => return Ok(ExchangeCodeOutcome::Missing),
+    };
     let refresh = new_token();
     let refresh_hash = hash_token(refresh.expose());
     let grant = Grant {
@@ -234,10 +237,11 @@ pub(super) fn exchange_authorization_code(
         "INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?1, ?2, ?3)",
         params![refresh_hash, grant.id, now],
     )?;
+    // D2: a second redemption of the code revokes this grant.
     exec(
         c,
-        "UPDATE authorization_codes SET redeemed_at = ?2, grant_id = ?3 WHERE hash = ?1",
-        params![code_hash, now, grant.id],
+        "UPDATE authorization_codes SET grant_id = ?2 WHERE hash = ?1",
+        params![code_hash, grant.id],
     )?;
     let (access_token, access_expires_at) =
         issue_access_token(c, &grant, req.access_token_ttl_seconds, now)?;

@@ -1,14 +1,14 @@
 //! The upstream side (§6) in `upstream_connections` (optimistic concurrency on `updated_at`),
 //! `upstream_oauth_states` and `browser_connect_tickets`.
 
+use super::once::SingleUse;
 use super::rows::{exec, from_json, parse_col, query_opt, to_json};
 use crate::crypto::{hash_token, new_id, new_token};
 use crate::secret::Secret;
 use crate::store::{
     ConditionalUpsertOutcome, ConnectTicket, ConnectionKey, ConnectionStatus, ConnectionWrite,
-    ConsumeTicketOutcome, ConsumeUpstreamStateOutcome, EncryptedBlob, NewConnectTicket,
-    NewUpstreamOAuthState, OwnerMode, StoreError, UpstreamConnection, UpstreamOAuthState,
-    WriteCondition,
+    EncryptedBlob, NewConnectTicket, NewUpstreamOAuthState, OwnerMode, StoreError,
+    UpstreamConnection, UpstreamOAuthState, WriteCondition,
 };
 use rusqlite::{Connection, Row, params};
 
@@ -211,58 +211,35 @@ pub(super) fn save_upstream_oauth_state(
     Ok(token)
 }
 
-pub(super) fn consume_upstream_oauth_state(
-    c: &Connection,
-    state_token: &Secret,
-    now: i64,
-) -> Result<ConsumeUpstreamStateOutcome, StoreError> {
-    const T: &str = "upstream_oauth_states";
-    let hash = hash_token(state_token.expose());
-    let Some((state, consumed_at)) = query_opt(
-        c,
-        "SELECT owner_mode, subject, upstream_id, auth_profile, operation_id, return_to, \
-         return_origin, blob, created_at, expires_at, consumed_at \
-         FROM upstream_oauth_states WHERE hash = ?1",
-        [&hash],
-        |r| {
-            let state = UpstreamOAuthState {
-                key: ConnectionKey {
-                    owner_mode: parse_col(
-                        T,
-                        "owner_mode",
-                        &r.get::<_, String>(0)?,
-                        OwnerMode::parse,
-                    )?,
-                    subject: r.get(1)?,
-                    upstream_id: r.get(2)?,
-                    auth_profile: r.get(3)?,
-                },
-                operation_id: r.get(4)?,
-                return_to: r.get(5)?,
-                return_origin: r.get(6)?,
-                blob: EncryptedBlob(r.get(7)?),
-                created_at: r.get(8)?,
-                expires_at: r.get(9)?,
-            };
-            Ok((state, r.get::<_, Option<i64>>(10)?))
-        },
-    )?
-    else {
-        return Ok(ConsumeUpstreamStateOutcome::Missing);
-    };
-    if consumed_at.is_some() {
-        return Ok(ConsumeUpstreamStateOutcome::AlreadyConsumed);
-    }
-    if now >= state.expires_at {
-        return Ok(ConsumeUpstreamStateOutcome::Expired);
-    }
+impl SingleUse for UpstreamOAuthState {
+    const TABLE: &'static str = "upstream_oauth_states";
+    const COLUMNS: &'static str = "owner_mode, subject, upstream_id, auth_profile, operation_id, \
+                                   return_to, return_origin, blob, created_at, expires_at";
+    const USED_AT: &'static str = "consumed_at";
     // The blob (code verifier, client information) is not needed any more.
-    exec(
-        c,
-        "UPDATE upstream_oauth_states SET consumed_at = ?2, blob = x'' WHERE hash = ?1",
-        params![hash, now],
-    )?;
-    Ok(ConsumeUpstreamStateOutcome::Consumed(state))
+    const ALSO_ON_USE: &'static str = ", blob = x''";
+
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(UpstreamOAuthState {
+            key: ConnectionKey {
+                owner_mode: parse_col(
+                    Self::TABLE,
+                    "owner_mode",
+                    &r.get::<_, String>(0)?,
+                    OwnerMode::parse,
+                )?,
+                subject: r.get(1)?,
+                upstream_id: r.get(2)?,
+                auth_profile: r.get(3)?,
+            },
+            operation_id: r.get(4)?,
+            return_to: r.get(5)?,
+            return_origin: r.get(6)?,
+            blob: EncryptedBlob(r.get(7)?),
+            created_at: r.get(8)?,
+            expires_at: r.get(9)?,
+        })
+    }
 }
 
 pub(super) fn issue_browser_connect_ticket(
@@ -303,47 +280,28 @@ pub(super) fn issue_browser_connect_ticket(
     Ok((ticket, token))
 }
 
-pub(super) fn consume_browser_connect_ticket(
-    c: &Connection,
-    ticket_token: &Secret,
-    now: i64,
-) -> Result<ConsumeTicketOutcome, StoreError> {
-    const T: &str = "browser_connect_tickets";
-    let hash = hash_token(ticket_token.expose());
-    let Some((ticket, consumed_at)) = query_opt(
-        c,
-        "SELECT owner_mode, initiated_by, owner_subject, upstream_id, auth_profile, \
-         operation_id, return_to, created_at, expires_at, consumed_at \
-         FROM browser_connect_tickets WHERE hash = ?1",
-        [&hash],
-        |r| {
-            let ticket = ConnectTicket {
-                owner_mode: parse_col(T, "owner_mode", &r.get::<_, String>(0)?, OwnerMode::parse)?,
-                initiated_by: r.get(1)?,
-                owner_subject: r.get(2)?,
-                upstream_id: r.get(3)?,
-                auth_profile: r.get(4)?,
-                operation_id: r.get(5)?,
-                return_to: r.get(6)?,
-                created_at: r.get(7)?,
-                expires_at: r.get(8)?,
-            };
-            Ok((ticket, r.get::<_, Option<i64>>(9)?))
-        },
-    )?
-    else {
-        return Ok(ConsumeTicketOutcome::Missing);
-    };
-    if consumed_at.is_some() {
-        return Ok(ConsumeTicketOutcome::AlreadyConsumed);
+impl SingleUse for ConnectTicket {
+    const TABLE: &'static str = "browser_connect_tickets";
+    const COLUMNS: &'static str = "owner_mode, initiated_by, owner_subject, upstream_id, \
+                                   auth_profile, operation_id, return_to, created_at, expires_at";
+    const USED_AT: &'static str = "consumed_at";
+
+    fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
+        Ok(ConnectTicket {
+            owner_mode: parse_col(
+                Self::TABLE,
+                "owner_mode",
+                &r.get::<_, String>(0)?,
+                OwnerMode::parse,
+            )?,
+            initiated_by: r.get(1)?,
+            owner_subject: r.get(2)?,
+            upstream_id: r.get(3)?,
+            auth_profile: r.get(4)?,
+            operation_id: r.get(5)?,
+            return_to: r.get(6)?,
+            created_at: r.get(7)?,
+            expires_at: r.get(8)?,
+        })
     }
-    if now >= ticket.expires_at {
-        return Ok(ConsumeTicketOutcome::Expired);
-    }
-    exec(
-        c,
-        "UPDATE browser_connect_tickets SET consumed_at = ?2 WHERE hash = ?1",
-        params![hash, now],
-    )?;
-    Ok(ConsumeTicketOutcome::Consumed(ticket))
 }
