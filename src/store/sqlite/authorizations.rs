@@ -13,14 +13,12 @@ use crate::store::{
 };
 use rusqlite::{Connection, Row, params};
 
-pub(super) const PENDING_COLS: &str = "id, client_id, redirect_uri, resource, operation_id, scope, \
+const PENDING_COLS: &str = "id, client_id, redirect_uri, resource, operation_id, scope, \
                             code_challenge, client_state, phase, subject, roles, setup_approved, \
                             created_at, expires_at, state_hash";
 
 /// A pending authorization and the hash of its current state token.
-pub(super) fn pending_from_row(
-    r: &Row<'_>,
-) -> Result<(PendingAuthorization, Option<String>), StoreError> {
+fn pending_from_row(r: &Row<'_>) -> Result<(PendingAuthorization, Option<String>), StoreError> {
     const T: &str = "pending_authorizations";
     let subject: Option<String> = r.get(9)?;
     let roles = from_json(T, "roles", &r.get::<_, String>(10)?)?;
@@ -49,16 +47,39 @@ pub(super) fn pending_from_row(
     ))
 }
 
-/// Why a state token does not open a pending authorization.
-pub(super) enum PendingRefusal {
+/// Why a state token does not open a pending authorization: the answers every step shares.
+enum PendingRefusal {
     Missing,
     Consumed,
     StaleHash,
     Expired,
 }
 
+/// Each step's outcome has a variant per refusal; `$consumed` names the one for `Consumed`.
+macro_rules! refusal_into {
+    ($($outcome:ident: $consumed:ident),* $(,)?) => {$(
+        impl From<PendingRefusal> for $outcome {
+            fn from(refusal: PendingRefusal) -> Self {
+                match refusal {
+                    PendingRefusal::Missing => Self::Missing,
+                    PendingRefusal::Consumed => Self::$consumed,
+                    PendingRefusal::StaleHash => Self::StaleHash,
+                    PendingRefusal::Expired => Self::Expired,
+                }
+            }
+        }
+    )*};
+}
+
+refusal_into!(
+    ReadPendingOutcome: Consumed,
+    AdvancePendingOutcome: Consumed,
+    MarkSetupApprovedOutcome: Consumed,
+    DecideSetupOutcome: ConsumedAlready,
+);
+
 /// Loads the pending authorization `id` if `state_token` is its current token and it is live.
-pub(super) fn check_pending(
+fn check_pending(
     c: &Connection,
     id: &str,
     state_token: &Secret,
@@ -166,10 +187,7 @@ pub(super) fn read_pending_authorization(
 ) -> Result<ReadPendingOutcome, StoreError> {
     Ok(match check_pending(c, id, state_token, now)? {
         Ok(p) => ReadPendingOutcome::Available(Box::new(p)),
-        Err(PendingRefusal::Missing) => ReadPendingOutcome::Missing,
-        Err(PendingRefusal::Consumed) => ReadPendingOutcome::Consumed,
-        Err(PendingRefusal::StaleHash) => ReadPendingOutcome::StaleHash,
-        Err(PendingRefusal::Expired) => ReadPendingOutcome::Expired,
+        Err(refusal) => refusal.into(),
     })
 }
 
@@ -182,10 +200,7 @@ pub(super) fn advance_pending_authorization(
 ) -> Result<AdvancePendingOutcome, StoreError> {
     let mut pending = match check_pending(c, id, state_token, now)? {
         Ok(p) => p,
-        Err(PendingRefusal::Missing) => return Ok(AdvancePendingOutcome::Missing),
-        Err(PendingRefusal::Consumed) => return Ok(AdvancePendingOutcome::Consumed),
-        Err(PendingRefusal::StaleHash) => return Ok(AdvancePendingOutcome::StaleHash),
-        Err(PendingRefusal::Expired) => return Ok(AdvancePendingOutcome::Expired),
+        Err(refusal) => return Ok(refusal.into()),
     };
     if pending.phase != AuthorizationPhase::AwaitingLogin {
         return Ok(AdvancePendingOutcome::WrongPhase);
@@ -219,10 +234,7 @@ pub(super) fn mark_authorization_setup_approved(
 ) -> Result<MarkSetupApprovedOutcome, StoreError> {
     let mut pending = match check_pending(c, id, state_token, now)? {
         Ok(p) => p,
-        Err(PendingRefusal::Missing) => return Ok(MarkSetupApprovedOutcome::Missing),
-        Err(PendingRefusal::Consumed) => return Ok(MarkSetupApprovedOutcome::Consumed),
-        Err(PendingRefusal::StaleHash) => return Ok(MarkSetupApprovedOutcome::StaleHash),
-        Err(PendingRefusal::Expired) => return Ok(MarkSetupApprovedOutcome::Expired),
+        Err(refusal) => return Ok(refusal.into()),
     };
     if pending.phase != AuthorizationPhase::AwaitingSetup {
         return Ok(MarkSetupApprovedOutcome::WrongPhase);
@@ -243,10 +255,7 @@ pub(super) fn decide_authorization_setup(
 ) -> Result<DecideSetupOutcome, StoreError> {
     let mut pending = match check_pending(c, &req.id, &req.state_token, now)? {
         Ok(p) => p,
-        Err(PendingRefusal::Missing) => return Ok(DecideSetupOutcome::Missing),
-        Err(PendingRefusal::Consumed) => return Ok(DecideSetupOutcome::ConsumedAlready),
-        Err(PendingRefusal::StaleHash) => return Ok(DecideSetupOutcome::StaleHash),
-        Err(PendingRefusal::Expired) => return Ok(DecideSetupOutcome::Expired),
+        Err(refusal) => return Ok(refusal.into()),
     };
     // Before the login the current token is the login-state token, not a setup token.
     let Some(principal) = pending

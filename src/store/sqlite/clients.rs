@@ -10,10 +10,10 @@ use crate::store::{
 };
 use rusqlite::{Connection, Row, params};
 
-pub(super) const CLIENT_COLS: &str = "id, source, name, redirect_uris, grant_types, profiles, auth_method, \
+const CLIENT_COLS: &str = "id, source, name, redirect_uris, grant_types, profiles, auth_method, \
                            secret_hash, jwks_uri, jwks, created_at, expires_at";
 
-pub(super) fn client_from_row(r: &Row<'_>) -> Result<Client, StoreError> {
+fn client_from_row(r: &Row<'_>) -> Result<Client, StoreError> {
     const T: &str = "clients";
     Ok(Client {
         id: r.get(0)?,

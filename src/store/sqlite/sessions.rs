@@ -6,7 +6,7 @@ use crate::secret::Secret;
 use crate::store::{BrowserSession, Principal, SessionOutcome, StoreError};
 use rusqlite::{Connection, Row, params};
 
-pub(super) fn session_from_row(r: &Row<'_>) -> Result<BrowserSession, StoreError> {
+fn session_from_row(r: &Row<'_>) -> Result<BrowserSession, StoreError> {
     Ok(BrowserSession {
         token_hash: r.get(0)?,
         principal: Principal {
@@ -18,10 +18,7 @@ pub(super) fn session_from_row(r: &Row<'_>) -> Result<BrowserSession, StoreError
     })
 }
 
-pub(super) fn load_session(
-    c: &Connection,
-    hash: &str,
-) -> Result<Option<BrowserSession>, StoreError> {
+fn load_session(c: &Connection, hash: &str) -> Result<Option<BrowserSession>, StoreError> {
     query_opt(
         c,
         "SELECT hash, subject, roles, created_at, expires_at FROM browser_sessions \

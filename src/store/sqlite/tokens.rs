@@ -14,11 +14,11 @@ use crate::store::{
 };
 use rusqlite::{Connection, Row, params};
 
-pub(super) const GRANT_COLS: &str = "id, client_id, subject, roles, resource, operation_id, scope, \
+const GRANT_COLS: &str = "id, client_id, subject, roles, resource, operation_id, scope, \
                           created_at, expires_at, current_refresh_hash, previous_refresh_hash, \
                           rotated_at, revoked_at, revoked_reason";
 
-pub(super) fn grant_from_row(r: &Row<'_>) -> Result<Grant, StoreError> {
+fn grant_from_row(r: &Row<'_>) -> Result<Grant, StoreError> {
     const T: &str = "grants";
     let reason: Option<String> = r.get(13)?;
     Ok(Grant {
@@ -42,10 +42,7 @@ pub(super) fn grant_from_row(r: &Row<'_>) -> Result<Grant, StoreError> {
 }
 
 /// The grant that ever issued the refresh token with this hash.
-pub(super) fn grant_of_refresh_hash(
-    c: &Connection,
-    hash: &str,
-) -> Result<Option<Grant>, StoreError> {
+fn grant_of_refresh_hash(c: &Connection, hash: &str) -> Result<Option<Grant>, StoreError> {
     query_opt(
         c,
         &format!(
@@ -58,7 +55,7 @@ pub(super) fn grant_of_refresh_hash(
 }
 
 /// Revokes a grant and every access token it issued (idempotent).
-pub(super) fn revoke_grant(
+fn revoke_grant(
     c: &Connection,
     grant_id: &str,
     reason: RevokedReason,
@@ -78,22 +75,29 @@ pub(super) fn revoke_grant(
     Ok(())
 }
 
-/// Issues an access token for `grant`; its expiry is capped by the grant's (§5.2).
-pub(super) fn issue_access_token(
+/// Records `refresh` (already the grant's current refresh token) and issues an access token
+/// whose expiry is capped by the grant's (§5.2): the answer of a code exchange or a refresh.
+fn issue_tokens(
     c: &Connection,
-    grant: &Grant,
-    ttl_seconds: i64,
+    grant: Grant,
+    refresh: Secret,
+    access_ttl_seconds: i64,
     now: i64,
-) -> Result<(Secret, i64), StoreError> {
-    let token = new_token();
-    let expires_at = now.saturating_add(ttl_seconds).min(grant.expires_at);
+) -> Result<Box<IssuedTokens>, StoreError> {
+    exec(
+        c,
+        "INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?1, ?2, ?3)",
+        params![grant.current_refresh_hash, grant.id, now],
+    )?;
+    let access_token = new_token();
+    let access_expires_at = now.saturating_add(access_ttl_seconds).min(grant.expires_at);
     exec(
         c,
         "INSERT INTO access_tokens (hash, grant_id, client_id, subject, roles, resource, \
          operation_id, scope, created_at, expires_at, revoked_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, NULL)",
         params![
-            hash_token(token.expose()),
+            hash_token(access_token.expose()),
             grant.id,
             grant.client_id,
             grant.subject,
@@ -102,16 +106,21 @@ pub(super) fn issue_access_token(
             grant.operation_id,
             grant.scope,
             now,
-            expires_at,
+            access_expires_at,
         ],
     )?;
-    Ok((token, expires_at))
+    Ok(Box::new(IssuedTokens {
+        grant,
+        access_token,
+        access_expires_at,
+        refresh_token: refresh,
+    }))
 }
 
-pub(super) const ACCESS_COLS: &str = "a.hash, a.grant_id, a.client_id, a.subject, a.roles, a.resource, \
+const ACCESS_COLS: &str = "a.hash, a.grant_id, a.client_id, a.subject, a.roles, a.resource, \
                            a.operation_id, a.scope, a.created_at, a.expires_at, a.revoked_at";
 
-pub(super) fn access_from_row(r: &Row<'_>) -> Result<AccessToken, StoreError> {
+fn access_from_row(r: &Row<'_>) -> Result<AccessToken, StoreError> {
     Ok(AccessToken {
         token_hash: r.get(0)?,
         grant_id: r.get(1)?,
@@ -196,7 +205,6 @@ pub(super) fn exchange_authorization_code(
         Once::Missing => return Ok(ExchangeCodeOutcome::Missing),
     };
     let refresh = new_token();
-    let refresh_hash = hash_token(refresh.expose());
     let grant = Grant {
         id: new_id(),
         client_id: code.client_id,
@@ -207,7 +215,7 @@ pub(super) fn exchange_authorization_code(
         scope: code.scope,
         created_at: now,
         expires_at: now.saturating_add(req.grant_ttl_seconds),
-        current_refresh_hash: refresh_hash.clone(),
+        current_refresh_hash: hash_token(refresh.expose()),
         previous_refresh_hash: None,
         rotated_at: None,
         revoked_at: None,
@@ -232,25 +240,14 @@ pub(super) fn exchange_authorization_code(
             grant.current_refresh_hash,
         ],
     )?;
-    exec(
-        c,
-        "INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?1, ?2, ?3)",
-        params![refresh_hash, grant.id, now],
-    )?;
     // D2: a second redemption of the code revokes this grant.
     exec(
         c,
         "UPDATE authorization_codes SET grant_id = ?2 WHERE hash = ?1",
         params![code_hash, grant.id],
     )?;
-    let (access_token, access_expires_at) =
-        issue_access_token(c, &grant, req.access_token_ttl_seconds, now)?;
-    Ok(ExchangeCodeOutcome::Exchanged(Box::new(IssuedTokens {
-        grant,
-        access_token,
-        access_expires_at,
-        refresh_token: refresh,
-    })))
+    let issued = issue_tokens(c, grant, refresh, req.access_token_ttl_seconds, now)?;
+    Ok(ExchangeCodeOutcome::Exchanged(issued))
 }
 
 pub(super) fn refresh_token(
@@ -297,24 +294,13 @@ pub(super) fn refresh_token(
          current_refresh_hash = ?2, rotated_at = ?3 WHERE id = ?1",
         params![grant.id, next_hash, now],
     )?;
-    exec(
-        c,
-        "INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES (?1, ?2, ?3)",
-        params![next_hash, grant.id, now],
-    )?;
     grant.previous_refresh_hash = Some(std::mem::replace(
         &mut grant.current_refresh_hash,
         next_hash,
     ));
     grant.rotated_at = Some(now);
-    let (access_token, access_expires_at) =
-        issue_access_token(c, &grant, req.access_token_ttl_seconds, now)?;
-    Ok(RefreshOutcome::Rotated(Box::new(IssuedTokens {
-        grant,
-        access_token,
-        access_expires_at,
-        refresh_token: next,
-    })))
+    let issued = issue_tokens(c, grant, next, req.access_token_ttl_seconds, now)?;
+    Ok(RefreshOutcome::Rotated(issued))
 }
 
 pub(super) fn revoke_oauth_token(

@@ -12,15 +12,25 @@ use crate::store::{
 };
 use rusqlite::{Connection, Row, params};
 
-pub(super) const CONN_COLS: &str = "id, owner_mode, subject, upstream_id, auth_profile, status, blob, \
+/// The `owner_mode` column at `index` of a row of `table`.
+fn owner_mode_at(r: &Row<'_>, table: &'static str, index: usize) -> Result<OwnerMode, StoreError> {
+    parse_col(
+        table,
+        "owner_mode",
+        &r.get::<_, String>(index)?,
+        OwnerMode::parse,
+    )
+}
+
+const CONN_COLS: &str = "id, owner_mode, subject, upstream_id, auth_profile, status, blob, \
                          scopes, expires_at, connected_by, created_at, updated_at";
 
-pub(super) fn connection_from_row(r: &Row<'_>) -> Result<UpstreamConnection, StoreError> {
+fn connection_from_row(r: &Row<'_>) -> Result<UpstreamConnection, StoreError> {
     const T: &str = "upstream_connections";
     Ok(UpstreamConnection {
         id: r.get(0)?,
         key: ConnectionKey {
-            owner_mode: parse_col(T, "owner_mode", &r.get::<_, String>(1)?, OwnerMode::parse)?,
+            owner_mode: owner_mode_at(r, T, 1)?,
             subject: r.get(2)?,
             upstream_id: r.get(3)?,
             auth_profile: r.get(4)?,
@@ -40,7 +50,7 @@ pub(super) fn connection_from_row(r: &Row<'_>) -> Result<UpstreamConnection, Sto
     })
 }
 
-pub(super) fn load_connection(
+fn load_connection(
     c: &Connection,
     key: &ConnectionKey,
 ) -> Result<Option<UpstreamConnection>, StoreError> {
@@ -61,7 +71,7 @@ pub(super) fn load_connection(
 }
 
 /// Inserts or updates the connection; `updated_at` strictly increases.
-pub(super) fn write_connection(
+fn write_connection(
     c: &Connection,
     write: &ConnectionWrite,
     existing: Option<&UpstreamConnection>,
@@ -222,12 +232,7 @@ impl SingleUse for UpstreamOAuthState {
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         Ok(UpstreamOAuthState {
             key: ConnectionKey {
-                owner_mode: parse_col(
-                    Self::TABLE,
-                    "owner_mode",
-                    &r.get::<_, String>(0)?,
-                    OwnerMode::parse,
-                )?,
+                owner_mode: owner_mode_at(r, Self::TABLE, 0)?,
                 subject: r.get(1)?,
                 upstream_id: r.get(2)?,
                 auth_profile: r.get(3)?,
@@ -288,12 +293,7 @@ impl SingleUse for ConnectTicket {
 
     fn from_row(r: &Row<'_>) -> Result<Self, StoreError> {
         Ok(ConnectTicket {
-            owner_mode: parse_col(
-                Self::TABLE,
-                "owner_mode",
-                &r.get::<_, String>(0)?,
-                OwnerMode::parse,
-            )?,
+            owner_mode: owner_mode_at(r, Self::TABLE, 0)?,
             initiated_by: r.get(1)?,
             owner_subject: r.get(2)?,
             upstream_id: r.get(3)?,
