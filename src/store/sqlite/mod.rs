@@ -8,8 +8,9 @@
 //!
 //! The operations live by record kind in the submodules (`clients`, `authorizations`,
 //! `tokens`, `sessions`, `upstream`); each takes the transaction's connection, and the
-//! [`Store`] impl here wraps every call in [`SqliteStore::tx`]. `schema` holds the migration
-//! scripts, `rows` the small row helpers.
+//! [`Store`] impl here wraps every call in `SqliteStore::tx`. `once` is the single-use helper
+//! behind every consume (authorization codes, upstream OAuth state, connect tickets), `schema`
+//! holds the migration scripts, `rows` the small row helpers.
 
 mod authorizations;
 mod clients;
