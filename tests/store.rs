@@ -1697,14 +1697,19 @@ async fn async_store_runs_the_flow() {
     let s2 = s.clone();
 
     let RegisterClientOutcome::Registered { client, .. } = s
-        .register_client(new_client("dcr:a", ClientAuthMethod::None), T0)
+        .run(|st| st.register_client(&new_client("dcr:a", ClientAuthMethod::None), T0))
         .await
         .unwrap()
     else {
         panic!()
     };
     let StartAuthorizationOutcome::Started { state_token, .. } = s
-        .start_authorization(start_req("tx", &client.id, InitialPhase::AwaitingLogin), T0)
+        .run(move |st| {
+            st.start_authorization(
+                &start_req("tx", &client.id, InitialPhase::AwaitingLogin),
+                T0,
+            )
+        })
         .await
         .unwrap()
     else {
@@ -1713,30 +1718,34 @@ async fn async_store_runs_the_flow() {
     let AdvancePendingOutcome::Advanced {
         state_token: setup, ..
     } = s2
-        .advance_pending_authorization("tx".into(), state_token, alice(), T0)
+        .run(move |st| st.advance_pending_authorization("tx", &state_token, &alice(), T0))
         .await
         .unwrap()
     else {
         panic!()
     };
     let DecideSetupOutcome::Approved { code, .. } = s
-        .decide_authorization_setup(
-            DecideSetup {
-                id: "tx".into(),
-                state_token: setup,
-                subject: "alice".into(),
-                decision: SetupDecision::Approve,
-                code_ttl_seconds: 60,
-            },
-            T0,
-        )
+        .run(move |st| {
+            st.decide_authorization_setup(
+                &DecideSetup {
+                    id: "tx".into(),
+                    state_token: setup,
+                    subject: "alice".into(),
+                    decision: SetupDecision::Approve,
+                    code_ttl_seconds: 60,
+                },
+                T0,
+            )
+        })
         .await
         .unwrap()
     else {
         panic!()
     };
     let ExchangeCodeOutcome::Exchanged(t) = s
-        .exchange_authorization_code(exchange_req(ClientAuth::public("dcr:a"), &code), T0)
+        .run(move |st| {
+            st.exchange_authorization_code(&exchange_req(ClientAuth::public("dcr:a"), &code), T0)
+        })
         .await
         .unwrap()
     else {
@@ -1748,7 +1757,8 @@ async fn async_store_runs_the_flow() {
         let s = s.clone();
         let token = t.access_token.clone();
         tasks.push(tokio::spawn(async move {
-            s.validate_access_token(token, T0 + i).await
+            s.run(move |st| st.validate_access_token(&token, T0 + i))
+                .await
         }));
     }
     for task in tasks {
@@ -1763,8 +1773,8 @@ async fn async_store_runs_the_flow() {
         .unwrap();
     assert!(n);
     assert!(matches!(
-        s.issue_access_token_for_id_jag(
-            IdJagTokenRequest {
+        s.run(|st| st.issue_access_token_for_id_jag(
+            &IdJagTokenRequest {
                 client: ClientAuth::public("dcr:a"),
                 subject: "alice".into(),
                 resource: RESOURCE.into(),
@@ -1773,7 +1783,7 @@ async fn async_store_runs_the_flow() {
                 access_token_ttl_seconds: 900,
             },
             T0
-        )
+        ))
         .await,
         Err(StoreError::Unsupported { .. })
     ));
