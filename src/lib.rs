@@ -22,6 +22,7 @@
 //! Layer 3, rules and protocols:
 //! - [`validate`]: the rule catalogue over the model → a report; renderers.
 //! - [`oauth`]: client-side OAuth protocol (discovery: challenges, PRM, AS metadata).
+//! - [`mcp`]: the MCP wire the gateway reads and answers itself, both eras (D26, D27).
 //!
 //! Layer 2, data and wire:
 //! - [`config`]: a project on disk → a typed, located model (no rules, no serving).
@@ -47,6 +48,7 @@ pub mod config;
 pub mod crypto;
 pub mod diag;
 pub mod gateway;
+pub mod mcp;
 pub mod mock;
 pub mod net;
 pub mod oauth;

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("templates", 4),
     ("validate", 3),
     ("oauth", 3),
+    ("mcp", 3),
     ("config", 2),
     ("store", 2),
     ("web", 2),
