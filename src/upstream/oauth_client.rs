@@ -1,9 +1,10 @@
 //! The gateway as an OAuth client of one upstream (SPEC §6.3–§6.5, D15, D17, D19): discovery
 //! through the shared [`crate::oauth::discovery`] module, client registration (CIMD on https
-//! origins, else DCR, or the configured manual client), the authorize URL, the code exchange
-//! and the refresh (requests built by [`crate::oauth::token_request`], shared with `oauth
-//! walk`). Every call goes through [`crate::net::outbound`] with the limits of §6.5 (30 s,
-//! 256 KiB, ≤ 2 redirects, https or loopback http, no private hosts).
+//! origins, else DCR, or the configured manual client, as [`crate::oauth::registration`]
+//! decides), the authorize URL, the code exchange and the refresh (requests built by
+//! [`crate::oauth::token_request`], shared with `oauth walk`). Every call goes through
+//! [`crate::net::outbound`] with the limits of §6.5 (30 s, 256 KiB, ≤ 2 redirects, https or
+//! loopback http, no private hosts).
 
 use super::Upstreams;
 use super::model::{Endpoints, RegisteredClient, Setup, scope_union};
@@ -11,6 +12,7 @@ use crate::client_metadata::ClientAuthMethod;
 use crate::config::policies::token_exchange::{ClientRegistration, Prompt, TokenExchange};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{self, DiscoveryInput};
+use crate::oauth::registration::{self, Registration};
 use crate::oauth::token_request::{AuthorizationRequest, Client, ClientAuth, TokenRequest};
 use crate::secret::{AccessToken, ClientSecret, PkceVerifier, RefreshToken};
 use serde_json::{Value, json};
@@ -232,48 +234,52 @@ async fn register(
     prefix: &str,
 ) -> Result<RegisteredClient, UpstreamError> {
     let redirect = redirect_uri(origin, prefix, &te.upstream_id.value);
-    if let ClientRegistration::Manual {
-        client_id,
-        client_secret,
-        method,
-    } = &te.client_registration
-    {
-        return Ok(RegisteredClient {
-            client_id: client_id.clone(),
-            client_secret: client_secret
-                .as_ref()
-                .map(|s| ClientSecret::new(s.expose())),
-            auth_method: *method,
-            redirect_uri: redirect,
-            source: "manual".into(),
-            refresh_grant: true,
-        });
-    }
-    if origin.starts_with("https://") && found.supports_cimd() {
-        return Ok(RegisteredClient {
-            client_id: cimd_url(origin, prefix, &te.upstream_id.value),
-            client_secret: None,
-            auth_method: ClientAuthMethod::None,
-            redirect_uri: redirect,
-            source: "cimd".into(),
-            refresh_grant: true,
-        });
-    }
-    let Some(endpoint) = found
-        .metadata
-        .registration_endpoint
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-    else {
-        return Err(UpstreamError::RegistrationRequired(format!(
-            "the authorization server {} does not support dynamic client registration{}: register a client there and set clientRegistration {{\"mode\": \"manual\", \"clientId\": …}} with redirect URI {redirect}",
-            found.metadata.issuer,
-            if origin.starts_with("https://") {
-                " or Client ID Metadata Documents"
-            } else {
-                " (Client ID Metadata Documents need an https gateway origin)"
-            }
-        )));
+    let mode = match te.client_registration {
+        ClientRegistration::Auto => registration::Mode::Auto,
+        ClientRegistration::Manual { .. } => registration::Mode::Manual,
+    };
+    let choice = registration::choose(found, mode, origin.starts_with("https://"));
+    let endpoint = match choice.registration {
+        Registration::Manual => {
+            // choose() answers Manual exactly when the mode is manual
+            let ClientRegistration::Manual {
+                client_id,
+                client_secret,
+                method,
+            } = &te.client_registration
+            else {
+                return Err(UpstreamError::Internal(
+                    "a manual registration without a configured client".into(),
+                ));
+            };
+            return Ok(RegisteredClient {
+                client_id: client_id.clone(),
+                client_secret: client_secret
+                    .as_ref()
+                    .map(|s| ClientSecret::new(s.expose())),
+                auth_method: *method,
+                redirect_uri: redirect,
+                source: "manual".into(),
+                refresh_grant: true,
+            });
+        }
+        Registration::Cimd => {
+            return Ok(RegisteredClient {
+                client_id: cimd_url(origin, prefix, &te.upstream_id.value),
+                client_secret: None,
+                auth_method: ClientAuthMethod::None,
+                redirect_uri: redirect,
+                source: "cimd".into(),
+                refresh_grant: true,
+            });
+        }
+        Registration::Dcr(endpoint) => endpoint,
+        Registration::Unavailable => {
+            return Err(UpstreamError::RegistrationRequired(format!(
+                "{}: register a client there and set clientRegistration {{\"mode\": \"manual\", \"clientId\": …}} with redirect URI {redirect}",
+                choice.why
+            )));
+        }
     };
     let body = client_metadata(te, origin, prefix);
     let answer = outbound::fetch(

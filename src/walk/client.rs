@@ -4,6 +4,7 @@
 
 use super::transcript::StepKind;
 use super::{ClientChoice, Stop, Walk, oauth_error, str_field};
+use crate::client_metadata::ClientAuthMethod;
 use crate::net::outbound::OutboundRequest;
 use crate::oauth::token_request::AuthorizationRequest;
 use crate::secret::{ClientSecret, PkceVerifier};
@@ -163,19 +164,12 @@ impl Walk<'_> {
 
     /// client_secret_basic unless the AS lists only client_secret_post.
     fn pick_secret_method(&self) -> String {
-        let methods = self
-            .discovered
+        self.discovered
             .as_ref()
-            .map(|d| d.metadata.token_endpoint_auth_methods_supported.clone())
-            .unwrap_or_default();
-        if !methods.is_empty()
-            && !methods.iter().any(|m| m == "client_secret_basic")
-            && methods.iter().any(|m| m == "client_secret_post")
-        {
-            "client_secret_post".into()
-        } else {
-            "client_secret_basic".into()
-        }
+            .map(|d| crate::oauth::registration::secret_method(&d.metadata))
+            .unwrap_or(ClientAuthMethod::ClientSecretBasic)
+            .as_str()
+            .to_string()
     }
 
     /// Step 5: PKCE (RFC 7636 S256), state, and the authorize URL.
