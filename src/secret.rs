@@ -5,6 +5,8 @@
 //! of oauth2-rs, one distinct type per kind of client-side credential ([`PkceVerifier`],
 //! [`ClientSecret`], [`AccessToken`], [`RefreshToken`]): they do not print, do not implement
 //! `Clone` (a copy is an explicit `T::new(x.secret())`), and cannot be passed one for another.
+//! They serialize as the bare string (the sealed upstream vault and `oauth walk --save` keep
+//! them): serde writes the value, formatting never does.
 
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
@@ -58,6 +60,20 @@ macro_rules! secret_type {
                 f.write_str(concat!(stringify!($name), "([redacted])"))
             }
         }
+
+        /// The bare string, as a `String` field would be written: only for the sealed vault and
+        /// the `--save` token file.
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                String::deserialize(d).map($name)
+            }
+        }
     };
 }
 
@@ -97,5 +113,26 @@ mod tests {
         );
         assert_eq!(v.secret(), "verifier-value");
         assert_eq!(t.into_secret(), "refresh-value");
+    }
+
+    #[test]
+    fn typed_secrets_serialize_as_the_bare_string() {
+        #[derive(serde::Serialize, serde::Deserialize, Debug)]
+        struct Held {
+            access_token: Option<super::AccessToken>,
+            client_secret: Option<super::ClientSecret>,
+        }
+        let held = Held {
+            access_token: Some(super::AccessToken::new("at-value")),
+            client_secret: None,
+        };
+        let json = serde_json::to_string(&held).expect("serializes");
+        assert_eq!(json, r#"{"access_token":"at-value","client_secret":null}"#);
+        let back: Held = serde_json::from_str(&json).expect("deserializes");
+        assert_eq!(
+            back.access_token.as_ref().map(|t| t.secret()),
+            Some("at-value")
+        );
+        assert!(!format!("{back:?}").contains("at-value"));
     }
 }

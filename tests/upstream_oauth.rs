@@ -513,7 +513,7 @@ fn assert_vault_holds_no_clear_token(project: &Path, subject: &str, id: &str, pr
     let sealed: Sealed = vault
         .open_json(Purpose::Connection, &key, &conn.blob)
         .unwrap();
-    let access = sealed.access_token.expect("an access token");
+    let access = sealed.access_token.expect("an access token").into_secret();
     let mut bytes = Vec::new();
     for f in std::fs::read_dir(&state).unwrap() {
         let p = f.unwrap().path();
@@ -522,7 +522,7 @@ fn assert_vault_holds_no_clear_token(project: &Path, subject: &str, id: &str, pr
         }
     }
     let mut needles = vec![access];
-    needles.extend(sealed.refresh_token);
+    needles.extend(sealed.refresh_token.map(|t| t.into_secret()));
     for needle in needles {
         assert!(needle.len() >= 16);
         assert!(

@@ -253,15 +253,15 @@ async fn secrets_are_shortened_unless_asked() {
     let tokens = r.tokens.expect("tokens kept");
     let json = serde_json::to_string(&r.transcript).unwrap();
     assert!(
-        !json.contains(&tokens.access_token),
+        !json.contains(tokens.access_token.secret()),
         "the access token leaked"
     );
     assert!(
-        !json.contains(tokens.refresh_token.as_deref().unwrap()),
+        !json.contains(tokens.refresh_token.as_ref().unwrap().secret()),
         "the refresh token leaked"
     );
     assert!(
-        json.contains(&format!("Bearer {}…", &tokens.access_token[..6])),
+        json.contains(&format!("Bearer {}…", &tokens.access_token.secret()[..6])),
         "{json}"
     );
     assert_eq!(

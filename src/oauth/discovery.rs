@@ -652,9 +652,17 @@ impl Discovered {
         self.metadata.client_id_metadata_document_supported
     }
 
-    /// The AS has an RFC 7591 registration endpoint.
+    /// The AS has an RFC 7591 registration endpoint (one that is a URL).
     pub fn supports_dcr(&self) -> bool {
-        self.metadata.registration_endpoint.is_some()
+        self.registration_endpoint().is_some()
+    }
+
+    /// The RFC 7591 registration endpoint, when the metadata names one that is a URL.
+    pub fn registration_endpoint(&self) -> Option<Url> {
+        self.metadata
+            .registration_endpoint
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
     }
 }
 

@@ -7,6 +7,7 @@ use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{
     self, Attempt, Discovered, DiscoveryError, DiscoveryInput, ProbeResult,
 };
+use crate::oauth::registration::{self, Registration as Chosen};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -50,7 +51,8 @@ impl ProbeOutcome {
     }
 }
 
-/// How the gateway would register itself as a client at the upstream's AS (§6.4).
+/// How the gateway would register itself as a client at the upstream's AS (§6.4): what
+/// [`crate::oauth::registration::choose`] picks on an https and on an http gateway origin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Registration {
@@ -363,17 +365,19 @@ fn judge(opts: &ProbeOptions, d: &Discovered, v: &mut Verdict) {
         ));
     }
 
-    v.registration = Some(match (d.supports_cimd(), d.supports_dcr()) {
-        (true, true) => Registration::CimdAndDcr,
-        (true, false) => {
+    // the gateway's origin is not known here: the choice on an https and on an http origin
+    let auto = |https| registration::choose(d, registration::Mode::Auto, https).registration;
+    v.registration = Some(match (auto(true), auto(false)) {
+        (Chosen::Cimd, Chosen::Dcr(_)) => Registration::CimdAndDcr,
+        (Chosen::Cimd, _) => {
             v.warnings.push(
                 "the authorization server takes Client ID Metadata Documents but has no DCR: this works only when the gateway's public origin is https (mcpgw dev on http gets upstream_client_registration_required; use manual registration there)"
                     .into(),
             );
             Registration::Cimd
         }
-        (false, true) => Registration::Dcr,
-        (false, false) => Registration::Manual,
+        (Chosen::Dcr(_), _) => Registration::Dcr,
+        _ => Registration::Manual,
     });
 
     v.refresh_tokens = if m.grant_types_supported.is_empty() {
@@ -597,15 +601,7 @@ fn suggest(
 /// For a hand-registered client: `client_secret_basic` (the policy's default) unless the AS
 /// only takes `client_secret_post`.
 fn manual_auth_method(d: &Discovered) -> &'static str {
-    let methods = &d.metadata.token_endpoint_auth_methods_supported;
-    if !methods.is_empty()
-        && !methods.iter().any(|m| m == "client_secret_basic")
-        && methods.iter().any(|m| m == "client_secret_post")
-    {
-        "client_secret_post"
-    } else {
-        "client_secret_basic"
-    }
+    registration::secret_method(&d.metadata).as_str()
 }
 
 #[cfg(test)]

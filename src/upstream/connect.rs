@@ -478,11 +478,9 @@ async fn begin(
         };
     let widened = earlier.and_then(|s| s.requested_scope);
     let scope = oauth_client::requested_scope(te, &setup, widened.as_deref());
-    let verifier = crate::crypto::new_pkce_verifier().into_secret();
-    let challenge = crate::crypto::pkce_s256(&verifier);
     let pending = PendingConnect {
         setup: (*setup).clone(),
-        code_verifier: verifier,
+        code_verifier: crate::crypto::new_pkce_verifier(),
         scope: scope.clone(),
         subject: flow.subject,
         restarted: flow.restarted,
@@ -527,8 +525,14 @@ async fn begin(
         },
         now,
     );
-    oauth_client::authorize_url(te, &setup, scope.as_deref(), &state_jwt, &challenge)
-        .map_err(|e| cx.page(upstream_error_page(&e, stage)))
+    oauth_client::authorize_url(
+        te,
+        &setup,
+        scope.as_deref(),
+        &state_jwt,
+        &pending.code_verifier,
+    )
+    .map_err(|e| cx.page(upstream_error_page(&e, stage)))
 }
 
 async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>) -> Response {

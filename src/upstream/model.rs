@@ -1,8 +1,11 @@
 //! What the gateway knows about an upstream once discovery and registration ran ([`Setup`]),
 //! what a connection holds once opened from the vault ([`Sealed`]), and what a pending connect
-//! flow holds ([`PendingConnect`]). All of it is serialised as JSON inside sealed blobs.
+//! flow holds ([`PendingConnect`]). All of it is serialised as JSON inside sealed blobs; the
+//! secrets in it are [`crate::secret`] types, which serialise as the bare string and never
+//! print, so a copy of a record copies them explicitly.
 
 use crate::client_metadata::ClientAuthMethod;
+use crate::secret::{AccessToken, ClientSecret, PkceVerifier, RefreshToken};
 use serde::{Deserialize, Serialize};
 
 /// The upstream authorization server's endpoints and what the gateway will ask of it.
@@ -25,11 +28,11 @@ pub struct Endpoints {
 }
 
 /// The gateway's client at the upstream AS.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RegisteredClient {
     pub client_id: String,
     #[serde(default)]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
     pub auth_method: ClientAuthMethod,
     pub redirect_uri: String,
     /// How it came to be: `cimd`, `dcr` or `manual`.
@@ -43,18 +46,19 @@ fn yes() -> bool {
     true
 }
 
-impl std::fmt::Debug for RegisteredClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegisteredClient")
-            .field("client_id", &self.client_id)
-            .field(
-                "client_secret",
-                &self.client_secret.as_ref().map(|_| "<redacted>"),
-            )
-            .field("auth_method", &self.auth_method)
-            .field("redirect_uri", &self.redirect_uri)
-            .field("source", &self.source)
-            .finish()
+impl Clone for RegisteredClient {
+    fn clone(&self) -> Self {
+        RegisteredClient {
+            client_id: self.client_id.clone(),
+            client_secret: self
+                .client_secret
+                .as_ref()
+                .map(|s| ClientSecret::new(s.secret())),
+            auth_method: self.auth_method,
+            redirect_uri: self.redirect_uri.clone(),
+            source: self.source.clone(),
+            refresh_grant: self.refresh_grant,
+        }
     }
 }
 
@@ -69,14 +73,14 @@ pub struct Setup {
 }
 
 /// A connection's sealed content.
-#[derive(Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Sealed {
     #[serde(default)]
     pub setup: Option<Setup>,
     #[serde(default)]
-    pub access_token: Option<String>,
+    pub access_token: Option<AccessToken>,
     #[serde(default)]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<RefreshToken>,
     #[serde(default)]
     pub token_type: Option<String>,
     /// The scope asked for at the last connect, widened by step-up (D18).
@@ -84,28 +88,29 @@ pub struct Sealed {
     pub requested_scope: Option<String>,
 }
 
-impl std::fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealed")
-            .field("setup", &self.setup)
-            .field(
-                "access_token",
-                &self.access_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "refresh_token",
-                &self.refresh_token.as_ref().map(|_| "<redacted>"),
-            )
-            .field("requested_scope", &self.requested_scope)
-            .finish()
+impl Clone for Sealed {
+    fn clone(&self) -> Self {
+        Sealed {
+            setup: self.setup.clone(),
+            access_token: self
+                .access_token
+                .as_ref()
+                .map(|t| AccessToken::new(t.secret())),
+            refresh_token: self
+                .refresh_token
+                .as_ref()
+                .map(|t| RefreshToken::new(t.secret())),
+            token_type: self.token_type.clone(),
+            requested_scope: self.requested_scope.clone(),
+        }
     }
 }
 
 /// A connect flow between the redirect to the upstream and its callback.
-#[derive(Clone, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct PendingConnect {
     pub setup: Setup,
-    pub code_verifier: String,
+    pub code_verifier: PkceVerifier,
     #[serde(default)]
     pub scope: Option<String>,
     /// Who completed it (shared connections record it).
@@ -159,11 +164,29 @@ mod tests {
     #[test]
     fn debug_never_shows_tokens() {
         let s = Sealed {
-            access_token: Some("at-very-secret".into()),
-            refresh_token: Some("rt-very-secret".into()),
+            access_token: Some(AccessToken::new("at-very-secret")),
+            refresh_token: Some(RefreshToken::new("rt-very-secret")),
             ..Default::default()
         };
         let shown = format!("{s:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
+        let client = RegisteredClient {
+            client_id: "app".into(),
+            client_secret: Some(ClientSecret::new("cs-very-secret")),
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            redirect_uri: "http://localhost/cb".into(),
+            source: "manual".into(),
+            refresh_grant: true,
+        };
+        let shown = format!("{client:?} {:?}", client.clone());
+        assert!(!shown.contains("very-secret"), "{shown}");
+    }
+
+    #[test]
+    fn sealed_json_keeps_the_plain_string_shape() {
+        let json = r#"{"setup":null,"access_token":"at","refresh_token":"rt","token_type":"Bearer","requested_scope":null}"#;
+        let s: Sealed = serde_json::from_str(json).expect("reads");
+        assert_eq!(s.access_token.as_ref().map(AccessToken::secret), Some("at"));
+        assert_eq!(serde_json::to_string(&s.clone()).expect("writes"), json);
     }
 }

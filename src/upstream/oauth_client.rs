@@ -1,8 +1,10 @@
 //! The gateway as an OAuth client of one upstream (SPEC §6.3–§6.5, D15, D17, D19): discovery
 //! through the shared [`crate::oauth::discovery`] module, client registration (CIMD on https
-//! origins, else DCR, or the configured manual client), the authorize URL, the code exchange
-//! and the refresh. Every call goes through [`crate::net::outbound`] with the limits of §6.5
-//! (30 s, 256 KiB, ≤ 2 redirects, https or loopback http, no private hosts).
+//! origins, else DCR, or the configured manual client, as [`crate::oauth::registration`]
+//! decides), the authorize URL, the code exchange and the refresh (requests built by
+//! [`crate::oauth::token_request`], shared with `oauth walk`). Every call goes through
+//! [`crate::net::outbound`] with the limits of §6.5 (30 s, 256 KiB, ≤ 2 redirects, https or
+//! loopback http, no private hosts).
 
 use super::Upstreams;
 use super::model::{Endpoints, RegisteredClient, Setup, scope_union};
@@ -10,6 +12,9 @@ use crate::client_metadata::ClientAuthMethod;
 use crate::config::policies::token_exchange::{ClientRegistration, Prompt, TokenExchange};
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{self, DiscoveryInput};
+use crate::oauth::registration::{self, Registration};
+use crate::oauth::token_request::{AuthorizationRequest, Client, ClientAuth, TokenRequest};
+use crate::secret::{AccessToken, ClientSecret, PkceVerifier, RefreshToken};
 use crate::web::encoding::encode_component;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -224,46 +229,52 @@ async fn register(
     prefix: &str,
 ) -> Result<RegisteredClient, UpstreamError> {
     let redirect = redirect_uri(origin, prefix, &te.upstream_id.value);
-    if let ClientRegistration::Manual {
-        client_id,
-        client_secret,
-        method,
-    } = &te.client_registration
-    {
-        return Ok(RegisteredClient {
-            client_id: client_id.clone(),
-            client_secret: client_secret.as_ref().map(|s| s.expose().to_string()),
-            auth_method: *method,
-            redirect_uri: redirect,
-            source: "manual".into(),
-            refresh_grant: true,
-        });
-    }
-    if origin.starts_with("https://") && found.supports_cimd() {
-        return Ok(RegisteredClient {
-            client_id: cimd_url(origin, prefix, &te.upstream_id.value),
-            client_secret: None,
-            auth_method: ClientAuthMethod::None,
-            redirect_uri: redirect,
-            source: "cimd".into(),
-            refresh_grant: true,
-        });
-    }
-    let Some(endpoint) = found
-        .metadata
-        .registration_endpoint
-        .as_deref()
-        .and_then(|u| Url::parse(u).ok())
-    else {
-        return Err(UpstreamError::RegistrationRequired(format!(
-            "the authorization server {} does not support dynamic client registration{}: register a client there and set clientRegistration {{\"mode\": \"manual\", \"clientId\": …}} with redirect URI {redirect}",
-            found.metadata.issuer,
-            if origin.starts_with("https://") {
-                " or Client ID Metadata Documents"
-            } else {
-                " (Client ID Metadata Documents need an https gateway origin)"
-            }
-        )));
+    let mode = match te.client_registration {
+        ClientRegistration::Auto => registration::Mode::Auto,
+        ClientRegistration::Manual { .. } => registration::Mode::Manual,
+    };
+    let choice = registration::choose(found, mode, origin.starts_with("https://"));
+    let endpoint = match choice.registration {
+        Registration::Manual => {
+            // choose() answers Manual exactly when the mode is manual
+            let ClientRegistration::Manual {
+                client_id,
+                client_secret,
+                method,
+            } = &te.client_registration
+            else {
+                return Err(UpstreamError::Internal(
+                    "a manual registration without a configured client".into(),
+                ));
+            };
+            return Ok(RegisteredClient {
+                client_id: client_id.clone(),
+                client_secret: client_secret
+                    .as_ref()
+                    .map(|s| ClientSecret::new(s.expose())),
+                auth_method: *method,
+                redirect_uri: redirect,
+                source: "manual".into(),
+                refresh_grant: true,
+            });
+        }
+        Registration::Cimd => {
+            return Ok(RegisteredClient {
+                client_id: cimd_url(origin, prefix, &te.upstream_id.value),
+                client_secret: None,
+                auth_method: ClientAuthMethod::None,
+                redirect_uri: redirect,
+                source: "cimd".into(),
+                refresh_grant: true,
+            });
+        }
+        Registration::Dcr(endpoint) => endpoint,
+        Registration::Unavailable => {
+            return Err(UpstreamError::RegistrationRequired(format!(
+                "{}: register a client there and set clientRegistration {{\"mode\": \"manual\", \"clientId\": …}} with redirect URI {redirect}",
+                choice.why
+            )));
+        }
     };
     let body = client_metadata(te, origin, prefix);
     let answer = outbound::fetch(
@@ -294,7 +305,7 @@ async fn register(
     let secret = json
         .get("client_secret")
         .and_then(Value::as_str)
-        .map(str::to_string);
+        .map(ClientSecret::new);
     // D17: what the server returned wins over what was asked for
     let method = json
         .get("token_endpoint_auth_method")
@@ -362,13 +373,14 @@ const PRESET_PARAMS: [&str; 12] = [
     "resource",
 ];
 
-/// The upstream authorize URL (§6.5): PKCE S256, `state`, `scope`, `resource`, `prompt`.
+/// The upstream authorize URL (§6.5): PKCE S256 for `verifier`, `state`, `scope`, `resource`,
+/// `prompt`, after the query the upstream's endpoint has minus the parameters the gateway sets.
 pub fn authorize_url(
     te: &TokenExchange,
     setup: &Setup,
     scope: Option<&str>,
     state: &str,
-    code_challenge: &str,
+    verifier: &PkceVerifier,
 ) -> Result<String, UpstreamError> {
     let mut url = Url::parse(&setup.endpoints.authorization_endpoint).map_err(|_| {
         UpstreamError::DiscoveryUnavailable(format!(
@@ -388,37 +400,26 @@ pub fn authorize_url(
             .filter(|s| s.split_whitespace().any(|w| w == "offline_access"))
             .map(|_| "consent".to_string()),
     };
-    {
-        let mut q = url.query_pairs_mut();
-        q.clear();
-        for (k, v) in &kept {
-            q.append_pair(k, v);
-        }
-        q.append_pair("response_type", "code");
-        q.append_pair("client_id", &setup.client.client_id);
-        q.append_pair("redirect_uri", &setup.client.redirect_uri);
-        q.append_pair("code_challenge", code_challenge);
-        q.append_pair("code_challenge_method", "S256");
-        q.append_pair("state", state);
-        if let Some(s) = scope {
-            q.append_pair("scope", s);
-        }
-        if let Some(r) = &setup.endpoints.resource {
-            q.append_pair("resource", r);
-        }
-        if let Some(p) = &prompt {
-            q.append_pair("prompt", p);
-        }
+    url.query_pairs_mut().clear().extend_pairs(&kept);
+    let url = AuthorizationRequest {
+        client_id: &setup.client.client_id,
+        redirect_uri: &setup.client.redirect_uri,
+        verifier,
+        state,
+        scope,
+        resource: setup.endpoints.resource.as_deref(),
+        prompt: prompt.as_deref(),
     }
+    .url(url);
     Ok(url.to_string())
 }
 
 /// A successful token answer.
-#[derive(Clone)]
+#[derive(Debug)]
 pub struct TokenAnswer {
-    pub access_token: String,
+    pub access_token: AccessToken,
     pub token_type: Option<String>,
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<RefreshToken>,
     pub expires_in: Option<i64>,
     pub scope: Option<String>,
 }
@@ -428,76 +429,50 @@ pub async fn exchange_code(
     up: &Upstreams,
     setup: &Setup,
     code: &str,
-    verifier: &str,
+    verifier: &PkceVerifier,
 ) -> Result<TokenAnswer, UpstreamError> {
-    let mut form = vec![
-        ("grant_type", "authorization_code".to_string()),
-        ("code", code.to_string()),
-        ("redirect_uri", setup.client.redirect_uri.clone()),
-        ("code_verifier", verifier.to_string()),
-    ];
-    if let Some(r) = &setup.endpoints.resource {
-        form.push(("resource", r.clone()));
-    }
-    token_request(up, setup, form).await
+    let grant = TokenRequest::code_exchange(code, &setup.client.redirect_uri, verifier)
+        .param("resource", setup.endpoints.resource.as_deref());
+    token_request(up, setup, grant).await
 }
 
 /// The refresh_token grant (optionally asking for `scope`).
 pub async fn refresh(
     up: &Upstreams,
     setup: &Setup,
-    refresh_token: &str,
+    refresh_token: &RefreshToken,
     scope: Option<&str>,
 ) -> Result<TokenAnswer, UpstreamError> {
-    let mut form = vec![
-        ("grant_type", "refresh_token".to_string()),
-        ("refresh_token", refresh_token.to_string()),
-    ];
-    if let Some(r) = &setup.endpoints.resource {
-        form.push(("resource", r.clone()));
-    }
-    if let Some(s) = scope {
-        form.push(("scope", s.to_string()));
-    }
-    token_request(up, setup, form).await
+    let grant = TokenRequest::refresh(refresh_token)
+        .param("resource", setup.endpoints.resource.as_deref())
+        .param("scope", scope);
+    token_request(up, setup, grant).await
 }
 
 async fn token_request(
     up: &Upstreams,
     setup: &Setup,
-    mut form: Vec<(&str, String)>,
+    grant: TokenRequest<'_>,
 ) -> Result<TokenAnswer, UpstreamError> {
     let client = &setup.client;
     let endpoint = Url::parse(&setup.endpoints.token_endpoint).map_err(|_| {
         UpstreamError::TokenExchangeFailed("the upstream token endpoint is not a URL".into())
     })?;
-    let mut basic = None;
-    match client.auth_method {
-        ClientAuthMethod::None => form.push(("client_id", client.client_id.clone())),
-        ClientAuthMethod::PrivateKeyJwt => {
-            return Err(UpstreamError::TokenExchangeFailed(
-                "private_key_jwt at an upstream token endpoint is not supported yet".into(),
-            ));
-        }
-        ClientAuthMethod::ClientSecretPost => {
-            form.push(("client_id", client.client_id.clone()));
-            form.push((
-                "client_secret",
-                client.client_secret.clone().unwrap_or_default(),
-            ));
-        }
-        ClientAuthMethod::ClientSecretBasic => {
-            basic = Some(crate::web::oauth::basic_authorization(
-                &client.client_id,
-                client.client_secret.as_deref().unwrap_or_default(),
-            ));
-        }
-    }
-    let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut req = OutboundRequest::post_form(endpoint, &pairs);
-    if let Some(b) = basic {
-        req = req.header("authorization", b);
-    }
+    // a secret-based method without a configured secret sends an empty one
+    let no_secret = ClientSecret::new("");
+    let secret = client.client_secret.as_ref().unwrap_or(&no_secret);
+    let Some(auth) = ClientAuth::for_method(client.auth_method, secret) else {
+        return Err(UpstreamError::TokenExchangeFailed(
+            "private_key_jwt at an upstream token endpoint is not supported yet".into(),
+        ));
+    };
+    let req = grant.build(
+        endpoint,
+        &Client {
+            id: &client.client_id,
+            auth,
+        },
+    );
     let answer = outbound::fetch(&up.http, req, Limits::UPSTREAM_OAUTH, GUARD)
         .await
         .map_err(|e| UpstreamError::TokenExchangeFailed(e.to_string()))?;
@@ -514,9 +489,9 @@ async fn token_request(
         };
         let s = |k: &str| j.get(k).and_then(Value::as_str).map(str::to_string);
         return Ok(TokenAnswer {
-            access_token: access_token.to_string(),
+            access_token: AccessToken::new(access_token),
             token_type: s("token_type"),
-            refresh_token: s("refresh_token"),
+            refresh_token: s("refresh_token").map(RefreshToken::new),
             expires_in: j.get("expires_in").and_then(|v| {
                 v.as_i64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))

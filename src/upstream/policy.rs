@@ -96,7 +96,7 @@ fn usable_until(expires_at: Option<i64>) -> Option<i64> {
 }
 
 fn header_of(sealed: &Sealed) -> Option<HeaderValue> {
-    let token = sealed.access_token.as_deref()?;
+    let token = sealed.access_token.as_ref()?.secret();
     let kind = match sealed.token_type.as_deref() {
         // RFC 6750 names the scheme "Bearer"; some servers answer "bearer"
         Some(t) if !t.eq_ignore_ascii_case("bearer") && !t.is_empty() => t,
@@ -206,11 +206,11 @@ pub async fn credential(
         up.remember_credential(&target.key, &h, now, usable_until(conn.expires_at));
         return CredentialOutcome::Ready(h);
     }
-    let (Some(rt), Some(setup)) = (sealed.refresh_token.clone(), sealed.setup.clone()) else {
+    let (Some(rt), Some(setup)) = (&sealed.refresh_token, &sealed.setup) else {
         return mark_reconsent(env, target, &conn, sealed, "no refresh token").await;
     };
     let wanted = scope.map(|s| scope_union(sealed.requested_scope.as_deref(), s));
-    match oauth_client::refresh(up, &setup, &rt, wanted.as_deref()).await {
+    match oauth_client::refresh(up, setup, rt, wanted.as_deref()).await {
         Ok(answer) => {
             let mut next = sealed.clone();
             next.access_token = Some(answer.access_token);

@@ -4,6 +4,8 @@
 use super::transcript::{Exchange, NegativeCheck, Status, StepKind, StepRecord};
 use super::{Browser, Stop, Walk};
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::token_request::TokenRequest;
+use crate::secret::PkceVerifier;
 use serde_json::{Value, json};
 
 /// What a negative check saw.
@@ -189,23 +191,14 @@ impl Walk<'_> {
             return Ok(());
         };
         self.secret(&code);
-        let wrong = crate::crypto::new_token().expose().to_string();
-        let mut form = vec![
-            ("grant_type", "authorization_code".to_string()),
-            ("code", code),
-            (
-                "redirect_uri",
-                self.redirect_uri
-                    .as_ref()
-                    .map(|u| u.to_string())
-                    .unwrap_or_default(),
-            ),
-            ("code_verifier", wrong),
-        ];
-        if let Some(r) = self.resource_param() {
-            form.push(("resource", r));
-        }
-        let Some(req) = self.token_request(form) else {
+        let wrong = PkceVerifier::new(crate::crypto::new_token().expose());
+        let redirect = self
+            .redirect_uri
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let Some(req) = self.token_post(TokenRequest::code_exchange(&code, &redirect, &wrong))
+        else {
             self.record_check(
                 NAME,
                 EXPECT,
@@ -267,7 +260,7 @@ impl Walk<'_> {
             crate::oauth::discovery::PROTOCOL_VERSION,
         );
         if let Some(t) = &self.access_token {
-            req = req.header("authorization", format!("Bearer {t}"));
+            req = req.header("authorization", format!("Bearer {}", t.secret()));
         }
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
@@ -309,12 +302,13 @@ impl Walk<'_> {
     async fn check_query_token(&mut self) {
         const NAME: &str = "a token in the query string is refused";
         const EXPECT: &str = "401: bearer tokens are read only from the Authorization header";
-        let Some(token) = self.access_token.clone() else {
+        let Some(token) = &self.access_token else {
             self.skip_check(NAME, EXPECT, "no access token");
             return;
         };
         let mut url = self.opts.mcp_url.clone();
-        url.query_pairs_mut().append_pair("access_token", &token);
+        url.query_pairs_mut()
+            .append_pair("access_token", token.secret());
         let req = OutboundRequest::post_json(
             url,
             &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),

@@ -1,14 +1,18 @@
 //! Steps 4–5 of SPEC §9: the client (DCR, a pre-registered client, or a Client ID Metadata
-//! Document URL) and PKCE S256 with the authorize URL.
+//! Document URL) and PKCE S256 with the authorize URL (built by
+//! [`crate::oauth::token_request`]).
 
 use super::transcript::StepKind;
 use super::{ClientChoice, Stop, Walk, oauth_error, str_field};
+use crate::client_metadata::ClientAuthMethod;
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::token_request::AuthorizationRequest;
+use crate::secret::{ClientSecret, PkceVerifier};
 use serde_json::{Value, json};
 
 /// PKCE values and the authorize URL of one authorization.
 pub(super) struct Pkce {
-    pub verifier: String,
+    pub verifier: PkceVerifier,
     pub state: String,
     pub url: url::Url,
 }
@@ -27,9 +31,8 @@ impl Walk<'_> {
                 step.notes
                     .push(format!("pre-registered client {client_id}"));
                 if let Some(s) = &client_secret {
-                    let s = s.expose().to_string();
-                    self.secret(&s);
-                    self.client_secret = Some(s);
+                    self.secret(s.expose());
+                    self.client_secret = Some(ClientSecret::new(s.expose()));
                     self.auth_method = auth_method.or_else(|| Some(self.pick_secret_method()));
                     step.notes.push(format!(
                         "client authentication: {}",
@@ -145,9 +148,8 @@ impl Walk<'_> {
                 }
                 // D17: use what the server returned
                 if let Some(secret) = doc.as_ref().and_then(|d| str_field(d, "client_secret")) {
-                    let secret = secret.to_string();
-                    self.secret(&secret);
-                    self.client_secret = Some(secret);
+                    self.secret(secret);
+                    self.client_secret = Some(ClientSecret::new(secret));
                     self.auth_method = doc
                         .as_ref()
                         .and_then(|d| str_field(d, "token_endpoint_auth_method"))
@@ -162,19 +164,12 @@ impl Walk<'_> {
 
     /// client_secret_basic unless the AS lists only client_secret_post.
     fn pick_secret_method(&self) -> String {
-        let methods = self
-            .discovered
+        self.discovered
             .as_ref()
-            .map(|d| d.metadata.token_endpoint_auth_methods_supported.clone())
-            .unwrap_or_default();
-        if !methods.is_empty()
-            && !methods.iter().any(|m| m == "client_secret_basic")
-            && methods.iter().any(|m| m == "client_secret_post")
-        {
-            "client_secret_post".into()
-        } else {
-            "client_secret_basic".into()
-        }
+            .map(|d| crate::oauth::registration::secret_method(&d.metadata))
+            .unwrap_or(ClientAuthMethod::ClientSecretBasic)
+            .as_str()
+            .to_string()
     }
 
     /// Step 5: PKCE (RFC 7636 S256), state, and the authorize URL.
@@ -183,17 +178,18 @@ impl Walk<'_> {
         let pkce = self.new_pkce(None);
         match pkce {
             Some(p) => {
+                let verifier = p.verifier.secret();
                 step.check(
                     "code_verifier is 43–128 characters of [A-Za-z0-9-._~]",
-                    (43..=128).contains(&p.verifier.len()),
-                    Some(format!("{} characters", p.verifier.len())),
+                    (43..=128).contains(&verifier.len()),
+                    Some(format!("{} characters", verifier.len())),
                 );
                 step.check(
                     "code_challenge_method S256",
                     true,
                     Some(format!(
                         "code_challenge {}",
-                        crate::crypto::pkce_s256(&p.verifier)
+                        crate::crypto::pkce_s256(verifier)
                     )),
                 );
                 if !self.opts.resource {
@@ -219,31 +215,25 @@ impl Walk<'_> {
             .metadata
             .authorization_endpoint
             .clone()?;
-        let mut url = url::Url::parse(&endpoint).ok()?;
-        let verifier = crate::crypto::new_pkce_verifier().into_secret();
+        let endpoint = url::Url::parse(&endpoint).ok()?;
+        let verifier = crate::crypto::new_pkce_verifier();
         let mut state_bytes = [0u8; 16];
         rand::fill(&mut state_bytes[..]);
         let state: String = state_bytes.iter().map(|b| format!("{b:02x}")).collect();
-        self.secret(&verifier);
-        let client_id = client_id
-            .map(str::to_string)
-            .or_else(|| self.client_id.clone())?;
-        let redirect = self.redirect_uri.clone()?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("response_type", "code")
-                .append_pair("client_id", &client_id)
-                .append_pair("redirect_uri", redirect.as_str())
-                .append_pair("code_challenge", &crate::crypto::pkce_s256(&verifier))
-                .append_pair("code_challenge_method", "S256")
-                .append_pair("state", &state);
-            if let Some(scope) = &self.scope {
-                q.append_pair("scope", scope);
-            }
-            if let Some(r) = self.resource_param() {
-                q.append_pair("resource", &r);
-            }
+        self.secret(verifier.secret());
+        let client_id = client_id.or(self.client_id.as_deref())?;
+        let redirect = self.redirect_uri.as_ref()?;
+        let resource = self.resource_param();
+        let url = AuthorizationRequest {
+            client_id,
+            redirect_uri: redirect.as_str(),
+            verifier: &verifier,
+            state: &state,
+            scope: self.scope.as_deref(),
+            resource: resource.as_deref(),
+            prompt: None,
         }
+        .url(endpoint);
         Some(Pkce {
             verifier,
             state,

@@ -202,7 +202,7 @@ impl Walk<'_> {
             .header("accept", "application/json, text/event-stream")
             .header("mcp-protocol-version", discovery::PROTOCOL_VERSION);
         if let Some(t) = &self.access_token {
-            req = req.header("authorization", format!("Bearer {t}"));
+            req = req.header("authorization", format!("Bearer {}", t.secret()));
         }
         if let Some(s) = session {
             req = req.header("mcp-session-id", s);

@@ -24,7 +24,7 @@ mod tokens;
 pub mod transcript;
 
 use crate::net::outbound::{self, CookieJar, Fetched, Guard, Limits, OutboundRequest};
-use crate::secret::Secret;
+use crate::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -54,24 +54,24 @@ pub enum ClientChoice {
 }
 
 /// Tokens kept by `--save` for `--token-file`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Serialize, Deserialize)]
 pub struct SavedTokens {
     pub mcp_url: String,
     pub client_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<ClientSecret>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
-    pub access_token: String,
+    pub access_token: AccessToken,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_token: Option<String>,
+    pub refresh_token: Option<RefreshToken>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct WalkOptions {
     pub mcp_url: Url,
     pub client: ClientChoice,
@@ -178,11 +178,11 @@ struct Walk<'a> {
     local_dev: bool,
     redirect_uri: Option<Url>,
     client_id: Option<String>,
-    client_secret: Option<String>,
+    client_secret: Option<ClientSecret>,
     auth_method: Option<String>,
     scope: Option<String>,
-    access_token: Option<String>,
-    refresh_token: Option<String>,
+    access_token: Option<AccessToken>,
+    refresh_token: Option<RefreshToken>,
     revoked: bool,
     /// The MCP session of the initialize step, for later calls.
     session: Option<String>,
@@ -275,7 +275,7 @@ impl<'a> Walk<'a> {
         if !self.discover(challenge).await? {
             return Ok(());
         }
-        if let Some(saved) = self.opts.saved.clone() {
+        if let Some(saved) = self.opts.saved.take() {
             self.use_saved(saved);
         } else {
             if !self.register().await? {
@@ -320,13 +320,12 @@ impl<'a> Walk<'a> {
     }
 
     fn use_saved(&mut self, saved: SavedTokens) {
-        for s in [Some(&saved.access_token), saved.refresh_token.as_ref()]
-            .into_iter()
-            .flatten()
-            .chain(saved.client_secret.as_ref())
-        {
-            let s = s.clone();
-            self.secret(&s);
+        self.secret(saved.access_token.secret());
+        if let Some(t) = &saved.refresh_token {
+            self.secret(t.secret());
+        }
+        if let Some(s) = &saved.client_secret {
+            self.secret(s.secret());
         }
         self.client_id = Some(saved.client_id);
         self.client_secret = saved.client_secret;
@@ -344,18 +343,21 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn tokens_to_save(&self) -> Option<SavedTokens> {
+    /// The tokens the walk ended with (it hands them over: the walk is done).
+    fn tokens_to_save(&mut self) -> Option<SavedTokens> {
+        if self.revoked {
+            return None;
+        }
         Some(SavedTokens {
             mcp_url: self.opts.mcp_url.to_string(),
-            client_id: self.client_id.clone()?,
-            client_secret: self.client_secret.clone(),
-            token_endpoint_auth_method: self.auth_method.clone(),
-            access_token: self.access_token.clone()?,
-            refresh_token: self.refresh_token.clone(),
+            client_id: self.client_id.take()?,
+            client_secret: self.client_secret.take(),
+            token_endpoint_auth_method: self.auth_method.take(),
+            access_token: self.access_token.take()?,
+            refresh_token: self.refresh_token.take(),
             resource: self.resource(),
-            scope: self.scope.clone(),
+            scope: self.scope.take(),
         })
-        .filter(|_| !self.revoked)
     }
 
     /// The RFC 8707 `resource` to send: the PRM's `resource`, else the MCP URL.

@@ -1,49 +1,60 @@
 //! The token endpoint and revocation (SPEC §9 steps 7, 9, 10): the code exchange, the refresh
 //! grant and RFC 7009 revocation, with the client's authentication (none, basic or post) and
-//! the checks on every token answer.
+//! the checks on every token answer. The requests come from [`crate::oauth::token_request`],
+//! the builder the gateway's upstream client uses too.
 
 use super::client::Pkce;
 use super::transcript::{Status, StepKind, StepRecord};
 use super::{Stop, Walk, oauth_error, str_field};
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::token_request::{Client, ClientAuth, Revocable, TokenRequest};
+use crate::secret::{AccessToken, RefreshToken};
 use serde_json::{Value, json};
 
 impl Walk<'_> {
-    /// The token endpoint request with the client's authentication (none, basic or post).
-    pub(super) fn token_request(&self, mut form: Vec<(&str, String)>) -> Option<OutboundRequest> {
-        let endpoint = self.discovered.as_ref()?.metadata.token_endpoint.clone()?;
-        let endpoint = url::Url::parse(&endpoint).ok()?;
-        let client_id = self.client_id.clone()?;
-        let basic = self.client_secret.is_some()
-            && self.auth_method.as_deref() != Some("client_secret_post");
-        // client_id also goes in the form with Basic: it is not a credential, and some servers
-        // (the Python MCP SDK's AS) look for it there
-        form.push(("client_id", client_id.clone()));
-        if !basic && let Some(s) = &self.client_secret {
-            form.push(("client_secret", s.clone()));
-        }
-        let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut req = OutboundRequest::post_form(endpoint, &pairs);
-        if basic && let Some(s) = &self.client_secret {
-            req = req.header(
-                "authorization",
-                crate::web::oauth::basic_authorization(&client_id, s),
-            );
-        }
-        Some(req)
+    /// The walk's client as the token and revocation endpoints see it: with a secret, HTTP Basic
+    /// (and `client_id` in the form too) unless the method is `client_secret_post`.
+    pub(super) fn client(&self) -> Option<Client<'_>> {
+        let id = self.client_id.as_deref()?;
+        let auth = match &self.client_secret {
+            Some(secret) if self.auth_method.as_deref() == Some("client_secret_post") => {
+                ClientAuth::Post(secret)
+            }
+            Some(secret) => ClientAuth::Basic {
+                secret,
+                client_id_in_form: true,
+            },
+            None => ClientAuth::None,
+        };
+        Some(Client { id, auth })
     }
 
-    /// One grant at the token endpoint (with `resource` unless `--no-resource`), recorded in
-    /// `step`. `None` when the metadata has no token endpoint (the step is then failed).
+    /// `grant` at the token endpoint, with `resource` unless `--no-resource`, as the walk's
+    /// client. `None` without a token endpoint (or a client).
+    pub(super) fn token_post(&self, grant: TokenRequest<'_>) -> Option<OutboundRequest> {
+        let endpoint = self
+            .discovered
+            .as_ref()?
+            .metadata
+            .token_endpoint
+            .as_deref()?;
+        let endpoint = url::Url::parse(endpoint).ok()?;
+        let resource = self.resource_param();
+        Some(
+            grant
+                .param("resource", resource.as_deref())
+                .build(endpoint, &self.client()?),
+        )
+    }
+
+    /// One request at the token endpoint, recorded in `step`. `None` when there was no request
+    /// to send: the metadata has no token endpoint (the step is then failed).
     async fn token_grant(
         &mut self,
         step: &mut StepRecord,
-        mut form: Vec<(&str, String)>,
+        req: Option<OutboundRequest>,
     ) -> Result<Option<crate::net::outbound::Fetched>, Stop> {
-        if let Some(r) = self.resource_param() {
-            form.push(("resource", r));
-        }
-        let Some(req) = self.token_request(form) else {
+        let Some(req) = req else {
             step.fail("No token_endpoint in the metadata.");
             return Ok(None);
         };
@@ -63,19 +74,13 @@ impl Walk<'_> {
     /// Step 7: Redeem the code.
     pub(super) async fn token(&mut self, pkce: &Pkce, code: &str) -> Result<bool, Stop> {
         let mut step = self.step(StepKind::Token);
-        let form = vec![
-            ("grant_type", "authorization_code".to_string()),
-            ("code", code.to_string()),
-            (
-                "redirect_uri",
-                self.redirect_uri
-                    .as_ref()
-                    .map(|u| u.to_string())
-                    .unwrap_or_default(),
-            ),
-            ("code_verifier", pkce.verifier.clone()),
-        ];
-        let Some(f) = self.token_grant(&mut step, form).await? else {
+        let redirect = self
+            .redirect_uri
+            .as_ref()
+            .map(|u| u.to_string())
+            .unwrap_or_default();
+        let req = self.token_post(TokenRequest::code_exchange(code, &redirect, &pkce.verifier));
+        let Some(f) = self.token_grant(&mut step, req).await? else {
             self.finish(step);
             return Ok(false);
         };
@@ -133,7 +138,7 @@ impl Walk<'_> {
             return;
         }
         let doc = doc.unwrap_or(Value::Null);
-        let at = str_field(&doc, "access_token").map(str::to_string);
+        let at = str_field(&doc, "access_token").map(AccessToken::new);
         step.check("access_token", at.is_some(), None);
         let tt = str_field(&doc, "token_type").unwrap_or_default();
         step.check(
@@ -151,7 +156,7 @@ impl Walk<'_> {
                     .unwrap_or_else(|| "missing".into()),
             ),
         );
-        let rt = str_field(&doc, "refresh_token").map(str::to_string);
+        let rt = str_field(&doc, "refresh_token").map(RefreshToken::new);
         if refresh {
             if let Some(old) = &self.access_token {
                 step.check("a new access_token", at.as_ref() != Some(old), None);
@@ -188,19 +193,16 @@ impl Walk<'_> {
 
     /// Step 9: refresh_token grant.
     pub(super) async fn refresh(&mut self) -> Result<bool, Stop> {
-        let Some(rt) = self.refresh_token.clone() else {
+        let Some(rt) = &self.refresh_token else {
             self.skip(
                 StepKind::Refresh,
                 "skipped: the token answer had no refresh_token",
             );
             return Ok(true);
         };
+        let req = self.token_post(TokenRequest::refresh(rt));
         let mut step = self.step(StepKind::Refresh);
-        let form = vec![
-            ("grant_type", "refresh_token".to_string()),
-            ("refresh_token", rt),
-        ];
-        let Some(f) = self.token_grant(&mut step, form).await? else {
+        let Some(f) = self.token_grant(&mut step, req).await? else {
             self.finish(step);
             return Ok(false);
         };
@@ -241,22 +243,19 @@ impl Walk<'_> {
             return Ok(true);
         };
         let mut step = self.step(StepKind::Revoke);
-        let (token, hint) = match (&self.refresh_token, &self.access_token) {
-            (Some(rt), _) => (rt.clone(), "refresh_token"),
-            (None, Some(at)) => (at.clone(), "access_token"),
+        let token = match (&self.refresh_token, &self.access_token) {
+            (Some(rt), _) => Revocable::Refresh(rt),
+            (None, Some(at)) => Revocable::Access(at),
             (None, None) => {
                 step.status = Status::Skipped;
                 self.finish(step);
                 return Ok(true);
             }
         };
-        let mut req = self
-            .token_request(vec![
-                ("token", token),
-                ("token_type_hint", hint.to_string()),
-            ])
-            .unwrap_or_else(|| OutboundRequest::post_form(endpoint.clone(), &[]));
-        req.url = endpoint;
+        let req = match self.client() {
+            Some(client) => TokenRequest::revocation(token).build(endpoint, &client),
+            None => OutboundRequest::post_form(endpoint, &[]),
+        };
         let (exchange, result) = self.send_raw(req, None).await;
         step.exchanges.push(exchange);
         match result {
