@@ -1,9 +1,9 @@
 //! The authorization server toward MCP clients, and the bearer check of MCP routes.
 //!
 //! Owns: which requests are OAuth endpoints (served only while an MCP OAuth policy is attached,
-//! §1.6), the shared request context (origin, base path, the project's OAuth policy), OAuth
-//! JSON errors (§3.2) and the session cookie (§5.5: an opaque token whose hash lives in the
-//! store). Each endpoint lives in its own file.
+//! §1.6), the shared request context (origin, base path, the project's OAuth policy) and the
+//! session cookie (§5.5: an opaque token whose hash lives in the store). Each endpoint lives in
+//! its own file; the JSON endpoints answer their failures with [`OAuthError`] (§3.2).
 //!
 //! - `metadata`: PRM and AS metadata documents (§3.4).
 //! - `register`: DCR (§3.5).
@@ -30,11 +30,11 @@ use crate::config::policies::{OAuthInbound, PolicyConfig};
 use crate::store::AsyncStore;
 use crate::store::keyfile::GatewaySecret;
 use crate::validate::Report;
-use crate::web::oauth::oauth_error;
+use crate::web::oauth::OAuthError;
 use crate::web::origin;
 use crate::web::origin::OriginPolicy;
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, Method, StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 pub use crate::web::oauth::SESSION_COOKIE;
@@ -247,14 +247,7 @@ pub fn decode_path(encoded: &str) -> String {
 }
 
 fn method_not_allowed(allow: &'static str) -> Response {
-    let mut resp = oauth_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        "Method not allowed.",
-    );
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
+    OAuthError::MethodNotAllowed { allow }.into_response()
 }
 
 /// `Set-Cookie` for the session (§5.5).
