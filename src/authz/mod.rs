@@ -3,7 +3,9 @@
 //! Owns: which requests are OAuth endpoints (served only while an MCP OAuth policy is attached,
 //! §1.6), the shared request context (origin, base path, the project's OAuth policy) and the
 //! session cookie (§5.5: an opaque token whose hash lives in the store). Each endpoint lives in
-//! its own file; the JSON endpoints answer their failures with [`OAuthError`] (§3.2).
+//! its own file and answers its failures with the typed errors of `web`: [`OAuthError`] on the
+//! JSON endpoints (§3.2), an [`ErrorPage`](crate::web::html::ErrorPage) in the browser (§3.3),
+//! a [`GatewayError`] problem document elsewhere (§3.1).
 //!
 //! - `metadata`: PRM and AS metadata documents (§3.4).
 //! - `register`: DCR (§3.5).
@@ -33,8 +35,9 @@ use crate::validate::Report;
 use crate::web::oauth::OAuthError;
 use crate::web::origin;
 use crate::web::origin::OriginPolicy;
+use crate::web::problem::GatewayError;
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, StatusCode, request::Parts};
+use axum::http::{HeaderValue, Method, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 pub use crate::web::oauth::SESSION_COOKIE;
@@ -226,14 +229,9 @@ pub async fn handle(
         "/oauth/setup" => method_not_allowed("GET, POST"),
         "/oauth/register" | "/oauth/token" | "/oauth/revoke" => method_not_allowed("POST"),
         "/oauth/authorize" | "/oauth/dev-login" | "/oauth/callback" => method_not_allowed("GET"),
-        _ => {
-            return Ok(crate::web::problem::Problem::new(
-                StatusCode::NOT_FOUND,
-                format!("No OAuth endpoint {path}."),
-            )
+        _ => GatewayError::NoOAuthEndpoint(path.to_string())
             .at(path, request_id)
-            .into_response());
-        }
+            .into_response(),
     })
 }
 
