@@ -3,6 +3,10 @@
 //! Owns: problem+json documents ([`problem`], SPEC §3.1), OAuth error JSON and the other OAuth
 //! wire helpers ([`oauth`], §3.2), browser HTML pages ([`html`], §3.3) and the public origin of
 //! a request ([`origin`], §3.0, D6). Knows no routes, policies or stores.
+//!
+//! Each surface has one typed error that maps to its response in one place:
+//! [`problem::GatewayError`] (into a [`problem::Problem`]), [`oauth::OAuthError`] and
+//! [`html::ErrorPage`] (of a [`html::PageKind`]).
 
 pub mod encoding;
 pub mod html;
