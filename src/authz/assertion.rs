@@ -3,10 +3,11 @@
 //! or `jwks_uri`, fetched through [`crate::net::outbound`] with [`Limits::CLIENT_JWKS`]).
 //!
 //! Owns: the claim rules (`iss` = `sub` = client id, `aud` = the endpoint URL, `exp` at most an
-//! hour ahead) and the replay check of `jti` (kept in memory until the assertion expires).
+//! hour ahead), the replay check of `jti` (kept in memory until the assertion expires), and why
+//! an assertion is refused ([`AssertionError`]).
 
 use super::AuthzRequest;
-use crate::net::outbound::{self, Limits, OutboundRequest};
+use crate::net::outbound::{self, Limits, OutboundError, OutboundRequest};
 use crate::store::Client;
 use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
@@ -38,30 +39,68 @@ pub fn unverified_issuer(assertion: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn keys(ctx: &AuthzRequest<'_>, client: &Client) -> Result<JwkSet, String> {
+/// Why a client assertion is refused: for the log and the `invalid_client` description
+/// (`Client authentication failed: <this>.`).
+#[derive(Debug, thiserror::Error)]
+pub enum AssertionError {
+    #[error("the client's jwks: {0}")]
+    InlineJwks(serde_json::Error),
+    #[error("the client has neither jwks_uri nor jwks")]
+    NoKeys,
+    #[error("jwks_uri: {0}")]
+    JwksUri(url::ParseError),
+    #[error(transparent)]
+    Fetch(#[from] OutboundError),
+    #[error("the client's jwks_uri answered HTTP {0}")]
+    JwksStatus(u16),
+    #[error("the client's jwks_uri: {0}")]
+    JwksDocument(serde_json::Error),
+    #[error("not a JWT: {0}")]
+    NotAJwt(jsonwebtoken::errors::Error),
+    #[error("signed with {0:?}; private_key_jwt needs an asymmetric algorithm")]
+    Symmetric(Algorithm),
+    #[error("no key of the client matches the assertion's kid")]
+    NoMatchingKey,
+    #[error("the client's key: {0}")]
+    BadKey(jsonwebtoken::errors::Error),
+    #[error("the signature is invalid")]
+    BadSignature,
+    #[error("iss is not the client id")]
+    WrongIssuer,
+    #[error("sub is not the client id")]
+    WrongSubject,
+    /// `aud` names none of the accepted endpoints (listed).
+    #[error("aud is not {}", .0.join(" or "))]
+    WrongAudience(Vec<String>),
+    #[error("the assertion has expired")]
+    Expired,
+    #[error("refused: {0}")]
+    Refused(jsonwebtoken::errors::Error),
+    #[error("exp is more than an hour ahead")]
+    LivesTooLong,
+    #[error("too many assertions in flight")]
+    TooManyInFlight,
+    #[error("the assertion's jti was already used")]
+    Replayed,
+}
+
+async fn keys(ctx: &AuthzRequest<'_>, client: &Client) -> Result<JwkSet, AssertionError> {
     if let Some(inline) = &client.jwks {
-        return serde_json::from_str(inline).map_err(|e| format!("the client's jwks: {e}"));
+        return serde_json::from_str(inline).map_err(AssertionError::InlineJwks);
     }
-    let uri = client
-        .jwks_uri
-        .as_deref()
-        .ok_or("the client has neither jwks_uri nor jwks")?;
-    let url = url::Url::parse(uri).map_err(|e| format!("jwks_uri: {e}"))?;
+    let uri = client.jwks_uri.as_deref().ok_or(AssertionError::NoKeys)?;
+    let url = url::Url::parse(uri).map_err(AssertionError::JwksUri)?;
     let fetched = outbound::fetch(
         ctx.env.http,
         OutboundRequest::get(url),
         Limits::CLIENT_JWKS,
         super::cimd::client_url_guard(ctx),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     if !fetched.status.is_success() {
-        return Err(format!(
-            "the client's jwks_uri answered HTTP {}",
-            fetched.status.as_u16()
-        ));
+        return Err(AssertionError::JwksStatus(fetched.status.as_u16()));
     }
-    serde_json::from_slice(&fetched.body).map_err(|e| format!("the client's jwks_uri: {e}"))
+    serde_json::from_slice(&fetched.body).map_err(AssertionError::JwksDocument)
 }
 
 /// Verifies `assertion` for `client`, accepted at any of `audiences`. The error says why it was
@@ -71,21 +110,18 @@ pub async fn verify(
     client: &Client,
     assertion: &str,
     audiences: &[String],
-) -> Result<(), String> {
-    let header = jsonwebtoken::decode_header(assertion).map_err(|e| format!("not a JWT: {e}"))?;
+) -> Result<(), AssertionError> {
+    let header = jsonwebtoken::decode_header(assertion).map_err(AssertionError::NotAJwt)?;
     if matches!(
         header.alg,
         Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
     ) {
-        return Err(format!(
-            "signed with {:?}; private_key_jwt needs an asymmetric algorithm",
-            header.alg
-        ));
+        return Err(AssertionError::Symmetric(header.alg));
     }
     let set = keys(ctx, client).await?;
-    let jwk = super::oidc::pick_key(&set, header.kid.as_deref())
-        .ok_or("no key of the client matches the assertion's kid")?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("the client's key: {e}"))?;
+    let jwk =
+        super::oidc::pick_key(&set, header.kid.as_deref()).ok_or(AssertionError::NoMatchingKey)?;
+    let key = DecodingKey::from_jwk(jwk).map_err(AssertionError::BadKey)?;
     let mut validation = Validation::new(header.alg);
     validation.set_issuer(&[client.id.as_str()]);
     validation.set_audience(audiences);
@@ -94,27 +130,27 @@ pub async fn verify(
     let data =
         jsonwebtoken::decode::<Map<String, Value>>(assertion, &key, &validation).map_err(|e| {
             match e.kind() {
-                ErrorKind::InvalidSignature => "the signature is invalid".to_string(),
-                ErrorKind::InvalidIssuer => "iss is not the client id".to_string(),
-                ErrorKind::InvalidSubject => "sub is not the client id".to_string(),
-                ErrorKind::InvalidAudience => format!("aud is not {}", audiences.join(" or ")),
-                ErrorKind::ExpiredSignature => "the assertion has expired".to_string(),
-                _ => format!("refused: {e}"),
+                ErrorKind::InvalidSignature => AssertionError::BadSignature,
+                ErrorKind::InvalidIssuer => AssertionError::WrongIssuer,
+                ErrorKind::InvalidSubject => AssertionError::WrongSubject,
+                ErrorKind::InvalidAudience => AssertionError::WrongAudience(audiences.to_vec()),
+                ErrorKind::ExpiredSignature => AssertionError::Expired,
+                _ => AssertionError::Refused(e),
             }
         })?;
     let now = crate::clock::now_unix();
     let exp = data.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
     if exp > now + MAX_LIFETIME_SECONDS {
-        return Err("exp is more than an hour ahead".into());
+        return Err(AssertionError::LivesTooLong);
     }
     if let Some(jti) = data.claims.get("jti").and_then(Value::as_str) {
         let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
         seen.retain(|_, e| *e >= now);
         if seen.len() >= SEEN_LIMIT {
-            return Err("too many assertions in flight".into());
+            return Err(AssertionError::TooManyInFlight);
         }
         if seen.insert(format!("{} {jti}", client.id), exp).is_some() {
-            return Err("the assertion's jti was already used".into());
+            return Err(AssertionError::Replayed);
         }
     }
     Ok(())

@@ -1,9 +1,10 @@
 //! The browser leg (SPEC §3.7–§3.10): `authorize` (gateway-wide and per route), `dev-login`,
 //! `callback` and the consent page `setup`.
 //!
-//! Owns: the order of checks (problems before the redirect URI is trusted render an HTML page;
-//! later ones redirect to the client with `error`), the transaction `state` handed to the
-//! browser (`<transaction id>.<single-use token>`, the token's hash swapped by the store at every
+//! Owns: the order of checks (problems before the redirect URI is trusted render an
+//! [`ErrorPage`]; later ones redirect to the client with `error`; internal failures are logged
+//! and show the gateway-error page), the transaction `state` handed to the browser
+//! (`<transaction id>.<single-use token>`, the token's hash swapped by the store at every
 //! phase), the session cookie, and `--auto-consent`. The OpenID Connect side of a federated
 //! login (IdP URL, code exchange, ID token) lives in `oidc`.
 
@@ -17,26 +18,20 @@ use super::{
 use crate::client_metadata::redirect_uri_problem;
 use crate::secret::Secret;
 use crate::store::{
-    AdvancePendingOutcome, DecideSetup, DecideSetupOutcome, InitialPhase, PendingAuthorization,
-    Principal, ReadPendingOutcome, SessionOutcome, SetupDecision, StartAuthorization,
-    StartAuthorizationOutcome,
+    AdvancePendingOutcome, Client, DecideSetup, DecideSetupOutcome, InitialPhase,
+    PendingAuthorization, Principal, ReadPendingOutcome, SessionOutcome, SetupDecision,
+    StartAuthorization, StartAuthorizationOutcome, StoreError,
 };
-use crate::web::html::ErrorPage;
-use crate::web::oauth::{redirect, session_cookie};
+use crate::web::html::{ErrorPage, PageKind};
+use crate::web::oauth::{RepeatedParameter, redirect, session_cookie, unique_pairs};
 use axum::body::Body;
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::Response;
 use std::collections::HashMap;
 
 /// Query parameters; a repeated parameter is an error (RFC 6749 §3.1).
-fn params(query: Option<&str>) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        if out.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(format!("the parameter {k} is repeated"));
-        }
-    }
-    Ok(out)
+fn params(query: Option<&str>) -> Result<HashMap<String, String>, RepeatedParameter> {
+    unique_pairs(query.unwrap_or("").as_bytes())
 }
 
 fn page(ctx: &AuthzRequest<'_>, p: ErrorPage) -> Response {
@@ -45,6 +40,86 @@ fn page(ctx: &AuthzRequest<'_>, p: ErrorPage) -> Response {
 
 fn bad(code: &'static str, message: impl Into<String>, fix: impl Into<String>) -> ErrorPage {
     ErrorPage::invalid_request(code, "authorize", message, fix)
+}
+
+/// What went wrong inside the gateway during the browser leg: logged, while the browser sees
+/// the gateway-error page.
+#[derive(Debug, thiserror::Error)]
+enum Internal {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// One of the gateway's own endpoint URLs does not parse.
+    #[error("bad {0} URL")]
+    EndpointUrl(&'static str),
+    #[error(transparent)]
+    LoginUrl(#[from] oidc::LoginUrlError),
+}
+
+fn internal(ctx: &AuthzRequest<'_>, why: impl Into<Internal>) -> Response {
+    let why = why.into();
+    tracing::error!(event = "oauth_authorize_failed", error = %why, "authorization failed");
+    page(
+        ctx,
+        ErrorPage::new(
+            PageKind::InternalError,
+            "internal_error",
+            "authorize",
+            "The gateway could not complete the request.",
+            "see the mcpgw dev log",
+        ),
+    )
+}
+
+/// How an authorization request stops early (§3.7): an HTML page while its redirect URI is not
+/// trusted, a redirect with `error` to the client once it is, or the gateway-error page.
+enum Stop {
+    Page(ErrorPage),
+    Client {
+        redirect_uri: String,
+        error: &'static str,
+        description: &'static str,
+        state: Option<String>,
+    },
+    Internal(Internal),
+}
+
+impl From<ErrorPage> for Stop {
+    fn from(p: ErrorPage) -> Self {
+        Stop::Page(p)
+    }
+}
+
+impl From<Internal> for Stop {
+    fn from(e: Internal) -> Self {
+        Stop::Internal(e)
+    }
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Internal(e.into())
+    }
+}
+
+impl From<oidc::LoginUrlError> for Stop {
+    fn from(e: oidc::LoginUrlError) -> Self {
+        Stop::Internal(e.into())
+    }
+}
+
+impl Stop {
+    fn answer(self, ctx: &AuthzRequest<'_>) -> Response {
+        match self {
+            Stop::Page(p) => page(ctx, p),
+            Stop::Client {
+                redirect_uri,
+                error,
+                description,
+                state,
+            } => error_redirect(&redirect_uri, error, description, state.as_deref()),
+            Stop::Internal(why) => internal(ctx, why),
+        }
+    }
 }
 
 /// `redirect_uri` with OAuth parameters appended (no fragment: D7).
@@ -92,325 +167,313 @@ fn is_pkce_value(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
+/// An authorization request whose parameters passed the checks that need no lookup (§3.7).
+struct AuthorizeQuery {
+    client_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    state: Option<String>,
+    resource: Option<String>,
+}
+
+/// `GET {B}/oauth/authorize[/{R}]` (§3.7): the query, the client and its redirect URI, the
+/// resource, the browser session, then a new transaction handed to login or consent.
 pub async fn authorize(ctx: &AuthzRequest<'_>, parts: &Parts, scoped: Option<String>) -> Response {
-    let q = match params(parts.uri.query()) {
-        Ok(q) => q,
-        Err(e) => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_request",
-                    format!("The authorization request is malformed: {e}."),
-                    "send each parameter once",
-                ),
-            );
-        }
-    };
-    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
+    match start_authorization(ctx, parts, scoped.as_deref()).await {
+        Ok(resp) => resp,
+        Err(stop) => stop.answer(ctx),
+    }
+}
+
+async fn start_authorization(
+    ctx: &AuthzRequest<'_>,
+    parts: &Parts,
+    scoped: Option<&str>,
+) -> Result<Response, Stop> {
     // 1. problems found before the redirect URI is trusted: an HTML page, never a redirect
+    let q = parse_query(parts.uri.query())?;
+    let now = ctx.env.clock.now();
+    let client = known_client(ctx, &q.client_id, now).await?;
+    if !client.allows_redirect_uri(&q.redirect_uri) {
+        return Err(bad(
+            "invalid_redirect_uri",
+            "redirect_uri is not registered for this client.",
+            "send exactly a redirect URI the client registered (loopback URIs may differ only in port)",
+        )
+        .into());
+    }
+    // the unscoped endpoint needs `resource` (rt): without it, an HTML page with the way out
+    let Some(resource) = q
+        .resource
+        .clone()
+        .or_else(|| scoped.map(|p| format!("{}{p}", ctx.origin)))
+    else {
+        return Err(bad(
+            "invalid_target",
+            "resource is required at the gateway-wide authorize endpoint.",
+            "start from the MCP URL: its PRM names the per-route authorization server, or send resource=<the MCP route URL>",
+        )
+        .into());
+    };
+    // 2. from here on the redirect URI is trusted: errors go back to the client
+    let route = published_route(ctx, &q, scoped, &resource)?;
+    let session = browser_session(ctx, &parts.headers, now).await;
+    if session.is_none()
+        && !ctx.oauth.dev_login
+        && let Some(why) = oidc::config_problem(ctx.oauth)
+    {
+        return Err(ErrorPage::new(
+            PageKind::ConfigurationError,
+            "configuration_error",
+            "authorize",
+            format!("Browser login cannot start: {why}."),
+            "fix the MCP OAuth policy's browserLogin / oidc options (mcpgw validate)",
+        )
+        .into());
+    }
+    let (pending, state_token) =
+        start_transaction(ctx, q, &client.id, resource, route, session.as_ref(), now).await?;
+    let state = browser_state(&pending.id, &state_token);
+    match session {
+        Some(principal) => {
+            Ok(consent_or_auto(ctx, &pending, &principal, &state, &client.name).await)
+        }
+        None => login_redirect(ctx, &pending.id, &state),
+    }
+}
+
+/// The query's parameters, checked in the order the answers name them (§3.7).
+fn parse_query(query: Option<&str>) -> Result<AuthorizeQuery, ErrorPage> {
+    let q = params(query).map_err(|e| {
+        bad(
+            "invalid_request",
+            format!("The authorization request is malformed: {e}."),
+            "send each parameter once",
+        )
+    })?;
+    let get = |k: &str| q.get(k).map(String::as_str).filter(|v| !v.is_empty());
     if get("response_type") != Some("code") {
-        return page(
-            ctx,
-            bad(
-                "invalid_request",
-                "response_type must be \"code\".",
-                "start the flow with response_type=code",
-            ),
-        );
+        return Err(bad(
+            "invalid_request",
+            "response_type must be \"code\".",
+            "start the flow with response_type=code",
+        ));
     }
     let Some(client_id) = get("client_id") else {
-        return page(
-            ctx,
-            bad(
-                "invalid_request",
-                "client_id is required.",
-                "register the client at the registration endpoint first",
-            ),
-        );
+        return Err(bad(
+            "invalid_request",
+            "client_id is required.",
+            "register the client at the registration endpoint first",
+        ));
     };
     let Some(redirect_uri) = get("redirect_uri") else {
-        return page(
-            ctx,
-            bad(
-                "invalid_request",
-                "redirect_uri is required.",
-                "send the redirect URI the client registered",
-            ),
-        );
+        return Err(bad(
+            "invalid_request",
+            "redirect_uri is required.",
+            "send the redirect URI the client registered",
+        ));
     };
     if let Some(why) = redirect_uri_problem(redirect_uri) {
-        return page(
-            ctx,
-            bad(
-                "invalid_redirect_uri",
-                format!("redirect_uri {why}."),
-                "use an https or loopback redirect URI",
-            ),
-        );
+        return Err(bad(
+            "invalid_redirect_uri",
+            format!("redirect_uri {why}."),
+            "use an https or loopback redirect URI",
+        ));
     }
     match get("code_challenge_method") {
         Some("S256") => {}
         Some(other) => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_request",
-                    format!("code_challenge_method {other:?} is not supported; only S256 is."),
-                    "use PKCE with S256",
-                ),
-            );
+            return Err(bad(
+                "invalid_request",
+                format!("code_challenge_method {other:?} is not supported; only S256 is."),
+                "use PKCE with S256",
+            ));
         }
         None => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_request",
-                    "PKCE is required: code_challenge_method=S256 is missing.",
-                    "use PKCE with S256",
-                ),
-            );
+            return Err(bad(
+                "invalid_request",
+                "PKCE is required: code_challenge_method=S256 is missing.",
+                "use PKCE with S256",
+            ));
         }
     }
-    let Some(challenge) = get("code_challenge").filter(|c| is_pkce_value(c)) else {
-        return page(
-            ctx,
-            bad(
-                "invalid_request",
-                "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].",
-                "send the S256 challenge of a fresh verifier",
-            ),
-        );
+    let Some(code_challenge) = get("code_challenge").filter(|c| is_pkce_value(c)) else {
+        return Err(bad(
+            "invalid_request",
+            "code_challenge must be 43 to 128 characters of [A-Za-z0-9-._~].",
+            "send the S256 challenge of a fresh verifier",
+        ));
     };
     if let Some(scope) = get("scope")
         && scope.split_whitespace().any(|s| s != SCOPE)
     {
-        return page(
-            ctx,
-            bad(
-                "invalid_scope",
-                format!("scope {scope:?} is not supported; the only scope is {SCOPE}."),
-                "ask for mcp:tools or leave scope out",
-            ),
-        );
+        return Err(bad(
+            "invalid_scope",
+            format!("scope {scope:?} is not supported; the only scope is {SCOPE}."),
+            "ask for mcp:tools or leave scope out",
+        ));
     }
-    let now = ctx.env.clock.now();
-    let client = if cimd::is_metadata_url(client_id) {
-        // an unusable document is like an unknown client: a page, never a redirect
-        match cimd::resolve(ctx, client_id).await {
-            Ok(c) => c,
-            Err(refusal) => {
-                return page(
-                    ctx,
-                    bad(
-                        "invalid_client",
-                        refusal.description,
-                        format!(
-                            "the client's metadata document was refused: {}",
-                            refusal.why
-                        ),
-                    ),
-                );
-            }
-        }
-    } else {
-        let id = client_id.to_string();
-        match ctx.env.store.run(move |s| s.read_client(&id, now)).await {
-            Ok(Some(c)) => c,
-            Ok(None) => {
-                return page(
-                    ctx,
-                    bad(
-                        "invalid_client",
-                        "OAuth client is not registered.",
-                        "register the client again (registrations expire after 90 days)",
-                    ),
-                );
-            }
-            Err(e) => return internal(ctx, &e.to_string()),
-        }
-    };
-    if !client.allows_redirect_uri(redirect_uri) {
-        return page(
-            ctx,
-            bad(
-                "invalid_redirect_uri",
-                "redirect_uri is not registered for this client.",
-                "send exactly a redirect URI the client registered (loopback URIs may differ only in port)",
-            ),
-        );
-    }
-    let client_state = get("state");
-    // the unscoped endpoint needs `resource` (rt): without it, an HTML page with the way out
-    let Some(resource) = get("resource")
-        .map(str::to_string)
-        .or_else(|| scoped.as_ref().map(|p| format!("{}{p}", ctx.origin)))
-    else {
-        return page(
-            ctx,
-            bad(
-                "invalid_target",
-                "resource is required at the gateway-wide authorize endpoint.",
-                "start from the MCP URL: its PRM names the per-route authorization server, or send resource=<the MCP route URL>",
-            ),
-        );
-    };
+    Ok(AuthorizeQuery {
+        client_id: client_id.to_string(),
+        redirect_uri: redirect_uri.to_string(),
+        code_challenge: code_challenge.to_string(),
+        state: get("state").map(str::to_string),
+        resource: get("resource").map(str::to_string),
+    })
+}
 
-    // 2. from here on the redirect URI is trusted: errors go back to the client
-    if let Some(path) = &scoped {
+/// The client named by `client_id`: registered, or a metadata document (§3.6). An unknown or
+/// unusable client is a page, never a redirect.
+async fn known_client(ctx: &AuthzRequest<'_>, client_id: &str, now: i64) -> Result<Client, Stop> {
+    if cimd::is_metadata_url(client_id) {
+        return cimd::resolve(ctx, client_id).await.map_err(|refusal| {
+            let fix = format!(
+                "the client's metadata document was refused: {}",
+                refusal.why
+            );
+            bad("invalid_client", refusal.description, fix).into()
+        });
+    }
+    let id = client_id.to_string();
+    match ctx.env.store.run(move |s| s.read_client(&id, now)).await? {
+        Some(c) => Ok(c),
+        None => Err(bad(
+            "invalid_client",
+            "OAuth client is not registered.",
+            "register the client again (registrations expire after 90 days)",
+        )
+        .into()),
+    }
+}
+
+/// The MCP route the (trusted) request is for: the scoped endpoint's own route, or the one
+/// `resource` names.
+fn published_route(
+    ctx: &AuthzRequest<'_>,
+    q: &AuthorizeQuery,
+    scoped: Option<&str>,
+    resource: &str,
+) -> Result<usize, Stop> {
+    let to_client = || Stop::Client {
+        redirect_uri: q.redirect_uri.clone(),
+        error: "invalid_target",
+        description: "resource must match a published MCP route.",
+        state: q.state.clone(),
+    };
+    if let Some(path) = scoped {
         let canonical = format!("{}{path}", ctx.origin);
         if !matches!(
             route_by_path(ctx.env.report, path),
             RouteByPath::WithOAuth(_)
         ) || resource != canonical
         {
-            return error_redirect(
-                redirect_uri,
-                "invalid_target",
-                "resource must match a published MCP route.",
-                client_state,
-            );
+            return Err(to_client());
         }
     }
-    let Some(route) = route_for_resource(ctx.env.report, &ctx.origin, &resource) else {
-        return error_redirect(
-            redirect_uri,
-            "invalid_target",
-            "resource must match a published MCP route.",
-            client_state,
-        );
-    };
-    let operation_id = ctx.env.report.project.routes[route]
-        .operation_id()
-        .to_string();
+    route_for_resource(ctx.env.report, &ctx.origin, resource).ok_or_else(to_client)
+}
 
-    let session = match session_cookie(&parts.headers) {
-        Some(token) => {
-            let ttl = ctx.oauth.session_ttl_seconds as i64;
-            match ctx
-                .env
-                .store
-                .run(move |s| s.touch_browser_session(&token, ttl, now))
-                .await
-            {
-                Ok(SessionOutcome::Valid(s)) => Some(s.principal),
-                _ => None,
-            }
-        }
-        None => None,
-    };
-    if session.is_none()
-        && !ctx.oauth.dev_login
-        && let Some(why) = oidc::config_problem(ctx.oauth)
+/// The principal of a valid browser session cookie, its lifetime renewed.
+async fn browser_session(
+    ctx: &AuthzRequest<'_>,
+    headers: &axum::http::HeaderMap,
+    now: i64,
+) -> Option<Principal> {
+    let token = session_cookie(headers)?;
+    let ttl = ctx.oauth.session_ttl_seconds as i64;
+    match ctx
+        .env
+        .store
+        .run(move |s| s.touch_browser_session(&token, ttl, now))
+        .await
     {
-        return page(
-            ctx,
-            ErrorPage {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                title: "Configuration needs attention",
-                message: format!("Browser login cannot start: {why}."),
-                code: "configuration_error",
-                stage: "authorize",
-                fix: "fix the MCP OAuth policy's browserLogin / oidc options (mcpgw validate)"
-                    .into(),
-            },
-        );
+        Ok(SessionOutcome::Valid(s)) => Some(s.principal),
+        _ => None,
     }
+}
+
+/// The store's new transaction, awaiting login or (with a session) consent; and the first
+/// state token handed to the browser.
+async fn start_transaction(
+    ctx: &AuthzRequest<'_>,
+    q: AuthorizeQuery,
+    client_id: &str,
+    resource: String,
+    route: usize,
+    session: Option<&Principal>,
+    now: i64,
+) -> Result<(Box<PendingAuthorization>, Secret), Stop> {
     let request = StartAuthorization {
         id: crate::crypto::new_id(),
-        client_id: client.id.clone(),
-        redirect_uri: redirect_uri.to_string(),
+        client_id: client_id.to_string(),
+        redirect_uri: q.redirect_uri.clone(),
         resource,
-        operation_id,
+        operation_id: ctx.env.report.project.routes[route]
+            .operation_id()
+            .to_string(),
         scope: SCOPE.to_string(),
-        code_challenge: challenge.to_string(),
-        client_state: client_state.map(str::to_string),
-        initial: match &session {
+        code_challenge: q.code_challenge,
+        client_state: q.state.clone(),
+        initial: match session {
             Some(p) => InitialPhase::AwaitingSetup(p.clone()),
             None => InitialPhase::AwaitingLogin,
         },
         ttl_seconds: ctx.oauth.state_ttl_seconds as i64,
     };
-    let started = match ctx
+    let outcome = ctx
         .env
         .store
         .run(move |s| s.start_authorization(&request, now))
-        .await
-    {
-        Ok(StartAuthorizationOutcome::Started {
+        .await?;
+    match outcome {
+        StartAuthorizationOutcome::Started {
             pending,
             state_token,
-        }) => (pending, state_token),
-        Ok(StartAuthorizationOutcome::InvalidClient) => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_client",
-                    "OAuth client is not registered.",
-                    "register the client again",
-                ),
-            );
-        }
-        Ok(StartAuthorizationOutcome::RedirectUriMismatch) => {
-            return page(
-                ctx,
-                bad(
-                    "invalid_redirect_uri",
-                    "redirect_uri is not registered for this client.",
-                    "send a registered redirect URI",
-                ),
-            );
-        }
-        Ok(StartAuthorizationOutcome::AlreadyExists) => {
-            return error_redirect(
-                redirect_uri,
-                "server_error",
-                "The authorization could not be started.",
-                client_state,
-            );
-        }
-        Err(e) => return internal(ctx, &e.to_string()),
-    };
-    let (pending, state_token) = started;
-    let state = browser_state(&pending.id, &state_token);
-    match session {
-        Some(principal) => consent_or_auto(ctx, &pending, &principal, &state, &client.name).await,
-        None if ctx.oauth.dev_login => {
-            // dev-login is served by this gateway, whatever port the policy's URL names
-            let mut url = match url::Url::parse(&ctx.endpoint("/oauth/dev-login")) {
-                Ok(u) => u,
-                Err(_) => return internal(ctx, "bad dev-login URL"),
-            };
-            url.query_pairs_mut()
-                .append_pair("redirect_uri", &ctx.endpoint("/oauth/callback"))
-                .append_pair("state", &state);
-            redirect(url.as_str())
-        }
-        None => match oidc::login_url(
-            ctx.oauth,
-            ctx.env.secret,
-            &ctx.endpoint("/oauth/callback"),
-            &pending.id,
-            &state,
-        ) {
-            Ok(url) => redirect(&url),
-            Err(why) => internal(ctx, &why),
-        },
+        } => Ok((pending, state_token)),
+        StartAuthorizationOutcome::InvalidClient => Err(bad(
+            "invalid_client",
+            "OAuth client is not registered.",
+            "register the client again",
+        )
+        .into()),
+        StartAuthorizationOutcome::RedirectUriMismatch => Err(bad(
+            "invalid_redirect_uri",
+            "redirect_uri is not registered for this client.",
+            "send a registered redirect URI",
+        )
+        .into()),
+        StartAuthorizationOutcome::AlreadyExists => Err(Stop::Client {
+            redirect_uri: q.redirect_uri,
+            error: "server_error",
+            description: "The authorization could not be started.",
+            state: q.state,
+        }),
     }
 }
 
-fn internal(ctx: &AuthzRequest<'_>, why: &str) -> Response {
-    tracing::error!(event = "oauth_authorize_failed", error = %why, "authorization failed");
-    page(
-        ctx,
-        ErrorPage {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            title: "Gateway error",
-            message: "The gateway could not complete the request.".into(),
-            code: "internal_error",
-            stage: "authorize",
-            fix: "see the mcpgw dev log".into(),
-        },
-    )
+/// Without a session the browser goes to log in: dev-login on this gateway, or the IdP.
+fn login_redirect(
+    ctx: &AuthzRequest<'_>,
+    transaction_id: &str,
+    state: &str,
+) -> Result<Response, Stop> {
+    if ctx.oauth.dev_login {
+        // dev-login is served by this gateway, whatever port the policy's URL names
+        let mut url = url::Url::parse(&ctx.endpoint("/oauth/dev-login"))
+            .map_err(|_| Internal::EndpointUrl("dev-login"))?;
+        url.query_pairs_mut()
+            .append_pair("redirect_uri", &ctx.endpoint("/oauth/callback"))
+            .append_pair("state", state);
+        return Ok(redirect(url.as_str()));
+    }
+    let url = oidc::login_url(
+        ctx.oauth,
+        ctx.env.secret,
+        &ctx.endpoint("/oauth/callback"),
+        transaction_id,
+        state,
+    )?;
+    Ok(redirect(&url))
 }
 
 /// The consent page, or with `--auto-consent` the approval itself.
@@ -494,14 +557,13 @@ pub async fn dev_login(ctx: &AuthzRequest<'_>, parts: &Parts) -> Response {
     if !crate::web::oauth::origin_is_loopback_http(&ctx.origin) {
         return page(
             ctx,
-            ErrorPage {
-                status: StatusCode::FORBIDDEN,
-                title: "Authorization request invalid",
-                message: "Local browser login is only available on loopback HTTP origins.".into(),
-                code: "forbidden",
-                stage: "dev_login",
-                fix: "open the gateway at http://127.0.0.1:PORT".into(),
-            },
+            ErrorPage::invalid_request(
+                "forbidden",
+                "dev_login",
+                "Local browser login is only available on loopback HTTP origins.",
+                "open the gateway at http://127.0.0.1:PORT",
+            )
+            .with_status(StatusCode::FORBIDDEN),
         );
     }
     let q = params(parts.uri.query()).unwrap_or_default();
@@ -547,11 +609,11 @@ pub async fn dev_login(ctx: &AuthzRequest<'_>, parts: &Parts) -> Response {
         .await;
     let token = match created {
         Ok((_, token)) => token,
-        Err(e) => return internal(ctx, &e.to_string()),
+        Err(e) => return internal(ctx, e),
     };
     let mut url = match url::Url::parse(&callback) {
         Ok(u) => u,
-        Err(_) => return internal(ctx, "bad callback URL"),
+        Err(_) => return internal(ctx, Internal::EndpointUrl("callback")),
     };
     url.query_pairs_mut().append_pair("state", &state);
     let mut resp = redirect(url.as_str());
@@ -572,15 +634,13 @@ pub async fn callback(ctx: &AuthzRequest<'_>, parts: &Parts) -> Response {
             .collect();
         return page(
             ctx,
-            ErrorPage {
-                status: StatusCode::BAD_REQUEST,
-                title: "Authorization canceled",
-                message: format!("The identity provider answered: {desc}"),
-                code: "provider_access_denied",
-                stage: "callback",
-                fix: "sign in again, or check the client's settings at the identity provider"
-                    .into(),
-            },
+            ErrorPage::new(
+                PageKind::AccessDenied,
+                "provider_access_denied",
+                "callback",
+                format!("The identity provider answered: {desc}"),
+                "sign in again, or check the client's settings at the identity provider",
+            ),
         );
     }
     let Some((id, token)) = q.get("state").and_then(|s| split_state(s)) else {
@@ -625,13 +685,35 @@ pub async fn callback(ctx: &AuthzRequest<'_>, parts: &Parts) -> Response {
 }
 
 fn login_failed(message: impl Into<String>, fix: impl Into<String>) -> ErrorPage {
-    ErrorPage {
-        status: StatusCode::BAD_REQUEST,
-        title: "Connection failed",
-        message: message.into(),
-        code: "browser_login_verification_failed",
-        stage: "callback",
-        fix: fix.into(),
+    ErrorPage::new(
+        PageKind::ConnectionFailed,
+        "browser_login_verification_failed",
+        "callback",
+        message,
+        fix,
+    )
+}
+
+/// The page of a federated login that failed (§3.9): one per [`LoginFailure`].
+fn login_failure_page(failure: LoginFailure) -> ErrorPage {
+    match failure {
+        LoginFailure::Denied(said) => ErrorPage::new(
+            PageKind::AccessDenied,
+            "provider_access_denied",
+            "callback",
+            format!("The identity provider refused the login code: {said}"),
+            "check browserLogin.clientId / clientSecret and the redirect URI registered at the identity provider, then sign in again",
+        ),
+        LoginFailure::NonceMismatch => ErrorPage::invalid_request(
+            "oauth_callback_mismatch",
+            "callback",
+            "The identity provider's ID token belongs to another login (nonce mismatch).",
+            "start again from the client in a single browser tab",
+        ),
+        LoginFailure::Verification(why) => login_failed(
+            format!("The identity provider's answer could not be verified: {why}."),
+            "check oidc.issuer, oidc.jwksUrl and browserLogin.clientId against the identity provider's discovery document",
+        ),
     }
 }
 
@@ -700,27 +782,7 @@ async fn federated_callback(
                 reason = ?failure,
                 "federated browser login failed"
             );
-            let p = match failure {
-                LoginFailure::Denied(said) => ErrorPage {
-                    status: StatusCode::BAD_REQUEST,
-                    title: "Authorization canceled",
-                    message: format!("The identity provider refused the login code: {said}"),
-                    code: "provider_access_denied",
-                    stage: "callback",
-                    fix: "check browserLogin.clientId / clientSecret and the redirect URI registered at the identity provider, then sign in again".into(),
-                },
-                LoginFailure::NonceMismatch => ErrorPage::invalid_request(
-                    "oauth_callback_mismatch",
-                    "callback",
-                    "The identity provider's ID token belongs to another login (nonce mismatch).",
-                    "start again from the client in a single browser tab",
-                ),
-                LoginFailure::Verification(why) => login_failed(
-                    format!("The identity provider's answer could not be verified: {why}."),
-                    "check oidc.issuer, oidc.jwksUrl and browserLogin.clientId against the identity provider's discovery document",
-                ),
-            };
-            return page(ctx, p);
+            return page(ctx, login_failure_page(failure));
         }
     };
     let ttl = ctx.oauth.session_ttl_seconds as i64;
@@ -733,7 +795,7 @@ async fn federated_callback(
         .await
     {
         Ok((_, t)) => t,
-        Err(e) => return internal(ctx, &e.to_string()),
+        Err(e) => return internal(ctx, e),
     };
     let mut resp = finish_login(ctx, id, token, principal).await;
     resp.headers_mut()
@@ -777,7 +839,7 @@ async fn finish_login(
                 "This login answer was already used.",
             );
         }
-        Err(e) => return internal(ctx, &e.to_string()),
+        Err(e) => return internal(ctx, e),
     };
     let name = client_name(ctx, &pending.client_id, now).await;
     consent_or_auto(
@@ -802,14 +864,13 @@ async fn client_name(ctx: &AuthzRequest<'_>, client_id: &str, now: i64) -> Strin
 fn state_page(ctx: &AuthzRequest<'_>, code: &'static str, message: &str) -> Response {
     page(
         ctx,
-        ErrorPage {
-            status: StatusCode::BAD_REQUEST,
-            title: "Authorization expired",
-            message: message.to_string(),
+        ErrorPage::new(
+            PageKind::SessionExpired,
             code,
-            stage: "callback",
-            fix: "start the connection again from the client".into(),
-        },
+            "callback",
+            message,
+            "start the connection again from the client",
+        ),
     )
 }
 
@@ -834,7 +895,7 @@ pub async fn setup(ctx: &AuthzRequest<'_>, parts: &Parts, body: Body) -> Respons
                     ErrorPage::invalid_request(
                         "invalid_request",
                         "setup",
-                        e,
+                        e.to_string(),
                         "submit the consent form as rendered",
                     ),
                 );
@@ -881,30 +942,26 @@ pub async fn setup(ctx: &AuthzRequest<'_>, parts: &Parts, body: Body) -> Respons
             _ => {
                 return page(
                     ctx,
-                    ErrorPage {
-                        status: StatusCode::UNAUTHORIZED,
-                        ..ErrorPage::invalid_request(
-                            "authentication_required",
-                            "setup",
-                            "Your browser session has ended.",
-                            "start again from the client",
-                        )
-                    },
+                    ErrorPage::invalid_request(
+                        "authentication_required",
+                        "setup",
+                        "Your browser session has ended.",
+                        "start again from the client",
+                    )
+                    .with_status(StatusCode::UNAUTHORIZED),
                 );
             }
         },
         None => {
             return page(
                 ctx,
-                ErrorPage {
-                    status: StatusCode::UNAUTHORIZED,
-                    ..ErrorPage::invalid_request(
-                        "authentication_required",
-                        "setup",
-                        "There is no browser session.",
-                        "allow cookies for the gateway and start again",
-                    )
-                },
+                ErrorPage::invalid_request(
+                    "authentication_required",
+                    "setup",
+                    "There is no browser session.",
+                    "allow cookies for the gateway and start again",
+                )
+                .with_status(StatusCode::UNAUTHORIZED),
             );
         }
     };
@@ -996,6 +1053,6 @@ async fn decide(
             "oauth_state_reused",
             "This consent was already answered.",
         ),
-        Err(e) => internal(ctx, &e.to_string()),
+        Err(e) => internal(ctx, e),
     }
 }

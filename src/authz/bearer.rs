@@ -1,13 +1,14 @@
 //! The bearer check of MCP routes (SPEC §3.17, §5.3): the access token from the
 //! `Authorization` header only, bound to this route's resource and operationId, with the exact
-//! `WWW-Authenticate` challenges; on success the caller as `request.user`.
+//! `WWW-Authenticate` challenges; on success the caller as `request.user`, otherwise a
+//! [`GatewayError`] (401, 403 or 500).
 
 use super::SCOPE;
 use crate::secret::Secret;
 use crate::store::{self, ValidateOutcome};
 use crate::web::origin::{self, encode_route};
-use crate::web::problem::Problem;
-use axum::http::{HeaderMap, StatusCode, header};
+use crate::web::problem::GatewayError;
+use axum::http::{HeaderMap, header};
 
 /// Validated access tokens, so the proxy path does not query SQLite on every request. Entries
 /// expire with their token; anything that can revoke a token (revocation, a reused code or
@@ -102,7 +103,7 @@ pub async fn check(
     headers: &HeaderMap,
     route_path: &str,
     operation_id: &str,
-) -> Result<serde_json::Value, Problem> {
+) -> Result<serde_json::Value, GatewayError> {
     let origin = origin::origin(env.origin, headers);
     let prm = format!(
         "{origin}/.well-known/oauth-protected-resource/{}",
@@ -110,27 +111,21 @@ pub async fn check(
     );
     let resource = format!("{origin}{route_path}");
     let Some(token) = bearer(headers) else {
-        return Err(Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "Gateway access token is required.",
-        )
-        .code("authentication_required")
-        .header(header::WWW_AUTHENTICATE, &challenge(&prm, None, true)));
+        return Err(GatewayError::Unauthenticated {
+            detail: "Gateway access token is required.",
+            challenge: challenge(&prm, None, true),
+        });
     };
-    let invalid = |detail: &str| {
-        Problem::new(StatusCode::UNAUTHORIZED, detail.to_string())
-            .code("authentication_required")
-            .header(
-                header::WWW_AUTHENTICATE,
-                &challenge(
-                    &prm,
-                    Some((
-                        "invalid_token",
-                        "The access token is expired, malformed, or invalid.",
-                    )),
-                    false,
-                ),
-            )
+    let invalid = |detail: &'static str| GatewayError::Unauthenticated {
+        detail,
+        challenge: challenge(
+            &prm,
+            Some((
+                "invalid_token",
+                "The access token is expired, malformed, or invalid.",
+            )),
+            false,
+        ),
     };
     let now = env.clock.now();
     let hash = crate::crypto::hash_token(&token);
@@ -151,10 +146,7 @@ pub async fn check(
                 Ok(_) => return Err(invalid("The access token is expired, revoked, or invalid.")),
                 Err(e) => {
                     tracing::error!(event = "gateway_access_token_validate_failed", error = %e, "token validation failed");
-                    return Err(Problem::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "The access token could not be checked.",
-                    ));
+                    return Err(GatewayError::TokenCheckFailed);
                 }
             }
         }
@@ -165,14 +157,16 @@ pub async fn check(
         ));
     }
     if !at.scope.split_whitespace().any(|s| s == SCOPE) {
-        return Err(Problem::new(StatusCode::FORBIDDEN, "The access token is missing the mcp:tools scope.").code("forbidden").header(
-            header::WWW_AUTHENTICATE,
-            &challenge(
+        return Err(GatewayError::InsufficientScope {
+            challenge: challenge(
                 &prm,
-                Some(("insufficient_scope", "The access token is missing the mcp:tools scope required by this MCP resource.")),
+                Some((
+                    "insufficient_scope",
+                    "The access token is missing the mcp:tools scope required by this MCP resource.",
+                )),
                 true,
             ),
-        ));
+        });
     }
     Ok(serde_json::json!({
         "sub": at.subject,

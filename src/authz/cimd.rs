@@ -2,6 +2,7 @@
 //! JSON document describing the client. This module decides which ids are such URLs, fetches
 //! the document through [`crate::net::outbound`] (5 KiB, 10 s, no redirects, SSRF guard),
 //! validates it with the DCR rules and keeps it in the store as a `metadata_document` client.
+//! A refused document says why ([`DocumentError`]) for the log and the developer details.
 //!
 //! The store record doubles as the cache: its `created_at` is the time of the last fetch, and a
 //! record younger than [`CACHE_SECONDS`] is used without fetching again.
@@ -9,8 +10,8 @@
 use super::AuthzRequest;
 use crate::client_metadata::ClientAuthMethod;
 use crate::client_metadata::{jwks_problem, jwks_uri_problem, redirect_uri_problem};
-use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
-use crate::store::{Client, ClientSource, NewClient, RegisterClientOutcome};
+use crate::net::outbound::{self, Guard, Limits, OutboundError, OutboundRequest};
+use crate::store::{Client, ClientSource, NewClient, RegisterClientOutcome, StoreError};
 use serde_json::Value;
 
 /// How long a fetched document is used before it is fetched again.
@@ -20,12 +21,56 @@ pub const CACHE_SECONDS: i64 = 300;
 pub const NOT_REGISTERED: &str = "OAuth client is not registered.";
 
 /// A refused metadata-document client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct Refusal {
     /// The OAuth `error_description`: [`NOT_REGISTERED`], with a hint for ChatGPT.
     pub description: String,
     /// What exactly went wrong, for the log and the error page's developer details.
-    pub why: String,
+    pub why: DocumentError,
+}
+
+/// Why a metadata document cannot name a client.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("Client ID Metadata Documents are disabled (gateway.cimdEnabled is false)")]
+    Disabled,
+    #[error("the client id is not a URL: {0}")]
+    NotAUrl(url::ParseError),
+    #[error("the client id URL must not have a fragment")]
+    Fragment,
+    #[error(transparent)]
+    Fetch(#[from] OutboundError),
+    #[error("the document URL answered HTTP {0}")]
+    Status(u16),
+    #[error("the document is not a JSON object")]
+    NotAnObject,
+    #[error("the document's client_id {0:?} is not its URL")]
+    OtherClientId(String),
+    #[error("the document has no client_id")]
+    NoClientId,
+    #[error("the document has no redirect_uris")]
+    NoRedirectUris,
+    #[error("every redirect_uris entry must be a non-empty string")]
+    RedirectUriNotAString,
+    #[error("redirect_uris: {uri:?} {why}")]
+    RedirectUri { uri: String, why: String },
+    /// The method named (`None` when it is not a string).
+    #[error(
+        "token_endpoint_auth_method {0:?} is not usable with a metadata document (none or private_key_jwt)"
+    )]
+    AuthMethod(Option<String>),
+    #[error("jwks_uri must be a string")]
+    JwksUriNotAString,
+    #[error("jwks_uri {0}")]
+    JwksUri(String),
+    #[error("jwks {0}")]
+    Jwks(String),
+    #[error("private_key_jwt needs jwks_uri or jwks")]
+    NoKeys,
+    #[error("a client registered otherwise already uses this id")]
+    IdTaken,
+    #[error("the store failed: {0}")]
+    Store(StoreError),
 }
 
 /// Is `client_id` a metadata-document URL (an `http(s)` URL with a path other than `/`)?
@@ -54,8 +99,7 @@ pub fn client_url_guard(ctx: &AuthzRequest<'_>) -> Guard {
     }
 }
 
-fn refuse(client_id: &str, why: impl Into<String>) -> Refusal {
-    let why = why.into();
+fn refuse(client_id: &str, why: DocumentError) -> Refusal {
     tracing::info!(event = "oauth_cimd_refused", client_id = %client_id, why = %why, "client metadata document refused");
     Refusal {
         description: description(client_id),
@@ -67,10 +111,7 @@ fn refuse(client_id: &str, why: impl Into<String>) -> Refusal {
 /// fetched and validated otherwise.
 pub async fn resolve(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<Client, Refusal> {
     if !ctx.oauth.gateway.cimd_enabled {
-        return Err(refuse(
-            client_id,
-            "Client ID Metadata Documents are disabled (gateway.cimdEnabled is false)",
-        ));
+        return Err(refuse(client_id, DocumentError::Disabled));
     }
     let now = ctx.env.clock.now();
     let id = client_id.to_string();
@@ -90,19 +131,16 @@ pub async fn resolve(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<Client, 
         .await
     {
         Ok(RegisterClientOutcome::Registered { client, .. }) => Ok(*client),
-        Ok(RegisterClientOutcome::AlreadyExists) => Err(refuse(
-            client_id,
-            "a client registered otherwise already uses this id",
-        )),
-        Err(e) => Err(refuse(client_id, format!("the store failed: {e}"))),
+        Ok(RegisterClientOutcome::AlreadyExists) => Err(refuse(client_id, DocumentError::IdTaken)),
+        Err(e) => Err(refuse(client_id, DocumentError::Store(e))),
     }
 }
 
 /// Fetches and validates the document; the error says why it is refused.
-async fn fetch(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<NewClient, String> {
-    let url = url::Url::parse(client_id).map_err(|e| format!("the client id is not a URL: {e}"))?;
+async fn fetch(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<NewClient, DocumentError> {
+    let url = url::Url::parse(client_id).map_err(DocumentError::NotAUrl)?;
     if url.fragment().is_some() {
-        return Err("the client id URL must not have a fragment".into());
+        return Err(DocumentError::Fragment);
     }
     let fetched = outbound::fetch(
         ctx.env.http,
@@ -110,16 +148,12 @@ async fn fetch(ctx: &AuthzRequest<'_>, client_id: &str) -> Result<NewClient, Str
         Limits::CIMD,
         client_url_guard(ctx),
     )
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     if !fetched.status.is_success() {
-        return Err(format!(
-            "the document URL answered HTTP {}",
-            fetched.status.as_u16()
-        ));
+        return Err(DocumentError::Status(fetched.status.as_u16()));
     }
     let Some(Value::Object(doc)) = fetched.json() else {
-        return Err("the document is not a JSON object".into());
+        return Err(DocumentError::NotAnObject);
     };
     validate(ctx, client_id, &doc).await
 }
@@ -130,43 +164,42 @@ async fn validate(
     ctx: &AuthzRequest<'_>,
     client_id: &str,
     doc: &serde_json::Map<String, Value>,
-) -> Result<NewClient, String> {
+) -> Result<NewClient, DocumentError> {
     match doc.get("client_id").and_then(Value::as_str) {
         Some(id) if id == client_id => {}
-        Some(id) => return Err(format!("the document's client_id {id:?} is not its URL")),
-        None => return Err("the document has no client_id".into()),
+        Some(id) => return Err(DocumentError::OtherClientId(id.to_string())),
+        None => return Err(DocumentError::NoClientId),
     }
     let uris = doc
         .get("redirect_uris")
         .and_then(Value::as_array)
         .filter(|a| !a.is_empty())
-        .ok_or("the document has no redirect_uris")?;
+        .ok_or(DocumentError::NoRedirectUris)?;
     let mut redirect_uris = Vec::with_capacity(uris.len());
     for u in uris {
         let s = u
             .as_str()
             .filter(|s| !s.is_empty())
-            .ok_or("every redirect_uris entry must be a non-empty string")?;
+            .ok_or(DocumentError::RedirectUriNotAString)?;
         if let Some(why) = redirect_uri_problem(s) {
-            return Err(format!("redirect_uris: {s:?} {why}"));
+            return Err(DocumentError::RedirectUri {
+                uri: s.to_string(),
+                why,
+            });
         }
         redirect_uris.push(s.to_string());
     }
     let method = match doc.get("token_endpoint_auth_method").map(Value::as_str) {
         None | Some(Some("none")) => ClientAuthMethod::None,
         Some(Some("private_key_jwt")) => ClientAuthMethod::PrivateKeyJwt,
-        Some(other) => {
-            return Err(format!(
-                "token_endpoint_auth_method {other:?} is not usable with a metadata document (none or private_key_jwt)"
-            ));
-        }
+        Some(other) => return Err(DocumentError::AuthMethod(other.map(str::to_string))),
     };
     let jwks_uri = match doc.get("jwks_uri") {
         None => None,
         Some(v) => {
-            let s = v.as_str().ok_or("jwks_uri must be a string")?;
+            let s = v.as_str().ok_or(DocumentError::JwksUriNotAString)?;
             if let Some(why) = jwks_uri_problem(s, client_url_guard(ctx)).await {
-                return Err(format!("jwks_uri {why}"));
+                return Err(DocumentError::JwksUri(why));
             }
             Some(s.to_string())
         }
@@ -175,13 +208,13 @@ async fn validate(
         None => None,
         Some(v) => {
             if let Some(why) = jwks_problem(v) {
-                return Err(format!("jwks {why}"));
+                return Err(DocumentError::Jwks(why));
             }
             Some(v.to_string())
         }
     };
     if method == ClientAuthMethod::PrivateKeyJwt && jwks_uri.is_none() && jwks.is_none() {
-        return Err("private_key_jwt needs jwks_uri or jwks".into());
+        return Err(DocumentError::NoKeys);
     }
     let name = doc
         .get("client_name")

@@ -4,7 +4,7 @@
 use super::{AuthzRequest, RouteByPath, SCOPE, route_by_path};
 use crate::web::encoding::decode_component;
 use crate::web::origin::encode_route;
-use crate::web::problem::Problem;
+use crate::web::problem::GatewayError;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -40,12 +40,7 @@ pub fn handle(ctx: &AuthzRequest<'_>, method: &Method, path: &str) -> Response {
         return preflight();
     }
     if method != Method::GET && method != Method::HEAD {
-        let p = Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Only GET and OPTIONS are allowed here.",
-        )
-        .header(header::ALLOW, "GET, OPTIONS")
-        .at(path, &ctx.request_id);
+        let p = GatewayError::WellKnownMethod.at(path, &ctx.request_id);
         return cors(p.into_response());
     }
     let (route_path, prm) =
@@ -61,18 +56,11 @@ pub fn handle(ctx: &AuthzRequest<'_>, method: &Method, path: &str) -> Response {
         Some(r) => match route_by_path(ctx.env.report, r) {
             RouteByPath::WithOAuth(i) => Some(i),
             RouteByPath::WithoutOAuth => {
-                let p = Problem::new(
-                    StatusCode::NOT_FOUND,
-                    "The requested MCP route does not expose downstream OAuth.",
-                )
-                .code("not_found")
-                .at(path, &ctx.request_id);
+                let p = GatewayError::RouteWithoutOAuth.at(path, &ctx.request_id);
                 return cors(p.into_response());
             }
             RouteByPath::Unknown => {
-                let p = Problem::new(StatusCode::BAD_REQUEST, format!("Unknown MCP route: {r}"))
-                    .code("unknown_mcp_route")
-                    .at(path, &ctx.request_id);
+                let p = GatewayError::UnknownMcpRoute(r.clone()).at(path, &ctx.request_id);
                 return cors(p.into_response());
             }
         },

@@ -1,9 +1,11 @@
 //! The authorization server toward MCP clients, and the bearer check of MCP routes.
 //!
 //! Owns: which requests are OAuth endpoints (served only while an MCP OAuth policy is attached,
-//! §1.6), the shared request context (origin, base path, the project's OAuth policy), OAuth
-//! JSON errors (§3.2) and the session cookie (§5.5: an opaque token whose hash lives in the
-//! store). Each endpoint lives in its own file.
+//! §1.6), the shared request context (origin, base path, the project's OAuth policy) and the
+//! session cookie (§5.5: an opaque token whose hash lives in the store). Each endpoint lives in
+//! its own file and answers its failures with the typed errors of `web`: [`OAuthError`] on the
+//! JSON endpoints (§3.2), an [`ErrorPage`](crate::web::html::ErrorPage) in the browser (§3.3),
+//! a [`GatewayError`] problem document elsewhere (§3.1).
 //!
 //! - `metadata`: PRM and AS metadata documents (§3.4).
 //! - `register`: DCR (§3.5).
@@ -30,11 +32,12 @@ use crate::config::policies::{OAuthInbound, PolicyConfig};
 use crate::store::AsyncStore;
 use crate::store::keyfile::GatewaySecret;
 use crate::validate::Report;
-use crate::web::oauth::oauth_error;
+use crate::web::oauth::OAuthError;
 use crate::web::origin;
 use crate::web::origin::OriginPolicy;
+use crate::web::problem::GatewayError;
 use axum::body::Body;
-use axum::http::{HeaderValue, Method, StatusCode, header, request::Parts};
+use axum::http::{HeaderValue, Method, request::Parts};
 use axum::response::{IntoResponse, Response};
 
 pub use crate::web::oauth::SESSION_COOKIE;
@@ -229,26 +232,14 @@ pub async fn handle(
         "/oauth/setup" => method_not_allowed("GET, POST"),
         "/oauth/register" | "/oauth/token" | "/oauth/revoke" => method_not_allowed("POST"),
         "/oauth/authorize" | "/oauth/dev-login" | "/oauth/callback" => method_not_allowed("GET"),
-        _ => {
-            return Ok(crate::web::problem::Problem::new(
-                StatusCode::NOT_FOUND,
-                format!("No OAuth endpoint {path}."),
-            )
+        _ => GatewayError::NoOAuthEndpoint(path.to_string())
             .at(path, request_id)
-            .into_response());
-        }
+            .into_response(),
     })
 }
 
 fn method_not_allowed(allow: &'static str) -> Response {
-    let mut resp = oauth_error(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "invalid_request",
-        "Method not allowed.",
-    );
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
+    OAuthError::MethodNotAllowed { allow }.into_response()
 }
 
 /// `Set-Cookie` for the session (§5.5).

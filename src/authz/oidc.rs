@@ -103,6 +103,11 @@ pub fn config_problem(oauth: &OAuthInbound) -> Option<String> {
     None
 }
 
+/// `browserLogin.url` does not parse as a URL.
+#[derive(Debug, thiserror::Error)]
+#[error("browserLogin.url is not a URL: {0}")]
+pub struct LoginUrlError(#[from] url::ParseError);
+
 /// The IdP authorize URL for a transaction (§3.7).
 pub fn login_url(
     oauth: &OAuthInbound,
@@ -110,9 +115,8 @@ pub fn login_url(
     callback: &str,
     transaction_id: &str,
     browser_state: &str,
-) -> Result<String, String> {
-    let mut url = url::Url::parse(&oauth.authorize_url)
-        .map_err(|e| format!("browserLogin.url is not a URL: {e}"))?;
+) -> Result<String, LoginUrlError> {
+    let mut url = url::Url::parse(&oauth.authorize_url)?;
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("response_type", "code")

@@ -11,7 +11,7 @@ use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
 use crate::config::policies::handlers::HandlerConfig;
-use crate::web::problem::Problem;
+use crate::web::problem::{GatewayError, Problem};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -43,8 +43,9 @@ pub struct Inbound {
 }
 
 impl Inbound {
-    fn problem(&self, p: Problem) -> Response {
-        p.at(&self.path, &self.request_id).into_response()
+    /// The problem document of a failure of this request.
+    fn problem(&self, p: impl Into<Problem>) -> Response {
+        p.into().at(&self.path, &self.request_id).into_response()
     }
 
     /// The whole body, read once (bounded) and kept for the policies and the proxy.
@@ -58,16 +59,11 @@ impl Inbound {
                 self.buffered = Some(b.clone());
                 Ok(b)
             }
-            Err(_) => Err(self.problem(too_large(limit as u64))),
+            Err(_) => Err(self.problem(GatewayError::BodyTooLarge {
+                limit: limit as u64,
+            })),
         }
     }
-}
-
-fn too_large(limit: u64) -> Problem {
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        format!("The request body is larger than the allowed {limit} bytes."),
-    )
 }
 
 /// Why a route cannot be served by mcpgw dev, naming the piece (D11), or `None`.
@@ -147,7 +143,7 @@ pub async fn run(
 ) -> Option<Response> {
     let project = &served.report.project;
     if let Some(why) = unsupported(served, route) {
-        return Some(req.problem(Problem::new(StatusCode::NOT_IMPLEMENTED, why)));
+        return Some(req.problem(GatewayError::NotImplemented(why)));
     }
     for name in &project.routes[route].inbound {
         let Some(i) = project.policy_position(&name.value) else {
@@ -223,14 +219,16 @@ async fn size_limit(req: &mut Inbound, max: u64, trust_content_length: bool) -> 
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max) {
-        return Some(req.problem(too_large(max)));
+        return Some(req.problem(GatewayError::BodyTooLarge { limit: max }));
     }
     if trust_content_length && declared.is_some() {
         return None;
     }
     let limit = usize::try_from(max).unwrap_or(usize::MAX);
     match req.buffered.as_ref() {
-        Some(b) if b.len() as u64 > max => Some(req.problem(too_large(max))),
+        Some(b) if b.len() as u64 > max => {
+            Some(req.problem(GatewayError::BodyTooLarge { limit: max }))
+        }
         Some(_) => None,
         None => req.body_bytes(limit).await.err(),
     }
@@ -263,17 +261,9 @@ fn rate_limit(
     };
     match limiter.check(&key, Instant::now()) {
         Ok(()) => None,
-        Err(limited) => {
-            let mut p = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Rate limit exceeded: too many requests in the time window.",
-            )
-            .code("too_many_requests");
-            if retry_after {
-                p = p.header(header::RETRY_AFTER, &limited.retry_after_secs.to_string());
-            }
-            Some(req.problem(p))
-        }
+        Err(limited) => Some(req.problem(GatewayError::RateLimited {
+            retry_after_secs: retry_after.then_some(limited.retry_after_secs),
+        })),
     }
 }
 
@@ -340,17 +330,11 @@ async fn token_exchange(
         .and_then(|s| s.as_str())
         .map(str::to_string)
     else {
-        return Some(req.problem(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The token-exchange policy needs an authenticated user: put the MCP OAuth policy before it on this route.",
-        )));
+        return Some(req.problem(GatewayError::TokenExchangeWithoutUser));
     };
     let r = &served.report.project.routes[route];
     let Some(Some(HandlerConfig::McpProxy(p))) = served.report.model.handlers.get(route) else {
-        return Some(req.problem(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The token-exchange policy runs only on McpProxyHandler routes.",
-        )));
+        return Some(req.problem(GatewayError::TokenExchangeWithoutProxy));
     };
     // the body is kept: connect-required answers need its id, and a 401 retry resends it
     let body = if req.method == Method::POST {

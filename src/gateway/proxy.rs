@@ -14,10 +14,11 @@ use super::pipeline::Inbound;
 use super::state::{AppState, Served};
 use crate::config::env::EnvVars;
 use crate::config::policies::handlers::HandlerConfig;
+use crate::upstream::policy::UpstreamCredential;
 use crate::web::encoding::encode_component;
-use crate::web::problem::Problem;
-use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use crate::web::problem::{GatewayError, UpstreamFailure};
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use std::time::Duration;
 
@@ -58,12 +59,23 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Where a request goes and how (§7.1).
+struct Destination {
+    url: url::Url,
+    follow_redirects: bool,
+    /// An `McpProxyHandler` upstream: GET is refused (§3.17), and the client's `Authorization`
+    /// and `Cookie` never reach it (no token passthrough).
+    mcp: bool,
+    /// `requestTimeoutSeconds` (504 when it passes).
+    timeout_secs: Option<u64>,
+}
+
 /// Where the request goes, or why it cannot go anywhere.
-fn target(
+fn destination(
     handler: &HandlerConfig,
     req: &Inbound,
     env: &EnvVars,
-) -> Result<(url::Url, bool, bool, Option<u64>, bool), Problem> {
+) -> Result<Destination, GatewayError> {
     let with_query = |mut url: url::Url, forward: bool| {
         if forward && let Some(q) = req.query.as_deref().filter(|q| !q.is_empty()) {
             let merged = match url.query() {
@@ -74,28 +86,28 @@ fn target(
         }
         url
     };
+    let plain = |url: url::Url, forward_search: bool, follow_redirects: bool| Destination {
+        url: with_query(url, forward_search),
+        follow_redirects,
+        mcp: false,
+        timeout_secs: None,
+    };
     match handler {
-        HandlerConfig::McpProxy(p) => Ok((
-            with_query(p.target.url().clone(), p.forward_search),
-            p.follow_redirects,
-            true,
-            p.request_timeout_seconds,
-            true,
-        )),
+        HandlerConfig::McpProxy(p) => Ok(Destination {
+            url: with_query(p.target.url().clone(), p.forward_search),
+            follow_redirects: p.follow_redirects,
+            mcp: true,
+            timeout_secs: p.request_timeout_seconds,
+        }),
         HandlerConfig::UrlForward {
             base_url,
             forward_search,
             follow_redirects,
         } => {
             let joined = format!("{}{}", base_url.trim_end_matches('/'), req.path);
-            let url = url::Url::parse(&joined).map_err(|_| bad_target(&joined))?;
-            Ok((
-                with_query(url, *forward_search),
-                *follow_redirects,
-                false,
-                None,
-                false,
-            ))
+            let url =
+                url::Url::parse(&joined).map_err(|_| GatewayError::BadRewriteTarget(joined))?;
+            Ok(plain(url, *forward_search, *follow_redirects))
         }
         HandlerConfig::UrlRewrite {
             rewrite_pattern,
@@ -103,38 +115,25 @@ fn target(
             follow_redirects,
         } => {
             let resolved = expand_template(rewrite_pattern, req, env)?;
-            let url = url::Url::parse(&resolved).map_err(|_| bad_target(&resolved))?;
-            Ok((
-                with_query(url, *forward_search),
-                *follow_redirects,
-                false,
-                None,
-                false,
-            ))
+            let url =
+                url::Url::parse(&resolved).map_err(|_| GatewayError::BadRewriteTarget(resolved))?;
+            Ok(plain(url, *forward_search, *follow_redirects))
         }
-        _ => Err(Problem::new(
-            StatusCode::NOT_IMPLEMENTED,
-            "this handler cannot be run by mcpgw dev",
+        _ => Err(GatewayError::NotImplemented(
+            "this handler cannot be run by mcpgw dev".into(),
         )),
     }
 }
 
-fn bad_target(url: &str) -> Problem {
-    Problem::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        format!("The rewrite target {url:?} is not a valid URL."),
-    )
-}
-
 /// `${params.NAME}`, `${env.NAME}`, `${method}` and `${pathname}` in a urlRewriteHandler pattern.
-fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String, Problem> {
+fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String, GatewayError> {
     let mut out = String::with_capacity(pattern.len());
     let mut rest = pattern;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
-            return Err(bad_target(pattern));
+            return Err(GatewayError::BadRewriteTarget(pattern.to_string()));
         };
         let expr = after[..end].trim();
         let value = if let Some(name) = expr.strip_prefix("params.") {
@@ -149,10 +148,9 @@ fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String
         } else if expr == "pathname" {
             Some(req.path.clone())
         } else {
-            return Err(Problem::new(
-                StatusCode::NOT_IMPLEMENTED,
-                format!("mcpgw dev cannot evaluate the rewrite template ${{{expr}}}"),
-            ));
+            return Err(GatewayError::NotImplemented(format!(
+                "mcpgw dev cannot evaluate the rewrite template ${{{expr}}}"
+            )));
         };
         out.push_str(&value.unwrap_or_default());
         rest = &after[end + 1..];
@@ -161,30 +159,67 @@ fn expand_template(pattern: &str, req: &Inbound, env: &EnvVars) -> Result<String
     Ok(out)
 }
 
-/// Forwards the request and streams the answer back.
+/// Forwards the request and streams the answer back: where it goes → the body and headers that
+/// cross → send → on a token-exchange route, one retry after a 401 (or a step-up after a 403)
+/// → the answer, streamed.
 pub async fn forward(
     state: &AppState,
     served: &Served,
     handler: &HandlerConfig,
     mut req: Inbound,
 ) -> Response {
-    let env = &served.report.project.env;
-    let (url, follow, mcp, timeout_secs, strip_credentials) = match target(handler, &req, env) {
-        Ok(t) => t,
-        Err(p) => return p.at(&req.path, &req.request_id).into_response(),
+    let dest = match destination(handler, &req, &served.report.project.env) {
+        Ok(d) if d.mcp && req.method == Method::GET => Err(GatewayError::SseGetNotSupported),
+        other => other,
     };
-    if mcp && req.method == Method::GET {
-        return Problem::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "This MCP endpoint supports stateless Streamable HTTP POST only; SSE GET streams are not supported.",
-        )
-        .header(header::ALLOW, "POST")
-        .at(&req.path, &req.request_id)
-        .into_response();
+    let dest = match dest {
+        Ok(d) => d,
+        Err(e) => return e.at(&req.path, &req.request_id).into_response(),
+    };
+    if let Err(e) = buffer_small_body(&mut req).await {
+        return e.at(&req.path, &req.request_id).into_response();
     }
+    let mut headers = outbound_headers(&mut req, dest.mcp);
+    // the upstream credential of a token-exchange policy (§6.7); the request is kept whole so
+    // that a 401 can be retried once
+    let credential = req.upstream.take();
+    // §6.7: an `initialize` answer on a token-exchange route may get the upstream's icons;
+    // whether the request was one is only looked at when the answer is a JSON success
+    let icons_for = credential
+        .as_ref()
+        .zip(req.buffered.clone())
+        .map(|(c, body)| (c.target.clone(), body));
+    let resend = with_credential(credential.as_ref(), &mut headers, req.buffered.as_ref());
+    let body = request_body(&mut req);
+    let (method, path, request_id) = (req.method.clone(), req.path.clone(), req.request_id.clone());
+    let out = Outgoing {
+        client: if dest.follow_redirects {
+            &state.client_following
+        } else {
+            &state.client
+        },
+        url: &dest.url,
+        timeout_secs: dest.timeout_secs,
+        method: &method,
+        path: &path,
+        request_id: &request_id,
+    };
+    let mut upstream = match send(&out, headers, body).await {
+        Ok(r) => r,
+        Err(e) => return e.at(&path, &request_id).into_response(),
+    };
+    if let (Some(cred), Some(resend)) = (&credential, resend) {
+        upstream = match after_refusal(state, served, &out, cred, resend, upstream).await {
+            Ok(r) => r,
+            Err(answer) => return answer,
+        };
+    }
+    forward_response(upstream, &mut req, icons_for).await
+}
 
-    // A body of known, modest size is read first so it goes out with its Content-Length (some
-    // servers do not read chunked requests); an unknown or large one streams through.
+/// A body of known, modest size is read first so it goes out with its Content-Length (some
+/// servers do not read chunked requests); an unknown or large one streams through.
+async fn buffer_small_body(req: &mut Inbound) -> Result<(), GatewayError> {
     let declared = req
         .headers
         .get(header::CONTENT_LENGTH)
@@ -193,19 +228,17 @@ pub async fn forward(
     if req.buffered.is_none() && declared.is_some_and(|n| n <= super::pipeline::DEFAULT_BODY_LIMIT)
     {
         let body = std::mem::replace(&mut req.body, Body::empty());
-        match axum::body::to_bytes(body, super::pipeline::DEFAULT_BODY_LIMIT).await {
-            Ok(b) => req.buffered = Some(b),
-            Err(_) => {
-                return Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "The request body could not be read.",
-                )
-                .at(&req.path, &req.request_id)
-                .into_response();
-            }
-        }
+        let bytes = axum::body::to_bytes(body, super::pipeline::DEFAULT_BODY_LIMIT)
+            .await
+            .map_err(|_| GatewayError::UnreadableBody)?;
+        req.buffered = Some(bytes);
     }
+    Ok(())
+}
 
+/// The request's headers as they go upstream: no hop-by-hop headers, no `Host` or
+/// `Content-Length` (the client sets them), and for an MCP upstream no client credentials.
+fn outbound_headers(req: &mut Inbound, strip_credentials: bool) -> HeaderMap {
     let mut headers = std::mem::take(&mut req.headers);
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
@@ -215,158 +248,136 @@ pub async fn forward(
         headers.remove(header::AUTHORIZATION);
         headers.remove(header::COOKIE);
     }
+    headers
+}
 
-    let client = if follow {
-        &state.client_following
-    } else {
-        &state.client
-    };
-    // the upstream credential of a token-exchange policy (§6.7); the request is kept whole so
-    // that a 401 can be retried once
-    let credential = req.upstream.take();
-    let (method, path, request_id) = (req.method.clone(), req.path.clone(), req.request_id.clone());
-    let name = RequestName {
-        method: &method,
-        path: &path,
-        request_id: &request_id,
-    };
-    // §6.7: an `initialize` answer on a token-exchange route may get the upstream's icons;
-    // whether the request was one is only looked at when the answer is a JSON success
-    let icons_for = credential
-        .as_ref()
-        .zip(req.buffered.clone())
-        .map(|(c, body)| (c.target.clone(), body));
-    let retry = match &credential {
-        Some(c) => {
-            headers.insert(header::AUTHORIZATION, c.authorization.clone());
-            req.buffered.clone().map(|b| (b, headers.clone()))
-        }
-        None => None,
-    };
-    let body = match req.buffered.take() {
+/// Puts a token-exchange credential on the request; a buffered body and the headers are kept
+/// to send once more after a 401 (§6.7).
+fn with_credential(
+    credential: Option<&UpstreamCredential>,
+    headers: &mut HeaderMap,
+    buffered: Option<&Bytes>,
+) -> Option<(Bytes, HeaderMap)> {
+    let c = credential?;
+    headers.insert(header::AUTHORIZATION, c.authorization.clone());
+    buffered.map(|b| (b.clone(), headers.clone()))
+}
+
+/// The body as it goes upstream: the buffered bytes, or the client's stream passed through.
+fn request_body(req: &mut Inbound) -> reqwest::Body {
+    match req.buffered.take() {
         Some(bytes) => reqwest::Body::from(bytes),
         None => {
             let stream = std::mem::replace(&mut req.body, Body::empty()).into_data_stream();
             reqwest::Body::wrap_stream(stream)
         }
-    };
-    let mut upstream = match send(client, &name, &url, headers, body, timeout_secs).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    if let (Some(cred), Some((bytes, mut headers))) = (&credential, retry) {
-        let status = upstream.status().as_u16();
-        // the challenge is read only on the answers that use it (not on every 200)
-        let challenge = || crate::oauth::discovery::bearer_challenge(upstream.headers());
-        let rpc_id = || crate::upstream::required::request_id(&bytes);
-        if status == 401 {
-            use crate::upstream::policy::AfterUnauthorized;
-            let scope = challenge().and_then(|c| c.scope);
-            match crate::upstream::policy::after_unauthorized(
-                &state.upstream_env(served),
-                cred,
-                scope.as_deref(),
-                rpc_id().as_ref(),
-                &req.path,
-                &req.request_id,
-            )
-            .await
-            {
-                AfterUnauthorized::Retry(authorization) => {
-                    headers.insert(header::AUTHORIZATION, authorization);
-                    upstream = match send(
-                        client,
-                        &name,
-                        &url,
-                        headers,
-                        reqwest::Body::from(bytes.clone()),
-                        timeout_secs,
-                    )
-                    .await
-                    {
-                        Ok(r) => r,
-                        Err(resp) => return resp,
-                    };
-                }
-                AfterUnauthorized::Answer(resp) => return resp,
-            }
-        } else if status == 403
-            && let Some(scope) = challenge()
-                .filter(|c| c.error.as_deref() == Some("insufficient_scope"))
-                .and_then(|c| c.scope)
-        {
-            return crate::upstream::policy::step_up(
-                &state.upstream_env(served),
-                cred,
-                &scope,
-                rpc_id().as_ref(),
-                &req.path,
-                &req.request_id,
-            )
-            .await;
-        }
     }
-    forward_response(upstream, &mut req, icons_for).await
 }
 
-/// What [`send`] needs of the inbound request (which itself is not `Sync`).
-struct RequestName<'a> {
+/// What [`send`] needs for each attempt (the inbound request itself is not `Sync`).
+struct Outgoing<'a> {
+    client: &'a reqwest::Client,
+    url: &'a url::Url,
+    timeout_secs: Option<u64>,
     method: &'a Method,
     path: &'a str,
     request_id: &'a str,
 }
 
-/// Sends one request upstream; a timeout or a network failure becomes the gateway's answer.
+/// A token-exchange upstream's refusal (§6.7): after a 401 the policy renews the credential and
+/// the request goes once more (or the policy answers itself: connect-required); after a 403
+/// `insufficient_scope` the policy asks for the wider scope. Any other answer passes on.
+async fn after_refusal(
+    state: &AppState,
+    served: &Served,
+    out: &Outgoing<'_>,
+    cred: &UpstreamCredential,
+    (bytes, mut headers): (Bytes, HeaderMap),
+    upstream: reqwest::Response,
+) -> Result<reqwest::Response, Response> {
+    use crate::upstream::policy::{self, AfterUnauthorized};
+    let status = upstream.status().as_u16();
+    // the challenge is read only on the answers that use it (not on every 200)
+    let challenge = || crate::oauth::discovery::bearer_challenge(upstream.headers());
+    let rpc_id = || crate::upstream::required::request_id(&bytes);
+    if status == 401 {
+        let scope = challenge().and_then(|c| c.scope);
+        let env = state.upstream_env(served);
+        let after = policy::after_unauthorized(
+            &env,
+            cred,
+            scope.as_deref(),
+            rpc_id().as_ref(),
+            out.path,
+            out.request_id,
+        )
+        .await;
+        return match after {
+            AfterUnauthorized::Retry(authorization) => {
+                headers.insert(header::AUTHORIZATION, authorization);
+                send(out, headers, reqwest::Body::from(bytes.clone()))
+                    .await
+                    .map_err(|e| e.at(out.path, out.request_id).into_response())
+            }
+            AfterUnauthorized::Answer(resp) => Err(resp),
+        };
+    }
+    if status == 403
+        && let Some(scope) = challenge()
+            .filter(|c| c.error.as_deref() == Some("insufficient_scope"))
+            .and_then(|c| c.scope)
+    {
+        let env = state.upstream_env(served);
+        return Err(policy::step_up(
+            &env,
+            cred,
+            &scope,
+            rpc_id().as_ref(),
+            out.path,
+            out.request_id,
+        )
+        .await);
+    }
+    Ok(upstream)
+}
+
+/// Sends one request upstream; a timeout or a network failure is the gateway's own failure.
 async fn send(
-    client: &reqwest::Client,
-    req: &RequestName<'_>,
-    url: &url::Url,
+    out: &Outgoing<'_>,
     headers: HeaderMap,
     body: reqwest::Body,
-    timeout_secs: Option<u64>,
-) -> Result<reqwest::Response, Response> {
-    let send = client
-        .request(req.method.clone(), url.clone())
+) -> Result<reqwest::Response, GatewayError> {
+    let send = out
+        .client
+        .request(out.method.clone(), out.url.clone())
         .headers(headers)
         .body(body)
         .send();
-    let result = match timeout_secs {
-        Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), send).await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(Problem::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    format!("The upstream did not answer within {secs} s (requestTimeoutSeconds)."),
-                )
-                .at(req.path, req.request_id)
-                .into_response());
-            }
-        },
+    let result = match out.timeout_secs {
+        Some(secs) => tokio::time::timeout(Duration::from_secs(secs), send)
+            .await
+            .map_err(|_| GatewayError::UpstreamTimeout { secs })?,
         None => send.await,
     };
-    match result {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            let why = if e.is_timeout() {
-                "timed out"
-            } else if e.is_connect() {
-                "refused the connection or could not be reached"
-            } else {
-                "failed"
-            };
-            let host = url.host_str().unwrap_or("upstream");
-            let port = url
-                .port_or_known_default()
-                .map(|p| format!(":{p}"))
-                .unwrap_or_default();
-            Err(Problem::new(
-                StatusCode::BAD_GATEWAY,
-                format!("The upstream {host}{port} {why}."),
-            )
-            .at(req.path, req.request_id)
-            .into_response())
+    result.map_err(|e| {
+        let why = if e.is_timeout() {
+            UpstreamFailure::TimedOut
+        } else if e.is_connect() {
+            UpstreamFailure::Unreachable
+        } else {
+            UpstreamFailure::Failed
+        };
+        let url = out.url;
+        let host = url.host_str().unwrap_or("upstream");
+        let port = url
+            .port_or_known_default()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        GatewayError::UpstreamUnreachable {
+            upstream: format!("{host}{port}"),
+            why,
         }
-    }
+    })
 }
 
 /// The upstream's answer on its way back: streamed, or rewritten when a capability filter must
@@ -426,8 +437,8 @@ async fn forward_response(
             Ok(Buffered::TooLarge(streamed)) => streamed,
             // a cut-short JSON answer is not passed on as if it were whole
             Err(broken) => {
-                let mut resp = broken
-                    .problem()
+                tracing::warn!(read = broken.read, error = %broken.source, "the upstream's answer broke off");
+                let mut resp = GatewayError::from(broken)
                     .at(&req.path, &req.request_id)
                     .into_response();
                 resp.extensions_mut()
@@ -471,16 +482,9 @@ struct BodyBroken {
     source: reqwest::Error,
 }
 
-impl BodyBroken {
-    /// The gateway's answer (§3.1): the upstream failed, so 502.
-    fn problem(&self) -> Problem {
-        Problem::new(
-            StatusCode::BAD_GATEWAY,
-            format!(
-                "The upstream's answer broke off after {} bytes, before it was complete.",
-                self.read
-            ),
-        )
+impl From<BodyBroken> for GatewayError {
+    fn from(b: BodyBroken) -> Self {
+        GatewayError::UpstreamBodyBroken { read: b.read }
     }
 }
 

@@ -14,10 +14,10 @@ use super::state::{OpenedState, open_state};
 use crate::authz::DevLogin;
 use crate::store::keyfile::{self};
 use crate::web::origin::{self, OriginPolicy};
-use crate::web::problem::Problem;
+use crate::web::problem::GatewayError;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::serve::ListenerExt;
 use std::net::SocketAddr;
@@ -115,20 +115,8 @@ async fn dispatch(
 ) -> (Response, Option<usize>) {
     let path = req.uri().path().to_string();
     if !served.errors.is_empty() {
-        let shown: Vec<&str> = served.errors.iter().take(5).map(String::as_str).collect();
-        let more = served.errors.len().saturating_sub(shown.len());
-        let detail = format!(
-            "The project has {} configuration error(s); mcpgw dev serves again as soon as a saved edit fixes them: {}{}",
-            served.errors.len(),
-            shown.join("; "),
-            if more > 0 {
-                format!(" (and {more} more)")
-            } else {
-                String::new()
-            }
-        );
         return (
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)
+            GatewayError::ConfigurationErrors(served.errors.clone())
                 .at(&path, &request_id)
                 .into_response(),
             None,
@@ -173,20 +161,20 @@ async fn dispatch(
     }
     match served.table.lookup(parts.method.as_str(), &path) {
         Match::NotFound => (
-            Problem::new(
-                StatusCode::NOT_FOUND,
-                format!("No route matches {} {path}.", parts.method),
-            )
+            GatewayError::NoRoute {
+                method: parts.method.to_string(),
+                path: path.clone(),
+            }
             .at(&path, &request_id)
             .into_response(),
             None,
         ),
         Match::MethodNotAllowed { allow } => (
-            Problem::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                format!("{} is not allowed on {path}.", parts.method),
-            )
-            .header(header::ALLOW, &allow.join(", "))
+            GatewayError::MethodNotAllowed {
+                method: parts.method.to_string(),
+                path: path.clone(),
+                allow: allow.join(", "),
+            }
             .at(&path, &request_id)
             .into_response(),
             None,
@@ -211,12 +199,9 @@ async fn dispatch(
             }
             let Some(Some(handler)) = served.report.model.handlers.get(route) else {
                 return (
-                    Problem::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "The route has no handler.",
-                    )
-                    .at(&inbound.path, &inbound.request_id)
-                    .into_response(),
+                    GatewayError::NoHandler
+                        .at(&inbound.path, &inbound.request_id)
+                        .into_response(),
                     Some(route),
                 );
             };

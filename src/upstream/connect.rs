@@ -18,7 +18,7 @@ use crate::store::{
     NewUpstreamOAuthState, SessionOutcome,
 };
 use crate::validate::Report;
-use crate::web::html::ErrorPage;
+use crate::web::html::{ErrorPage, PageKind};
 use crate::web::origin;
 use crate::web::problem::Problem;
 use axum::http::{StatusCode, header, request::Parts};
@@ -148,14 +148,14 @@ fn error_page(
     message: impl Into<String>,
     fix: impl Into<String>,
 ) -> ErrorPage {
-    ErrorPage {
-        status,
-        title: "Upstream connection failed",
-        message: message.into(),
+    ErrorPage::new(
+        PageKind::UpstreamConnectionFailed,
         code,
         stage,
-        fix: fix.into(),
-    }
+        message,
+        fix,
+    )
+    .with_status(status)
 }
 
 /// Why a connect link (browser ticket, §3.14) or a callback's `state` (§3.15) cannot be used:

@@ -96,8 +96,24 @@ fn ids(project: &Project, model: &Model) -> (BTreeSet<String>, BTreeSet<String>)
     (upstreams, ops)
 }
 
+/// Why the project could not be read as it was at the baseline revision.
+#[derive(Debug, thiserror::Error)]
+enum BaselineError {
+    #[error("git could not run: {0}")]
+    GitDidNotRun(std::io::Error),
+    /// git refused; its own message (stderr, trimmed).
+    #[error("{0}")]
+    Git(String),
+    #[error("git printed non-UTF-8 output")]
+    NotUtf8,
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Project(#[from] project::LoadError),
+}
+
 /// The project's config files as they were at `rev`, written into a temporary folder.
-fn checkout(root: &Path, rev: &str) -> Result<TempDir, String> {
+fn checkout(root: &Path, rev: &str) -> Result<TempDir, BaselineError> {
     let dir = TempDir::new()?;
     let prefix = git(root, &["rev-parse", "--show-prefix"])?;
     let prefix = prefix.trim();
@@ -114,32 +130,34 @@ fn checkout(root: &Path, rev: &str) -> Result<TempDir, String> {
         let text = git(root, &["show", &format!("{rev}:{prefix}{rel}")])?;
         let target = dir.path().join(rel);
         if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(parent)?;
         }
-        std::fs::write(&target, text).map_err(|e| e.to_string())?;
+        std::fs::write(&target, text)?;
     }
-    let _ = project::resolve_root(dir.path()).map_err(|e| e.to_string())?;
+    let _ = project::resolve_root(dir.path())?;
     Ok(dir)
 }
 
-fn git(dir: &Path, args: &[&str]) -> Result<String, String> {
+fn git(dir: &Path, args: &[&str]) -> Result<String, BaselineError> {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
         .args(args)
         .output()
-        .map_err(|e| format!("git could not run: {e}"))?;
+        .map_err(BaselineError::GitDidNotRun)?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).trim().to_string());
+        return Err(BaselineError::Git(
+            String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        ));
     }
-    String::from_utf8(out.stdout).map_err(|_| "git printed non-UTF-8 output".to_string())
+    String::from_utf8(out.stdout).map_err(|_| BaselineError::NotUtf8)
 }
 
 /// A temporary folder removed on drop (no extra crate for one use).
 struct TempDir(std::path::PathBuf);
 
 impl TempDir {
-    fn new() -> Result<Self, String> {
+    fn new() -> Result<Self, std::io::Error> {
         let base = std::env::temp_dir().join(format!(
             "mcpgw-baseline-{}-{}",
             std::process::id(),
@@ -148,7 +166,7 @@ impl TempDir {
                 .map(|d| d.as_nanos())
                 .unwrap_or(0)
         ));
-        std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+        std::fs::create_dir_all(&base)?;
         Ok(TempDir(base))
     }
 

@@ -8,6 +8,7 @@ use crate::config::project::{PolicyDecl, Project};
 use crate::diag::diagnostic::Findings;
 use crate::diag::rules;
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 pub fn check(project: &Project, findings: &mut Findings) {
     let others: Vec<&PolicyDecl> = project
@@ -38,7 +39,8 @@ pub fn check(project: &Project, findings: &mut Findings) {
         );
         return;
     };
-    let mut cache: HashMap<&str, Option<Result<jsonschema::Validator, String>>> = HashMap::new();
+    let mut cache: HashMap<&str, Option<Result<jsonschema::Validator, SchemaError>>> =
+        HashMap::new();
     for p in others {
         let ty = p.policy_type.value.as_str();
         let entry = cache
@@ -62,13 +64,31 @@ pub fn check(project: &Project, findings: &mut Findings) {
     }
 }
 
-fn load_schema(path: &std::path::Path) -> Option<Result<jsonschema::Validator, String>> {
+/// Why an installed schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+enum SchemaError {
+    #[error("{}: {source}", path.display())]
+    NotJson {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error(transparent)]
+    Invalid(Box<jsonschema::ValidationError<'static>>),
+}
+
+/// The validator of the schema at `path`; `None` when there is no such file.
+fn load_schema(path: &Path) -> Option<Result<jsonschema::Validator, SchemaError>> {
     let text = std::fs::read_to_string(path).ok()?;
     let schema: serde_json::Value = match serde_json::from_str(&text) {
         Ok(v) => v,
-        Err(e) => return Some(Err(format!("{}: {e}", path.display()))),
+        Err(source) => {
+            return Some(Err(SchemaError::NotJson {
+                path: path.to_path_buf(),
+                source,
+            }));
+        }
     };
-    Some(jsonschema::validator_for(&schema).map_err(|e| e.to_string()))
+    Some(jsonschema::validator_for(&schema).map_err(|e| SchemaError::Invalid(Box::new(e))))
 }
 
 /// Validates the whole policy entry when the schema describes one (it has `properties.handler`),

@@ -49,27 +49,74 @@ pub fn html(status: StatusCode, body: String) -> Response {
     resp
 }
 
+/// The kinds of browser error page (§3.3), each with its title and usual status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    SessionExpired,
+    AccessDenied,
+    ConfigurationError,
+    ConnectionFailed,
+    InvalidRequest,
+    AdminRequired,
+    InternalError,
+    AuthorizationFailed,
+    /// The upstream connect flow (§3.14, §3.15).
+    UpstreamConnectionFailed,
+}
+
+impl PageKind {
+    pub fn title(self) -> &'static str {
+        match self {
+            PageKind::SessionExpired => "Authorization expired",
+            PageKind::AccessDenied => "Authorization canceled",
+            PageKind::ConfigurationError => "Configuration needs attention",
+            PageKind::ConnectionFailed => "Connection failed",
+            PageKind::InvalidRequest => "Authorization request invalid",
+            PageKind::AdminRequired => "Admin setup required",
+            PageKind::InternalError => "Gateway error",
+            PageKind::AuthorizationFailed => "Authorization failed",
+            PageKind::UpstreamConnectionFailed => "Upstream connection failed",
+        }
+    }
+
+    /// The status a page of this kind has unless its maker says otherwise.
+    pub fn status(self) -> StatusCode {
+        match self {
+            PageKind::ConfigurationError | PageKind::InternalError => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+            PageKind::AdminRequired => StatusCode::FORBIDDEN,
+            PageKind::UpstreamConnectionFailed => StatusCode::BAD_GATEWAY,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
 /// A browser error page: kind (title), message and the developer-details block (§3.3).
+/// [`ErrorPage::render`] is the one place that turns it into a response.
 #[derive(Debug, Clone)]
 pub struct ErrorPage {
     pub status: StatusCode,
-    pub title: &'static str,
+    pub kind: PageKind,
     pub message: String,
+    /// The gateway code (§3.1) shown as the error code.
     pub code: &'static str,
     pub stage: &'static str,
     pub fix: String,
 }
 
 impl ErrorPage {
-    pub fn invalid_request(
+    /// A page of `kind` with the kind's usual status.
+    pub fn new(
+        kind: PageKind,
         code: &'static str,
         stage: &'static str,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
         ErrorPage {
-            status: StatusCode::BAD_REQUEST,
-            title: "Authorization request invalid",
+            status: kind.status(),
+            kind,
             message: message.into(),
             code,
             stage,
@@ -77,12 +124,27 @@ impl ErrorPage {
         }
     }
 
+    pub fn invalid_request(
+        code: &'static str,
+        stage: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        ErrorPage::new(PageKind::InvalidRequest, code, stage, message, fix)
+    }
+
+    /// The same page with another status.
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
     pub fn render(&self, request_id: &str) -> Response {
         let status = self.status.as_u16().to_string();
         let body = fill(
             ERROR,
             &[
-                ("title", self.title),
+                ("title", self.kind.title()),
                 ("message", &self.message),
                 ("code", self.code),
                 ("stage", self.stage),
@@ -113,6 +175,23 @@ mod tests {
             &[("a", "<b>&"), ("b", "x\"y'z")],
         );
         assert_eq!(out, "<p>&lt;b&gt;&amp;</p><i title=\"x&quot;y&#39;z\">");
+    }
+
+    #[test]
+    fn page_kinds_give_title_and_usual_status() {
+        let p = ErrorPage::new(PageKind::InternalError, "internal_error", "s", "m", "f");
+        assert_eq!(p.status, StatusCode::INTERNAL_SERVER_ERROR);
+        let p = ErrorPage::new(
+            PageKind::SessionExpired,
+            "oauth_state_expired",
+            "s",
+            "m",
+            "f",
+        )
+        .with_status(StatusCode::GONE);
+        assert_eq!(p.status, StatusCode::GONE);
+        assert_eq!(p.kind.title(), "Authorization expired");
+        assert_eq!(PageKind::AccessDenied.title(), "Authorization canceled");
     }
 
     #[test]

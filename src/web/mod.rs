@@ -4,6 +4,10 @@
 //! wire helpers ([`oauth`], §3.2), browser HTML pages ([`html`], §3.3), the public origin of a
 //! request ([`origin`], §3.0, D6) and percent-encoding of URL components, both ways
 //! ([`encoding`]). Knows no routes, policies or stores.
+//!
+//! Each surface has one typed error that maps to its response in one place:
+//! [`problem::GatewayError`] (into a [`problem::Problem`]), [`oauth::OAuthError`] and
+//! [`html::ErrorPage`] (of a [`html::PageKind`]).
 
 pub mod encoding;
 pub mod html;

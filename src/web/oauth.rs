@@ -1,37 +1,141 @@
 //! The OAuth wire details that the authorization server, the upstream connect flow and the
 //! mock's authorization server write the same way.
 //!
-//! Owns: OAuth error bodies (§3.2) and `no-store`, the redirect response, HTTP Basic client
-//! credentials (RFC 6749 §2.3.1, parsed and built), the session cookie's name and how it is
-//! read (§5.5), and the loopback check of dev-login and `--auto-consent`.
+//! Owns: OAuth error answers ([`OAuthError`], §3.2: status, body and headers decided in one
+//! place) and `no-store`, query and form pairs without repeats, the redirect response, HTTP Basic
+//! client credentials (RFC 6749 §2.3.1, parsed and built), the session cookie's name and how it
+//! is read (§5.5), and the loopback check of dev-login and `--auto-consent`.
 
 use crate::secret::Secret;
 use crate::web::encoding::decode_component;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use std::collections::HashMap;
 
 /// The browser session cookie of the authorization server (§5.5).
 pub const SESSION_COOKIE: &str = "zuplo_mcp_session";
 
-/// An OAuth error body (§3.2): `{error, error_description}`, never cached; `invalid_client`
-/// is 401 with a Basic challenge.
-pub fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let status = if error == "invalid_client" {
-        StatusCode::UNAUTHORIZED
-    } else {
-        status
-    };
-    let body = serde_json::json!({"error": error, "error_description": description});
-    let mut resp = (status, axum::Json(body)).into_response();
-    no_store(resp.headers_mut());
-    if error == "invalid_client" {
-        resp.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Basic realm=\"OAuth\""),
-        );
+/// An OAuth error answer (§3.2): each variant is one `error` code and carries its
+/// `error_description`. [`IntoResponse`] is the one place that decides status and headers:
+/// `invalid_client` is 401 with a Basic challenge, `server_error` 500, a method the endpoint
+/// does not take 405 with `Allow`, everything else 400; the body is never cached.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("invalid_scope: {0}")]
+    InvalidScope(String),
+    #[error("invalid_target: {0}")]
+    InvalidTarget(String),
+    #[error("invalid_client_metadata: {0}")]
+    InvalidClientMetadata(String),
+    #[error("invalid_redirect_uri: {0}")]
+    InvalidRedirectUri(String),
+    /// The server failed; the description is public, the cause goes to the log.
+    #[error("server_error: {0}")]
+    ServerError(String),
+    /// The endpoint does not take this method: 405, `invalid_request`, with `Allow`.
+    #[error("invalid_request: method not allowed (allow: {allow})")]
+    MethodNotAllowed { allow: &'static str },
+    /// An error code none of the variants names (a test double's injected failure): 400.
+    #[error("{error}: {description}")]
+    Other { error: String, description: String },
+}
+
+impl OAuthError {
+    /// The `error` code on the wire.
+    pub fn error(&self) -> &str {
+        match self {
+            OAuthError::InvalidRequest(_) | OAuthError::MethodNotAllowed { .. } => {
+                "invalid_request"
+            }
+            OAuthError::InvalidClient(_) => "invalid_client",
+            OAuthError::InvalidGrant(_) => "invalid_grant",
+            OAuthError::UnauthorizedClient(_) => "unauthorized_client",
+            OAuthError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            OAuthError::InvalidScope(_) => "invalid_scope",
+            OAuthError::InvalidTarget(_) => "invalid_target",
+            OAuthError::InvalidClientMetadata(_) => "invalid_client_metadata",
+            OAuthError::InvalidRedirectUri(_) => "invalid_redirect_uri",
+            OAuthError::ServerError(_) => "server_error",
+            OAuthError::Other { error, .. } => error,
+        }
     }
-    resp
+
+    /// The `error_description` on the wire.
+    pub fn description(&self) -> &str {
+        match self {
+            OAuthError::InvalidRequest(d)
+            | OAuthError::InvalidClient(d)
+            | OAuthError::InvalidGrant(d)
+            | OAuthError::UnauthorizedClient(d)
+            | OAuthError::UnsupportedGrantType(d)
+            | OAuthError::InvalidScope(d)
+            | OAuthError::InvalidTarget(d)
+            | OAuthError::InvalidClientMetadata(d)
+            | OAuthError::InvalidRedirectUri(d)
+            | OAuthError::ServerError(d)
+            | OAuthError::Other { description: d, .. } => d,
+            OAuthError::MethodNotAllowed { .. } => "Method not allowed.",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            OAuthError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            OAuthError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            OAuthError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body =
+            serde_json::json!({"error": self.error(), "error_description": self.description()});
+        let mut resp = (self.status(), axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        no_store(h);
+        match self {
+            OAuthError::InvalidClient(_) => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"OAuth\""),
+                );
+            }
+            OAuthError::MethodNotAllowed { allow } => {
+                h.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// A name sent twice in a query string or form body (RFC 6749 §3.1: parameters do not repeat).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the parameter {0} is repeated")]
+pub struct RepeatedParameter(pub String);
+
+/// The pairs of a query string or form body; a repeated name is an error.
+pub fn unique_pairs(raw: &[u8]) -> Result<HashMap<String, String>, RepeatedParameter> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        if out.insert(k.to_string(), v.to_string()).is_some() {
+            return Err(RepeatedParameter(k.into_owned()));
+        }
+    }
+    Ok(out)
 }
 
 pub fn no_store(h: &mut HeaderMap) {
@@ -121,6 +225,48 @@ mod tests {
             HeaderValue::from_str(authorization).expect("header value"),
         );
         h
+    }
+
+    fn parts(e: OAuthError) -> (StatusCode, HeaderMap) {
+        let resp = e.into_response();
+        (resp.status(), resp.headers().clone())
+    }
+
+    #[test]
+    fn oauth_errors_map_to_status_and_headers_in_one_place() {
+        let (status, h) = parts(OAuthError::InvalidClient("x".into()));
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(h[header::WWW_AUTHENTICATE], "Basic realm=\"OAuth\"");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store");
+        assert_eq!(h[header::PRAGMA], "no-cache");
+        let (status, h) = parts(OAuthError::ServerError("x".into()));
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!h.contains_key(header::WWW_AUTHENTICATE));
+        let (status, h) = parts(OAuthError::MethodNotAllowed { allow: "POST" });
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(h[header::ALLOW], "POST");
+        let injected = OAuthError::Other {
+            error: "temporarily_unavailable".into(),
+            description: "d".into(),
+        };
+        assert_eq!(injected.error(), "temporarily_unavailable");
+        assert_eq!(parts(injected).0, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            OAuthError::InvalidTarget("resource must match".into()).status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert_eq!(
+            unique_pairs(b"a=1&b=2&a=3"),
+            Err(RepeatedParameter("a".into()))
+        );
+        assert_eq!(
+            unique_pairs(b"a=1&b=%20").map(|m| m["b"].clone()),
+            Ok(" ".into())
+        );
     }
 
     #[test]

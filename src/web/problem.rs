@@ -1,8 +1,9 @@
 //! Error responses of the gateway: `application/problem+json` documents (SPEC §3.1, D7).
 //!
 //! Owns: the problem body shape (`type`, `title`, `status`, `detail`, `code` where a gateway code
-//! exists, `instance`, `trace`), pretty-printed as the gateway does, and the constructors for the
-//! statuses the proxy and pipeline answer with.
+//! exists, `instance`, `trace`), pretty-printed as the gateway does, and the gateway's own
+//! failures ([`GatewayError`]): the one place that gives each its status, detail, code and
+//! headers.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -89,6 +90,199 @@ impl IntoResponse for Problem {
     }
 }
 
+/// How a request to an upstream failed before any answer came back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamFailure {
+    TimedOut,
+    Unreachable,
+    Failed,
+}
+
+impl std::fmt::Display for UpstreamFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UpstreamFailure::TimedOut => "timed out",
+            UpstreamFailure::Unreachable => "refused the connection or could not be reached",
+            UpstreamFailure::Failed => "failed",
+        })
+    }
+}
+
+/// A failure the gateway answers itself with a problem document (§3.1, D7, D11). The message
+/// is the public `detail`; [`From<GatewayError> for Problem`](Problem) adds status, code and
+/// headers, and [`GatewayError::at`] the request path and id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GatewayError {
+    /// The project has configuration errors: nothing is served until an edit fixes them (503).
+    #[error(
+        "The project has {} configuration error(s); mcpgw dev serves again as soon as a saved edit fixes them: {}{}",
+        .0.len(),
+        .0.iter().take(5).map(String::as_str).collect::<Vec<_>>().join("; "),
+        more_than_five(.0.len())
+    )]
+    ConfigurationErrors(Vec<String>),
+    /// No route has this path (404).
+    #[error("No route matches {method} {path}.")]
+    NoRoute { method: String, path: String },
+    /// A path under `{B}/oauth/` that names no endpoint (404).
+    #[error("No OAuth endpoint {0}.")]
+    NoOAuthEndpoint(String),
+    /// A route has this path but not this method (405, `Allow`).
+    #[error("{method} is not allowed on {path}.")]
+    MethodNotAllowed {
+        method: String,
+        path: String,
+        allow: String,
+    },
+    /// The well-known documents take GET and OPTIONS only (405, `Allow`).
+    #[error("Only GET and OPTIONS are allowed here.")]
+    WellKnownMethod,
+    /// GET on an MCP route: no SSE streams (405, `Allow: POST`, §3.17).
+    #[error(
+        "This MCP endpoint supports stateless Streamable HTTP POST only; SSE GET streams are not supported."
+    )]
+    SseGetNotSupported,
+    /// The path names an MCP route that has no MCP OAuth policy (404, `not_found`).
+    #[error("The requested MCP route does not expose downstream OAuth.")]
+    RouteWithoutOAuth,
+    /// The path names no MCP route (400, `unknown_mcp_route`).
+    #[error("Unknown MCP route: {0}")]
+    UnknownMcpRoute(String),
+    /// No usable gateway access token (401, `authentication_required`, with the Bearer
+    /// challenge that points at the route's PRM).
+    #[error("{detail}")]
+    Unauthenticated {
+        detail: &'static str,
+        challenge: String,
+    },
+    /// The access token lacks `mcp:tools` (403, `forbidden`, with the Bearer challenge).
+    #[error("The access token is missing the mcp:tools scope.")]
+    InsufficientScope { challenge: String },
+    /// The request body could not be read (400).
+    #[error("The request body could not be read.")]
+    UnreadableBody,
+    /// The request body is over a limit (413).
+    #[error("The request body is larger than the allowed {limit} bytes.")]
+    BodyTooLarge { limit: u64 },
+    /// A rate limit refused the request (429, `too_many_requests`, maybe `Retry-After`).
+    #[error("Rate limit exceeded: too many requests in the time window.")]
+    RateLimited { retry_after_secs: Option<u64> },
+    /// Something mcpgw dev cannot run, named (501, D11).
+    #[error("{0}")]
+    NotImplemented(String),
+    /// The route has no handler to run (500).
+    #[error("The route has no handler.")]
+    NoHandler,
+    /// A urlRewriteHandler pattern or urlForwardHandler base that makes no URL (500).
+    #[error("The rewrite target {0:?} is not a valid URL.")]
+    BadRewriteTarget(String),
+    /// A token-exchange policy on a route without an authenticated user (500).
+    #[error(
+        "The token-exchange policy needs an authenticated user: put the MCP OAuth policy before it on this route."
+    )]
+    TokenExchangeWithoutUser,
+    /// A token-exchange policy on a route that does not proxy to an MCP upstream (500).
+    #[error("The token-exchange policy runs only on McpProxyHandler routes.")]
+    TokenExchangeWithoutProxy,
+    /// The store could not check an access token (500; the cause goes to the log).
+    #[error("The access token could not be checked.")]
+    TokenCheckFailed,
+    /// The upstream (`host:port`) gave no answer (502).
+    #[error("The upstream {upstream} {why}.")]
+    UpstreamUnreachable {
+        upstream: String,
+        why: UpstreamFailure,
+    },
+    /// The upstream did not answer within `requestTimeoutSeconds` (504).
+    #[error("The upstream did not answer within {secs} s (requestTimeoutSeconds).")]
+    UpstreamTimeout { secs: u64 },
+    /// The upstream's answer broke off before it was complete, while the gateway read it whole
+    /// (502): never passed on as a shorter body.
+    #[error("The upstream's answer broke off after {read} bytes, before it was complete.")]
+    UpstreamBodyBroken { read: usize },
+}
+
+fn more_than_five(n: usize) -> String {
+    match n.saturating_sub(5) {
+        0 => String::new(),
+        more => format!(" (and {more} more)"),
+    }
+}
+
+impl GatewayError {
+    pub fn status(&self) -> StatusCode {
+        use GatewayError as E;
+        match self {
+            E::ConfigurationErrors(_) => StatusCode::SERVICE_UNAVAILABLE,
+            E::NoRoute { .. } | E::NoOAuthEndpoint(_) | E::RouteWithoutOAuth => {
+                StatusCode::NOT_FOUND
+            }
+            E::MethodNotAllowed { .. } | E::WellKnownMethod | E::SseGetNotSupported => {
+                StatusCode::METHOD_NOT_ALLOWED
+            }
+            E::UnknownMcpRoute(_) | E::UnreadableBody => StatusCode::BAD_REQUEST,
+            E::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
+            E::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            E::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            E::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            E::NoHandler
+            | E::BadRewriteTarget(_)
+            | E::TokenExchangeWithoutUser
+            | E::TokenExchangeWithoutProxy
+            | E::TokenCheckFailed => StatusCode::INTERNAL_SERVER_ERROR,
+            E::UpstreamUnreachable { .. } | E::UpstreamBodyBroken { .. } => StatusCode::BAD_GATEWAY,
+            E::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+        }
+    }
+
+    /// The gateway code of §3.1, for the failures that have one.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            GatewayError::RouteWithoutOAuth => Some("not_found"),
+            GatewayError::UnknownMcpRoute(_) => Some("unknown_mcp_route"),
+            GatewayError::Unauthenticated { .. } => Some("authentication_required"),
+            GatewayError::InsufficientScope { .. } => Some("forbidden"),
+            GatewayError::RateLimited { .. } => Some("too_many_requests"),
+            _ => None,
+        }
+    }
+
+    /// The problem document for this failure of the request at `instance`.
+    pub fn at(self, instance: &str, request_id: &str) -> Problem {
+        Problem::from(self).at(instance, request_id)
+    }
+}
+
+impl From<GatewayError> for Problem {
+    fn from(e: GatewayError) -> Problem {
+        let mut p = Problem::new(e.status(), e.to_string());
+        if let Some(code) = e.code() {
+            p = p.code(code);
+        }
+        match e {
+            GatewayError::MethodNotAllowed { allow, .. } => p.header(header::ALLOW, &allow),
+            GatewayError::WellKnownMethod => p.header(header::ALLOW, "GET, OPTIONS"),
+            GatewayError::SseGetNotSupported => p.header(header::ALLOW, "POST"),
+            GatewayError::Unauthenticated { challenge, .. }
+            | GatewayError::InsufficientScope { challenge } => {
+                p.header(header::WWW_AUTHENTICATE, &challenge)
+            }
+            GatewayError::RateLimited {
+                retry_after_secs: Some(secs),
+            } => p.header(header::RETRY_AFTER, &secs.to_string()),
+            _ => p,
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    /// A document without `instance` (callers that know the request use [`GatewayError::at`]).
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
 /// UTC time as RFC 3339 with seconds, without a date crate.
 pub fn now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
@@ -128,6 +322,52 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(1_795_000_000), "2026-11-18T11:06:40Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn gateway_errors_map_to_status_code_and_headers() {
+        let p = Problem::from(GatewayError::RateLimited {
+            retry_after_secs: Some(7),
+        });
+        assert_eq!(p.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(p.code, Some("too_many_requests"));
+        assert_eq!(
+            p.headers,
+            [(header::RETRY_AFTER, HeaderValue::from_static("7"))]
+        );
+        let p = GatewayError::SseGetNotSupported.at("/mcp", "req-1");
+        assert_eq!(p.status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            p.headers,
+            [(header::ALLOW, HeaderValue::from_static("POST"))]
+        );
+        assert_eq!(
+            (p.instance.as_str(), p.request_id.as_str()),
+            ("/mcp", "req-1")
+        );
+        let p = Problem::from(GatewayError::UpstreamUnreachable {
+            upstream: "127.0.0.1:9".into(),
+            why: UpstreamFailure::Unreachable,
+        });
+        assert_eq!(p.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            p.detail,
+            "The upstream 127.0.0.1:9 refused the connection or could not be reached."
+        );
+    }
+
+    #[test]
+    fn configuration_errors_show_five() {
+        let errors: Vec<String> = (1..=7).map(|i| format!("e{i}")).collect();
+        assert_eq!(
+            GatewayError::ConfigurationErrors(errors).to_string(),
+            "The project has 7 configuration error(s); mcpgw dev serves again as soon as a saved edit fixes them: e1; e2; e3; e4; e5 (and 2 more)"
+        );
+        assert!(
+            GatewayError::ConfigurationErrors(vec!["x".into()])
+                .to_string()
+                .ends_with("fixes them: x")
+        );
     }
 
     #[test]

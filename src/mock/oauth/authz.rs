@@ -8,7 +8,7 @@ use super::state::{CodeGrant, Known, MockClient, TokenGrant, recorded};
 use super::{Mock, PreRegisteredClient, split_scope};
 use crate::client_metadata::redirect_uri_problem;
 use crate::web::oauth::{
-    basic_credentials, no_store, oauth_error, origin_is_loopback_http, redirect,
+    OAuthError, basic_credentials, no_store, origin_is_loopback_http, redirect, unique_pairs,
 };
 
 use crate::client_metadata::ClientAuthMethod;
@@ -89,8 +89,8 @@ async fn metadata(State(m): State<Mock>) -> Response {
     axum::Json(doc).into_response()
 }
 
-fn bad_metadata(msg: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_client_metadata", msg)
+fn bad_metadata(msg: impl Into<String>) -> Response {
+    OAuthError::InvalidClientMetadata(msg.into()).into_response()
 }
 
 async fn register(State(m): State<Mock>, body: Bytes) -> Response {
@@ -120,11 +120,7 @@ async fn register(State(m): State<Mock>, body: Bytes) -> Response {
         .iter()
         .find_map(|u| redirect_uri_problem(u).map(|why| (u, why)))
     {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_redirect_uri",
-            &format!("{uri} {why}"),
-        );
+        return OAuthError::InvalidRedirectUri(format!("{uri} {why}")).into_response();
     }
     // RFC 7591 §2: the default method is client_secret_basic.
     let method = match req.get("token_endpoint_auth_method") {
@@ -154,7 +150,7 @@ async fn register(State(m): State<Mock>, body: Bytes) -> Response {
         .iter()
         .find(|g| !matches!(g.as_str(), "authorization_code" | "refresh_token"))
     {
-        return bad_metadata(&format!("unsupported grant type {g}"));
+        return bad_metadata(format!("unsupported grant type {g}"));
     }
     if let Some(types) = req.get("response_types")
         && types != &json!(["code"])
@@ -205,19 +201,37 @@ async fn register(State(m): State<Mock>, body: Bytes) -> Response {
     resp
 }
 
-/// Pairs of a query string or form body; a repeated name is an error.
-fn pairs(raw: &[u8]) -> Result<HashMap<String, String>, String> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        if out.insert(k.to_string(), v.to_string()).is_some() {
-            return Err(format!("{k}: repeated parameter."));
-        }
-    }
-    Ok(out)
+/// Pairs of a query string or form body; a repeated name is an `invalid_request`.
+fn pairs(raw: &[u8]) -> Result<HashMap<String, String>, OAuthError> {
+    unique_pairs(raw)
+        .map_err(|e| OAuthError::InvalidRequest(format!("{}: repeated parameter.", e.0)))
+}
+
+/// Why no client record answers to a `client_id`.
+#[derive(Debug, thiserror::Error)]
+enum UnknownClient {
+    #[error("unknown client_id {0}")]
+    NotRegistered(String),
+    #[error("client_id {id} is not a URL: {source}")]
+    NotAUrl { id: String, source: url::ParseError },
+    #[error("client metadata document: {0}")]
+    Fetch(#[from] outbound::OutboundError),
+    #[error("client metadata document {id} answered {status}")]
+    Status { id: String, status: StatusCode },
+    #[error("client metadata document {0} is not JSON")]
+    NotJson(String),
+    #[error("client metadata document {0} names another client_id")]
+    OtherClientId(String),
+    #[error("client metadata document {0} has no usable redirect_uris")]
+    NoRedirectUris(String),
+    #[error(
+        "client metadata document {id}: token_endpoint_auth_method {method} is not supported by the mock (only none)"
+    )]
+    AuthMethod { id: String, method: String },
 }
 
 /// The client record for `id`: known, or (with `--cimd`) read from its metadata document.
-async fn lookup_client(m: &Mock, id: &str) -> Result<Known, String> {
+async fn lookup_client(m: &Mock, id: &str) -> Result<Known, UnknownClient> {
     if let Some(known) = m.state().clients.get(id) {
         return Ok(known.clone());
     }
@@ -227,7 +241,7 @@ async fn lookup_client(m: &Mock, id: &str) -> Result<Known, String> {
     let document = id.starts_with("https://")
         || (loopback && id.starts_with("http://") && origin_is_loopback_http(id));
     if !(m.opts.cimd && document) {
-        return Err(format!("unknown client_id {id}"));
+        return Err(UnknownClient::NotRegistered(id.to_string()));
     }
     let known = fetch_metadata_document(m, id).await?;
     m.state().clients.insert(id.to_string(), known.clone());
@@ -237,8 +251,11 @@ async fn lookup_client(m: &Mock, id: &str) -> Result<Known, String> {
 /// A Client ID Metadata Document, fetched through the one outbound guard (public https hosts,
 /// or loopback http when the mock itself is on loopback; 5 KiB, 10 s, no redirects). Only
 /// public clients (`none`) are accepted.
-async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
-    let url = url::Url::parse(id).map_err(|e| format!("client_id {id} is not a URL: {e}"))?;
+async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, UnknownClient> {
+    let url = url::Url::parse(id).map_err(|source| UnknownClient::NotAUrl {
+        id: id.to_string(),
+        source,
+    })?;
     let fetched = outbound::fetch(
         &m.http,
         OutboundRequest::get(url),
@@ -247,21 +264,18 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
             loopback_http: origin_is_loopback_http(&m.urls.issuer),
         },
     )
-    .await
-    .map_err(|e| format!("client metadata document: {e}"))?;
+    .await?;
     if !fetched.status.is_success() {
-        return Err(format!(
-            "client metadata document {id} answered {}",
-            fetched.status
-        ));
+        return Err(UnknownClient::Status {
+            id: id.to_string(),
+            status: fetched.status,
+        });
     }
     let doc = fetched
         .json()
-        .ok_or_else(|| format!("client metadata document {id} is not JSON"))?;
+        .ok_or_else(|| UnknownClient::NotJson(id.to_string()))?;
     if doc.get("client_id").and_then(Value::as_str) != Some(id) {
-        return Err(format!(
-            "client metadata document {id} names another client_id"
-        ));
+        return Err(UnknownClient::OtherClientId(id.to_string()));
     }
     let redirect_uris: Vec<String> = doc
         .get("redirect_uris")
@@ -277,9 +291,7 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
             .iter()
             .any(|u| redirect_uri_problem(u).is_some())
     {
-        return Err(format!(
-            "client metadata document {id} has no usable redirect_uris"
-        ));
+        return Err(UnknownClient::NoRedirectUris(id.to_string()));
     }
     match doc
         .get("token_endpoint_auth_method")
@@ -287,9 +299,10 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
     {
         None | Some("none") => {}
         Some(other) => {
-            return Err(format!(
-                "client metadata document {id}: token_endpoint_auth_method {other} is not supported by the mock (only none)"
-            ));
+            return Err(UnknownClient::AuthMethod {
+                id: id.to_string(),
+                method: other.to_string(),
+            });
         }
     }
     Ok(Known {
@@ -305,8 +318,8 @@ async fn fetch_metadata_document(m: &Mock, id: &str) -> Result<Known, String> {
 }
 
 /// An error the browser sees, because the redirect URI cannot be trusted yet.
-fn bad_authorize(msg: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_request", msg)
+fn bad_authorize(msg: impl Into<String>) -> Response {
+    OAuthError::InvalidRequest(msg.into()).into_response()
 }
 
 /// A 302 to the client's redirect URI with `pairs` added to its query.
@@ -359,7 +372,7 @@ fn redirect_allowed(known: &Known, redirect_uri: &str) -> bool {
 async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response {
     let p = match pairs(query.as_deref().unwrap_or("").as_bytes()) {
         Ok(p) => p,
-        Err(e) => return bad_authorize(&e),
+        Err(e) => return e.into_response(),
     };
     {
         let mut st = m.state();
@@ -371,7 +384,7 @@ async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response
     };
     let known = match lookup_client(&m, client_id).await {
         Ok(k) => k,
-        Err(e) => return bad_authorize(&e),
+        Err(e) => return bad_authorize(e.to_string()),
     };
     let redirect_uri = match (p.get("redirect_uri"), known.client.redirect_uris.as_slice()) {
         (Some(r), _) => r.clone(),
@@ -379,7 +392,7 @@ async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response
         (None, _) => return bad_authorize("redirect_uri is required"),
     };
     if !redirect_allowed(&known, &redirect_uri) {
-        return bad_authorize(&format!(
+        return bad_authorize(format!(
             "redirect_uri {redirect_uri} is not registered for this client"
         ));
     }
@@ -439,14 +452,15 @@ struct Presented {
     via: ClientAuthMethod,
 }
 
-fn invalid_client(msg: &str) -> Response {
-    oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", msg)
+fn invalid_client(msg: impl Into<String>) -> OAuthError {
+    OAuthError::InvalidClient(msg.into())
 }
 
-/// The credentials presented; `Err` is the `invalid_client` description.
-fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Presented, String> {
+/// The credentials presented.
+fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Presented, OAuthError> {
     if let Some(pair) = basic_credentials(headers) {
-        let (id, secret) = pair.map_err(|_| "The Basic credentials are malformed.")?;
+        let (id, secret) =
+            pair.map_err(|_| invalid_client("The Basic credentials are malformed."))?;
         return Ok(Presented {
             client_id: id,
             secret: Some(secret),
@@ -456,7 +470,7 @@ fn presented(headers: &HeaderMap, f: &HashMap<String, String>) -> Result<Present
     let id = f
         .get("client_id")
         .filter(|s| !s.is_empty())
-        .ok_or("No client authentication and no client_id.")?;
+        .ok_or_else(|| invalid_client("No client authentication and no client_id."))?;
     Ok(match f.get("client_secret").filter(|s| !s.is_empty()) {
         Some(secret) => Presented {
             client_id: id.clone(),
@@ -477,14 +491,14 @@ async fn authenticate(
     m: &Mock,
     headers: &HeaderMap,
     f: &HashMap<String, String>,
-) -> Result<Known, Response> {
-    let p = presented(headers, f).map_err(|e| invalid_client(&e))?;
+) -> Result<Known, OAuthError> {
+    let p = presented(headers, f)?;
     let known = lookup_client(m, &p.client_id)
         .await
-        .map_err(|e| invalid_client(&e))?;
+        .map_err(|e| invalid_client(e.to_string()))?;
     let method = known.client.auth_method;
     if !known.preregistered && p.via != method {
-        return Err(invalid_client(&format!(
+        return Err(invalid_client(format!(
             "this client authenticates with {}, not {}",
             method.as_str(),
             p.via.as_str()
@@ -497,15 +511,27 @@ async fn authenticate(
     Ok(known)
 }
 
-fn invalid_grant(msg: &str) -> Response {
-    oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", msg)
+fn invalid_grant(msg: &str) -> OAuthError {
+    OAuthError::InvalidGrant(msg.into())
+}
+
+/// The failure `POST /__mock/fail-next-token` asked for: `invalid_client` as the real thing
+/// (401 with its challenge), any other code as a 400.
+fn injected_failure(error: String) -> OAuthError {
+    let description = "failed on purpose (/__mock/fail-next-token)".to_string();
+    if error == "invalid_client" {
+        OAuthError::InvalidClient(description)
+    } else {
+        OAuthError::Other { error, description }
+    }
 }
 
 async fn token(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = match pairs(&body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
-    };
+    token_answer(&m, &headers, &body).await.into_response()
+}
+
+async fn token_answer(m: &Mock, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let f = pairs(body)?;
     let injected = {
         let mut st = m.state();
         st.stats.token_requests += 1;
@@ -513,124 +539,116 @@ async fn token(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Respon
         st.fail_next_token.take()
     };
     if let Some(error) = injected {
-        let status = if error == "invalid_client" {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::BAD_REQUEST
-        };
-        return oauth_error(
-            status,
-            &error,
-            "failed on purpose (/__mock/fail-next-token)",
-        );
+        return Err(injected_failure(error));
     }
-    let known = match authenticate(&m, &headers, &f).await {
-        Ok(k) => k,
-        Err(resp) => return resp,
-    };
+    let known = authenticate(m, headers, &f).await?;
     match f.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => code_grant(&m, &known, &f),
-        Some("refresh_token") if m.opts.refresh_tokens => refresh_grant(&m, &known, &f),
-        Some(other) => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unsupported_grant_type",
-            &format!("grant_type {other} is not supported here"),
-        ),
-        None => oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "grant_type is missing",
-        ),
+        Some("authorization_code") => code_grant(m, &known, &f),
+        Some("refresh_token") if m.opts.refresh_tokens => refresh_grant(m, &known, &f),
+        Some(other) => Err(OAuthError::UnsupportedGrantType(format!(
+            "grant_type {other} is not supported here"
+        ))),
+        None => Err(OAuthError::InvalidRequest("grant_type is missing".into())),
     }
 }
 
-fn code_grant(m: &Mock, known: &Known, f: &HashMap<String, String>) -> Response {
+fn code_grant(
+    m: &Mock,
+    known: &Known,
+    f: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     let Some(code) = f.get("code") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "code is missing",
-        );
+        return Err(OAuthError::InvalidRequest("code is missing".into()));
     };
     // Single use: the first exchange attempt consumes the code, right or wrong.
     let Some(grant) = m.state().codes.remove(&hash_token(code)) else {
-        return invalid_grant("The code is unknown or was already used.");
+        return Err(invalid_grant("The code is unknown or was already used."));
     };
     if grant.expires_at <= now_unix() {
-        return invalid_grant("The code has expired.");
+        return Err(invalid_grant("The code has expired."));
     }
     if grant.client_id != known.client.id {
-        return invalid_grant("The code was issued to another client.");
+        return Err(invalid_grant("The code was issued to another client."));
     }
     if f.get("redirect_uri") != Some(&grant.redirect_uri) {
-        return invalid_grant("redirect_uri differs from the authorization request.");
+        return Err(invalid_grant(
+            "redirect_uri differs from the authorization request.",
+        ));
     }
     let Some(verifier) = f.get("code_verifier") else {
-        return invalid_grant("PKCE: code_verifier is missing.");
+        return Err(invalid_grant("PKCE: code_verifier is missing."));
     };
     if !pkce_s256_matches(verifier, &grant.challenge) {
-        return invalid_grant("PKCE verification failed.");
+        return Err(invalid_grant("PKCE verification failed."));
     }
     if let (Some(asked), Some(bound)) = (f.get("resource"), &grant.resource)
         && asked.trim_end_matches('/') != bound.trim_end_matches('/')
     {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_target",
-            "resource differs from the authorization request.",
-        );
+        return Err(OAuthError::InvalidTarget(
+            "resource differs from the authorization request.".into(),
+        ));
     }
-    issue(m, known, grant.scope, grant.resource)
+    Ok(issue(m, known, grant.scope, grant.resource))
 }
 
-fn refresh_grant(m: &Mock, known: &Known, f: &HashMap<String, String>) -> Response {
+fn refresh_grant(
+    m: &Mock,
+    known: &Known,
+    f: &HashMap<String, String>,
+) -> Result<Response, OAuthError> {
     if !known
         .client
         .grant_types
         .iter()
         .any(|g| g == "refresh_token")
     {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            "This client did not register the refresh_token grant.",
-        );
+        return Err(OAuthError::UnauthorizedClient(
+            "This client did not register the refresh_token grant.".into(),
+        ));
     }
     let Some(rt) = f.get("refresh_token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "refresh_token is missing",
-        );
+        return Err(OAuthError::InvalidRequest(
+            "refresh_token is missing".into(),
+        ));
     };
     let key = hash_token(rt);
     let grant = {
         let mut st = m.state();
         match st.refresh.get(&key) {
             Some(g) if g.client_id == known.client.id => {}
-            Some(_) => return invalid_grant("The refresh token belongs to another client."),
-            None => return invalid_grant("The refresh token is unknown, rotated or revoked."),
+            Some(_) => {
+                return Err(invalid_grant(
+                    "The refresh token belongs to another client.",
+                ));
+            }
+            None => {
+                return Err(invalid_grant(
+                    "The refresh token is unknown, rotated or revoked.",
+                ));
+            }
         }
         // Rotation: the presented refresh token is spent.
         match st.refresh.remove(&key) {
             Some(g) => g,
-            None => return invalid_grant("The refresh token is unknown, rotated or revoked."),
+            None => {
+                return Err(invalid_grant(
+                    "The refresh token is unknown, rotated or revoked.",
+                ));
+            }
         }
     };
     let mut scope = grant.scope.clone();
     if let Some(asked) = f.get("scope") {
         let asked = split_scope(asked);
         if asked.iter().any(|s| !grant.scope.contains(s)) {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_scope",
-                "A refresh cannot widen the scope.",
-            );
+            return Err(OAuthError::InvalidScope(
+                "A refresh cannot widen the scope.".into(),
+            ));
         }
         scope = asked;
     }
     m.state().stats.refreshes += 1;
-    issue(m, known, scope, grant.resource)
+    Ok(issue(m, known, scope, grant.resource))
 }
 
 /// Issues an access token (and a refresh token, when on) and answers the token response.
@@ -673,20 +691,14 @@ fn issue(m: &Mock, known: &Known, scope: Vec<String>, resource: Option<String>) 
 }
 
 async fn revoke(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Response {
-    let f = match pairs(&body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e),
-    };
-    let known = match authenticate(&m, &headers, &f).await {
-        Ok(k) => k,
-        Err(resp) => return resp,
-    };
+    revoke_answer(&m, &headers, &body).await.into_response()
+}
+
+async fn revoke_answer(m: &Mock, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
+    let f = pairs(body)?;
+    let known = authenticate(m, headers, &f).await?;
     let Some(token) = f.get("token") else {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "token is missing",
-        );
+        return Err(OAuthError::InvalidRequest("token is missing".into()));
     };
     let key = hash_token(token);
     let mut st = m.state();
@@ -701,5 +713,5 @@ async fn revoke(State(m): State<Mock>, headers: HeaderMap, body: Bytes) -> Respo
     }
     let mut resp = StatusCode::OK.into_response();
     no_store(resp.headers_mut());
-    resp
+    Ok(resp)
 }
