@@ -491,16 +491,18 @@ async fn tool_scope_answers_403_insufficient_scope_with_the_wider_scope() {
 
 #[tokio::test]
 async fn expired_and_revoked_access_tokens_get_401_invalid_token() {
+    // the mock counts whole seconds, so a 3 s token works for at least 2 s: room for the first
+    // call on a loaded machine (a 1 s token could expire before its first use)
     let m = start(OAuthOptions {
-        token_ttl_secs: 1,
+        token_ttl_secs: 3,
         ..Default::default()
     })
     .await;
     let (_, body) = tokens(&m, "mcp:tools").await;
-    assert_eq!(body["expires_in"], 1);
+    assert_eq!(body["expires_in"], 3);
     let access = body["access_token"].as_str().unwrap();
     assert_eq!(mcp(&m, Some(access), list()).await.0, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let (status, www, _) = mcp(&m, Some(access), list()).await;
     assert_eq!(status, 401);
     assert!(www.starts_with("Bearer error=\"invalid_token\""), "{www}");

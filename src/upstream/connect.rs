@@ -14,13 +14,13 @@ use crate::config::policies::PolicyConfig;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
 use crate::store::{
-    ConnectionStatus, ConnectionWrite, ConsumeTicketOutcome, ConsumeUpstreamStateOutcome,
-    NewUpstreamOAuthState, SessionOutcome,
+    ConnectionStatus, ConnectionWrite, ConsumeOutcome, NewUpstreamOAuthState, SessionOutcome,
+    StoreError,
 };
 use crate::validate::Report;
 use crate::web::html::{ErrorPage, PageKind};
 use crate::web::origin;
-use crate::web::problem::Problem;
+use crate::web::problem::GatewayError;
 use axum::http::{StatusCode, header, request::Parts};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
@@ -43,12 +43,7 @@ pub async fn handle(env: &Env<'_>, parts: &Parts, request_id: &str) -> Option<Re
         return None;
     };
     if parts.method != axum::http::Method::GET {
-        return Some(
-            Problem::new(StatusCode::METHOD_NOT_ALLOWED, "Only GET is allowed here.")
-                .header(header::ALLOW, "GET")
-                .at(path, request_id)
-                .into_response(),
-        );
+        return Some(GatewayError::OnlyGet.at(path, request_id).into_response());
     }
     let id = crate::web::encoding::decode_component(id);
     let cx = ConnectRequest {
@@ -82,8 +77,41 @@ impl ConnectRequest<'_> {
         p.render(&self.request_id)
     }
 
-    fn problem(&self, p: Problem) -> Response {
-        p.at(&self.path, &self.request_id).into_response()
+    fn problem(&self, e: GatewayError) -> Response {
+        e.at(&self.path, &self.request_id).into_response()
+    }
+
+    /// A failure of local state (store, vault): logged with its cause, answered without it.
+    fn internal(&self, step: &'static str, cause: impl std::fmt::Display) -> Response {
+        tracing::error!(request_id = %self.request_id, step, error = %cause, "upstream connect failed");
+        self.problem(GatewayError::Internal(step))
+    }
+
+    /// The answer to a single-use record that could not be used: the page for a used or expired
+    /// one (§3.15), or a logged store failure.
+    fn not_consumed(&self, n: NotConsumed, stage: &'static str, step: &'static str) -> Response {
+        match n {
+            NotConsumed::Unusable(u) => self.page(unusable_page(u, stage)),
+            NotConsumed::Store(e) => self.internal(step, e),
+        }
+    }
+}
+
+/// Why a single-use record (connect ticket, upstream state) could not be used.
+enum NotConsumed {
+    Unusable(Unusable),
+    Store(StoreError),
+}
+
+/// The record a single-use consume returned, or why there is none.
+fn consumed<T>(outcome: Result<ConsumeOutcome<T>, StoreError>) -> Result<T, NotConsumed> {
+    match outcome {
+        Ok(ConsumeOutcome::Consumed(record)) => Ok(record),
+        Ok(ConsumeOutcome::AlreadyConsumed) => Err(NotConsumed::Unusable(Unusable::Reused)),
+        Ok(ConsumeOutcome::Expired | ConsumeOutcome::Missing) => {
+            Err(NotConsumed::Unusable(Unusable::Expired))
+        }
+        Err(e) => Err(NotConsumed::Store(e)),
     }
 }
 
@@ -118,13 +146,7 @@ fn route_target(report: &Report, operation_id: &str, name: &str) -> Option<Url> 
 }
 
 fn unknown_upstream(cx: &ConnectRequest<'_>, id: &str) -> Response {
-    cx.problem(
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            format!("No upstream connection is registered for {id}."),
-        )
-        .code("unknown_upstream_server"),
-    )
+    cx.problem(GatewayError::UnknownUpstream(id.to_string()))
 }
 
 fn client_document(cx: &ConnectRequest<'_>, id: &str) -> Response {
@@ -245,28 +267,24 @@ async fn connect(
 ) -> Response {
     const STAGE: &str = "connect";
     let Some(op) = q.get("operationId").filter(|s| !s.is_empty()) else {
-        return cx.problem(
-            Problem::new(StatusCode::BAD_REQUEST, "operationId is required.")
-                .code("invalid_request"),
-        );
+        return cx.problem(GatewayError::InvalidConnectRequest(
+            "operationId is required.",
+        ));
     };
     let Some((te, name)) = policy_for(cx.env.report, id) else {
         return unknown_upstream(cx, id);
     };
     if te.auth_mode == AuthMode::IdJag {
-        return cx.problem(
-            Problem::new(
-                StatusCode::BAD_REQUEST,
-                "id-jag upstreams have no browser connect flow.",
-            )
-            .code("invalid_request"),
-        );
+        return cx.problem(GatewayError::InvalidConnectRequest(
+            "id-jag upstreams have no browser connect flow.",
+        ));
     }
     let Some(mcp_url) = route_target(cx.env.report, op, name) else {
-        return cx.problem(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("No MCP route with operationId {op} uses the policy {name} for upstream {id}."),
-        ));
+        return cx.problem(GatewayError::NoRouteForUpstream {
+            operation_id: op.to_string(),
+            policy: name.to_string(),
+            upstream: id.to_string(),
+        });
     };
     let now = cx.env.clock.now();
 
@@ -289,23 +307,13 @@ async fn connect(
             ));
         }
         let token = crate::secret::Secret::new(t.id.clone());
-        match cx
+        let used = cx
             .env
             .store
             .run(move |s| s.consume_browser_connect_ticket(&token, now))
-            .await
-        {
-            Ok(ConsumeTicketOutcome::Consumed(_)) => {}
-            Ok(ConsumeTicketOutcome::AlreadyConsumed) => {
-                return cx.page(unusable_page(Unusable::Reused, STAGE));
-            }
-            Ok(_) => return cx.page(unusable_page(Unusable::Expired, STAGE)),
-            Err(e) => {
-                return cx.problem(Problem::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    e.to_string(),
-                ));
-            }
+            .await;
+        if let Err(n) = consumed(used) {
+            return cx.not_consumed(n, STAGE, "use the connect ticket");
         }
         let subject = t
             .owner_subject_id
@@ -313,23 +321,13 @@ async fn connect(
             .unwrap_or(t.initiated_by_subject_id.clone());
         (subject, t.return_to)
     } else {
-        return cx.problem(
-            Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "Sign in to the gateway or use the connect link from the client.",
-            )
-            .code("authentication_required"),
-        );
+        return cx.problem(GatewayError::SignInToConnect);
     };
     let return_to = match return_to {
         Some(r) if !safe_return_to(&r) => {
-            return cx.problem(
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "returnTo must be a same-origin relative path.",
-                )
-                .code("invalid_request"),
-            );
+            return cx.problem(GatewayError::InvalidConnectRequest(
+                "returnTo must be a same-origin relative path.",
+            ));
         }
         r => r,
     };
@@ -487,12 +485,7 @@ async fn begin(
     };
     let blob = match up.vault.seal_json(Purpose::ConnectState, &key, &pending) {
         Ok(b) => b,
-        Err(e) => {
-            return Err(cx.problem(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            )));
-        }
+        Err(e) => return Err(cx.internal("seal the connect state", e)),
     };
     let record = NewUpstreamOAuthState {
         key,
@@ -509,12 +502,7 @@ async fn begin(
         .await
     {
         Ok(t) => t,
-        Err(e) => {
-            return Err(cx.problem(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            )));
-        }
+        Err(e) => return Err(cx.internal("store the connect state", e)),
     };
     let state_jwt = tickets::sign_state(
         &up.signing_key,
@@ -578,23 +566,14 @@ async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>
         return mismatch("The callback belongs to another upstream.");
     }
     let token = crate::secret::Secret::new(claims.id.clone());
-    let st = match cx
+    let used = cx
         .env
         .store
         .run(move |s| s.consume_upstream_oauth_state(&token, now))
-        .await
-    {
-        Ok(ConsumeUpstreamStateOutcome::Consumed(s)) => s,
-        Ok(ConsumeUpstreamStateOutcome::AlreadyConsumed) => {
-            return cx.page(unusable_page(Unusable::Reused, STAGE));
-        }
-        Ok(_) => return cx.page(unusable_page(Unusable::Expired, STAGE)),
-        Err(e) => {
-            return cx.problem(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            ));
-        }
+        .await;
+    let st = match consumed(used) {
+        Ok(st) => st,
+        Err(n) => return cx.not_consumed(n, STAGE, "use the connect state"),
     };
     if st.key.upstream_id != id || st.operation_id != claims.operation_id {
         return mismatch("The stored connect state does not match the callback.");
@@ -632,12 +611,7 @@ async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>
     };
     let blob = match up.vault.seal_json(Purpose::Connection, &st.key, &sealed) {
         Ok(b) => b,
-        Err(e) => {
-            return cx.problem(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            ));
-        }
+        Err(e) => return cx.internal("seal the upstream connection", e),
     };
     let shared = st.key.owner_mode == crate::store::OwnerMode::Shared;
     let write = ConnectionWrite {
@@ -655,10 +629,7 @@ async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>
         .await;
     up.forget_credential(&st.key);
     if let Err(e) = written {
-        return cx.problem(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            e.to_string(),
-        ));
+        return cx.internal("store the upstream connection", e);
     }
     tracing::info!(upstream = id, "upstream connected");
     if let Some(r) = st.return_to.as_deref().filter(|r| safe_return_to(r)) {

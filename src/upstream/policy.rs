@@ -17,7 +17,7 @@ use crate::store::{
     UpstreamConnection, WriteCondition,
 };
 use crate::web::encoding::encode_component;
-use crate::web::problem::Problem;
+use crate::web::problem::{GatewayError, Problem};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
@@ -75,6 +75,13 @@ pub enum CredentialOutcome {
     Failed(Problem),
 }
 
+/// A failure of local state on the credential path: logged with its cause, answered without it.
+fn internal(step: &'static str, cause: impl std::fmt::Display) -> Problem {
+    tracing::error!(step, error = %cause, "upstream credential failed");
+    GatewayError::Internal(step).into()
+}
+
+/// The one mapping of an upstream OAuth failure to the client's answer (§6.4, §6.5).
 fn problem_for(e: &UpstreamError) -> Problem {
     let status = match e {
         UpstreamError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -148,12 +155,7 @@ pub async fn credential(
     };
     let conn = match read(target.key.clone()).await {
         Ok(c) => c,
-        Err(e) => {
-            return CredentialOutcome::Failed(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            ));
-        }
+        Err(e) => return CredentialOutcome::Failed(internal("read the upstream connection", e)),
     };
     let Some(conn) = conn else {
         return CredentialOutcome::Required(required_for_missing(target), None);
@@ -187,12 +189,7 @@ pub async fn credential(
     let conn = match read(target.key.clone()).await {
         Ok(Some(c)) => c,
         Ok(None) => return CredentialOutcome::Required(required_for_missing(target), None),
-        Err(e) => {
-            return CredentialOutcome::Failed(Problem::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                e.to_string(),
-            ));
-        }
+        Err(e) => return CredentialOutcome::Failed(internal("read the upstream connection", e)),
     };
     let Some(sealed) = open(up, &conn) else {
         return CredentialOutcome::Required(required_for_missing(target), Some(conn.id));
@@ -243,10 +240,7 @@ pub async fn credential(
                         up.remember_credential(&target.key, &h, now, usable_until(expires_at));
                         CredentialOutcome::Ready(h)
                     }
-                    None => CredentialOutcome::Failed(Problem::new(
-                        StatusCode::BAD_GATEWAY,
-                        "the upstream access token cannot be sent in a header",
-                    )),
+                    None => CredentialOutcome::Failed(GatewayError::UnsendableUpstreamToken.into()),
                 },
                 Err(p) => CredentialOutcome::Failed(p),
             }
@@ -278,7 +272,7 @@ async fn save(
         .upstreams
         .vault
         .seal_json(Purpose::Connection, key, sealed)
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| internal("seal the upstream connection", e))?;
     let write = ConnectionWrite {
         key: key.clone(),
         status,
@@ -305,14 +299,10 @@ async fn save(
         Ok(ConditionalUpsertOutcome::Written(c)) => Ok(c),
         // another writer won; its state is as good as ours (§6.5: adopt the peer)
         Ok(ConditionalUpsertOutcome::Conflict { current: Some(c) }) => Ok(c),
-        Ok(ConditionalUpsertOutcome::Conflict { current: None }) => Err(Problem::new(
-            StatusCode::CONFLICT,
-            "the upstream connection was removed meanwhile",
-        )),
-        Err(e) => Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            e.to_string(),
-        )),
+        Ok(ConditionalUpsertOutcome::Conflict { current: None }) => {
+            Err(GatewayError::ConnectionRemoved.into())
+        }
+        Err(e) => Err(internal("store the upstream connection", e)),
     }
 }
 
@@ -367,7 +357,7 @@ pub async fn auth_url(env: &Env<'_>, target: &UpstreamTarget) -> Result<String, 
         .store
         .run(move |s| s.issue_browser_connect_ticket(&ticket, now))
         .await
-        .map_err(|e| Problem::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        .map_err(|e| internal("issue a connect ticket", e))?;
     let jwt = tickets::sign_ticket(
         &env.upstreams.signing_key,
         &BrowserTicket {

@@ -200,6 +200,36 @@ pub enum GatewayError {
     /// (502): never passed on as a shorter body.
     #[error("The upstream's answer broke off after {read} bytes, before it was complete.")]
     UpstreamBodyBroken { read: usize },
+    /// The connect endpoints (§3.13-§3.15) take GET only (405, `Allow: GET`).
+    #[error("Only GET is allowed here.")]
+    OnlyGet,
+    /// A connect request names no token-exchange upstream (400, `unknown_upstream_server`).
+    #[error("No upstream connection is registered for {0}.")]
+    UnknownUpstream(String),
+    /// A connect request that cannot be served as asked (400, `invalid_request`).
+    #[error("{0}")]
+    InvalidConnectRequest(&'static str),
+    /// A connect request from nobody: no session, no ticket (401, `authentication_required`).
+    #[error("Sign in to the gateway or use the connect link from the client.")]
+    SignInToConnect,
+    /// The connect flow names an operationId whose route does not run that upstream's policy (500).
+    #[error(
+        "No MCP route with operationId {operation_id} uses the policy {policy} for upstream {upstream}."
+    )]
+    NoRouteForUpstream {
+        operation_id: String,
+        policy: String,
+        upstream: String,
+    },
+    /// The upstream connection was removed while it was being written (409).
+    #[error("the upstream connection was removed meanwhile")]
+    ConnectionRemoved,
+    /// The upstream's access token is not a valid header value (502).
+    #[error("the upstream access token cannot be sent in a header")]
+    UnsendableUpstreamToken,
+    /// Local state failed (500). The detail names the step; the cause goes to the dev log only.
+    #[error("The gateway could not {0}; the dev log has the cause.")]
+    Internal(&'static str),
 }
 
 fn more_than_five(n: usize) -> String {
@@ -231,7 +261,14 @@ impl GatewayError {
             | E::TokenExchangeWithoutUser
             | E::TokenExchangeWithoutProxy
             | E::TokenCheckFailed => StatusCode::INTERNAL_SERVER_ERROR,
-            E::UpstreamUnreachable { .. } | E::UpstreamBodyBroken { .. } => StatusCode::BAD_GATEWAY,
+            E::UpstreamUnreachable { .. }
+            | E::UpstreamBodyBroken { .. }
+            | E::UnsendableUpstreamToken => StatusCode::BAD_GATEWAY,
+            E::OnlyGet => StatusCode::METHOD_NOT_ALLOWED,
+            E::UnknownUpstream(_) | E::InvalidConnectRequest(_) => StatusCode::BAD_REQUEST,
+            E::SignInToConnect => StatusCode::UNAUTHORIZED,
+            E::NoRouteForUpstream { .. } | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::ConnectionRemoved => StatusCode::CONFLICT,
             E::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
         }
     }
@@ -244,6 +281,9 @@ impl GatewayError {
             GatewayError::Unauthenticated { .. } => Some("authentication_required"),
             GatewayError::InsufficientScope { .. } => Some("forbidden"),
             GatewayError::RateLimited { .. } => Some("too_many_requests"),
+            GatewayError::UnknownUpstream(_) => Some("unknown_upstream_server"),
+            GatewayError::InvalidConnectRequest(_) => Some("invalid_request"),
+            GatewayError::SignInToConnect => Some("authentication_required"),
             _ => None,
         }
     }
@@ -264,6 +304,7 @@ impl From<GatewayError> for Problem {
             GatewayError::MethodNotAllowed { allow, .. } => p.header(header::ALLOW, &allow),
             GatewayError::WellKnownMethod => p.header(header::ALLOW, "GET, OPTIONS"),
             GatewayError::SseGetNotSupported => p.header(header::ALLOW, "POST"),
+            GatewayError::OnlyGet => p.header(header::ALLOW, "GET"),
             GatewayError::Unauthenticated { challenge, .. }
             | GatewayError::InsufficientScope { challenge } => {
                 p.header(header::WWW_AUTHENTICATE, &challenge)
