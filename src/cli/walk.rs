@@ -241,7 +241,7 @@ impl Observer for Printer {
         }
     }
 
-    fn open_url(&self, url: &str, purpose: &str, opened: Result<(), String>) {
+    fn open_url(&self, url: &str, purpose: &str, opened: Result<(), &crate::walk::OpenError>) {
         // the URL goes to stderr in --json mode so that stdout stays one JSON document
         let line = match opened {
             Ok(()) => format!("Opened the {purpose} URL in your browser:\n  {url}"),

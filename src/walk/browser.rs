@@ -34,12 +34,14 @@ impl Browser {
         }
     }
 
-    fn open(&self, url: &str) -> Result<(), String> {
+    fn open(&self, url: &str) -> Result<(), OpenError> {
         match self {
-            Browser::Print => Err("--no-browser".into()),
-            Browser::System => open::that_detached(url).map_err(|e| e.to_string()),
+            Browser::Print => Err(OpenError::NoBrowser),
+            Browser::System => {
+                open::that_detached(url).map_err(|e| OpenError::System(e.to_string()))
+            }
             Browser::Command(cmd) => {
-                let (prog, args) = cmd.split_first().ok_or("empty $BROWSER")?;
+                let (prog, args) = cmd.split_first().ok_or(OpenError::EmptyCommand)?;
                 std::process::Command::new(prog)
                     .args(args)
                     .arg(url)
@@ -48,10 +50,52 @@ impl Browser {
                     .stderr(std::process::Stdio::null())
                     .spawn()
                     .map(|_| ())
-                    .map_err(|e| format!("{prog}: {e}"))
+                    .map_err(|e| OpenError::Command {
+                        program: prog.clone(),
+                        reason: e.to_string(),
+                    })
             }
         }
     }
+}
+
+/// Why a URL was printed rather than opened in a browser.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    #[error("--no-browser")]
+    NoBrowser,
+    #[error("empty $BROWSER")]
+    EmptyCommand,
+    #[error("{program}: {reason}")]
+    Command { program: String, reason: String },
+    #[error("{0}")]
+    System(String),
+}
+
+/// Why no authorization response came back to the walk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(super) enum NoAuthorizationResponse {
+    #[error(
+        "The consent page ({status}) asks to connect an upstream first: that needs the upstream's own \
+         login. Run the walk with --auto-connect (a loopback upstream AS), or open the authorize URL in a \
+         browser, connect, and run the walk again."
+    )]
+    ConnectFirst { status: u16 },
+    #[error(
+        "The browser leg stopped at a page ({status}) without a consent form to approve (see the answer above)."
+    )]
+    StoppedAtPage { status: u16 },
+    #[error(
+        "--redirect-uri {0} is not served by the walk: it can only wait on a loopback redirect URI it listens on"
+    )]
+    NotListening(String),
+    #[error("The redirect listener stopped.")]
+    ListenerStopped,
+    #[error(
+        "No redirect to {redirect} within {secs} s: the login was not finished in the browser, or the AS \
+         redirected elsewhere (a redirect_uri mismatch shows as an error page at the AS)."
+    )]
+    TimedOut { redirect: String, secs: u64 },
 }
 
 /// The default redirect URI when walk drives a local dev login (nothing needs to listen).
@@ -156,7 +200,7 @@ impl Walk<'_> {
         let query = self.authorization(&mut step, pkce).await?;
         let code = match query {
             Err(why) => {
-                step.fail(why);
+                step.fail(why.to_string());
                 None
             }
             Ok(q) => self.read_callback(&mut step, &q, &pkce.state),
@@ -219,7 +263,7 @@ impl Walk<'_> {
         &mut self,
         step: &mut StepRecord,
         pkce: &Pkce,
-    ) -> Result<Result<HashMap<String, String>, String>, Stop> {
+    ) -> Result<Result<HashMap<String, String>, NoAuthorizationResponse>, Stop> {
         let redirect = self
             .redirect_uri
             .clone()
@@ -243,24 +287,20 @@ impl Walk<'_> {
                 DriveEnd::Page {
                     status,
                     has_connect: true,
-                } => Err(format!(
-                    "The consent page ({status}) asks to connect an upstream first: that needs the upstream's own \
-                     login. Run the walk with --auto-connect (a loopback upstream AS), or open the authorize URL in a \
-                     browser, connect, and run the walk again."
-                )),
-                DriveEnd::Page { status, .. } => Err(format!(
-                    "The browser leg stopped at a page ({status}) without a consent form to approve (see the answer above)."
-                )),
+                } => Err(NoAuthorizationResponse::ConnectFirst { status }),
+                DriveEnd::Page { status, .. } => {
+                    Err(NoAuthorizationResponse::StoppedAtPage { status })
+                }
             });
         }
         if self.listener.is_none() {
-            return Ok(Err(format!(
-                "--redirect-uri {redirect} is not served by the walk: it can only wait on a loopback redirect URI it listens on"
+            return Ok(Err(NoAuthorizationResponse::NotListening(
+                redirect.to_string(),
             )));
         }
         let opened = self.opts.browser.open(pkce.url.as_str());
         self.observer
-            .open_url(pkce.url.as_str(), "authorize", opened.clone());
+            .open_url(pkce.url.as_str(), "authorize", opened.as_ref().map(|_| ()));
         step.notes.push(match &opened {
             Ok(()) => "authorize URL opened in a browser".to_string(),
             Err(why) => format!("authorize URL printed ({why})"),
@@ -277,12 +317,11 @@ impl Walk<'_> {
         self.observer.waiting(None);
         Ok(match got {
             Ok(Some(q)) => Ok(q),
-            Ok(None) => Err("The redirect listener stopped.".into()),
-            Err(_) => Err(format!(
-                "No redirect to {redirect} within {} s: the login was not finished in the browser, or the AS \
-                 redirected elsewhere (a redirect_uri mismatch shows as an error page at the AS).",
-                timeout.as_secs()
-            )),
+            Ok(None) => Err(NoAuthorizationResponse::ListenerStopped),
+            Err(_) => Err(NoAuthorizationResponse::TimedOut {
+                redirect: redirect.to_string(),
+                secs: timeout.as_secs(),
+            }),
         })
     }
 
@@ -301,7 +340,7 @@ impl Walk<'_> {
         for _ in 0..15 {
             let (exchange, result) = self.send(next.clone(), Some("browser")).await;
             step.exchanges.push(exchange);
-            let f = result.map_err(Stop)?;
+            let f = result.map_err(|e| Stop(e.to_string()))?;
             let status = f.status.as_u16();
             if f.status.is_redirection() {
                 let Some(loc) = f.header("location").and_then(|l| f.url.join(l).ok()) else {
@@ -346,7 +385,7 @@ impl Walk<'_> {
                 // a form's POST answer is read like any other page (a 302 to the redirect URI)
                 let (exchange, result) = self.send(next.clone(), Some("approve")).await;
                 step.exchanges.push(exchange);
-                let f = result.map_err(Stop)?;
+                let f = result.map_err(|e| Stop(e.to_string()))?;
                 let status = f.status.as_u16();
                 match f.header("location").and_then(|l| f.url.join(l).ok()) {
                     Some(mut loc) if f.status.is_redirection() => {
@@ -411,7 +450,8 @@ impl Walk<'_> {
             return Ok(false);
         }
         let opened = self.opts.browser.open(url);
-        self.observer.open_url(url, "connect the upstream", opened);
+        self.observer
+            .open_url(url, "connect the upstream", opened.as_ref().map(|_| ()));
         self.observer.waiting(Some("the upstream connection"));
         let deadline = tokio::time::Instant::now() + self.opts.browser_timeout;
         let ping = crate::oauth::discovery::initialize_request();

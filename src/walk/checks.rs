@@ -76,7 +76,7 @@ impl Walk<'_> {
             .send_raw(OutboundRequest::post_json(endpoint, &body), None)
             .await;
         let seen = match result {
-            Err(e) => Seen::Skipped(e),
+            Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.is_client_error() => Seen::Held(format!(
                 "{} {}",
                 f.status.as_u16(),
@@ -98,7 +98,7 @@ impl Walk<'_> {
         req.headers = vec![("accept".into(), "text/html".into())];
         let (ex, result) = self.send(req, None).await;
         let seen = match result {
-            Err(e) => Seen::Skipped(e),
+            Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.is_client_error() => {
                 Seen::Held(format!("{} error page, no redirect", f.status.as_u16()))
             }
@@ -210,7 +210,7 @@ impl Walk<'_> {
         let (ex, result) = self.send_raw(req, None).await;
         exchanges.push(ex);
         let seen = match result {
-            Err(e) => Seen::Skipped(e),
+            Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) => {
                 let doc = f.json();
                 for t in ["access_token", "refresh_token"] {
@@ -264,7 +264,7 @@ impl Walk<'_> {
         }
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
-            Err(e) => Seen::Skipped(e),
+            Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
             Ok(f) => Seen::Broken(format!(
                 "{}: the token was accepted by a route it was not issued for",
@@ -320,7 +320,7 @@ impl Walk<'_> {
         );
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
-            Err(e) => Seen::Skipped(e),
+            Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
             Ok(f) => Seen::Broken(format!(
                 "{}: the server took the token from the query string",
@@ -341,7 +341,7 @@ impl Walk<'_> {
         let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
         let (ex, result) = self.mcp_post(&body, None, None).await;
         let seen = match result {
-            Err(e) => Seen::Skipped(e),
+            Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
             Ok(f) => Seen::Broken(format!(
                 "{}: the access token still works after its grant was revoked",

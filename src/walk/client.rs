@@ -120,7 +120,7 @@ impl Walk<'_> {
                             "The registration endpoint could not be reached: {e}"
                         ));
                         self.finish(step);
-                        return Err(Stop(e));
+                        return Err(Stop(e.to_string()));
                     }
                 };
                 let doc = f.json();

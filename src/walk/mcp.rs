@@ -22,7 +22,7 @@ impl Walk<'_> {
                 Err(e) => {
                     step.fail(format!("The MCP URL could not be reached: {e}"));
                     self.finish(step);
-                    return Err(Stop(e));
+                    return Err(Stop(e.to_string()));
                 }
             };
             let status = f.status.as_u16();
@@ -157,7 +157,7 @@ impl Walk<'_> {
             Err(e) => {
                 step.fail(format!("tools/list could not be sent: {e}"));
                 self.finish(step);
-                return Err(Stop(e));
+                return Err(Stop(e.to_string()));
             }
             Ok(f) => {
                 let answer = mcp_json(&f);
@@ -197,7 +197,10 @@ impl Walk<'_> {
         body: &Value,
         session: Option<&str>,
         note: Option<&str>,
-    ) -> (Exchange, Result<crate::net::outbound::Fetched, String>) {
+    ) -> (
+        Exchange,
+        Result<crate::net::outbound::Fetched, crate::net::outbound::OutboundError>,
+    ) {
         let mut req = OutboundRequest::post_json(self.opts.mcp_url.clone(), body)
             .header("accept", "application/json, text/event-stream")
             .header("mcp-protocol-version", discovery::PROTOCOL_VERSION);

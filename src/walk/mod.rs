@@ -23,8 +23,11 @@ mod mcp;
 mod tokens;
 pub mod transcript;
 
-use crate::net::outbound::{self, CookieJar, Fetched, Guard, Limits, OutboundRequest};
+use crate::net::outbound::{
+    self, CookieJar, Fetched, Guard, Limits, OutboundError, OutboundRequest,
+};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
+pub use browser::OpenError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
@@ -125,7 +128,7 @@ pub trait Observer: Send + Sync {
     /// A step finished (secrets already shortened unless `show_secrets`).
     fn step(&self, _step: &StepRecord) {}
     /// A URL for the user: `purpose` says what it is for; `opened` whether a browser got it.
-    fn open_url(&self, _url: &str, _purpose: &str, _opened: Result<(), String>) {}
+    fn open_url(&self, _url: &str, _purpose: &str, _opened: Result<(), &OpenError>) {}
     /// Waiting for the user (a redirect to the listener, a connect) starts or ends.
     fn waiting(&self, _what: Option<&str>) {}
 }
@@ -377,7 +380,7 @@ impl<'a> Walk<'a> {
         &mut self,
         req: OutboundRequest,
         note: Option<&str>,
-    ) -> (Exchange, Result<Fetched, String>) {
+    ) -> (Exchange, Result<Fetched, OutboundError>) {
         if let Some(c) = self.jar.header_for(&req.url) {
             // the walk's own cookie jar stands in for a browser's
             let mut r = req.clone();
@@ -391,7 +394,7 @@ impl<'a> Walk<'a> {
         &mut self,
         req: OutboundRequest,
         note: Option<&str>,
-    ) -> (Exchange, Result<Fetched, String>) {
+    ) -> (Exchange, Result<Fetched, OutboundError>) {
         let req = req.no_redirects();
         // credentials in headers (Basic carries the client secret, base64-encoded)
         for (k, v) in &req.headers {
@@ -433,7 +436,7 @@ impl<'a> Walk<'a> {
                     error: Some(e.to_string()),
                     note: note.map(str::to_string),
                 };
-                (exchange, Err(e.to_string()))
+                (exchange, Err(e))
             }
         }
     }

@@ -66,7 +66,7 @@ impl Walk<'_> {
                 step.fail(format!("The token endpoint could not be reached: {e}"));
                 let failed = std::mem::replace(step, StepRecord::new(0, step.kind));
                 self.finish(failed);
-                Err(Stop(e))
+                Err(Stop(e.to_string()))
             }
         }
     }
@@ -276,7 +276,7 @@ impl Walk<'_> {
             Err(e) => {
                 step.fail(format!("The revocation endpoint could not be reached: {e}"));
                 self.finish(step);
-                return Err(Stop(e));
+                return Err(Stop(e.to_string()));
             }
         }
         Ok(self.finish(step))
