@@ -497,7 +497,7 @@ fn walk_transcript() -> Vec<String> {
 
 #[test]
 fn the_walk_transcript_has_the_steps_of_the_walk() {
-    use mcpgw::walk::transcript::StepKind::*;
+    use mcpgw::walk::StepKind::*;
     let kinds = [
         Probe,
         ProtectedResourceMetadata,

@@ -4,7 +4,6 @@ use mcpgw::client_metadata::ClientAuthMethod;
 use mcpgw::crypto::{hash_token, new_id, new_token};
 use mcpgw::secret::Secret;
 use mcpgw::store::keyfile::{self, KeySource};
-use mcpgw::store::sqlite::SCHEMA_VERSION;
 use mcpgw::store::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

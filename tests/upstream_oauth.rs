@@ -10,7 +10,7 @@ mod common;
 
 use common::*;
 use mcpgw::gateway::{self, DevOptions, Served};
-use mcpgw::mock::oauth::OAuthOptions;
+use mcpgw::mock::OAuthOptions;
 use mcpgw::mock::{MockOptions, spawn_with};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -498,9 +498,9 @@ async fn reconnects_and_calls(
 /// Opens the connection with the gateway's own key (so the tokens are known), then checks the
 /// SQLite files hold neither token in clear and that the row does not open for another subject.
 fn assert_vault_holds_no_clear_token(project: &Path, subject: &str, id: &str, profile: &str) {
-    use mcpgw::store::{ConnectionKey, Store, keyfile, sqlite::SqliteStore};
-    use mcpgw::upstream::model::Sealed;
-    use mcpgw::upstream::vault::{Purpose, Vault, VaultError};
+    use mcpgw::store::{ConnectionKey, SqliteStore, Store, keyfile};
+    use mcpgw::upstream::Sealed;
+    use mcpgw::upstream::{Purpose, Vault, VaultError};
     let state = project.join(".mcpgw");
     let (secret, _) = keyfile::load_gateway_secret(&state).unwrap();
     let vault = Vault::new(&secret).unwrap();

@@ -8,8 +8,7 @@ mod common;
 
 use common::*;
 use mcpgw::gateway::{self, DevOptions, Served};
-use mcpgw::walk::transcript::{Status, StepKind, Transcript, WalkOutcome};
-use mcpgw::walk::{self, Browser, Quiet, WalkOptions};
+use mcpgw::walk::{self, Browser, Quiet, Status, StepKind, Transcript, WalkOptions, WalkOutcome};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -109,7 +108,7 @@ fn options(url: &str) -> WalkOptions {
     o
 }
 
-fn step(t: &Transcript, kind: StepKind) -> &mcpgw::walk::transcript::StepRecord {
+fn step(t: &Transcript, kind: StepKind) -> &mcpgw::walk::StepRecord {
     t.steps
         .iter()
         .find(|s| s.kind == kind)

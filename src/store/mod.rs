@@ -38,7 +38,7 @@ pub use records::clients::*;
 pub use records::sessions::*;
 pub use records::tokens::*;
 pub use records::upstream::*;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SCHEMA_VERSION, SqliteStore};
 
 // ---------------------------------------------------------------------------------------------
 // Errors

@@ -25,6 +25,9 @@ pub mod server_info;
 pub mod tickets;
 pub mod vault;
 
+pub use model::Sealed;
+pub use vault::{Purpose, Vault, VaultError};
+
 use crate::clock::Clock;
 use crate::store::keyfile::GatewaySecret;
 use crate::store::{AsyncStore, ConnectionKey, OwnerMode};

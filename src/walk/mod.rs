@@ -31,13 +31,11 @@ pub use browser::OpenError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
-use transcript::{
-    Exchange, NegativeCheck, Request, Response, Status, StepKind, StepRecord, Transcript,
-    WalkOutcome,
-};
+use transcript::{Exchange, NegativeCheck, Request, Response};
 use url::Url;
 
 pub use browser::Browser;
+pub use transcript::{Status, StepKind, StepRecord, Transcript, WalkOutcome};
 
 /// How the walk gets a client id.
 #[derive(Debug, Clone)]
