@@ -497,19 +497,7 @@ fn walk_transcript() -> Vec<String> {
 
 #[test]
 fn the_walk_transcript_has_the_steps_of_the_walk() {
-    use mcpgw::walk::StepKind::*;
-    let kinds = [
-        Probe,
-        ProtectedResourceMetadata,
-        AuthorizationServerMetadata,
-        Registration,
-        AuthorizeUrl,
-        BrowserLeg,
-        Token,
-        Mcp,
-        Refresh,
-        Revoke,
-    ];
+    let kinds = mcpgw::walk::StepKind::ALL;
     let headings: Vec<String> = walk_transcript()
         .into_iter()
         .filter(|l| {

@@ -353,14 +353,13 @@ async fn hot_reload_under_load_loses_no_request() {
 async fn capability_filter_hides_list_entries_and_blocks_direct_calls() {
     let up = echo_upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    let filter = json!({"name": "only-echo", "policyType": "mcp-capability-filter-inbound", "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
-        "tools": [{"name": "echo", "description": "Echo, curated", "annotations": {"title": "Echo"}}]}}});
     // An McpProxyHandler route with a filter needs the MCP OAuth policy (MCP020 is an error
     // then); until the authorization server lands the filter is exercised on a URL-forward route.
-    let route = json!({ "post": { "operationId": "f", "x-zuplo-route": {
-        "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": { "baseUrl": format!("http://{up}") } },
-        "policies": { "inbound": ["only-echo"] } } } });
-    write_project(dir.path(), json!({ "/mcp": route }), json!([filter]));
+    write_filtered_forward(
+        dir.path(),
+        &up.to_string(),
+        json!([{"name": "echo", "description": "Echo, curated", "annotations": {"title": "Echo"}}]),
+    );
     let gw = start(dir.path()).await;
     let url = format!("http://{}/mcp", gw.addr);
 
@@ -501,12 +500,7 @@ async fn an_upstream_body_cut_short_is_a_502_not_a_truncated_200() {
         let up = cut_short_upstream(chunked).await;
         let dir = tempfile::tempdir().unwrap();
         // a capability filter makes the gateway read a JSON list answer whole to rewrite it
-        let filter = json!({"name": "only-echo", "policyType": "mcp-capability-filter-inbound", "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
-            "tools": [{"name": "echo"}]}}});
-        let route = json!({ "post": { "operationId": "f", "x-zuplo-route": {
-            "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": { "baseUrl": format!("http://{up}") } },
-            "policies": { "inbound": ["only-echo"] } } } });
-        write_project(dir.path(), json!({ "/mcp": route }), json!([filter]));
+        write_filtered_forward(dir.path(), &up.to_string(), json!([{"name": "echo"}]));
         let gw = start(dir.path()).await;
         let url = format!("http://{}/mcp", gw.addr);
 
@@ -678,4 +672,15 @@ async fn the_built_in_mock_streams_progress_through_the_gateway() {
         "{arrivals:?}"
     );
     gw.shutdown.cancel();
+}
+
+/// A urlForwardHandler route `/mcp` to `upstream` (host:port) behind a capability filter that
+/// lets `tools` through.
+fn write_filtered_forward(dir: &std::path::Path, upstream: &str, tools: serde_json::Value) {
+    let filter = json!({"name": "only-echo", "policyType": "mcp-capability-filter-inbound", "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "tools": tools}}});
+    let route = json!({ "post": { "operationId": "f", "x-zuplo-route": {
+        "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)", "options": { "baseUrl": format!("http://{upstream}") } },
+        "policies": { "inbound": ["only-echo"] } } } });
+    write_project(dir, json!({ "/mcp": route }), json!([filter]));
 }

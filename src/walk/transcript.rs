@@ -22,6 +22,20 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Every step, in the order a full walk takes them.
+    pub const ALL: [StepKind; 10] = [
+        StepKind::Probe,
+        StepKind::ProtectedResourceMetadata,
+        StepKind::AuthorizationServerMetadata,
+        StepKind::Registration,
+        StepKind::AuthorizeUrl,
+        StepKind::BrowserLeg,
+        StepKind::Token,
+        StepKind::Mcp,
+        StepKind::Refresh,
+        StepKind::Revoke,
+    ];
+
     pub fn title(self) -> &'static str {
         match self {
             StepKind::Probe => "Probe the MCP endpoint without a token",
