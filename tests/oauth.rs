@@ -317,6 +317,39 @@ async fn full_flow_refresh_revoke_and_restart() {
         200,
         "a replay inside the grace window leaves the grant alone"
     );
+    // the chained race (issue #13): the winner refreshes again at once, then the late duplicate
+    // of the first token arrives; it was rotated seconds ago, so the user stays logged in
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &id),
+            ("refresh_token", t2["refresh_token"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let t3: serde_json::Value = r.json().await.unwrap();
+    let r = token(
+        &gw,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", &id),
+            ("refresh_token", &refresh),
+        ],
+    )
+    .await;
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let access3 = t3["access_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some(&access3)).await.status(),
+        200,
+        "a late duplicate of a token rotated within 30 s does not log the user out"
+    );
+    let access2 = access3;
 
     // a restart keeps clients and grants
     // (same port: tokens are bound to the origin the client used)

@@ -819,24 +819,52 @@ fn d1_previous_token_after_30s_revokes_the_grant() {
 }
 
 #[test]
-fn d1_older_token_revokes_the_grant_even_within_30s() {
+fn d1_chained_race_within_30s_leaves_the_user_logged_in() {
+    // issue #13: RT0 -> RT1, RT1 -> RT2 (the race winner refreshed again at once), then a late
+    // duplicate of RT0: it was rotated within the grace window, so it is a concurrent refresh,
+    // not theft (the grace follows time, not position)
     let fx = Fx::new();
     let s = &fx.store;
     let client = public_client(s, "dcr:c");
     let t0 = tokens(s, &client);
     let t1 = rotated(refresh(s, &client, &t0.refresh_token, T0 + 100));
-    let t2 = rotated(refresh(s, &client, &t1.refresh_token, T0 + 101));
-    // t0 is two rotations old: a replay, whatever the time.
+    let t2 = rotated(refresh(s, &client, &t1.refresh_token, T0 + 100));
+    for late in [&t0.refresh_token, &t1.refresh_token] {
+        assert!(matches!(
+            refresh(s, &client, late, T0 + 101),
+            RefreshOutcome::PreviousTokenGrace
+        ));
+    }
     assert!(matches!(
-        refresh(s, &client, &t0.refresh_token, T0 + 102),
+        validate(s, &t2.access_token, T0 + 102),
+        ValidateOutcome::Valid(_)
+    ));
+    let t3 = rotated(refresh(s, &client, &t2.refresh_token, T0 + 102));
+    assert!(matches!(
+        validate(s, &t3.access_token, T0 + 103),
+        ValidateOutcome::Valid(_)
+    ));
+}
+
+#[test]
+fn d1_a_token_rotated_more_than_30s_ago_revokes_even_when_a_later_one_is_recent() {
+    let fx = Fx::new();
+    let s = &fx.store;
+    let client = public_client(s, "dcr:c");
+    let t0 = tokens(s, &client);
+    let t1 = rotated(refresh(s, &client, &t0.refresh_token, T0 + 100));
+    let t2 = rotated(refresh(s, &client, &t1.refresh_token, T0 + 140));
+    // t1 was rotated 1 s ago (grace), t0 41 s ago: a replay, whatever came after it
+    assert!(matches!(
+        refresh(s, &client, &t0.refresh_token, T0 + 141),
         RefreshOutcome::Revoked
     ));
     assert!(matches!(
-        validate(s, &t2.access_token, T0 + 103),
+        validate(s, &t2.access_token, T0 + 142),
         ValidateOutcome::Revoked
     ));
     assert!(matches!(
-        refresh(s, &client, &t2.refresh_token, T0 + 103),
+        refresh(s, &client, &t2.refresh_token, T0 + 142),
         RefreshOutcome::Revoked
     ));
 }

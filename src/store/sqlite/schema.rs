@@ -2,7 +2,7 @@
 
 /// Migration scripts, applied in order; script `i` brings the schema to version `i + 1`.
 /// Never edit a released script: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE clients (
@@ -152,3 +152,50 @@ CREATE TABLE browser_connect_tickets (
     consumed_at   INTEGER
 );
 "#;
+
+/// v2: when each refresh token was rotated, so that the D1 grace follows time, not position
+/// (issue #13): any token rotated within the grace window is a concurrent refresh. Tokens that
+/// v1 knew as the previous one of their grant keep their rotation time; older ones stay NULL
+/// (rotated long ago: a replay).
+const SCHEMA_V2: &str = r#"
+ALTER TABLE refresh_tokens ADD COLUMN rotated_at INTEGER;
+UPDATE refresh_tokens
+   SET rotated_at = (SELECT g.rotated_at FROM grants g WHERE g.previous_refresh_hash = refresh_tokens.hash)
+ WHERE hash IN (SELECT previous_refresh_hash FROM grants WHERE previous_refresh_hash IS NOT NULL);
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_keeps_the_grace_of_the_token_v1_knew_as_previous() {
+        let c = rusqlite::Connection::open_in_memory().expect("sqlite");
+        c.execute_batch(SCHEMA_V1).expect("v1");
+        c.execute_batch(
+            "INSERT INTO clients (id, source, name, redirect_uris, grant_types, profiles,
+                 auth_method, created_at)
+             VALUES ('c', 'dynamic', 'c', '[]', '[]', '[]', 'none', 0);
+             INSERT INTO grants (id, client_id, subject, roles, resource, operation_id, scope,
+                 created_at, expires_at, current_refresh_hash, previous_refresh_hash, rotated_at)
+             VALUES ('g', 'c', 's', '[]', 'r', 'o', 'mcp:tools', 0, 99, 'h2', 'h1', 50);
+             INSERT INTO refresh_tokens (hash, grant_id, issued_at) VALUES
+                 ('h0', 'g', 0), ('h1', 'g', 10), ('h2', 'g', 50);",
+        )
+        .expect("v1 rows");
+        c.execute_batch(SCHEMA_V2).expect("v2");
+        let at = |h: &str| -> Option<i64> {
+            c.query_row(
+                "SELECT rotated_at FROM refresh_tokens WHERE hash = ?1",
+                [h],
+                |r| r.get(0),
+            )
+            .expect("row")
+        };
+        assert_eq!(
+            (at("h0"), at("h1"), at("h2")),
+            (None, Some(50), None),
+            "the previous token keeps its rotation time; older ones read as long rotated"
+        );
+    }
+}

@@ -273,11 +273,17 @@ pub(super) fn refresh_token(
         return Ok(RefreshOutcome::Expired);
     }
     if presented != grant.current_refresh_hash {
-        let in_grace = grant.previous_refresh_hash.as_deref() == Some(presented.as_str())
-            && grant
-                .rotated_at
-                .is_some_and(|at| now.saturating_sub(at) <= req.grace_seconds);
-        if in_grace {
+        // D1 by time, not by position: any token of this grant rotated within the grace window
+        // is a concurrent refresh (a race winner may already have refreshed again); one rotated
+        // longer ago is a replay and revokes the grant
+        let rotated_at: Option<i64> = query_opt(
+            c,
+            "SELECT rotated_at FROM refresh_tokens WHERE hash = ?1",
+            [&presented],
+            |r| Ok(r.get(0)?),
+        )?
+        .flatten();
+        if rotated_at.is_some_and(|at| now.saturating_sub(at) <= req.grace_seconds) {
             return Ok(RefreshOutcome::PreviousTokenGrace);
         }
         revoke_grant(c, &grant.id, RevokedReason::RefreshTokenReused, now)?;
@@ -293,6 +299,11 @@ pub(super) fn refresh_token(
         "UPDATE grants SET previous_refresh_hash = current_refresh_hash, \
          current_refresh_hash = ?2, rotated_at = ?3 WHERE id = ?1",
         params![grant.id, next_hash, now],
+    )?;
+    exec(
+        c,
+        "UPDATE refresh_tokens SET rotated_at = ?2 WHERE hash = ?1",
+        params![presented, now],
     )?;
     grant.previous_refresh_hash = Some(std::mem::replace(
         &mut grant.current_refresh_hash,
