@@ -96,6 +96,77 @@ fn validate_exit_codes() {
         .stderr(predicate::str::contains("not a Zuplo project"));
 }
 
+/// A copy of the clean fixture in a temp folder, for tests that break one of its files.
+fn clean_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let src = Path::new(&fixture("clean")).to_path_buf();
+    let copy = |from: &Path, to: &Path| {
+        for entry in walk_files(from) {
+            let rel = entry.strip_prefix(from).unwrap();
+            let dest = to.join(rel);
+            std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+            std::fs::copy(&entry, &dest).unwrap();
+        }
+    };
+    copy(&src, dir.path());
+    dir
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk_files(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Issue #13: a FIFO, a folder, a device or a symbolic-link loop where a config file belongs is
+/// refused at once, naming the file (exit 2); nothing blocks, nothing is silently skipped.
+#[cfg(unix)]
+#[test]
+fn validate_refuses_config_files_that_are_not_regular_files() {
+    type Make = fn(&Path);
+    let cases: [(&str, Make); 4] = [
+        ("a FIFO", |p| {
+            let made = std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap();
+            assert!(made.success(), "mkfifo");
+        }),
+        ("a folder", |p| std::fs::create_dir(p).unwrap()),
+        ("a device", |p| {
+            std::os::unix::fs::symlink("/dev/zero", p).unwrap();
+        }),
+        ("Too many levels of symbolic links", |p| {
+            std::os::unix::fs::symlink(p, p).unwrap();
+        }),
+    ];
+    for (what, make) in cases {
+        let dir = clean_copy();
+        let routes = dir.path().join("config/routes.oas.json");
+        std::fs::remove_file(&routes).unwrap();
+        make(&routes);
+        let started = std::time::Instant::now();
+        mcpgw()
+            .args(["validate", dir.path().to_str().unwrap()])
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("routes.oas.json"))
+            .stderr(predicate::str::contains(what));
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{what}: not refused promptly"
+        );
+    }
+}
+
 #[test]
 fn validate_accepts_the_config_folder() {
     let a = mcpgw()

@@ -106,3 +106,76 @@ async fn sigterm_lets_requests_in_flight_finish() {
     let exit = dev.child.wait().unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+/// Issue #13: a config file replaced by a FIFO is not read (that would block the reload task
+/// forever); the old config keeps serving, `mcpgw dev` says why, reload goes on working, and
+/// SIGTERM still stops it.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_fifo_config_file_is_refused_on_reload_and_sigterm_still_stops_dev() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let route =
+        json!({ "/mcp/a-v1": mcp_route("a-server", &format!("http://{up}/mcp"), &[], json!({})) });
+    write_project(dir.path(), route.clone(), json!([]));
+    let mut dev = spawn_dev(dir.path());
+    let call = || async {
+        reqwest::Client::new()
+            .post(format!("{}/mcp/a-v1", dev.origin))
+            .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(call().await, 200);
+
+    let routes = dir.path().join("config/routes.oas.json");
+    let saved = std::fs::read(&routes).unwrap();
+    std::fs::remove_file(&routes).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(&routes)
+            .status()
+            .unwrap()
+            .success(),
+        "mkfifo"
+    );
+    let said = |needle: &str, rx: &std::sync::mpsc::Receiver<String>| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            if let Ok(l) = rx.recv_timeout(Duration::from_millis(200))
+                && l.contains(needle)
+            {
+                return true;
+            }
+        }
+        false
+    };
+    assert!(
+        said("FIFO", &dev.stderr),
+        "mcpgw dev did not say why the reload was refused"
+    );
+    assert_eq!(call().await, 200, "the old config keeps serving");
+
+    // the watcher still works: the real file back is picked up
+    std::fs::remove_file(&routes).unwrap();
+    std::fs::write(&routes, saved).unwrap();
+    assert!(
+        said("eload", &dev.stderr),
+        "no reload after the file came back"
+    );
+
+    sigterm(&dev.child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if dev.child.try_wait().unwrap().is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "SIGTERM did not stop mcpgw dev"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

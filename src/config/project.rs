@@ -30,7 +30,17 @@ pub enum LoadError {
     },
     #[error("{0}: not UTF-8 text")]
     NotUtf8(PathBuf),
+    /// A FIFO, device, socket or folder where a file belongs: reading it could block or
+    /// never end, so it is refused before it is opened.
+    #[error("{path}: is {kind}, not a regular file")]
+    NotAFile { path: PathBuf, kind: &'static str },
+    #[error("{path}: larger than {limit} bytes, the most mcpgw reads from one project file")]
+    TooLarge { path: PathBuf, limit: u64 },
 }
+
+/// The most mcpgw reads from one project file (config, `.env`, the runtime module): far above
+/// any real project, far below what could exhaust memory.
+pub const MAX_PROJECT_FILE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// `{export, module, options}` of a policy or a route handler.
 #[derive(Debug, Clone)]
@@ -319,21 +329,78 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
     })
 }
 
+/// Reads a project file that may be absent. Only regular files are opened (a FIFO would block
+/// `validate` and hot reload, `/dev/zero` would never end); reads are capped at
+/// [`MAX_PROJECT_FILE_BYTES`]. Symbolic links are followed; a loop is an error naming the file.
 fn read_optional(path: &Path) -> Result<Option<String>, LoadError> {
-    match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| LoadError::NotUtf8(path.to_path_buf())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) if path.is_dir() => Err(LoadError::Io {
+    use std::io::Read;
+    let io = |source: std::io::Error| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // a dangling symbolic link is not "absent": say so
+            return match std::fs::symlink_metadata(path) {
+                Ok(_) => Err(io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "is a symbolic link to nothing",
+                ))),
+                Err(_) => Ok(None),
+            };
+        }
+        Err(e) => return Err(io(e)),
+    };
+    if !meta.is_file() {
+        return Err(LoadError::NotAFile {
             path: path.to_path_buf(),
-            source: std::io::Error::new(e.kind(), "is a folder, expected a file"),
-        }),
-        Err(source) => Err(LoadError::Io {
-            path: path.to_path_buf(),
-            source,
-        }),
+            kind: file_kind(&meta),
+        });
     }
+    if meta.len() > MAX_PROJECT_FILE_BYTES {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_PROJECT_FILE_BYTES,
+        });
+    }
+    let file = std::fs::File::open(path).map_err(io)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // capped again: the file may grow between the check and the read
+    file.take(MAX_PROJECT_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_PROJECT_FILE_BYTES {
+        return Err(LoadError::TooLarge {
+            path: path.to_path_buf(),
+            limit: MAX_PROJECT_FILE_BYTES,
+        });
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| LoadError::NotUtf8(path.to_path_buf()))
+}
+
+/// What a path that is not a regular file is, for the error message.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a regular file"
 }
 
 fn read_required(path: &Path) -> Result<String, LoadError> {
@@ -362,7 +429,9 @@ fn list_route_files(config_dir: &Path) -> Result<Vec<(String, PathBuf)>, LoadErr
             source,
         })?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".oas.json") && entry.path().is_file() {
+        // every *.oas.json is read, so a folder, FIFO or link loop by that name is an error that
+        // names it rather than a route file silently left out
+        if name.ends_with(".oas.json") {
             files.push((format!("config/{name}"), entry.path()));
         }
     }

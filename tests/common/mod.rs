@@ -230,6 +230,8 @@ pub struct Dev {
     pub child: std::process::Child,
     pub origin: String,
     pub stdout: std::sync::mpsc::Receiver<String>,
+    /// What `mcpgw dev` says to its user after the banner (reloads, hints).
+    pub stderr: std::sync::mpsc::Receiver<String>,
 }
 
 /// Starts `mcpgw dev DIR --port 0 --log-format json` and waits for its banner (on stderr).
@@ -273,6 +275,7 @@ pub fn spawn_dev(dir: &std::path::Path) -> Dev {
         child,
         origin,
         stdout: orx,
+        stderr: rx,
     }
 }
 
