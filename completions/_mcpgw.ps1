@@ -45,6 +45,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--dev-roles', '--dev-roles', [CompletionResultType]::ParameterName, 'Roles of the dev-login user, comma-separated')
             [CompletionResult]::new('--with-mock', '--with-mock', [CompletionResultType]::ParameterName, 'Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that point at it, such as the quickstart template')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--reset-secret-key', '--reset-secret-key', [CompletionResultType]::ParameterName, 'Start over when secret.key is gone: delete the upstream connections sealed with it')
             [CompletionResult]::new('--auto-consent', '--auto-consent', [CompletionResultType]::ParameterName, 'Approve the consent page automatically (loopback only), for headless clients')
             [CompletionResult]::new('--trust-forwarded-host', '--trust-forwarded-host', [CompletionResultType]::ParameterName, 'Honour X-Forwarded-Host when deriving the public origin')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')

@@ -48,6 +48,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l with-mock -d 'Also r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l reset-secret-key -d 'Start over when secret.key is gone: delete the upstream connections sealed with it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l auto-consent -d 'Approve the consent page automatically (loopback only), for headless clients'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l trust-forwarded-host -d 'Honour X-Forwarded-Host when deriving the public origin'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -s h -l help -d 'Print help'

@@ -1701,6 +1701,7 @@ fn key_file_of_wrong_length_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
     for bad in [vec![1u8; 31], vec![1u8; 33], vec![], vec![7u8; 4096]] {
         std::fs::write(keyfile::key_path(dir.path()), &bad).unwrap();
+        private(&keyfile::key_path(dir.path()));
         let err = keyfile::load_gateway_secret_with(dir.path(), None).unwrap_err();
         assert!(
             matches!(err, StoreError::InvalidSecretKey { .. }),
@@ -1710,6 +1711,124 @@ fn key_file_of_wrong_length_is_rejected() {
         // Never replaced silently.
         assert_eq!(std::fs::read(keyfile::key_path(dir.path())).unwrap(), bad);
     }
+}
+
+/// Mode 0600, as mcpgw creates its key file.
+fn private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Issue #13: a key file other users can read is refused, with the chmod to run.
+#[cfg(unix)]
+#[test]
+fn a_key_file_readable_by_others_is_refused_with_the_fix() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    keyfile::load_gateway_secret_with(dir.path(), None).unwrap();
+    let path = keyfile::key_path(dir.path());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "created 0600"
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = keyfile::load_gateway_secret_with(dir.path(), None).unwrap_err();
+    assert!(
+        matches!(err, StoreError::KeyFileTooOpen { mode: 0o644, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("chmod 600"), "{err}");
+}
+
+/// Issue #13: a deleted secret.key next to upstream connections sealed with it refuses to
+/// start (they would be lost without a word); `--reset-secret-key` starts over on purpose.
+#[tokio::test]
+async fn a_missing_key_with_sealed_connections_refuses_to_start_unless_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join(".mcpgw");
+    let opened = mcpgw::gateway::open_state(state.clone(), false)
+        .await
+        .unwrap();
+    assert!(opened.db_created, "a new state.db is noted");
+    let key = ConnectionKey::user("alice", "linear", "linear:user-oauth");
+    opened
+        .store
+        .run(move |s| {
+            s.upsert_upstream_connection(&write(&key, ConnectionStatus::Active, b"sealed"), T0)
+        })
+        .await
+        .unwrap();
+    drop(opened);
+    std::fs::remove_file(keyfile::key_path(&state)).unwrap();
+
+    let err = match mcpgw::gateway::open_state(state.clone(), false).await {
+        Err(e) => e,
+        Ok(_) => panic!("started with a new key over sealed connections"),
+    };
+    assert!(
+        matches!(
+            err,
+            StoreError::KeyLostWithSealedConnections { connections: 1, .. }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("--reset-secret-key"), "{err}");
+    assert!(
+        !keyfile::key_path(&state).exists(),
+        "no new key is made while refusing"
+    );
+
+    let reset = mcpgw::gateway::open_state(state.clone(), true)
+        .await
+        .unwrap();
+    assert_eq!(reset.dropped_connections, 1);
+    assert!(!reset.db_created);
+    let key = ConnectionKey::user("alice", "linear", "linear:user-oauth");
+    let left = reset
+        .store
+        .run(move |s| s.get_upstream_connection(&key))
+        .await
+        .unwrap();
+    assert!(left.is_none(), "the unreadable connections are gone");
+}
+
+/// Issue #13: a damaged state.db is reported at start with its path, not as later 500s.
+#[test]
+fn a_damaged_state_db_is_refused_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    std::fs::write(&path, vec![0x5a; 8192]).unwrap();
+    let err = match SqliteStore::open(&path) {
+        Err(e) => e,
+        Ok(_) => panic!("opened a file that is not a database"),
+    };
+    assert!(matches!(err, StoreError::DatabaseDamaged { .. }), "{err:?}");
+    assert!(err.to_string().contains("state.db"), "{err}");
+
+    // a real database with one damaged page
+    let path = dir.path().join("damaged.db");
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        let client = public_client(&s, "dcr:c");
+        for _ in 0..50 {
+            tokens(&s, &client);
+        }
+    }
+    // closing the last connection folded the WAL into the file; scribble over a page in it
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 4 * 4096, "the database has several pages");
+    let page = 4096 * 3;
+    bytes[page..page + 4096].fill(0x33);
+    std::fs::write(&path, bytes).unwrap();
+    let err = match SqliteStore::open(&path) {
+        Err(e) => e,
+        Ok(_) => panic!("opened a database with a damaged page"),
+    };
+    assert!(matches!(err, StoreError::DatabaseDamaged { .. }), "{err:?}");
 }
 
 // ---------------------------------------------------------------------------------------------

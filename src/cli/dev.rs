@@ -82,6 +82,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.public_url = args.public_url.clone();
     options.trust_forwarded_host = args.trust_forwarded_host;
     options.state_dir = args.state_dir.clone();
+    options.reset_secret_key = args.reset_secret_key;
     options.dev = crate::gateway::DevLogin {
         user: args.dev_user.clone(),
         roles: args.dev_roles.clone(),
@@ -93,7 +94,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         );
         return Ok(2);
     }
-    let opened = match server::open_state(options.state_dir()).await {
+    let opened = match server::open_state(options.state_dir(), options.reset_secret_key).await {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: cannot open the local state: {e}");
@@ -105,7 +106,18 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         crate::store::keyfile::KeySource::File(_) => "secret.key",
         crate::store::keyfile::KeySource::Env => "secret key from MCPGW_SECRET_KEY",
     };
-    let state_line = format!("state: {} (state.db, {key_note})", opened.dir.display());
+    let db_note = if opened.db_created {
+        "state.db created: empty state"
+    } else {
+        "state.db"
+    };
+    let mut state_line = format!("state: {} ({db_note}, {key_note})", opened.dir.display());
+    if opened.dropped_connections > 0 {
+        state_line.push_str(&format!(
+            "; --reset-secret-key deleted {} upstream connection(s) sealed with the old key",
+            opened.dropped_connections
+        ));
+    }
     let mock = match &args.with_mock {
         Some(addr) => match crate::mock::spawn(addr).await {
             Ok(m) => Some(m),

@@ -107,6 +107,9 @@ pub struct DevArgs {
     /// Where state.db and secret.key live (default: <DIR>/.mcpgw)
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Start over when secret.key is gone: delete the upstream connections sealed with it
+    #[arg(long)]
+    pub reset_secret_key: bool,
     /// Log line format
     #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

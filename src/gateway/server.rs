@@ -40,6 +40,8 @@ pub struct DevOptions {
     pub reload_interval: Duration,
     /// Where `state.db` and `secret.key` live (D9); default `<project>/.mcpgw`.
     pub state_dir: Option<PathBuf>,
+    /// Start over without the old `secret.key`: upstream connections sealed with it are deleted.
+    pub reset_secret_key: bool,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
 }
@@ -62,6 +64,7 @@ impl DevOptions {
             shutdown_grace: Duration::from_secs(10),
             reload_interval: Duration::from_millis(250),
             state_dir: None,
+            reset_secret_key: false,
             dev: DevLogin::default(),
         }
     }
@@ -240,7 +243,7 @@ pub struct Running {
 /// Binds and serves `served` until `shutdown` is cancelled; in-flight requests then get
 /// `grace` to finish.
 pub async fn start(served: Served, options: &DevOptions) -> std::io::Result<Running> {
-    let state = open_state(options.state_dir())
+    let state = open_state(options.state_dir(), options.reset_secret_key)
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     start_with_state(served, options, state).await

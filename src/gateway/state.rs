@@ -181,25 +181,48 @@ pub struct OpenedState {
     pub store: AsyncStore,
     pub secret: GatewaySecret,
     pub key_source: KeySource,
+    /// `state.db` was created by this run: empty state.
+    pub db_created: bool,
+    /// Upstream connections deleted because `--reset-secret-key` started over on purpose.
+    pub dropped_connections: u64,
 }
 
 /// Opens (creating on first run) `state.db` and `secret.key` in the state folder `dir`, off
-/// the runtime.
-pub async fn open_state(dir: PathBuf) -> Result<OpenedState, StoreError> {
+/// the runtime. A damaged database is refused with its path; a missing key next to upstream
+/// connections sealed with it is refused (they would be lost without a word) unless
+/// `reset_secret_key` says to start over, which deletes them.
+pub async fn open_state(dir: PathBuf, reset_secret_key: bool) -> Result<OpenedState, StoreError> {
     let task_dir = dir.clone();
     let opened = tokio::task::spawn_blocking(move || {
         keyfile::ensure_state_dir(&task_dir)?;
+        let db = keyfile::db_path(&task_dir);
+        let store = SqliteStore::open(&db)?;
+        let mut dropped = 0;
+        if keyfile::secret_is_missing(&task_dir) && !store.created() {
+            let sealed = store.sealed_connection_count()?;
+            if sealed > 0 && !reset_secret_key {
+                return Err(StoreError::KeyLostWithSealedConnections {
+                    key: keyfile::key_path(&task_dir),
+                    db,
+                    connections: sealed,
+                });
+            }
+            if sealed > 0 {
+                dropped = store.drop_sealed_state()?;
+            }
+        }
         let (secret, source) = keyfile::load_gateway_secret(&task_dir)?;
-        let store = SqliteStore::open(&keyfile::db_path(&task_dir))?;
-        Ok::<_, StoreError>((secret, source, store))
+        Ok::<_, StoreError>((secret, source, store, dropped))
     })
     .await
     .map_err(|e| StoreError::Worker(e.to_string()))??;
-    let (secret, key_source, store) = opened;
+    let (secret, key_source, store, dropped_connections) = opened;
     Ok(OpenedState {
         dir,
+        db_created: store.created(),
         store: AsyncStore::new(Arc::new(store)),
         secret,
         key_source,
+        dropped_connections,
     })
 }

@@ -81,8 +81,15 @@ pub enum KeySource {
     Created(PathBuf),
 }
 
+/// Whether the gateway secret will be created anew: no `MCPGW_SECRET_KEY`, no key file.
+pub fn secret_is_missing(state_dir: &Path) -> bool {
+    std::env::var_os(SECRET_KEY_ENV).is_none_or(|v| v.is_empty())
+        && std::fs::symlink_metadata(key_path(state_dir)).is_err()
+}
+
 /// Loads the gateway secret: `MCPGW_SECRET_KEY` from the process environment, else the key
-/// file in `state_dir` (created if missing; `state_dir` must exist).
+/// file in `state_dir` (created if missing; `state_dir` must exist). A key file that other
+/// users can read is refused (D9: mode 0600).
 pub fn load_gateway_secret(state_dir: &Path) -> Result<(GatewaySecret, KeySource), StoreError> {
     let env = std::env::var_os(SECRET_KEY_ENV);
     let env = match env {
@@ -173,6 +180,17 @@ fn read_key_file(path: &Path) -> Result<GatewaySecret, StoreError> {
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StoreError::KeyFileTooOpen {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
     // Read at most one byte more than expected, so a huge file is not read whole.
     let mut buf = Vec::with_capacity(33);
     file.take(33).read_to_end(&mut buf).map_err(io)?;

@@ -76,6 +76,31 @@ pub enum StoreError {
     },
     #[error("{origin}: not a gateway secret key: {reason}")]
     InvalidSecretKey { origin: String, reason: String },
+    #[error(
+        "{}: the gateway secret is readable by other users (mode {mode:03o}); run `chmod 600 {}` and start again",
+        path.display(),
+        path.display()
+    )]
+    KeyFileTooOpen { path: PathBuf, mode: u32 },
+    #[error(
+        "{}: the gateway secret is missing, but {} holds {connections} upstream connection(s) sealed \
+         with it; a new key cannot open them, and every user would have to connect again. Restore the \
+         key file (or set MCPGW_SECRET_KEY to it); to start over on purpose, run `mcpgw dev \
+         --reset-secret-key` (the sealed connections are deleted)",
+        key.display(),
+        db.display()
+    )]
+    KeyLostWithSealedConnections {
+        key: PathBuf,
+        db: PathBuf,
+        connections: u64,
+    },
+    #[error(
+        "{}: the state database is damaged ({detail}); move it aside to start with empty state \
+         (clients register and users sign in again), or restore a backup",
+        path.display()
+    )]
+    DatabaseDamaged { path: PathBuf, detail: String },
     #[error("{operation} is not supported yet")]
     Unsupported { operation: &'static str },
     #[error("state store worker failed: {0}")]

@@ -52,6 +52,7 @@ const PURGE_AFTER: i64 = 86_400;
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    created: bool,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -66,16 +67,39 @@ impl SqliteStore {
     /// Opens (creating if needed, mode 0600) the database at `path` and brings its schema up
     /// to date. The parent folder must exist (see [`super::keyfile::ensure_state_dir`]).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private_file(path)?;
+        let created = create_private_file(path)?;
         let mut conn = Connection::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         })?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
+        let damaged = |detail: String| StoreError::DatabaseDamaged {
+            path: path.to_path_buf(),
+            detail,
+        };
         // Answers the mode in force; a file system without shared memory may keep another one,
-        // which is still correct, only slower with several processes.
-        let _mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        // which is still correct, only slower with several processes. The first read of the
+        // file: a file that is not a database fails here.
+        let _mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+            .map_err(|e| damaged(e.to_string()))?;
+        // a damaged page found now, with the path, rather than as 500s on later requests
+        let check: Vec<String> = {
+            let mut stmt = conn
+                .prepare("PRAGMA quick_check")
+                .map_err(|e| damaged(e.to_string()))?;
+            let rows = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(|e| damaged(e.to_string()))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(|e| damaged(e.to_string()))?
+        };
+        if check != ["ok"] {
+            return Err(damaged(format!(
+                "PRAGMA quick_check: {}",
+                check.into_iter().take(3).collect::<Vec<_>>().join("; ")
+            )));
+        }
         conn.pragma_update(None, "foreign_keys", true)?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.set_prepared_statement_cache_capacity(64);
@@ -83,11 +107,37 @@ impl SqliteStore {
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            created,
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Whether this open created the database file (a note for the user: empty state).
+    pub fn created(&self) -> bool {
+        self.created
+    }
+
+    /// How many upstream connections are sealed with the gateway secret (D9).
+    pub fn sealed_connection_count(&self) -> Result<u64, StoreError> {
+        self.tx(|c| {
+            let n: i64 = c.query_row("SELECT COUNT(*) FROM upstream_connections", [], |r| {
+                r.get(0)
+            })?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    /// Deletes everything sealed with the gateway secret (upstream connections and pending
+    /// connect states): for `--reset-secret-key`, when the old key is gone on purpose.
+    pub fn drop_sealed_state(&self) -> Result<u64, StoreError> {
+        self.tx(|c| {
+            let n = c.execute("DELETE FROM upstream_connections", [])?;
+            c.execute("DELETE FROM upstream_oauth_states", [])?;
+            Ok(n as u64)
+        })
     }
 
     /// Runs `f` inside one `BEGIN IMMEDIATE` transaction, committed when `f` returns `Ok`
@@ -105,7 +155,8 @@ impl SqliteStore {
 
 /// Creates `path` with mode 0600 if it does not exist yet (SQLite creates its `-wal` and `-shm`
 /// files with the same mode).
-fn create_private_file(path: &Path) -> Result<(), StoreError> {
+/// Creates the database file with mode 0600 unless it exists; `true` when it created it.
+fn create_private_file(path: &Path) -> Result<bool, StoreError> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -114,8 +165,8 @@ fn create_private_file(path: &Path) -> Result<(), StoreError> {
         options.mode(0o600);
     }
     match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
         Err(source) => Err(StoreError::Io {
             path: path.to_path_buf(),
             action: "create the state database",
