@@ -47,7 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--reset-secret-key', '--reset-secret-key', [CompletionResultType]::ParameterName, 'Start over when secret.key is gone: delete the upstream connections sealed with it')
             [CompletionResult]::new('--auto-consent', '--auto-consent', [CompletionResultType]::ParameterName, 'Approve the consent page automatically (loopback only), for headless clients')
-            [CompletionResult]::new('--trust-forwarded-host', '--trust-forwarded-host', [CompletionResultType]::ParameterName, 'Honour X-Forwarded-Host when deriving the public origin')
+            [CompletionResult]::new('--trust-forwarded-host', '--trust-forwarded-host', [CompletionResultType]::ParameterName, 'Honour X-Forwarded-Host / -Proto (and Forwarded) when deriving the public origin: only behind a proxy that sets them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -50,7 +50,7 @@ always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l reset-secret-key -d 'Start over when secret.key is gone: delete the upstream connections sealed with it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l auto-consent -d 'Approve the consent page automatically (loopback only), for headless clients'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l trust-forwarded-host -d 'Honour X-Forwarded-Host when deriving the public origin'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l trust-forwarded-host -d 'Honour X-Forwarded-Host / -Proto (and Forwarded) when deriving the public origin: only behind a proxy that sets them'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -s h -l help -d 'Print help'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Compiler-style report with source lines and carets'
 json\t'{"diagnostics": [...], "summary": {...}}'

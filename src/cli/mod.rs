@@ -122,7 +122,8 @@ pub struct DevArgs {
     /// Approve the consent page automatically (loopback only), for headless clients
     #[arg(long)]
     pub auto_consent: bool,
-    /// Honour X-Forwarded-Host when deriving the public origin
+    /// Honour X-Forwarded-Host / -Proto (and Forwarded) when deriving the public origin: only
+    /// behind a proxy that sets them
     #[arg(long)]
     pub trust_forwarded_host: bool,
     /// Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that

@@ -1,8 +1,9 @@
 //! The public origin of a request (SPEC §3.0, D6): issuer, resource and registry URLs derive
 //! from it.
 //!
-//! Owns: `Host` + forwarded proto, `--public-url` pinning, and `X-Forwarded-Host` only when
-//! trusted. Nothing else.
+//! Owns: `Host`, `--public-url` pinning, and the forwarded proto and host only when
+//! `--trust-forwarded-host` says a proxy in front sets them (issue #13: a client must not be
+//! able to change the issuer by sending `X-Forwarded-Proto` itself). Nothing else.
 
 use axum::http::HeaderMap;
 
@@ -55,6 +56,7 @@ pub fn origin(policy: &OriginPolicy, headers: &HeaderMap) -> String {
     let (fwd_proto, fwd_host) = forwarded(headers);
     let proto = fwd_proto
         .or_else(|| first_value(headers, "x-forwarded-proto"))
+        .filter(|_| policy.trust_forwarded_host)
         .map(|p| p.to_ascii_lowercase())
         .filter(|p| p == "http" || p == "https");
     let listen_scheme = policy
@@ -113,12 +115,13 @@ mod tests {
             origin(&p, &h(&[("host", "127.0.0.1:9000")])),
             "http://127.0.0.1:9000"
         );
+        // the client's own X-Forwarded-Proto does not change the issuer (issue #13)
         assert_eq!(
             origin(
                 &p,
                 &h(&[("host", "gw.example.com"), ("x-forwarded-proto", "https")])
             ),
-            "https://gw.example.com"
+            "http://gw.example.com"
         );
         assert_eq!(
             origin(
@@ -135,12 +138,20 @@ mod tests {
                     ("forwarded", "proto=https;host=\"a.example\"")
                 ])
             ),
-            "https://a.example"
+            "http://a.example"
         );
         let trusting = OriginPolicy {
             trust_forwarded_host: true,
             ..p.clone()
         };
+        assert_eq!(
+            origin(
+                &trusting,
+                &h(&[("host", "gw.example.com"), ("x-forwarded-proto", "https")])
+            ),
+            "https://gw.example.com",
+            "behind a trusted proxy the forwarded proto counts"
+        );
         assert_eq!(
             origin(
                 &trusting,
