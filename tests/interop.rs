@@ -192,3 +192,51 @@ async fn sdk_clients_complete_oauth_against_mcpgw_dev() {
     assert!(step(&steps, "call")["result"].to_string().contains("\"5\""));
     gw.shutdown.cancel();
 }
+
+/// Issue 12, point 7: the TS SDK v2 client (`@modelcontextprotocol/client` 2.4) pinned to
+/// 2026-07-28 through the quickstart project: the SDK's own OAuth against the gateway (DCR,
+/// PKCE, dev-login, consent), `server/discover` answered by the mock through the proxy, a list
+/// and a call, all on the per-request envelope (no session).
+#[tokio::test]
+async fn pinned_ts_sdk_v2_client_through_the_quickstart() {
+    let Some(dir) = interop_dir("pinned_ts_sdk_v2_client_through_the_quickstart") else {
+        return;
+    };
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let project = tempfile::tempdir().unwrap();
+    quickstart_project(project.path(), &mock.url);
+    let gw = gateway(project.path()).await;
+    let url = format!("http://{}/mcp/mock-v1", gw.addr);
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client-v2.mjs"))
+        .arg(&url)
+        .args([
+            "--era",
+            "pin",
+            "--no-connect-retry",
+            "--list-tools",
+            "--call",
+            "add",
+            "--args",
+            r#"{"a":2,"b":3}"#,
+            "--timeout",
+            "60",
+        ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
+    let connect = step(&steps, "connect");
+    assert_eq!(connect["era"], "modern", "{connect}");
+    assert_eq!(connect["protocolVersion"], "2026-07-28", "{connect}");
+    assert_eq!(connect["sessionId"], serde_json::Value::Null, "{connect}");
+    assert_eq!(connect["serverInfo"]["name"], "mcpgw-mock", "{connect}");
+    let names = step(&steps, "tools")["names"].to_string();
+    assert!(
+        names.contains("\"add\"") && names.contains("\"echo\""),
+        "{names}"
+    );
+    let call = step(&steps, "call");
+    assert_eq!(call["isError"], false, "{call}");
+    assert_eq!(call["content"][0]["text"], "5", "{call}");
+    assert!(!steps.iter().any(|s| s["step"] == "input_required"));
+    gw.shutdown.cancel();
+}

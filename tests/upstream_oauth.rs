@@ -811,6 +811,25 @@ async fn shared_oauth_needs_one_admin_connect_then_every_user_gets_through() {
     assert_eq!(payload["nextAction"], "admin_setup_required");
     assert!(payload.get("authUrl").is_none(), "{body:#}");
     assert!(body["error"]["data"].get("elicitations").is_none());
+    // the same on 2026-07-28 (D26): the call's input request names the URL an administrator
+    // opens, signed in to the gateway
+    let saved: Value = serde_json::from_slice(&std::fs::read(&alice_tokens).unwrap()).unwrap();
+    let token = saved["tokens"]["access_token"].as_str().unwrap();
+    let asked = modern_call(&url, token, json!({})).await;
+    assert_eq!(asked["result"]["resultType"], "input_required", "{asked:#}");
+    let requests = asked["result"]["inputRequests"].as_object().unwrap();
+    let ask = &requests.values().next().unwrap()["params"];
+    assert_eq!(
+        ask["url"],
+        format!(
+            "{origin}/__zuplo/auth/connections/team/connect?redirect=true&operationId=shared-mcp"
+        ),
+        "{asked:#}"
+    );
+    assert_eq!(
+        ask["message"],
+        "An administrator must connect Upstream team before this tool can be used."
+    );
 
     // an administrator, signed in to the gateway in a browser, connects once
     let jar = project.path().join("admin-jar.json");
@@ -904,5 +923,469 @@ async fn step_up_on_insufficient_scope_asks_for_reconsent_with_the_wider_scope()
         .to_string();
     assert!(scope.split(' ').any(|w| w == "mcp:admin"), "{s:#}");
     assert!(scope.split(' ').any(|w| w == "mcp:tools"), "{s:#}");
+    gw.shutdown.cancel();
+}
+
+// --- 2026-07-28 clients (D26) -------------------------------------------------------------
+
+/// The TS SDK v2 client of ../shared/interop (`clients/mcp-client-v2.mjs`) pinned to
+/// 2026-07-28, keeping its OAuth tokens in `token_file`. `--no-connect-retry` switches off
+/// the script's own handling of a `-32042` error: a connect must go through the SDK's
+/// 2026-07-28 path (an `InputRequiredResult` fulfilled by its `elicitation/create` handler).
+fn pinned_v2_client(dir: &Path, url: &str, token_file: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client-v2.mjs"))
+        .arg(url)
+        .args(["--era", "pin", "--no-connect-retry", "--token-file"])
+        .arg(token_file)
+        .args(args)
+        .args(["--timeout", "60"]);
+    cmd
+}
+
+fn steps_named<'a>(steps: &'a [Value], name: &str) -> Vec<&'a Value> {
+    steps.iter().filter(|s| s["step"] == name).collect()
+}
+
+/// The one `input_required` answer of a run: its URL-mode input request's URL.
+fn asked_url(steps: &[Value]) -> String {
+    let asked = steps_named(steps, "input_required");
+    assert_eq!(asked.len(), 1, "{steps:#?}");
+    assert_eq!(asked[0]["requestState"], true, "{steps:#?}");
+    let requests = asked[0]["inputRequests"]
+        .as_object()
+        .expect("inputRequests");
+    assert_eq!(requests.len(), 1, "{steps:#?}");
+    let (_, ask) = requests.iter().next().unwrap();
+    assert_eq!(ask["method"], "elicitation/create");
+    assert_eq!(ask["mode"], "url");
+    ask["url"].as_str().expect("a url").to_string()
+}
+
+/// The retried request carried the gateway's `requestState` and the accepted answer.
+fn assert_retried_once(steps: &[Value], method: &str) {
+    let retries = steps_named(steps, "mrtr_retry");
+    assert_eq!(retries.len(), 1, "{steps:#?}");
+    assert_eq!(retries[0]["method"], method);
+    assert_eq!(retries[0]["requestState"], true);
+    assert_eq!(retries[0]["responses"], json!(["accept"]), "{steps:#?}");
+}
+
+/// D26: a TS SDK v2 client pinned to 2026-07-28 meets a revoked upstream connection in the
+/// middle of its session (the mock's `revoke-all` hook between two actions). Its `tools/call`
+/// gets an `InputRequiredResult` whose URL is the connect URL; the SDK's elicitation handler
+/// opens it (the harness browser connects the upstream again) and the SDK retries with
+/// `requestState` and `inputResponses`, and the retried call succeeds. Then a new run of the
+/// same client (stored gateway tokens, so no consent page) meets the revoked connection at
+/// its first request, `server/discover`: it still connects, its `tools/list` gets the error
+/// that carries the URL (the SDK's `UrlElicitationRequiredError`), and its `tools/call` the
+/// 2026-07-28 round trip again.
+#[tokio::test]
+async fn pinned_v2_client_connects_the_upstream_through_its_own_elicitation_handler() {
+    let Some(dir) =
+        interop_dir("pinned_v2_client_connects_the_upstream_through_its_own_elicitation_handler")
+    else {
+        return;
+    };
+    let sc = mock_scenario(OAuthOptions::default()).await;
+    let revoke = format!("{}/__mock/revoke-all", sc.mock_base);
+    let (code, steps, err) = run_client(pinned_v2_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &[
+            "--list-tools",
+            "--post",
+            &revoke,
+            "--call",
+            "add",
+            "--args",
+            r#"{"a":20,"b":22}"#,
+        ],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    let connect = step(&steps, "connect");
+    assert_eq!(connect["protocolVersion"], "2026-07-28", "{steps:#?}");
+    assert!(
+        step(&steps, "tools")["names"]
+            .to_string()
+            .contains("\"add\"")
+    );
+    let url = asked_url(&steps);
+    assert!(
+        url.starts_with(&format!(
+            "http://{}/__zuplo/auth/connections/up/connect?",
+            sc.gw.addr
+        )) && url.contains("browserTicket="),
+        "{url}"
+    );
+    // the SDK's own handler opened exactly that URL, and the connect completed
+    let asked = step(&steps, "elicitation");
+    assert_eq!(asked["mode"], "url");
+    assert_eq!(asked["url"], url.as_str());
+    assert_eq!(
+        step(&steps, "connect_done")["title"],
+        "Connection complete",
+        "{steps:#?}"
+    );
+    assert_retried_once(&steps, "tools/call");
+    let call = step(&steps, "call");
+    assert_eq!(call["isError"], false, "{call}");
+    assert_eq!(call["content"][0]["text"], "42", "{call}");
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+
+    // revoked again; a new run starts with server/discover on the stored gateway token
+    mock_hook(&sc.mock_base, "revoke-all").await;
+    let (code, steps, err) = run_client(pinned_v2_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--list-tools"],
+    ))
+    .await;
+    assert_eq!(code, 1, "{steps:#?}\n{err}");
+    assert_eq!(
+        step(&steps, "connect")["protocolVersion"],
+        "2026-07-28",
+        "{steps:#?}"
+    );
+    let failed = step(&steps, "error");
+    assert_eq!(failed["code"], -32042, "{failed}");
+    let shown = failed["data"]["elicitations"][0]["url"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        shown.contains("/__zuplo/auth/connections/up/connect?"),
+        "{failed}"
+    );
+    // the SDK keeps the elicitations (UrlElicitationRequiredError) and the message
+    assert_eq!(
+        failed["message"],
+        "Upstream up authorization must be renewed before this tool can be used.",
+        "{failed}"
+    );
+    let (code, steps, err) = run_client(pinned_v2_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--call", "add", "--args", r#"{"a":1,"b":2}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    asked_url(&steps);
+    assert_retried_once(&steps, "tools/call");
+    assert_eq!(step(&steps, "call")["content"][0]["text"], "3");
+    sc.gw.shutdown.cancel();
+}
+
+/// A 2026-07-28 `tools/call` of `add` as a client that declared URL-mode elicitation sends it,
+/// with `extra` merged into its params: the raw JSON-RPC answer.
+async fn modern_call(url: &str, token: &str, extra: Value) -> Value {
+    let mut params = json!({"name": "add", "arguments": {"a": 1, "b": 1}, "_meta": {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"url": {}}}}});
+    if let (Some(p), Some(e)) = (params.as_object_mut(), extra.as_object()) {
+        p.extend(e.clone());
+    }
+    let resp = reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "add")
+        .json(&json!({"jsonrpc": "2.0", "id": 8, "method": "tools/call", "params": params}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+/// D26: the `requestState` of a retried request counts as the gateway's own only when it
+/// verifies and names this caller, connection and method. The gateway's own with a declined
+/// connect ends the round trip (the D5 error, which still carries the URL); a forged, expired
+/// or someone else's state is ignored: the retry gets a fresh question with a new state, never
+/// an error about the state, and never the upstream.
+#[tokio::test]
+async fn a_request_state_the_gateway_did_not_mint_for_this_caller_gets_a_fresh_question() {
+    use mcpgw::upstream::tickets::{self, REQUEST_STATE_TTL_SECONDS, RequestState};
+    let Some(dir) = interop_dir(
+        "a_request_state_the_gateway_did_not_mint_for_this_caller_gets_a_fresh_question",
+    ) else {
+        return;
+    };
+    let sc = mock_scenario(OAuthOptions::default()).await;
+    let (code, steps, err) = run_client(pinned_v2_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--list-tools"],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    mock_hook(&sc.mock_base, "revoke-all").await;
+    let saved: Value = serde_json::from_slice(&std::fs::read(&sc.tokens).unwrap()).unwrap();
+    let token = saved["tokens"]["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let first = modern_call(&sc.url, &token, json!({})).await;
+    assert_eq!(first["result"]["resultType"], "input_required", "{first:#}");
+    let own = first["result"]["requestState"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let requests = first["result"]["inputRequests"].as_object().unwrap();
+    let (key, ask) = requests.iter().next().unwrap();
+    assert!(
+        ask["params"]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/__zuplo/auth/connections/up/connect?")),
+        "{first:#}"
+    );
+    let upstream_requests = stats(&sc.mock_base).await["mcp_requests"].clone();
+    let declined = |state: &str| json!({"requestState": state, "inputResponses": {key.clone(): {"action": "decline"}}});
+
+    // the gateway's own round trip, declined: it ends, and the URL is still in the answer
+    let ended = modern_call(&sc.url, &token, declined(&own)).await;
+    assert_eq!(ended["error"]["code"], -32042, "{ended:#}");
+    assert!(
+        ended["error"]["data"]["elicitations"][0]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/__zuplo/auth/connections/up/connect?")),
+        "{ended:#}"
+    );
+
+    // states the gateway did not mint for this caller, connection and method
+    let secret_dir = sc.project.path().join(".mcpgw");
+    let (secret, _) = mcpgw::store::keyfile::load_gateway_secret(&secret_dir).unwrap();
+    let key_bytes = mcpgw::upstream::Upstreams::new(&secret).signing_key;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let mint = |subject: &str, upstream: &str, method: &str, at: i64| {
+        let state = RequestState {
+            subject: subject.into(),
+            owner_mode: "user".into(),
+            upstream_server_id: upstream.into(),
+            auth_profile_id: format!("{upstream}:user-oauth"),
+            method: method.into(),
+        };
+        tickets::sign_request_state(&key_bytes, &state, at)
+    };
+    let me = "dev-browser-user";
+    // the minting above is right: the same claims verify as the gateway's own
+    assert_eq!(
+        tickets::verify_request_state(&key_bytes, &own, now)
+            .unwrap()
+            .subject,
+        me
+    );
+    // one signature character changed, away from the last one (whose low bits are padding)
+    let at = own.len() - 10;
+    let swapped = if own.as_bytes()[at] == b'A' { "B" } else { "A" };
+    let tampered = format!("{}{swapped}{}", &own[..at], &own[at + 1..]);
+    let cases = [
+        ("tampered", tampered),
+        ("not a JWT", "opaque-upstream-state".to_string()),
+        (
+            "another subject",
+            mint("someone-else", "up", "tools/call", now),
+        ),
+        ("another connection", mint(me, "other", "tools/call", now)),
+        ("another method", mint(me, "up", "prompts/get", now)),
+        (
+            "expired",
+            mint(me, "up", "tools/call", now - REQUEST_STATE_TTL_SECONDS - 1),
+        ),
+    ];
+    for (why, state) in cases {
+        let again = modern_call(&sc.url, &token, declined(&state)).await;
+        assert_eq!(
+            again["result"]["resultType"], "input_required",
+            "{why}: {again:#}"
+        );
+        let fresh = again["result"]["requestState"].as_str().unwrap();
+        assert_ne!(fresh, state, "{why}");
+        let verified = tickets::verify_request_state(&key_bytes, fresh, now).unwrap();
+        assert_eq!(verified.subject, me, "{why}");
+        assert_eq!(verified.method, "tools/call", "{why}");
+    }
+    assert_eq!(
+        stats(&sc.mock_base).await["mcp_requests"],
+        upstream_requests,
+        "no retry reached the upstream"
+    );
+    sc.gw.shutdown.cancel();
+}
+
+/// Runs ../shared/interop's `clients/py-client.py` (argv after the script path) with one thing
+/// added: an elicitation callback on the SDK's `Client`, which opens a URL-mode request in the
+/// harness browser and accepts. The script registers none, and without one the Python SDK
+/// declares no elicitation capability (and would answer an input request "Elicitation not
+/// supported"). Each call prints `{"step": "elicitation", ...}`.
+const PY_CLIENT_WITH_ELICITATION: &str = r#"
+import asyncio, functools, json, os, runpy, sys
+import mcp
+from mcp import types
+
+script = sys.argv[1]
+ua = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(script))), "lib", "headless-ua.mjs")
+
+async def elicit(context, params):
+    url = getattr(params, "url", None)
+    print(json.dumps({"step": "elicitation", "mode": params.mode, "url": url}), flush=True)
+    if params.mode != "url":
+        return types.ElicitResult(action="decline")
+    proc = await asyncio.create_subprocess_exec("node", ua, "--json", url, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    out, _ = await proc.communicate()
+    page = json.loads(out.decode().strip().splitlines()[-1])
+    print(json.dumps({"step": "elicitation_done", "status": page.get("status"), "title": page.get("title")}), flush=True)
+    return types.ElicitResult(action="accept")
+
+mcp.Client = functools.partial(mcp.Client, elicitation_callback=elicit)
+sys.argv = sys.argv[1:]
+runpy.run_path(script, run_name="__main__")
+"#;
+
+/// The Python SDK 2.3 client (`clients/py-client.py`) pinned to 2026-07-28, optionally with
+/// the elicitation callback of [`PY_CLIENT_WITH_ELICITATION`].
+fn py_client(dir: &Path, project: &Path, url: &str, elicitation: bool, args: &[&str]) -> Command {
+    let mut cmd = Command::new(dir.join("venv/bin/python"));
+    if elicitation {
+        let shim = project.join("py-client-with-elicitation.py");
+        std::fs::write(&shim, PY_CLIENT_WITH_ELICITATION).unwrap();
+        cmd.arg(shim);
+    }
+    cmd.arg(dir.join("clients/py-client.py"))
+        .arg(url)
+        .args(["--mode", "2026-07-28", "--timeout", "60"])
+        .args(args);
+    cmd
+}
+
+/// D26 and D18 with the Python SDK 2.3 client on 2026-07-28: `add` needs a wider upstream
+/// scope (403 `insufficient_scope`, step-up). A client that declared URL-mode elicitation gets
+/// an `InputRequiredResult`: the SDK calls its elicitation callback with the connect URL (asking
+/// for the wider scope) and retries, and the call succeeds without the script's own `-32042`
+/// handling. The script as shipped declares no elicitation, so it is never sent an input
+/// request it cannot answer: it gets the error that carries the URL, opens it and retries.
+#[tokio::test]
+async fn python_sdk_client_on_2026_07_28_steps_up_through_its_elicitation_callback() {
+    let Some(dir) =
+        interop_dir("python_sdk_client_on_2026_07_28_steps_up_through_its_elicitation_callback")
+    else {
+        return;
+    };
+    let step_up = || OAuthOptions {
+        challenge_scope: true,
+        tool_scopes: vec![("add".into(), "mcp:admin".into())],
+        ..Default::default()
+    };
+    let calls = [
+        "--call",
+        "echo",
+        "--args",
+        r#"{"text":"x"}"#,
+        "--call",
+        "add",
+        "--args",
+        r#"{"a":20,"b":22}"#,
+    ];
+    let result_of = |steps: &[Value]| {
+        steps
+            .iter()
+            .find(|s| s["step"] == "call" && s["name"] == "add")
+            .map(|s| s["result"]["content"][0]["text"].clone())
+    };
+
+    // with an elicitation callback: the 2026-07-28 round trip
+    let sc = mock_scenario(step_up()).await;
+    let (code, steps, err) =
+        run_client(py_client(&dir, sc.project.path(), &sc.url, true, &calls)).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert_eq!(step(&steps, "connect")["protocolVersion"], "2026-07-28");
+    let asked = steps_named(&steps, "elicitation");
+    assert_eq!(asked.len(), 1, "{steps:#?}");
+    assert_eq!(asked[0]["mode"], "url");
+    assert!(
+        asked[0]["url"]
+            .as_str()
+            .is_some_and(|u| u.contains("/__zuplo/auth/connections/up/connect?")),
+        "{steps:#?}"
+    );
+    assert_eq!(
+        step(&steps, "elicitation_done")["title"],
+        "Connection complete"
+    );
+    assert!(!has_step(&steps, "connect_required"), "{steps:#?}");
+    assert_eq!(result_of(&steps), Some(json!("42")), "{steps:#?}");
+    let s = stats(&sc.mock_base).await;
+    let scope = s["last_authorize"]["scope"].as_str().unwrap_or_default();
+    assert!(scope.split(' ').any(|w| w == "mcp:admin"), "{s:#}");
+    sc.gw.shutdown.cancel();
+
+    // the script as shipped (no elicitation capability): the error with the URL
+    let sc = mock_scenario(step_up()).await;
+    let (code, steps, err) =
+        run_client(py_client(&dir, sc.project.path(), &sc.url, false, &calls)).await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert_eq!(step(&steps, "connect")["protocolVersion"], "2026-07-28");
+    assert!(!has_step(&steps, "elicitation"), "{steps:#?}");
+    assert_eq!(
+        step(&steps, "connect_required")["code"],
+        -32042,
+        "{steps:#?}"
+    );
+    assert_eq!(result_of(&steps), Some(json!("42")), "{steps:#?}");
+    sc.gw.shutdown.cancel();
+}
+
+/// D26: the retry of the gateway's own round trip reaches the upstream without `requestState`
+/// and `inputResponses`. The Python SDK's `MCPServer` seals its own `requestState` and refuses
+/// any other (`-32602` "Invalid or expired requestState"), so the pinned TS SDK v2 client's
+/// retried call succeeds against it only when the gateway removed them.
+#[tokio::test]
+async fn the_retry_reaches_a_python_sdk_upstream_without_the_gateways_request_state() {
+    let Some(dir) =
+        interop_dir("the_retry_reaches_a_python_sdk_upstream_without_the_gateways_request_state")
+    else {
+        return;
+    };
+    let (_up, upstream, base) = py_oauth_upstream(&dir, &[]);
+    let (_project, gw, url, tokens) =
+        exchange_project("py", &upstream, "user-oauth", json!({})).await;
+    let revoke = format!("{base}/__interop/revoke-all");
+    let (code, steps, err) = run_client(pinned_v2_client(
+        &dir,
+        &url,
+        &tokens,
+        &[
+            "--list-tools",
+            "--post",
+            &revoke,
+            "--call",
+            "echo",
+            "--args",
+            r#"{"text":"after the connect"}"#,
+        ],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert_eq!(step(&steps, "connect")["protocolVersion"], "2026-07-28");
+    asked_url(&steps);
+    assert_retried_once(&steps, "tools/call");
+    let call = step(&steps, "call");
+    assert_eq!(call["isError"], false, "{call}");
+    assert!(
+        call["content"].to_string().contains("after the connect"),
+        "{call}"
+    );
     gw.shutdown.cancel();
 }

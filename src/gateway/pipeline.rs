@@ -356,6 +356,15 @@ async fn token_exchange(
     let env = state.upstream_env(served);
     match policy::credential(&env, &target, None, None).await {
         CredentialOutcome::Ready(authorization) => {
+            // D26: the retry of the gateway's own connect round trip goes upstream without it
+            if let Some(forward) = body
+                .as_deref()
+                .and_then(|b| policy::own_round_removed(&env, &target, &req.headers, b))
+            {
+                req.headers
+                    .insert(header::CONTENT_LENGTH, HeaderValue::from(forward.len()));
+                req.buffered = Some(Bytes::from(forward));
+            }
             req.upstream = Some(UpstreamCredential {
                 target,
                 authorization,
@@ -363,16 +372,18 @@ async fn token_exchange(
             None
         }
         CredentialOutcome::Required(kind, connection) => {
-            let id = body
+            // the answer follows the request's era (D5, D26)
+            let call = body
                 .as_deref()
-                .and_then(crate::upstream::required::request_id);
+                .map(|b| crate::upstream::required::McpCall::of(&req.headers, b))
+                .unwrap_or_default();
             Some(
                 policy::required_response(
                     &env,
                     &target,
                     kind,
                     connection.as_deref(),
-                    id.as_ref(),
+                    &call,
                     &req.path,
                     &req.request_id,
                 )

@@ -299,7 +299,8 @@ async fn after_refusal(
     let status = upstream.status().as_u16();
     // the challenge is read only on the answers that use it (not on every 200)
     let challenge = || crate::oauth::discovery::bearer_challenge(upstream.headers());
-    let rpc_id = || crate::upstream::required::request_id(&bytes);
+    // what a connect-required answer needs of the request: its id and era (D5, D26)
+    let call = |headers: &HeaderMap| crate::upstream::required::McpCall::of(headers, &bytes);
     if status == 401 {
         let scope = challenge().and_then(|c| c.scope);
         let env = state.upstream_env(served);
@@ -307,7 +308,7 @@ async fn after_refusal(
             &env,
             cred,
             scope.as_deref(),
-            rpc_id().as_ref(),
+            &call(&headers),
             out.path,
             out.request_id,
         )
@@ -332,7 +333,7 @@ async fn after_refusal(
             &env,
             cred,
             &scope,
-            rpc_id().as_ref(),
+            &call(&headers),
             out.path,
             out.request_id,
         )

@@ -5,6 +5,7 @@
 //! signed, belong to the caller (`upstream`: the connect URL and a state bound to the subject
 //! and the connection).
 
+use super::era::CLIENT_CAPABILITIES_META_KEY;
 use serde_json::{Map, Value, json};
 
 /// The methods whose 2026-07-28 result may be `input_required`.
@@ -41,6 +42,32 @@ pub fn url_input_required(
             "requestState": request_state,
         },
     })
+}
+
+/// Whether a 2026-07-28 request's `_meta` declares URL-mode elicitation among the client's
+/// capabilities: only then may an answer carry a URL-mode `elicitation/create` input request
+/// (a client without the capability has no handler for it; the Python SDK answers it with
+/// "Elicitation not supported").
+pub fn accepts_url_elicitation(params: Option<&Value>) -> bool {
+    params
+        .and_then(|p| p.get("_meta"))
+        .and_then(|m| m.get(CLIENT_CAPABILITIES_META_KEY))
+        .and_then(|c| c.get("elicitation"))
+        .and_then(|e| e.get("url"))
+        .is_some_and(Value::is_object)
+}
+
+/// A request body without its multi-round-trip members (`params.requestState`,
+/// `params.inputResponses`); `None` when it has neither or is not one JSON-RPC request.
+pub fn without_retry(body: &[u8]) -> Option<Vec<u8>> {
+    let mut message: Value = serde_json::from_slice(body).ok()?;
+    let params = message.get_mut("params")?.as_object_mut()?;
+    let state = params.shift_remove("requestState");
+    let responses = params.shift_remove("inputResponses");
+    if state.is_none() && responses.is_none() {
+        return None;
+    }
+    serde_json::to_vec(&message).ok()
 }
 
 /// The multi-round-trip members of a retried 2026-07-28 request.
@@ -94,5 +121,40 @@ mod tests {
         assert_eq!(r.action("connect"), Some("accept"));
         assert_eq!(r.action("other"), None);
         assert_eq!(Retry::of(None), Retry::default());
+    }
+
+    #[test]
+    fn url_elicitation_is_read_from_the_declared_capabilities() {
+        let with = |caps: Value| json!({"_meta": {CLIENT_CAPABILITIES_META_KEY: caps}});
+        assert!(accepts_url_elicitation(Some(&with(
+            json!({"elicitation": {"form": {}, "url": {}}})
+        ))));
+        assert!(!accepts_url_elicitation(Some(&with(
+            json!({"elicitation": {"form": {}}})
+        ))));
+        // a bare `elicitation: {}` means form mode only
+        assert!(!accepts_url_elicitation(Some(&with(
+            json!({"elicitation": {}})
+        ))));
+        assert!(!accepts_url_elicitation(Some(&with(json!({})))));
+        assert!(!accepts_url_elicitation(None));
+    }
+
+    #[test]
+    fn the_retry_members_are_removed_and_the_rest_is_kept_in_order() {
+        let body = br#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"add","arguments":{"a":1},"requestState":"st","inputResponses":{"connect":{"action":"accept"}},"_meta":{"k":1}}}"#;
+        let out = without_retry(body).expect("changed");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            r#"{"jsonrpc":"2.0","id":9,"method":"tools/call","params":{"name":"add","arguments":{"a":1},"_meta":{"k":1}}}"#
+        );
+        assert_eq!(
+            without_retry(
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}"#
+            ),
+            None
+        );
+        assert_eq!(without_retry(b"[1]"), None);
+        assert_eq!(without_retry(b"nope"), None);
     }
 }

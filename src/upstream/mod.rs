@@ -5,13 +5,14 @@
 //! - `model`: what a connection and a pending connect hold once opened.
 //! - `oauth_client`: discovery through [`crate::oauth::discovery`], registration (CIMD, DCR,
 //!   manual), the authorize URL, code exchange and refresh toward the upstream AS.
-//! - `tickets`: the signed browser connect ticket and upstream `state` (HS256 JWTs).
+//! - `tickets`: the signed browser connect ticket, upstream `state` and connect-required
+//!   `requestState` (HS256 JWTs).
 //! - `connect`: the HTTP endpoints `/.well-known/oauth-client/{id}`, `…/connect`, `…/callback`.
 //! - `pending`: the upstreams a user must connect before consent (§3.10).
 //! - `readiness`: the consent page's check that a stored connection still works (§3.10).
 //! - `policy`: the policy step on an MCP route (credential, refresh, connect-required) and the
 //!   proxy's single 401 retry and 403 step-up.
-//! - `required`: the connect-required JSON-RPC error bodies (D5, §6.6).
+//! - `required`: the connect-required answers in the request's era (D5, D26, §6.6).
 //! - `server_info`: icons added to an upstream's `initialize` answer (§6.7).
 
 pub mod connect;

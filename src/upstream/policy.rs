@@ -1,15 +1,15 @@
-//! `mcp-token-exchange-inbound` on an MCP route (SPEC §6.6, §6.7, D5, D18): find the caller's
-//! upstream connection, refresh it when needed (one refresh in flight per connection), and
-//! either hand the proxy an upstream credential or answer connect-required. Also the proxy's
-//! response hooks: one forced refresh and one retry on an upstream 401, and step-up on a 403
-//! `insufficient_scope`.
+//! `mcp-token-exchange-inbound` on an MCP route (SPEC §6.6, §6.7, D5, D18, D26): find the
+//! caller's upstream connection, refresh it when needed (one refresh in flight per connection),
+//! and either hand the proxy an upstream credential or answer connect-required in the request's
+//! era ([`super::required`]). Also the proxy's response hooks: one forced refresh and one retry
+//! on an upstream 401, and step-up on a 403 `insufficient_scope`.
 
 use super::Env;
 use super::Upstreams;
 use super::model::{Sealed, scope_covers, scope_union};
 use super::oauth_client::{self, UpstreamError};
-use super::required::{ConnectRequired, RequiredState};
-use super::tickets::{self, BrowserTicket};
+use super::required::{ConnectRequired, McpCall, RequiredState, Shape};
+use super::tickets::{self, BrowserTicket, RequestState};
 use super::vault::Purpose;
 use crate::config::policies::token_exchange::{AuthMode, TokenExchange};
 use crate::store::{
@@ -389,40 +389,136 @@ pub async fn auth_url(env: &Env<'_>, target: &UpstreamTarget) -> Result<String, 
     Ok(url)
 }
 
-/// The connect-required answer for `target` in `kind` (D5).
+/// The URL an administrator opens, signed in to the gateway, to connect a shared upstream.
+fn admin_connect_url(target: &UpstreamTarget) -> String {
+    format!(
+        "{}{}/auth/connections/{}/connect?redirect=true&operationId={}",
+        target.origin,
+        target.prefix,
+        encode_component(&target.te.upstream_id.value),
+        encode_component(&target.operation_id)
+    )
+}
+
+/// The `requestState` of a connect-required round trip for `target` and `method` (D26).
+fn request_state(target: &UpstreamTarget, method: &str) -> RequestState {
+    RequestState {
+        subject: target.subject.clone(),
+        owner_mode: target.key.owner_mode.as_str().to_string(),
+        upstream_server_id: target.key.upstream_id.clone(),
+        auth_profile_id: target.key.auth_profile.clone(),
+        method: method.to_string(),
+    }
+}
+
+/// Whether `call` retries a connect-required round trip the gateway itself started for this
+/// caller, connection and method (D26). A `requestState` that does not verify (forged, expired,
+/// minted for another subject, connection or method, or the upstream's own) is not the
+/// gateway's: it is ignored here, never answered with an error.
+fn is_own_round(env: &Env<'_>, target: &UpstreamTarget, call: &McpCall) -> bool {
+    let (Some(state), Some(method)) = (call.request_state.as_deref(), call.method.as_deref())
+    else {
+        return false;
+    };
+    match tickets::verify_request_state(&env.upstreams.signing_key, state, env.clock.now()) {
+        Ok(s) => s == request_state(target, method),
+        Err(_) => false,
+    }
+}
+
+/// D26: a retried 2026-07-28 request that answers the gateway's own connect round trip, once
+/// the connection is ready, goes upstream without `requestState` and `inputResponses`. They
+/// belong to the round trip between the client and the gateway; the upstream never asked for
+/// them, and a server that seals its own state (the Python SDK's `MCPServer`) refuses a
+/// `requestState` it did not mint with `-32602`. A `requestState` that is not the gateway's
+/// (the upstream's own round trip) passes untouched (D14). `None`: nothing to change.
+pub fn own_round_removed(
+    env: &Env<'_>,
+    target: &UpstreamTarget,
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Option<Vec<u8>> {
+    // most requests carry no round trip at all: no parse for them
+    const NEEDLE: &[u8] = b"\"requestState\"";
+    if !body.windows(NEEDLE.len()).any(|w| w == NEEDLE) {
+        return None;
+    }
+    let call = McpCall::of(headers, body);
+    if call.shape() != Shape::InputRequired || !is_own_round(env, target, &call) {
+        return None;
+    }
+    crate::mcp::input_required::without_retry(body)
+}
+
+/// The connect-required answer for `target` in `kind`, in the era of `call` (D5, D26; the
+/// shapes are described in [`super::required`]). A 2026-07-28 retry of the gateway's own round
+/// trip whose user declined or cancelled the connect ends with the D5 error rather than a new
+/// question, so that the client's round-trip loop stops.
 pub async fn required_response(
     env: &Env<'_>,
     target: &UpstreamTarget,
     kind: RequiredState,
     connection_id: Option<&str>,
-    rpc_id: Option<&serde_json::Value>,
+    call: &McpCall,
     path: &str,
     request_id: &str,
 ) -> Response {
-    let url = if kind == RequiredState::AdminConnectRequired {
-        tracing::warn!(
-            upstream = %target.te.upstream_id.value,
-            "an administrator must connect {}: open {}{}/auth/connections/{}/connect?redirect=true&operationId={} signed in to the gateway",
-            target.te.display_name, target.origin, target.prefix, encode_component(&target.te.upstream_id.value), encode_component(&target.operation_id)
-        );
-        None
-    } else {
-        match auth_url(env, target).await {
-            Ok(u) => Some(u),
-            Err(p) => return p.at(path, request_id).into_response(),
-        }
-    };
-    ConnectRequired {
+    let admin = kind == RequiredState::AdminConnectRequired;
+    let mut required = ConnectRequired {
         state: kind,
         display_name: &target.te.display_name,
         upstream_id: &target.te.upstream_id.value,
         auth_profile: &target.key.auth_profile,
         operation_id: &target.operation_id,
         connection_id,
-        auth_url: url.as_deref(),
-        shared_reconnect: kind == RequiredState::AdminConnectRequired && connection_id.is_some(),
+        auth_url: None,
+        shared_reconnect: admin && connection_id.is_some(),
+    };
+    let mut shape = call.shape();
+    if shape == Shape::InputRequired
+        && is_own_round(env, target, call)
+        && call
+            .action(&required.elicitation_id())
+            .is_some_and(|a| a != "accept")
+    {
+        shape = Shape::Error;
     }
-    .response(rpc_id)
+    if admin {
+        tracing::warn!(
+            upstream = %target.te.upstream_id.value,
+            "an administrator must connect {}: open {} signed in to the gateway",
+            target.te.display_name, admin_connect_url(target)
+        );
+    }
+    let url = match shape {
+        Shape::Discovery => None,
+        Shape::InputRequired if admin => Some(admin_connect_url(target)),
+        _ if admin => None,
+        _ => match auth_url(env, target).await {
+            Ok(u) => Some(u),
+            Err(p) => return p.at(path, request_id).into_response(),
+        },
+    };
+    if !admin {
+        required.auth_url = url.as_deref();
+    }
+    match (
+        shape,
+        call.id.as_ref(),
+        call.method.as_deref(),
+        url.as_deref(),
+    ) {
+        (Shape::Discovery, Some(id), _, _) => required.discovery(id),
+        (Shape::InputRequired, Some(id), Some(method), Some(url)) => {
+            let state = tickets::sign_request_state(
+                &env.upstreams.signing_key,
+                &request_state(target, method),
+                env.clock.now(),
+            );
+            required.input_required(id, url, &state)
+        }
+        _ => required.response(call.id.as_ref()),
+    }
 }
 
 /// What the proxy does after the upstream answered 401 (§6.7).
@@ -436,7 +532,7 @@ pub async fn after_unauthorized(
     env: &Env<'_>,
     cred: &UpstreamCredential,
     challenge_scope: Option<&str>,
-    rpc_id: Option<&serde_json::Value>,
+    call: &McpCall,
     path: &str,
     request_id: &str,
 ) -> AfterUnauthorized {
@@ -444,7 +540,7 @@ pub async fn after_unauthorized(
     match credential(env, t, Some(&cred.authorization), challenge_scope).await {
         CredentialOutcome::Ready(h) => AfterUnauthorized::Retry(h),
         CredentialOutcome::Required(kind, conn) => AfterUnauthorized::Answer(
-            required_response(env, t, kind, conn.as_deref(), rpc_id, path, request_id).await,
+            required_response(env, t, kind, conn.as_deref(), call, path, request_id).await,
         ),
         CredentialOutcome::Failed(_) => AfterUnauthorized::Answer(
             (
@@ -462,7 +558,7 @@ pub async fn step_up(
     env: &Env<'_>,
     cred: &UpstreamCredential,
     wider: &str,
-    rpc_id: Option<&serde_json::Value>,
+    call: &McpCall,
     path: &str,
     request_id: &str,
 ) -> Response {
@@ -480,7 +576,7 @@ pub async fn step_up(
                 t,
                 required_for_missing(t),
                 None,
-                rpc_id,
+                call,
                 path,
                 request_id,
             )
@@ -493,7 +589,7 @@ pub async fn step_up(
             t,
             required_for_missing(t),
             Some(&conn.id),
-            rpc_id,
+            call,
             path,
             request_id,
         )
@@ -519,5 +615,5 @@ pub async fn step_up(
     } else {
         RequiredState::ReconsentRequired
     };
-    required_response(env, t, kind, Some(&conn.id), rpc_id, path, request_id).await
+    required_response(env, t, kind, Some(&conn.id), call, path, request_id).await
 }

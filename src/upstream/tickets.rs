@@ -1,15 +1,22 @@
-//! The two signed values of the connect flow (SPEC §3.14, §3.15): the browser connect ticket
-//! (in the `authUrl` of a connect-required error) and the upstream OAuth `state`. Both are
-//! HS256 JWTs with `iss` = `aud` = `zuplo-mcp-gateway`, 900 s, and carry the id of a single-use
-//! store record, so the signature proves origin and the store proves single use.
+//! The signed values of the connect flow (SPEC §3.14, §3.15, D26): the browser connect ticket
+//! (in the `authUrl` of a connect-required error) and the upstream OAuth `state`, both carrying
+//! the id of a single-use store record (the signature proves origin, the store single use); and
+//! the `requestState` of a 2026-07-28 connect-required `InputRequiredResult`, which binds the
+//! caller and the connection and needs no store record (it grants nothing: it only tells the
+//! gateway that a retried request answers its own round trip). All are HS256 JWTs with
+//! `iss` = `aud` = `zuplo-mcp-gateway` and a purpose claim, valid 900 s.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
 use serde::{Deserialize, Serialize};
 
 pub const ISSUER: &str = "zuplo-mcp-gateway";
 pub const TTL_SECONDS: i64 = 900;
+/// How long a connect-required `requestState` (D26) is honoured: as long as the connect ticket
+/// whose URL rides beside it, so a user who finishes the connect in time retries in time.
+pub const REQUEST_STATE_TTL_SECONDS: i64 = 900;
 const PURPOSE_TICKET: &str = "browser_connect";
 const PURPOSE_STATE: &str = "upstream_oauth_state";
+const PURPOSE_REQUEST_STATE: &str = "mcp_request_state";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -36,6 +43,18 @@ pub struct UpstreamState {
     pub id: String,
 }
 
+/// The `requestState` of a connect-required `InputRequiredResult` (D26): who asked, for which
+/// connection (owner mode, upstream, auth profile) and which method.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestState {
+    pub subject: String,
+    pub owner_mode: String,
+    pub upstream_server_id: String,
+    pub auth_profile_id: String,
+    pub method: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Envelope<T> {
     iss: String,
@@ -57,12 +76,12 @@ pub enum TicketError {
     Invalid,
 }
 
-fn sign<T: Serialize>(key: &[u8; 32], purpose: &str, body: T, now: i64) -> String {
+fn sign<T: Serialize>(key: &[u8; 32], purpose: &str, body: T, now: i64, ttl: i64) -> String {
     let env = Envelope {
         iss: ISSUER.into(),
         aud: ISSUER.into(),
         iat: now,
-        exp: now + TTL_SECONDS,
+        exp: now + ttl,
         purpose: purpose.into(),
         body,
     };
@@ -102,7 +121,7 @@ fn verify<T: for<'de> Deserialize<'de>>(
 }
 
 pub fn sign_ticket(key: &[u8; 32], t: &BrowserTicket, now: i64) -> String {
-    sign(key, PURPOSE_TICKET, t, now)
+    sign(key, PURPOSE_TICKET, t, now, TTL_SECONDS)
 }
 
 pub fn verify_ticket(key: &[u8; 32], token: &str, now: i64) -> Result<BrowserTicket, TicketError> {
@@ -110,11 +129,29 @@ pub fn verify_ticket(key: &[u8; 32], token: &str, now: i64) -> Result<BrowserTic
 }
 
 pub fn sign_state(key: &[u8; 32], s: &UpstreamState, now: i64) -> String {
-    sign(key, PURPOSE_STATE, s, now)
+    sign(key, PURPOSE_STATE, s, now, TTL_SECONDS)
 }
 
 pub fn verify_state(key: &[u8; 32], token: &str, now: i64) -> Result<UpstreamState, TicketError> {
     verify(key, PURPOSE_STATE, token, now)
+}
+
+pub fn sign_request_state(key: &[u8; 32], s: &RequestState, now: i64) -> String {
+    sign(
+        key,
+        PURPOSE_REQUEST_STATE,
+        s,
+        now,
+        REQUEST_STATE_TTL_SECONDS,
+    )
+}
+
+pub fn verify_request_state(
+    key: &[u8; 32],
+    token: &str,
+    now: i64,
+) -> Result<RequestState, TicketError> {
+    verify(key, PURPOSE_REQUEST_STATE, token, now)
 }
 
 #[cfg(test)]
@@ -145,5 +182,30 @@ mod tests {
         // a state is not a ticket
         assert_eq!(verify_ticket(&k, &s, 1001), Err(TicketError::Invalid));
         assert_eq!(verify_state(&k, "garbage", 1001), Err(TicketError::Invalid));
+    }
+
+    #[test]
+    fn a_request_state_is_neither_a_ticket_nor_a_state_and_expires() {
+        let k = [3u8; 32];
+        let rs = RequestState {
+            subject: "alice".into(),
+            owner_mode: "user".into(),
+            upstream_server_id: "linear".into(),
+            auth_profile_id: "linear:user-oauth".into(),
+            method: "tools/call".into(),
+        };
+        let t = sign_request_state(&k, &rs, 1000);
+        assert_eq!(verify_request_state(&k, &t, 1001), Ok(rs));
+        assert_eq!(
+            verify_request_state(&k, &t, 1000 + REQUEST_STATE_TTL_SECONDS),
+            Err(TicketError::Expired)
+        );
+        assert_eq!(verify_state(&k, &t, 1001), Err(TicketError::Invalid));
+        assert_eq!(verify_ticket(&k, &t, 1001), Err(TicketError::Invalid));
+        let s = sign_state(&k, &state(), 1000);
+        assert_eq!(
+            verify_request_state(&k, &s, 1001),
+            Err(TicketError::Invalid)
+        );
     }
 }

@@ -343,3 +343,19 @@ pub fn ts_client(dir: &Path, url: &str, token_file: &Path, args: &[&str]) -> Com
         .args(["--timeout", "60"]);
     cmd
 }
+
+/// The quickstart project (`mcpgw init --template quickstart`, the same as examples/quickstart)
+/// in `dir`, its upstream pointed at `mock_url` instead of the fixed port of `--with-mock`.
+pub fn quickstart_project(dir: &Path, mock_url: &str) {
+    for (rel, contents) in mcpgw::templates::files("quickstart").unwrap() {
+        let path = dir.join(&rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let text = String::from_utf8(contents.to_vec()).unwrap();
+        std::fs::write(path, text.replace("http://127.0.0.1:9001/mcp", mock_url)).unwrap();
+    }
+    let routes = std::fs::read_to_string(dir.join("config/routes.oas.json")).unwrap();
+    assert!(
+        routes.contains(mock_url),
+        "the quickstart upstream moved: {routes}"
+    );
+}
