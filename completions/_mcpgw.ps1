@@ -145,6 +145,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--dcr-auth-method', '--dcr-auth-method', [CompletionResultType]::ParameterName, 'DCR registers every client with this authentication method, whatever it asked for')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own OAuth 2.1 authorization server, on the same port')
+            [CompletionResult]::new('--modern-only', '--modern-only', [CompletionResultType]::ParameterName, 'Serve MCP 2026-07-28 requests only: initialize and other session-era requests get HTTP 400 with -32022 (unsupported protocol version) naming 2026-07-28')
             [CompletionResult]::new('--no-resource-metadata', '--no-resource-metadata', [CompletionResultType]::ParameterName, 'Leave resource_metadata out of the 401 challenge')
             [CompletionResult]::new('--challenge-scope', '--challenge-scope', [CompletionResultType]::ParameterName, 'Put scope="…" in the 401 challenge')
             [CompletionResult]::new('--no-dcr', '--no-dcr', [CompletionResultType]::ParameterName, 'No dynamic client registration (/register answers 404)')

@@ -566,7 +566,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__mock)
-            opts="-h --port --host --oauth --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --color --help"
+            opts="-h --port --host --oauth --modern-only --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

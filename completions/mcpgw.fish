@@ -133,6 +133,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l oauth -d 'Protect the mock with its own OAuth 2.1 authorization server, on the same port'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l modern-only -d 'Serve MCP 2026-07-28 requests only: initialize and other session-era requests get HTTP 400 with -32022 (unsupported protocol version) naming 2026-07-28'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-resource-metadata -d 'Leave resource_metadata out of the 401 challenge'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l challenge-scope -d 'Put scope="…" in the 401 challenge'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-dcr -d 'No dynamic client registration (/register answers 404)'
