@@ -43,6 +43,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
             [CompletionResult]::new('--dev-user', '--dev-user', [CompletionResultType]::ParameterName, 'Subject of the dev-login user')
             [CompletionResult]::new('--dev-roles', '--dev-roles', [CompletionResultType]::ParameterName, 'Roles of the dev-login user, comma-separated')
+            [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'A browser origin allowed on MCP routes besides the gateway''s own (repeatable; patterns such as http://localhost:* allowed); other Origin headers get 403')
             [CompletionResult]::new('--with-mock', '--with-mock', [CompletionResultType]::ParameterName, 'Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that point at it, such as the quickstart template')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--auto-consent', '--auto-consent', [CompletionResultType]::ParameterName, 'Approve the consent page automatically (loopback only), for headless clients')

@@ -122,6 +122,15 @@ pub struct DevArgs {
     /// Honour X-Forwarded-Host when deriving the public origin
     #[arg(long)]
     pub trust_forwarded_host: bool,
+    /// A browser origin allowed on MCP routes besides the gateway's own (repeatable; patterns
+    /// such as http://localhost:* allowed); other Origin headers get 403
+    #[arg(
+        long,
+        value_name = "ORIGIN",
+        env = "MCPGW_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
     /// Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that
     /// point at it, such as the quickstart template
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9001")]

@@ -1,9 +1,10 @@
 //! The inbound policy chain of a route (SPEC §3.17, D11, D12).
 //!
-//! Owns: what each policy mcpgw runs does to a request (headers, size limit, rate limit, the
-//! request side of the capability filter), in the route's order, and the up-front refusal (501)
-//! of a route that uses anything mcpgw cannot run — an unsupported piece is never skipped. Each
-//! policy either lets the request continue, maybe changed, or answers it.
+//! Owns: what every MCP route checks before its policies (D28: a foreign `Origin` is refused),
+//! what each policy mcpgw runs does to a request (headers, size limit,
+//! rate limit, the request side of the capability filter), in the route's order, and the
+//! up-front refusal (501) of a route that uses anything mcpgw cannot run — an unsupported piece
+//! is never skipped. Each policy either lets the request continue, maybe changed, or answers it.
 
 use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
 use super::state::{AppState, Served};
@@ -11,6 +12,7 @@ use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
 use crate::config::policies::handlers::HandlerConfig;
+use crate::web::origin;
 use crate::web::problem::{GatewayError, Problem};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -134,7 +136,8 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
     None
 }
 
-/// Runs the route's inbound policies in order. `Some(response)` when one of them answered.
+/// Runs the route's inbound policies in order, after the checks of an MCP route
+/// ([`mcp_entry`]). `Some(response)` when one of them answered.
 pub async fn run(
     state: &AppState,
     served: &Served,
@@ -142,6 +145,11 @@ pub async fn run(
     req: &mut Inbound,
 ) -> Option<Response> {
     let project = &served.report.project;
+    if served.report.model.is_mcp_route(route)
+        && let Some(answer) = mcp_entry(state, served, route, req).await
+    {
+        return Some(answer);
+    }
     if let Some(why) = unsupported(served, route) {
         return Some(req.problem(GatewayError::NotImplemented(why)));
     }
@@ -196,6 +204,29 @@ pub async fn run(
         if answer.is_some() {
             return answer;
         }
+    }
+    None
+}
+
+/// What an MCP route checks before anything reads the request: a browser `Origin` that is
+/// neither the gateway's nor allowed for the route (`--allow-origin`, the route's `corsPolicy`)
+/// is refused with 403 (D28).
+async fn mcp_entry(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    req: &mut Inbound,
+) -> Option<Response> {
+    let project = &served.report.project;
+    let cors = project.cors_allowed_origins(&project.routes[route]);
+    let allowed = state
+        .origin
+        .allowed_origins
+        .iter()
+        .chain(&cors)
+        .map(String::as_str);
+    if let Err(foreign) = origin::check_origin(&state.origin, &req.headers, allowed) {
+        return Some(req.problem(GatewayError::OriginNotAllowed(foreign)));
     }
     None
 }

@@ -42,6 +42,8 @@ pub struct DevOptions {
     pub state_dir: Option<PathBuf>,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
+    /// `--allow-origin`: browser origins allowed on MCP routes besides the gateway's own (D28).
+    pub allow_origins: Vec<String>,
 }
 
 impl DevOptions {
@@ -63,6 +65,7 @@ impl DevOptions {
             reload_interval: Duration::from_millis(250),
             state_dir: None,
             dev: DevLogin::default(),
+            allow_origins: Vec::new(),
         }
     }
 }
@@ -262,6 +265,7 @@ pub async fn start_with_state(
         public_url: options.public_url.clone(),
         trust_forwarded_host: options.trust_forwarded_host,
         listen_origin,
+        allowed_origins: options.allow_origins.clone(),
     };
     let mut app_state = AppState::new(served, origin, opened.store, opened.secret);
     app_state.dev = options.dev.clone();
