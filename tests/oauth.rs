@@ -1016,6 +1016,9 @@ async fn an_expired_access_token_is_refused() {
 // ---- what every MCP route checks first: the browser's Origin (D28), the 2026-07-28 request
 // rules (D27)
 
+const PV_META: &str = "io.modelcontextprotocol/protocolVersion";
+const CAPS_META: &str = "io.modelcontextprotocol/clientCapabilities";
+
 /// A gateway whose MCP routes go to the echo upstream, which answers every request 200 (so a
 /// refusal can only be the gateway's own, and the echo shows what crossed): `/mcp/a-v1`;
 /// `/mcp/f-v1` behind a capability filter that lets `echo` through only; `/mcp/c-v1` with a
@@ -1105,6 +1108,13 @@ async fn post_mcp(
         ct,
         r.json().await.unwrap_or(serde_json::Value::Null),
     )
+}
+
+/// A 2026-07-28 request body: the per-request envelope in `params._meta`.
+fn modern_body(id: i64, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let mut params = params;
+    params["_meta"] = json!({PV_META: "2026-07-28", CAPS_META: {}});
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
 }
 
 /// The consent page of a fresh authorization: the session cookie and the form's state.
@@ -1225,5 +1235,189 @@ async fn a_foreign_origin_is_refused_on_mcp_routes_and_on_the_consent_form() {
     let r = approve(Some(gw.base.clone())).await.unwrap();
     assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
     assert!(location(&r).starts_with(REDIRECT));
+    gw.running.shutdown.cancel();
+}
+
+/// D27: the 2026-07-28 rules are checked before anything reads the request. With a valid
+/// token, every header-mismatch case is refused 400 `-32020`, an unsupported version 400
+/// `-32022` with the supported list, a removed method 404 `-32601`, an invalid `_meta` 400
+/// `-32602`, none of them forwarded (the echo upstream would answer 200); a consistent request
+/// is forwarded with its body unchanged, and a session-era one as before.
+#[tokio::test]
+async fn the_2026_07_28_request_rules_come_before_anything_reads_the_request() {
+    let gw = checked_gateway().await;
+    let token = access_token(&gw, "/mcp/a-v1").await;
+    let call = modern_body(
+        7,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    );
+    let good = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+    ];
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &call, &good).await;
+    assert_eq!(status, 200, "{body}");
+    // the upstream got the very bytes the client sent, and the routing headers
+    assert_eq!(body["result"]["body"], call.to_string());
+    assert_eq!(body["result"]["headers"]["mcp-name"], "echo");
+    let with = |name: &str, value: &'static str| -> Vec<(&'static str, &'static str)> {
+        good.iter()
+            .map(|(k, v)| (*k, if *k == name { value } else { *v }))
+            .collect()
+    };
+    let without = |name: &str| -> Vec<(&'static str, &'static str)> {
+        good.iter().filter(|(k, _)| *k != name).copied().collect()
+    };
+    for (why, headers) in [
+        ("name differs", with("mcp-name", "add")),
+        ("method differs", with("mcp-method", "tools/list")),
+        ("method missing", without("mcp-method")),
+        (
+            "version header differs from _meta",
+            with("mcp-protocol-version", "2025-11-25"),
+        ),
+    ] {
+        let (status, ct, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &call, &headers).await;
+        assert_eq!(status, 400, "{why}: {body}");
+        assert!(ct.starts_with("application/json"), "{why}: {ct}");
+        assert_eq!(body["error"]["code"], -32020, "{why}: {body}");
+        assert_eq!(body["id"], 7, "{why}");
+        assert!(body.get("result").is_none(), "{why}: forwarded");
+    }
+    // unsupported version: 400 with the supported list
+    let mut future = call.clone();
+    future["params"]["_meta"][PV_META] = json!("2099-01-01");
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/a-v1",
+        Some(&token),
+        &future,
+        &with("mcp-protocol-version", "2099-01-01"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], -32022);
+    assert_eq!(
+        body["error"]["data"],
+        json!({"supported": ["2026-07-28"], "requested": "2099-01-01"})
+    );
+    // methods 2026-07-28 removed: 404 -32601
+    for removed in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+    ] {
+        let (status, _, body) = post_mcp(
+            &gw,
+            "/mcp/a-v1",
+            Some(&token),
+            &modern_body(8, removed, json!({})),
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", removed),
+            ],
+        )
+        .await;
+        assert_eq!(status, 404, "{removed}: {body}");
+        assert_eq!(body["error"]["code"], -32601, "{removed}");
+    }
+    // an invalid _meta: 400 -32602
+    let mut no_caps = call.clone();
+    no_caps["params"]["_meta"] = json!({PV_META: "2026-07-28"});
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &no_caps, &good).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32602))
+    );
+    // the session era passes as before
+    let old =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "echo"}});
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/a-v1",
+        Some(&token),
+        &old,
+        &[("mcp-protocol-version", "2025-11-25")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["body"], old.to_string());
+    // before anything reads the request: before the OAuth policy too
+    let (status, _, _) = post_mcp(&gw, "/mcp/a-v1", None, &call, &good).await;
+    assert_eq!(status, 401);
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", None, &call, &without("mcp-method")).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32020))
+    );
+    gw.running.shutdown.cancel();
+}
+
+/// D27: a list the capability filter rewrote for this caller is `cacheScope: "private"` on a
+/// 2026-07-28 request (the session era has no cache hints), and the filter judges the body's
+/// tool name: an `Mcp-Name` naming an allowed tool does not get a call of another one through.
+#[tokio::test]
+async fn filtered_2026_07_28_lists_are_private_and_the_filter_reads_the_body() {
+    let gw = checked_gateway().await;
+    let token = access_token(&gw, "/mcp/f-v1").await;
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+    ];
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &modern_body(1, "tools/list", json!({})),
+        &headers,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(body["result"]["tools"][0]["name"], "echo");
+    assert_eq!(body["result"]["cacheScope"], "private");
+    let (_, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        &[],
+    )
+    .await;
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 1);
+    assert!(body["result"].get("cacheScope").is_none(), "{body}");
+    // a call of "add" that says "echo" in its header: refused, never filtered by the header
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &modern_body(3, "tools/call", json!({"name": "add", "arguments": {}})),
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32020))
+    );
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &modern_body(4, "tools/call", json!({"name": "add", "arguments": {}})),
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "add"),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"]["code"], -32601, "{status} {body}");
     gw.running.shutdown.cancel();
 }
