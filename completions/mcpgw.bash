@@ -140,7 +140,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__dev)
-            opts="-h --port --host --public-url --state-dir --reset-secret-key --log-format --dev-user --dev-roles --auto-consent --trust-forwarded-host --with-mock --color --help"
+            opts="-h --port --host --public-url --state-dir --reset-secret-key --log-format --dev-user --dev-roles --auto-consent --trust-forwarded-host --allow-origin --with-mock --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,6 +171,10 @@ _mcpgw() {
                     return 0
                     ;;
                 --dev-roles)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-origin)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -566,7 +570,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__mock)
-            opts="-h --port --host --oauth --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --color --help"
+            opts="-h --port --host --oauth --modern-only --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

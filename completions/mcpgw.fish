@@ -44,6 +44,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l log-format -d 'Log l
 json\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l dev-user -d 'Subject of the dev-login user' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l dev-roles -d 'Roles of the dev-login user, comma-separated' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l allow-origin -d 'A browser origin allowed on MCP routes besides the gateway\'s own (repeatable; patterns such as http://localhost:* allowed); other Origin headers get 403' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l with-mock -d 'Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that point at it, such as the quickstart template' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
@@ -134,6 +135,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l oauth -d 'Protect the mock with its own OAuth 2.1 authorization server, on the same port'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l modern-only -d 'Serve MCP 2026-07-28 requests only: initialize and other session-era requests get HTTP 400 with -32022 (unsupported protocol version) naming 2026-07-28'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-resource-metadata -d 'Leave resource_metadata out of the 401 challenge'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l challenge-scope -d 'Put scope="…" in the 401 challenge'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-dcr -d 'No dynamic client registration (/register answers 404)'

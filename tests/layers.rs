@@ -48,7 +48,7 @@ const EXCEPTIONS: &[(&str, &str, &str)] = &[(
 /// What the tools may not use although it sits below them: they speak the protocols, they do
 /// not share the gateway's state or rules (a test double must not share code with what it tests).
 const TOOL_BANS: &[(&str, &[&str])] = &[
-    ("mock", &["store", "validate", "config"]),
+    ("mock", &["store", "validate", "config", "mcp"]),
     ("walk", &["store", "validate", "config"]),
     ("probe", &["store", "validate"]),
 ];

@@ -122,15 +122,60 @@ async fn initialize_negotiates_and_issues_a_session_that_is_not_required() {
     m.shutdown().await.unwrap();
 }
 
-#[tokio::test]
-async fn server_discover_speaks_2026_07_28() {
-    let m = start().await;
-    let envelope = json!({"_meta": {
+/// The per-request envelope of a 2026-07-28 request.
+fn envelope() -> Value {
+    json!({"_meta": {
         PV_META: "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {},
         "io.modelcontextprotocol/clientInfo": {"name":"t","version":"1"}
-    }});
-    let (status, body) = rpc(&m.url, req(1, "server/discover", envelope.clone())).await;
+    }})
+}
+
+/// A 2026-07-28 request as an SDK sends it: the envelope, and the routing headers mirroring
+/// the body (`Mcp-Name` for the methods that name something).
+fn modern(id: i64, method: &str, extra: Value) -> (Value, Vec<(&'static str, String)>) {
+    let mut params = envelope();
+    if let Value::Object(more) = extra {
+        for (k, v) in more {
+            params[k] = v;
+        }
+    }
+    let mut headers = vec![
+        ("mcp-protocol-version", "2026-07-28".to_string()),
+        ("mcp-method", method.to_string()),
+    ];
+    let name = params.get("name").or_else(|| params.get("uri"));
+    if let Some(n) = name.and_then(Value::as_str) {
+        headers.push(("mcp-name", n.to_string()));
+    }
+    (req(id, method, params), headers)
+}
+
+/// POSTs a body with these headers; the status and the JSON answer.
+async fn post_with(url: &str, body: &Value, headers: &[(&str, String)]) -> (u16, Value) {
+    let mut rb = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", JSON_AND_SSE)
+        .body(body.to_string());
+    for (k, v) in headers {
+        rb = rb.header(*k, v);
+    }
+    let resp = rb.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+/// A well-formed 2026-07-28 request.
+async fn modern_rpc(url: &str, id: i64, method: &str, extra: Value) -> (u16, Value) {
+    let (body, headers) = modern(id, method, extra);
+    post_with(url, &body, &headers).await
+}
+
+#[tokio::test]
+async fn server_discover_speaks_2026_07_28() {
+    let m = start().await;
+    let (status, body) = modern_rpc(&m.url, 1, "server/discover", json!({})).await;
     assert_eq!(status, 200);
     let r = &body["result"];
     assert_eq!(r["supportedVersions"], json!(["2026-07-28"]));
@@ -143,62 +188,217 @@ async fn server_discover_speaks_2026_07_28() {
         "mcpgw-mock"
     );
     // Modern requests: every result says resultType, lists carry cache hints.
-    let (_, body) = rpc(&m.url, req(2, "tools/list", envelope.clone())).await;
+    let (_, body) = modern_rpc(&m.url, 2, "tools/list", json!({})).await;
     assert_eq!(body["result"]["resultType"], "complete");
     assert_eq!(body["result"]["ttlMs"], 0);
-    let mut params = envelope.clone();
-    params["name"] = json!("add");
-    params["arguments"] = json!({"a": 1, "b": 2});
-    let (_, body) = rpc(&m.url, req(3, "tools/call", params)).await;
-    assert_eq!(body["result"]["content"][0]["text"], "3");
-    assert_eq!(body["result"]["resultType"], "complete");
-    // An unknown version: -32022 naming what the mock speaks.
-    let (status, body) = rpc(
+    let (status, body) = modern_rpc(
         &m.url,
-        req(
-            4,
-            "server/discover",
-            json!({"_meta": {PV_META: "2099-01-01"}}),
-        ),
+        3,
+        "tools/call",
+        json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
     )
     .await;
     assert_eq!(status, 200);
-    assert_eq!(body["error"]["code"], -32022);
-    assert_eq!(body["error"]["data"]["requested"], "2099-01-01");
-    assert!(
-        body["error"]["data"]["supported"]
-            .as_array()
-            .unwrap()
-            .contains(&json!("2026-07-28"))
-    );
-    // The header alone is read leniently, except by server/discover.
-    for (method, header, ok) in [
-        ("tools/list", "garbage", true),
-        ("tools/list", "2025-06-18", true),
-        ("server/discover", "2026-07-28", true),
-        ("server/discover", "2025-11-25", false),
-    ] {
-        let resp = client()
-            .post(&m.url)
-            .header("accept", JSON_AND_SSE)
-            .header("mcp-protocol-version", header)
-            .body(req(6, method, json!({})).to_string())
-            .send()
-            .await
-            .unwrap();
-        let body: Value = resp.json().await.unwrap();
-        assert_eq!(
-            body.get("result").is_some(),
-            ok,
-            "{method} {header}: {body}"
-        );
-        if !ok {
-            assert_eq!(body["error"]["code"], -32022);
-        }
+    assert_eq!(body["result"]["content"][0]["text"], "3");
+    assert_eq!(body["result"]["resultType"], "complete");
+    // Without the 2026-07-28 header or envelope a request is session-era, whatever the
+    // header says otherwise (the header is not a version negotiation).
+    for header in ["garbage", "2025-06-18"] {
+        let (status, body) = post_with(
+            &m.url,
+            &req(6, "tools/list", json!({})),
+            &[("mcp-protocol-version", header.to_string())],
+        )
+        .await;
+        assert_eq!(status, 200, "{header}");
+        assert!(body["result"].get("resultType").is_none(), "{header}");
     }
     // Handshake-era requests keep the old result shapes.
     let (_, body) = rpc(&m.url, req(5, "tools/list", json!({}))).await;
     assert!(body["result"].get("resultType").is_none());
+    m.shutdown().await.unwrap();
+}
+
+/// Every rung of the 2026-07-28 ladder, as the mock answers it: the HTTP status and the
+/// JSON-RPC error the revision prescribes (before the fix: HTTP 200 and a result, or -32022 at
+/// HTTP 200).
+#[tokio::test]
+async fn the_mock_enforces_the_2026_07_28_request_rules() {
+    let m = start().await;
+    let call = |name: &str| {
+        modern(
+            7,
+            "tools/call",
+            json!({"name": name, "arguments": {"text": "x"}}),
+        )
+    };
+    let (body, good) = call("echo");
+    assert_eq!(post_with(&m.url, &body, &good).await.0, 200);
+    let without = |drop: &str| -> Vec<(&'static str, String)> {
+        good.iter().filter(|(k, _)| *k != drop).cloned().collect()
+    };
+    let with = |name: &'static str, value: &str| -> Vec<(&'static str, String)> {
+        let mut h = without(name);
+        h.push((name, value.to_string()));
+        h
+    };
+    // header mismatch: name differs, method differs, method missing, version differs
+    for (why, headers) in [
+        ("name differs", with("mcp-name", "add")),
+        ("method differs", with("mcp-method", "tools/list")),
+        ("method missing", without("mcp-method")),
+        (
+            "version differs",
+            with("mcp-protocol-version", "2025-11-25"),
+        ),
+        ("version missing", without("mcp-protocol-version")),
+    ] {
+        let (status, answer) = post_with(&m.url, &body, &headers).await;
+        assert_eq!(status, 400, "{why}: {answer}");
+        assert_eq!(answer["error"]["code"], -32020, "{why}");
+        assert_eq!(answer["id"], 7, "{why}");
+    }
+    // a base64 sentinel name that decodes to the body's name matches
+    let (status, _) = post_with(&m.url, &body, &with("mcp-name", "=?base64?ZWNobw==?=")).await;
+    assert_eq!(status, 200);
+    // unsupported version: 400 -32022 naming what is served and what was asked
+    let mut future = body.clone();
+    future["params"]["_meta"][PV_META] = json!("2099-01-01");
+    let (status, answer) =
+        post_with(&m.url, &future, &with("mcp-protocol-version", "2099-01-01")).await;
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(answer["error"]["code"], -32022);
+    assert_eq!(
+        answer["error"]["data"],
+        json!({"supported": ["2026-07-28"], "requested": "2099-01-01"})
+    );
+    // invalid _meta: no capabilities, not an object, a non-string version
+    let mut no_caps = body.clone();
+    no_caps["params"]["_meta"]
+        .as_object_mut()
+        .unwrap()
+        .remove("io.modelcontextprotocol/clientCapabilities");
+    let mut number = body.clone();
+    number["params"]["_meta"][PV_META] = json!(2026);
+    for (why, bad, headers) in [
+        ("no capabilities", no_caps, good.clone()),
+        (
+            "version not a string",
+            number,
+            without("mcp-protocol-version"),
+        ),
+        (
+            "header says 2026-07-28, body has no envelope",
+            req(7, "tools/list", json!({})),
+            with("mcp-method", "tools/list"),
+        ),
+    ] {
+        let (status, answer) = post_with(&m.url, &bad, &headers).await;
+        assert_eq!(status, 400, "{why}: {answer}");
+        let code = answer["error"]["code"].as_i64().unwrap();
+        assert!(code == -32602 || code == -32020, "{why}: {answer}");
+    }
+    let mut no_caps = body.clone();
+    no_caps["params"]["_meta"] = json!({PV_META: "2026-07-28"});
+    let (status, answer) = post_with(&m.url, &no_caps, &good).await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (400, json!(-32602))
+    );
+    // methods the revision removed: 404 -32601 (the session era still has them)
+    for removed in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+        "resources/unsubscribe",
+    ] {
+        let (status, answer) = modern_rpc(&m.url, 8, removed, json!({})).await;
+        assert_eq!(status, 404, "{removed}: {answer}");
+        assert_eq!(answer["error"]["code"], -32601, "{removed}");
+    }
+    let (status, answer) = modern_rpc(&m.url, 9, "tools/frobnicate", json!({})).await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (404, json!(-32601))
+    );
+    let (status, _) = rpc(&m.url, req(8, "ping", json!({}))).await;
+    assert_eq!(status, 200);
+    // a 2026-07-28 request cannot ride in a batch
+    let (batch_item, _) = modern(10, "tools/list", json!({}));
+    let (status, answer) = rpc(&m.url, json!([batch_item])).await;
+    assert_eq!(
+        (status, answer["error"]["code"].clone()),
+        (400, json!(-32600))
+    );
+    m.shutdown().await.unwrap();
+}
+
+/// `--modern-only` (MockOptions::modern_only): 2026-07-28 requests are served; session-era
+/// traffic gets what a 2026-07-28-only endpoint answers an envelope-less request.
+#[tokio::test]
+async fn modern_only_serves_2026_07_28_alone() {
+    let m = mock::spawn_with(
+        "127.0.0.1:0",
+        mock::MockOptions {
+            modern_only: true,
+            ..mock::MockOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (status, body) = modern_rpc(&m.url, 1, "server/discover", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["supportedVersions"], json!(["2026-07-28"]));
+    let (status, body) = modern_rpc(
+        &m.url,
+        2,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["result"]["content"][0]["text"].clone()),
+        (200, json!("hi"))
+    );
+    // initialize: -32022 naming 2026-07-28 and the version the client asked for
+    let init = req(
+        3,
+        "initialize",
+        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name":"t","version":"1"}}),
+    );
+    let resp = post_raw(&m.url, init.to_string(), JSON_AND_SSE).await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("mcp-session-id").is_none());
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["id"], 3);
+    assert_eq!(body["error"]["code"], -32022);
+    assert_eq!(
+        body["error"]["data"],
+        json!({"supported": ["2026-07-28"], "requested": "2025-11-25"})
+    );
+    // any envelope-less request, with the session-era header or none
+    for headers in [
+        vec![("mcp-protocol-version", "2025-06-18".to_string())],
+        vec![],
+    ] {
+        let (status, body) = post_with(&m.url, &req(4, "tools/list", json!({})), &headers).await;
+        assert_eq!(status, 400, "{headers:?}");
+        assert_eq!(body["error"]["code"], -32022);
+        assert_eq!(body["error"]["data"]["supported"], json!(["2026-07-28"]));
+    }
+    let (status, body) = rpc(&m.url, json!([req(5, "tools/list", json!({}))])).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32022))
+    );
+    let resp = client().delete(&m.url).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    // the rules still hold
+    let (body, mut headers) = modern(6, "tools/list", json!({}));
+    headers.retain(|(k, _)| *k != "mcp-method");
+    assert_eq!(post_with(&m.url, &body, &headers).await.0, 400);
     m.shutdown().await.unwrap();
 }
 
@@ -428,7 +628,8 @@ async fn protocol_errors() {
     assert_eq!(body["id"], 1);
     let (_, body) = rpc(&m.url, req(2, "initialize", json!({"protocolVersion": 7}))).await;
     assert_eq!(body["error"]["code"], -32602);
-    let (_, body) = rpc(&m.url, req(3, "ping", json!({"_meta": {PV_META: 2026}}))).await;
+    let (status, body) = rpc(&m.url, req(3, "ping", json!({"_meta": {PV_META: 2026}}))).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error"]["code"], -32602);
     m.shutdown().await.unwrap();
 }
@@ -637,9 +838,14 @@ impl Drop for Child {
 
 /// Starts `mcpgw upstream mock --port 0` and reads its READY line.
 fn spawn_mock_binary() -> (Child, Value) {
+    spawn_mock_binary_with(&[])
+}
+
+fn spawn_mock_binary_with(extra: &[&str]) -> (Child, Value) {
     let mut child = Child(
         Command::new(env!("CARGO_BIN_EXE_mcpgw"))
             .args(["upstream", "mock", "--port", "0"])
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -821,6 +1027,55 @@ fn interop_python_sdk_client_both_eras() {
     }
 }
 
+/// The SDKs' own 2026-07-28 clients (TS SDK v2 pinned, Python SDK 2.3) against
+/// `mcpgw upstream mock --modern-only`: the mock's rules accept what real clients send, and
+/// its READY line says which versions it serves.
+#[test]
+fn interop_modern_only_mock_serves_the_sdk_2026_07_28_clients() {
+    let Some(dir) = interop_dir(&[
+        "clients/mcp-client-v2.mjs",
+        "node_modules/@modelcontextprotocol/client",
+        "clients/py-client.py",
+        "venv/bin/python",
+    ]) else {
+        return;
+    };
+    let (_mock, ready) = spawn_mock_binary_with(&["--modern-only"]);
+    assert_eq!(ready["protocolVersions"], json!(["2026-07-28"]));
+    let url = ready["url"].as_str().unwrap();
+    let ts = client_steps_ok(
+        Command::new("node")
+            .current_dir(&dir)
+            .arg(dir.join("clients/mcp-client-v2.mjs"))
+            .arg(url)
+            .args(["--era", "pin", "--list-tools"])
+            .args(["--call", "echo", "--args", r#"{"text":"hi"}"#])
+            .args(["--timeout", "60"]),
+    );
+    assert_eq!(step(&ts, "connect")["era"], "modern");
+    assert_eq!(
+        step(&ts, "tools")["names"],
+        json!(["echo", "add", "slow", "fail"])
+    );
+    assert_eq!(step(&ts, "call")["content"][0]["text"], "hi", "{ts:?}");
+    let py = client_steps_ok(
+        Command::new(dir.join("venv/bin/python"))
+            .current_dir(&dir)
+            .arg(dir.join("clients/py-client.py"))
+            .arg(url)
+            .args(["--mode", "auto", "--list-tools"])
+            .args(["--call", "echo", "--args", r#"{"text":"hi"}"#])
+            .args(["--list-resources", "--timeout", "60"]),
+    );
+    assert_eq!(step(&py, "connect")["protocolVersion"], "2026-07-28");
+    assert_eq!(tool_names(&py), ["echo", "add", "slow", "fail"]);
+    assert_eq!(step(&py, "call")["result"]["content"][0]["text"], "hi");
+    assert_eq!(
+        step(&py, "resources")["resources"][0]["uri"],
+        "mock://hello"
+    );
+}
+
 // ---- no panic on any input ----
 
 /// Arbitrary JSON, a few levels deep.
@@ -933,7 +1188,7 @@ proptest! {
             let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
             (status, ct, resp.into_body().collect().await.unwrap().to_bytes())
         });
-        prop_assert!(matches!(status, 200 | 202 | 400), "status {}", status);
+        prop_assert!(matches!(status, 200 | 202 | 400 | 404), "status {}", status);
         if status == 202 {
             prop_assert!(bytes.is_empty());
         } else if ct.starts_with("text/event-stream") {

@@ -27,9 +27,15 @@ fn http() -> reqwest::Client {
 }
 
 async fn start(opts: OAuthOptions) -> MockHandle {
-    mock::spawn_with("127.0.0.1:0", MockOptions { oauth: Some(opts) })
-        .await
-        .unwrap()
+    mock::spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(opts),
+            ..MockOptions::default()
+        },
+    )
+    .await
+    .unwrap()
 }
 
 fn origin(m: &MockHandle) -> String {

@@ -1045,3 +1045,412 @@ async fn an_expired_access_token_is_refused() {
     );
     gw.running.shutdown.cancel();
 }
+
+// ---- what every MCP route checks first: the browser's Origin (D28), the 2026-07-28 request
+// rules (D27)
+
+const PV_META: &str = "io.modelcontextprotocol/protocolVersion";
+const CAPS_META: &str = "io.modelcontextprotocol/clientCapabilities";
+
+/// A gateway whose MCP routes go to the echo upstream, which answers every request 200 (so a
+/// refusal can only be the gateway's own, and the echo shows what crossed): `/mcp/a-v1`;
+/// `/mcp/f-v1` behind a capability filter that lets `echo` through only; `/mcp/c-v1` with a
+/// custom CORS policy allowing `https://app.example`. `--allow-origin http://localhost:*`.
+async fn checked_gateway() -> Gw {
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let echo = format!("http://{}/mcp", echo_upstream().await);
+    let dir = tempfile::tempdir().unwrap();
+    let filter = json!({"name": "echo-only", "policyType": "mcp-capability-filter-inbound", "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "tools": [{"name": "echo", "public": true}], "accessControl": {"mode": "rolesAndGroups"}}}});
+    let mut cors_route = mcp_route("c-server", &echo, &["dev-oauth"], json!({}));
+    cors_route["get,post"]["x-zuplo-route"]["corsPolicy"] = json!("app-cors");
+    write_project(
+        dir.path(),
+        json!({
+            "/mcp/a-v1": mcp_route("a-server", &echo, &["dev-oauth"], json!({})),
+            "/mcp/f-v1": mcp_route("f-server", &echo, &["dev-oauth", "echo-only"], json!({})),
+            "/mcp/c-v1": cors_route,
+        }),
+        json!([dev_oauth(), filter]),
+    );
+    std::fs::write(
+        dir.path().join("config/policies.json"),
+        serde_json::to_string_pretty(&json!({
+            "policies": [dev_oauth(), filter],
+            "corsPolicies": [{"name": "app-cors", "allowedOrigins": ["https://app.example"], "allowedMethods": ["POST"]}],
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir.path());
+    options.port = 0;
+    options.allow_origins = vec!["http://localhost:*".to_string()];
+    let running = gateway::start(Served::new(report), &options).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    Gw {
+        running,
+        base,
+        _mock: mock,
+        _dir: dir,
+    }
+}
+
+/// A gateway access token for `route`, through the whole browser flow.
+async fn access_token(gw: &Gw, route: &str) -> String {
+    let id = client_id(gw).await;
+    let code = code_for(gw, &id, route).await;
+    let t: serde_json::Value = exchange(gw, &id, &code, VERIFIER)
+        .await
+        .json()
+        .await
+        .unwrap();
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+/// POSTs a JSON-RPC body to an MCP route with these extra headers: the status, content type
+/// and JSON answer.
+async fn post_mcp(
+    gw: &Gw,
+    route: &str,
+    bearer: Option<&str>,
+    body: &serde_json::Value,
+    headers: &[(&str, &str)],
+) -> (u16, String, serde_json::Value) {
+    let mut rb = http()
+        .post(format!("{}{route}", gw.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(body.to_string());
+    if let Some(t) = bearer {
+        rb = rb.bearer_auth(t);
+    }
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (
+        status,
+        ct,
+        r.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// A 2026-07-28 request body: the per-request envelope in `params._meta`.
+fn modern_body(id: i64, method: &str, params: serde_json::Value) -> serde_json::Value {
+    let mut params = params;
+    params["_meta"] = json!({PV_META: "2026-07-28", CAPS_META: {}});
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// The consent page of a fresh authorization: the session cookie and the form's state.
+async fn consent_form(gw: &Gw, client_id: &str, route: &str) -> (String, String) {
+    let h = http();
+    let r = h
+        .get(authorize_url(gw, client_id, route, ""))
+        .send()
+        .await
+        .unwrap();
+    let r = h.get(location(&r)).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let r = h
+        .get(location(&r))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let page = r.text().await.unwrap();
+    // the page lets the browser send its Origin with the form (a no-referrer page posts null)
+    assert!(
+        page.contains(r#"<meta name="referrer" content="same-origin">"#),
+        "{page}"
+    );
+    let state = page.split("name=\"state\" value=\"").nth(1).unwrap();
+    (cookie, state.split('"').next().unwrap().to_string())
+}
+
+/// D28: with a valid token, a request from a page of another origin is refused (403) before
+/// it reaches the upstream; no Origin (a non-browser client), the gateway's own origin, an
+/// `--allow-origin` origin and one the route's CORS policy allows pass. The consent form's
+/// POST is refused from a foreign origin too, and the refusal consumes nothing.
+#[tokio::test]
+async fn a_foreign_origin_is_refused_on_mcp_routes_and_on_the_consent_form() {
+    let gw = checked_gateway().await;
+    let token = access_token(&gw, "/mcp/a-v1").await;
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &list, &[]).await;
+    assert_eq!(status, 200, "no Origin: {body}");
+    for hostile in [
+        "http://evil.example",
+        "null",
+        "http://127.0.0.1.evil.example",
+        "http://localhost.evil.example:1",
+        "https://app.example",
+    ] {
+        let (status, ct, body) = post_mcp(
+            &gw,
+            "/mcp/a-v1",
+            Some(&token),
+            &list,
+            &[("origin", hostile)],
+        )
+        .await;
+        assert_eq!(status, 403, "{hostile}: {body}");
+        assert_eq!(ct, "application/problem+json", "{hostile}");
+        assert_eq!(body["code"], "origin_not_allowed", "{hostile}");
+        assert_eq!(body["instance"], "/mcp/a-v1");
+    }
+    // every method of the route, not only POST
+    let r = http()
+        .get(format!("{}/mcp/a-v1", gw.base))
+        .bearer_auth(&token)
+        .header("origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // allowed: the gateway's own origin, --allow-origin http://localhost:*
+    for ok in [gw.base.as_str(), "http://localhost:6274"] {
+        let (status, _, body) =
+            post_mcp(&gw, "/mcp/a-v1", Some(&token), &list, &[("origin", ok)]).await;
+        assert_eq!(status, 200, "{ok}: {body}");
+    }
+    // the route's CORS policy allows its origins on that route
+    let c_token = access_token(&gw, "/mcp/c-v1").await;
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/c-v1",
+        Some(&c_token),
+        &list,
+        &[("origin", "https://app.example")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = post_mcp(
+        &gw,
+        "/mcp/c-v1",
+        Some(&c_token),
+        &list,
+        &[("origin", "https://other.example")],
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // the consent form: refused from elsewhere (a cross-site form post), accepted from the
+    // gateway's own page
+    let id = client_id(&gw).await;
+    let (cookie, state) = consent_form(&gw, &id, "/mcp/a-v1").await;
+    let approve = |origin: Option<String>| {
+        let mut rb = http()
+            .post(format!("{}/__zuplo/oauth/setup", gw.base))
+            .header("cookie", &cookie)
+            .form(&[("state", state.as_str()), ("decision", "approve")]);
+        if let Some(o) = origin {
+            rb = rb.header("origin", o);
+        }
+        rb.send()
+    };
+    for hostile in ["http://evil.example", "null", "http://localhost:6274"] {
+        let r = approve(Some(hostile.to_string())).await.unwrap();
+        assert_eq!(r.status(), 403, "{hostile}");
+        assert!(r.headers().get("location").is_none());
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["code"], "origin_not_allowed");
+    }
+    let r = approve(Some(gw.base.clone())).await.unwrap();
+    assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
+    assert!(location(&r).starts_with(REDIRECT));
+    gw.running.shutdown.cancel();
+}
+
+/// D27: the 2026-07-28 rules are checked before anything reads the request. With a valid
+/// token, every header-mismatch case is refused 400 `-32020`, an unsupported version 400
+/// `-32022` with the supported list, a removed method 404 `-32601`, an invalid `_meta` 400
+/// `-32602`, none of them forwarded (the echo upstream would answer 200); a consistent request
+/// is forwarded with its body unchanged, and a session-era one as before.
+#[tokio::test]
+async fn the_2026_07_28_request_rules_come_before_anything_reads_the_request() {
+    let gw = checked_gateway().await;
+    let token = access_token(&gw, "/mcp/a-v1").await;
+    let call = modern_body(
+        7,
+        "tools/call",
+        json!({"name": "echo", "arguments": {"text": "hi"}}),
+    );
+    let good = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+    ];
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &call, &good).await;
+    assert_eq!(status, 200, "{body}");
+    // the upstream got the very bytes the client sent, and the routing headers
+    assert_eq!(body["result"]["body"], call.to_string());
+    assert_eq!(body["result"]["headers"]["mcp-name"], "echo");
+    let with = |name: &str, value: &'static str| -> Vec<(&'static str, &'static str)> {
+        good.iter()
+            .map(|(k, v)| (*k, if *k == name { value } else { *v }))
+            .collect()
+    };
+    let without = |name: &str| -> Vec<(&'static str, &'static str)> {
+        good.iter().filter(|(k, _)| *k != name).copied().collect()
+    };
+    for (why, headers) in [
+        ("name differs", with("mcp-name", "add")),
+        ("method differs", with("mcp-method", "tools/list")),
+        ("method missing", without("mcp-method")),
+        (
+            "version header differs from _meta",
+            with("mcp-protocol-version", "2025-11-25"),
+        ),
+    ] {
+        let (status, ct, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &call, &headers).await;
+        assert_eq!(status, 400, "{why}: {body}");
+        assert!(ct.starts_with("application/json"), "{why}: {ct}");
+        assert_eq!(body["error"]["code"], -32020, "{why}: {body}");
+        assert_eq!(body["id"], 7, "{why}");
+        assert!(body.get("result").is_none(), "{why}: forwarded");
+    }
+    // unsupported version: 400 with the supported list
+    let mut future = call.clone();
+    future["params"]["_meta"][PV_META] = json!("2099-01-01");
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/a-v1",
+        Some(&token),
+        &future,
+        &with("mcp-protocol-version", "2099-01-01"),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], -32022);
+    assert_eq!(
+        body["error"]["data"],
+        json!({"supported": ["2026-07-28"], "requested": "2099-01-01"})
+    );
+    // methods 2026-07-28 removed: 404 -32601
+    for removed in [
+        "initialize",
+        "ping",
+        "logging/setLevel",
+        "resources/subscribe",
+    ] {
+        let (status, _, body) = post_mcp(
+            &gw,
+            "/mcp/a-v1",
+            Some(&token),
+            &modern_body(8, removed, json!({})),
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", removed),
+            ],
+        )
+        .await;
+        assert_eq!(status, 404, "{removed}: {body}");
+        assert_eq!(body["error"]["code"], -32601, "{removed}");
+    }
+    // an invalid _meta: 400 -32602
+    let mut no_caps = call.clone();
+    no_caps["params"]["_meta"] = json!({PV_META: "2026-07-28"});
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", Some(&token), &no_caps, &good).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32602))
+    );
+    // the session era passes as before
+    let old =
+        json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {"name": "echo"}});
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/a-v1",
+        Some(&token),
+        &old,
+        &[("mcp-protocol-version", "2025-11-25")],
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["body"], old.to_string());
+    // before anything reads the request: before the OAuth policy too
+    let (status, _, _) = post_mcp(&gw, "/mcp/a-v1", None, &call, &good).await;
+    assert_eq!(status, 401);
+    let (status, _, body) = post_mcp(&gw, "/mcp/a-v1", None, &call, &without("mcp-method")).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32020))
+    );
+    gw.running.shutdown.cancel();
+}
+
+/// D27: a list the capability filter rewrote for this caller is `cacheScope: "private"` on a
+/// 2026-07-28 request (the session era has no cache hints), and the filter judges the body's
+/// tool name: an `Mcp-Name` naming an allowed tool does not get a call of another one through.
+#[tokio::test]
+async fn filtered_2026_07_28_lists_are_private_and_the_filter_reads_the_body() {
+    let gw = checked_gateway().await;
+    let token = access_token(&gw, "/mcp/f-v1").await;
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+    ];
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &modern_body(1, "tools/list", json!({})),
+        &headers,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(body["result"]["tools"][0]["name"], "echo");
+    assert_eq!(body["result"]["cacheScope"], "private");
+    let (_, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        &[],
+    )
+    .await;
+    assert_eq!(body["result"]["tools"].as_array().unwrap().len(), 1);
+    assert!(body["result"].get("cacheScope").is_none(), "{body}");
+    // a call of "add" that says "echo" in its header: refused, never filtered by the header
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &modern_body(3, "tools/call", json!({"name": "add", "arguments": {}})),
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (400, json!(-32020))
+    );
+    let (status, _, body) = post_mcp(
+        &gw,
+        "/mcp/f-v1",
+        Some(&token),
+        &modern_body(4, "tools/call", json!({"name": "add", "arguments": {}})),
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "add"),
+        ],
+    )
+    .await;
+    assert_eq!(body["error"]["code"], -32601, "{status} {body}");
+    gw.running.shutdown.cancel();
+}

@@ -71,9 +71,15 @@ async fn mock_scenario(oauth: OAuthOptions) -> MockScenario {
 
 /// [`mock_scenario`] with more options for the token-exchange policy.
 async fn mock_scenario_with(oauth: OAuthOptions, policy_options: Value) -> MockScenario {
-    let mock = spawn_with("127.0.0.1:0", MockOptions { oauth: Some(oauth) })
-        .await
-        .unwrap();
+    let mock = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(oauth),
+            ..MockOptions::default()
+        },
+    )
+    .await
+    .unwrap();
     let mock_base = format!("http://{}", mock.addr);
     let (project, gw, url, tokens) =
         exchange_project("up", &mock.url, "user-oauth", policy_options).await;
@@ -782,6 +788,7 @@ async fn shared_oauth_needs_one_admin_connect_then_every_user_gets_through() {
         "127.0.0.1:0",
         MockOptions {
             oauth: Some(OAuthOptions::default()),
+            ..MockOptions::default()
         },
     )
     .await

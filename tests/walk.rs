@@ -931,6 +931,7 @@ async fn auto_connect_connects_a_pending_upstream_from_the_consent_page() {
         "127.0.0.1:0",
         mcpgw::mock::MockOptions {
             oauth: Some(Default::default()),
+            ..Default::default()
         },
     )
     .await

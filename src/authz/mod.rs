@@ -1,7 +1,8 @@
 //! The authorization server toward MCP clients, and the bearer check of MCP routes.
 //!
 //! Owns: which requests are OAuth endpoints (served only while an MCP OAuth policy is attached,
-//! §1.6), the shared request context (origin, base path, the project's OAuth policy) and the
+//! §1.6), which of them a browser posts to (the consent form: `Origin` checked, D28; the
+//! token, registration and revocation endpoints are client-to-server), the shared request context (origin, base path, the project's OAuth policy) and the
 //! session cookie (§5.5: an opaque token whose hash lives in the store). Each endpoint lives in
 //! its own file and answers its failures with the typed errors of `web`: [`OAuthError`] on the
 //! JSON endpoints (§3.2), an [`ErrorPage`](crate::web::html::ErrorPage) in the browser (§3.3),
@@ -226,8 +227,15 @@ pub async fn handle(
         }
         "/oauth/dev-login" if m == Method::GET => authorize::dev_login(&ctx, parts).await,
         "/oauth/callback" if m == Method::GET => authorize::callback(&ctx, parts).await,
-        "/oauth/setup" if m == Method::GET || m == Method::POST => {
-            authorize::setup(&ctx, parts, body).await
+        "/oauth/setup" if m == Method::GET => authorize::setup(&ctx, parts, body).await,
+        // the consent form posts here: only from the gateway's own pages (D28)
+        "/oauth/setup" if m == Method::POST => {
+            match origin::check_origin(env.origin, &parts.headers, []) {
+                Ok(()) => authorize::setup(&ctx, parts, body).await,
+                Err(foreign) => GatewayError::OriginNotAllowed(foreign)
+                    .at(path, request_id)
+                    .into_response(),
+            }
         }
         "/oauth/setup" => method_not_allowed("GET, POST"),
         "/oauth/register" | "/oauth/token" | "/oauth/revoke" => method_not_allowed("POST"),

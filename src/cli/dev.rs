@@ -81,6 +81,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.port = args.port;
     options.public_url = args.public_url.clone();
     options.trust_forwarded_host = args.trust_forwarded_host;
+    options.allow_origins = args.allow_origin.clone();
     options.state_dir = args.state_dir.clone();
     options.reset_secret_key = args.reset_secret_key;
     options.dev = crate::gateway::DevLogin {
@@ -145,6 +146,12 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     };
     say.line(&format!("mcpgw dev: {} on {origin}", root.display()));
     say.line(&format!("  {state_line}"));
+    if !options.allow_origins.is_empty() {
+        say.line(&format!(
+            "  browser origins allowed on MCP routes besides {origin}: {}",
+            options.allow_origins.join(", ")
+        ));
+    }
     if let Some(m) = &mock {
         say.line(&format!("  mock upstream: {}", m.url));
     }

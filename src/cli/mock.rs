@@ -23,6 +23,10 @@ pub struct MockArgs {
     /// Protect the mock with its own OAuth 2.1 authorization server, on the same port
     #[arg(long)]
     pub oauth: bool,
+    /// Serve MCP 2026-07-28 requests only: initialize and other session-era requests get
+    /// HTTP 400 with -32022 (unsupported protocol version) naming 2026-07-28
+    #[arg(long)]
+    pub modern_only: bool,
     /// Where Protected Resource Metadata is served: under the path, at the root, both, or not at all
     #[arg(long, value_enum, value_name = "WHERE", default_value_t = PrmAtArg::Path, requires = "oauth")]
     pub prm_at: PrmAtArg,
@@ -99,34 +103,36 @@ fn parse_tool_scope(s: &str) -> Result<(String, String), String> {
 impl MockArgs {
     /// The library options these arguments ask for.
     pub fn options(&self) -> MockOptions {
-        if !self.oauth {
-            return MockOptions::default();
-        }
         MockOptions {
-            oauth: Some(OAuthOptions {
-                prm_at: match self.prm_at {
-                    PrmAtArg::Path => PrmAt::Path,
-                    PrmAtArg::Root => PrmAt::Root,
-                    PrmAtArg::Both => PrmAt::Both,
-                    PrmAtArg::None => PrmAt::None,
-                },
-                resource_metadata_in_challenge: !self.no_resource_metadata,
-                challenge_scope: self.challenge_scope,
-                dcr: !self.no_dcr,
-                cimd: self.cimd,
-                refresh_tokens: !self.no_refresh,
-                token_ttl_secs: self.token_ttl,
-                scope: self.scope.clone(),
-                tool_scopes: self.tool_scope.clone(),
-                client: self.client_id.as_ref().map(|id| PreRegisteredClient {
-                    id: id.clone(),
-                    secret: self.client_secret.as_ref().map(Secret::new),
-                }),
-                dcr_auth_method: self.dcr_auth_method.map(|m| match m {
-                    DcrAuthMethodArg::None => ClientAuthMethod::None,
-                    DcrAuthMethodArg::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
-                    DcrAuthMethodArg::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
-                }),
+            oauth: self.oauth.then(|| self.oauth_options()),
+            modern_only: self.modern_only,
+        }
+    }
+
+    fn oauth_options(&self) -> OAuthOptions {
+        OAuthOptions {
+            prm_at: match self.prm_at {
+                PrmAtArg::Path => PrmAt::Path,
+                PrmAtArg::Root => PrmAt::Root,
+                PrmAtArg::Both => PrmAt::Both,
+                PrmAtArg::None => PrmAt::None,
+            },
+            resource_metadata_in_challenge: !self.no_resource_metadata,
+            challenge_scope: self.challenge_scope,
+            dcr: !self.no_dcr,
+            cimd: self.cimd,
+            refresh_tokens: !self.no_refresh,
+            token_ttl_secs: self.token_ttl,
+            scope: self.scope.clone(),
+            tool_scopes: self.tool_scope.clone(),
+            client: self.client_id.as_ref().map(|id| PreRegisteredClient {
+                id: id.clone(),
+                secret: self.client_secret.as_ref().map(Secret::new),
+            }),
+            dcr_auth_method: self.dcr_auth_method.map(|m| match m {
+                DcrAuthMethodArg::None => ClientAuthMethod::None,
+                DcrAuthMethodArg::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
+                DcrAuthMethodArg::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
             }),
         }
     }
@@ -157,7 +163,14 @@ async fn serve(args: MockArgs) -> anyhow::Result<u8> {
         .as_ref()
         .map(|o| (mock::OAuthUrls::new(&mock::origin(bound), o), o.describe()));
 
+    let modern_only = options.modern_only;
     let mut ready = serde_json::json!({ "url": url, "port": bound.port() });
+    if modern_only && let Some(map) = ready.as_object_mut() {
+        map.insert(
+            "protocolVersions".into(),
+            serde_json::json!([mock::MODERN_VERSION]),
+        );
+    }
     if let (Some((urls, _)), Some(map)) = (&oauth, ready.as_object_mut()) {
         map.insert("issuer".into(), urls.issuer.clone().into());
         map.insert("prm".into(), urls.prm.clone().into());
@@ -171,6 +184,12 @@ async fn serve(args: MockArgs) -> anyhow::Result<u8> {
         "mcpgw upstream mock: {} {url} (listening on {bound}; tools echo, add, slow, fail); Ctrl-C to stop",
         mock::SERVER_NAME
     );
+    if modern_only {
+        eprintln!(
+            "  MCP {} only: initialize and other session-era requests get 400 -32022",
+            mock::MODERN_VERSION
+        );
+    }
     if let Some((urls, switches)) = &oauth {
         let none = "(not served)".to_string();
         eprintln!("  protected by its own OAuth 2.1 authorization server:");

@@ -126,6 +126,15 @@ pub struct DevArgs {
     /// behind a proxy that sets them
     #[arg(long)]
     pub trust_forwarded_host: bool,
+    /// A browser origin allowed on MCP routes besides the gateway's own (repeatable; patterns
+    /// such as http://localhost:* allowed); other Origin headers get 403
+    #[arg(
+        long,
+        value_name = "ORIGIN",
+        env = "MCPGW_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allow_origin: Vec<String>,
     /// Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that
     /// point at it, such as the quickstart template
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9001")]
@@ -156,7 +165,7 @@ pub enum UpstreamCommand {
     Probe(ProbeArgs),
     /// Run a real Streamable HTTP MCP server for local labs and tests
     #[command(
-        after_help = "Examples:\n  mcpgw upstream mock                             # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0                    # any free port: read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100  # reachable from other machines\n  mcpgw upstream mock --oauth --port 0            # behind its own OAuth 2.1 AS (DCR, PKCE, refresh)\n  mcpgw upstream mock --oauth --prm-at root --no-resource-metadata\n  mcpgw upstream mock --oauth --no-dcr --client-id app --client-secret s3cret\n  mcpgw upstream mock --oauth --token-ttl 5 --tool-scope add=mcp:admin\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001}\n(with --oauth also \"issuer\", \"prm\" and \"mode\":\"oauth\"), then serves until Ctrl-C or SIGTERM.\nWith --oauth, loopback test hooks: GET /__mock/stats, POST /__mock/expire-access-tokens,\nPOST /__mock/revoke-all. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
+        after_help = "Examples:\n  mcpgw upstream mock                             # http://127.0.0.1:9001/mcp\n  mcpgw upstream mock --port 0                    # any free port: read it from the READY line\n  mcpgw upstream mock --host 0.0.0.0 --port 9100  # reachable from other machines\n  mcpgw upstream mock --oauth --port 0            # behind its own OAuth 2.1 AS (DCR, PKCE, refresh)\n  mcpgw upstream mock --oauth --prm-at root --no-resource-metadata\n  mcpgw upstream mock --oauth --no-dcr --client-id app --client-secret s3cret\n  mcpgw upstream mock --oauth --token-ttl 5 --tool-scope add=mcp:admin\n  mcpgw upstream mock --modern-only               # MCP 2026-07-28 only (initialize gets 400 -32022)\n\nOn start it prints one line on stdout, READY {\"url\":\"http://127.0.0.1:9001/mcp\",\"port\":9001}\n(with --oauth also \"issuer\", \"prm\" and \"mode\":\"oauth\"), then serves until Ctrl-C or SIGTERM.\nWith --oauth, loopback test hooks: GET /__mock/stats, POST /__mock/expire-access-tokens,\nPOST /__mock/revoke-all. Tools: echo, add, slow (progress), fail. Prompt: greeting.\nResources: mock://hello, mock://info, mock://echo/{text}."
     )]
     Mock(MockArgs),
 }

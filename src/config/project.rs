@@ -175,6 +175,40 @@ impl Project {
     pub fn file_span(&self, file: FileId) -> Span {
         Span::file_start(file)
     }
+
+    /// The browser origins a route's `corsPolicy` allows, as patterns: `*` for the built-in
+    /// `anything-goes`, a custom policy's `allowedOrigins` (an array, or one comma-separated
+    /// string), nothing for `none`, no policy or a name `corsPolicies` does not define.
+    pub fn cors_allowed_origins(&self, route: &Route) -> Vec<String> {
+        let Some(name) = route.cors_policy.as_ref().map(|c| c.value.as_str()) else {
+            return Vec::new();
+        };
+        match name {
+            "none" => Vec::new(),
+            "anything-goes" => vec!["*".to_string()],
+            custom => self
+                .cors_policies
+                .iter()
+                .find(|p| p.get("name").and_then(Node::as_str) == Some(custom))
+                .and_then(|p| p.get("allowedOrigins"))
+                .map(|origins| match origins.as_array() {
+                    Some(items) => items
+                        .iter()
+                        .filter_map(Node::as_str)
+                        .map(str::to_string)
+                        .collect(),
+                    None => origins
+                        .as_str()
+                        .unwrap_or_default()
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|o| !o.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                })
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Which folder holds the project: `path` itself, or its parent when `path` is `config/`.

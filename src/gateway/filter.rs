@@ -3,12 +3,15 @@
 //! Owns: who the caller is for the filter ([`Caller`], from `request.user.data` claims), the
 //! request-side check of direct calls (`tools/call`, `prompts/get`, `resources/read`) with the
 //! "Method not found" answer, and the response-side rewrite of list results (removal of items
-//! the caller may not see, projection overlay of the kept ones). Pure functions over bytes and
-//! typed options: reading bodies and headers, and when to call these, is the proxy's job.
+//! the caller may not see, projection overlay of the kept ones, `cacheScope: "private"` on a
+//! 2026-07-28 answer, D27). Pure functions over bytes and typed options: reading bodies and
+//! headers, and when to call these, is the proxy's job. On an MCP route the method and name
+//! are the gateway's one reading of the body ([`McpRequest`], D27), never a header.
 
 use crate::config::policies::capability_filter::{
     AccessControl, CapabilityEntry, CapabilityFilter, CapabilityType,
 };
+use crate::mcp::McpRequest;
 use serde_json::{Map, Value};
 
 /// The identity the filter judges, from the claims of `request.user.data` (§7.2).
@@ -70,6 +73,8 @@ pub struct ResponsePlan {
     batch: bool,
     /// Configured list requests with an id, in body order.
     lists: Vec<(Value, CapabilityType)>,
+    /// A 2026-07-28 request: its filtered answer is per caller, so `cacheScope: "private"`.
+    private: bool,
 }
 
 impl ResponsePlan {
@@ -147,41 +152,105 @@ fn allowed_entry<'a>(
         .find(|e| e.key == key && allowed(&filter.access, e, caller))
 }
 
+/// One JSON-RPC message as the filter judges it.
+struct Message<'a> {
+    id: Option<&'a Value>,
+    method: Option<&'a str>,
+    /// The direct call's target (`params.name`, or `params.uri` of `resources/read`).
+    target: Option<&'a str>,
+}
+
+impl<'a> Message<'a> {
+    /// A message the filter reads itself (batch items, bodies of non-MCP routes).
+    fn of(message: &'a Value) -> Self {
+        let method = message.get("method").and_then(Value::as_str);
+        let target = method.and_then(direct_call).and_then(|(_, param)| {
+            message
+                .get("params")
+                .and_then(|p| p.get(param))
+                .and_then(Value::as_str)
+        });
+        Message {
+            id: message.get("id"),
+            method,
+            target,
+        }
+    }
+
+    /// The gateway's reading of a single MCP request (D27).
+    fn read(read: &'a McpRequest) -> Self {
+        Message {
+            id: read.id.as_ref(),
+            method: read.method.as_deref(),
+            target: read.name.as_deref(),
+        }
+    }
+}
+
 /// The request side of §7.2: blocks a body with a direct call the caller may not make, else
 /// says which responses to filter. A body that is not JSON is forwarded untouched.
 pub fn inspect_request(filter: &CapabilityFilter, body: &[u8], caller: &Caller) -> RequestVerdict {
     let Ok(parsed) = serde_json::from_slice::<Value>(body) else {
         return RequestVerdict::Forward(ResponsePlan::default());
     };
-    let (batch, messages): (bool, Vec<&Value>) = match &parsed {
-        Value::Array(items) => (true, items.iter().collect()),
-        other => (false, vec![other]),
-    };
+    match &parsed {
+        Value::Array(items) => inspect(filter, true, false, items.iter().map(Message::of), caller),
+        single => inspect(filter, false, false, [Message::of(single)], caller),
+    }
+}
+
+/// [`inspect_request`] on an MCP route: a single message is judged by the gateway's reading
+/// of it (`read`, after the 2026-07-28 rules passed), never by a header; the items of a batch
+/// (session era only) are read here.
+pub fn inspect_mcp_request(
+    filter: &CapabilityFilter,
+    read: &McpRequest,
+    body: &[u8],
+    caller: &Caller,
+) -> RequestVerdict {
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if batch {
+        return inspect_request(filter, body, caller);
+    }
+    inspect(
+        filter,
+        false,
+        read.is_modern(),
+        [Message::read(read)],
+        caller,
+    )
+}
+
+fn inspect<'a>(
+    filter: &CapabilityFilter,
+    batch: bool,
+    private: bool,
+    messages: impl IntoIterator<Item = Message<'a>>,
+    caller: &Caller,
+) -> RequestVerdict {
     let mut plan = ResponsePlan {
         batch,
         lists: Vec::new(),
+        private,
     };
     for message in messages {
-        let Some(method) = message.get("method").and_then(Value::as_str) else {
+        let Some(method) = message.method else {
             continue;
         };
-        if let Some((t, param)) = direct_call(method) {
+        if let Some((t, _)) = direct_call(method) {
             let Some(list) = filter.list(t) else {
                 continue;
             };
-            let target = message
-                .get("params")
-                .and_then(|p| p.get(param))
-                .and_then(Value::as_str);
-            let permitted =
-                target.is_some_and(|key| allowed_entry(filter, list, key, caller).is_some());
+            let permitted = message
+                .target
+                .is_some_and(|key| allowed_entry(filter, list, key, caller).is_some());
             if !permitted {
-                let id = message.get("id").cloned().unwrap_or(Value::Null);
+                let id = message.id.cloned().unwrap_or(Value::Null);
                 return RequestVerdict::Block(method_not_found(id));
             }
         } else if let Some(t) = list_call(method)
             && filter.list(t).is_some()
-            && let Some(id) = message.get("id")
+            && let Some(id) = message.id
         {
             plan.lists.push((id.clone(), t));
         }
@@ -219,7 +288,7 @@ pub fn filter_response(
             let mut changed = false;
             for item in items.iter_mut() {
                 if let Some(t) = plan.list_for(item.get("id")) {
-                    changed |= filter_item(filter, t, caller, item);
+                    changed |= filter_item(filter, t, caller, plan.private, item);
                 }
             }
             changed
@@ -232,7 +301,7 @@ pub fn filter_response(
                 plan.lists.first().map(|(_, t)| *t)
             };
             match t {
-                Some(t) => filter_item(filter, t, caller, single),
+                Some(t) => filter_item(filter, t, caller, plan.private, single),
                 None => false,
             }
         }
@@ -243,11 +312,13 @@ pub fn filter_response(
     serde_json::to_vec(&parsed).ok()
 }
 
-/// Filters one JSON-RPC response answering a list of type `t`; true when it changed.
+/// Filters one JSON-RPC response answering a list of type `t`; true when it changed. A
+/// `private` (2026-07-28) answer gets `cacheScope: "private"`: what it lists depends on who asked.
 fn filter_item(
     filter: &CapabilityFilter,
     t: CapabilityType,
     caller: &Caller,
+    private: bool,
     response: &mut Value,
 ) -> bool {
     let Some(list) = filter.list(t) else {
@@ -286,6 +357,13 @@ fn filter_item(
         .collect();
     changed |= kept.len() != before;
     *items = kept;
+    if private
+        && let Some(Value::Object(result)) = response.get_mut("result")
+        && result.get("cacheScope") != Some(&Value::from("private"))
+    {
+        result.insert("cacheScope".into(), "private".into());
+        changed = true;
+    }
     changed
 }
 
@@ -776,6 +854,82 @@ mod tests {
         assert_eq!(out, Some(tools_result(json!([]))));
     }
 
+    // ---- MCP routes: the gateway's reading, 2026-07-28 answers
+
+    fn read(era: crate::mcp::Era, method: &str, name: Option<&str>) -> McpRequest {
+        McpRequest {
+            era: Some(era),
+            id: Some(json!(1)),
+            method: Some(method.to_string()),
+            name: name.map(str::to_string),
+            protocol_version: None,
+        }
+    }
+
+    #[test]
+    fn mcp_routes_judge_the_gateways_reading_of_the_body() {
+        use crate::mcp::Era;
+        let f = tools_only(vec![entry("search")]);
+        let c = Caller::default();
+        let body = bytes(&call(json!(1), "tools/call", json!({"name": "search"})));
+        let v = inspect_mcp_request(
+            &f,
+            &read(Era::Modern, "tools/call", Some("delete")),
+            &body,
+            &c,
+        );
+        assert_eq!(blocked(v), not_found(json!(1)));
+        let v = inspect_mcp_request(
+            &f,
+            &read(Era::Session, "tools/call", Some("search")),
+            &body,
+            &c,
+        );
+        assert!(matches!(v, RequestVerdict::Forward(p) if p.is_empty()));
+        // a batch is read item by item
+        let batch = bytes(&json!([call(json!(2), "tools/call", json!({"name": "x"}))]));
+        let v = inspect_mcp_request(&f, &McpRequest::default(), &batch, &c);
+        assert_eq!(blocked(v), not_found(json!(2)));
+    }
+
+    #[test]
+    fn filtered_2026_07_28_lists_are_private() {
+        use crate::mcp::Era;
+        let f = tools_only(vec![entry("search")]);
+        let c = Caller::default();
+        let body = bytes(&call(json!(1), "tools/list", json!({})));
+        let answer = json!({"jsonrpc":"2.0","id":1,"result":{
+            "tools":[{"name":"search"},{"name":"delete"}],
+            "resultType":"complete","ttlMs":60000,"cacheScope":"public"}});
+        let filtered = |era| {
+            let RequestVerdict::Forward(plan) =
+                inspect_mcp_request(&f, &read(era, "tools/list", None), &body, &c)
+            else {
+                panic!("blocked")
+            };
+            filter_response(&f, &plan, &c, "application/json", &bytes(&answer))
+                .map(|b| serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null))
+        };
+        let modern = filtered(Era::Modern).expect("changed");
+        assert_eq!(modern["result"]["cacheScope"], "private");
+        assert_eq!(modern["result"]["tools"], json!([{"name":"search"}]));
+        assert_eq!(modern["result"]["ttlMs"], 60000);
+        // the session era has no cache hints to set
+        let session = filtered(Era::Session).expect("changed");
+        assert_eq!(session["result"]["cacheScope"], "public");
+        // nothing removed: still per caller, so still private
+        let all = json!({"jsonrpc":"2.0","id":1,"result":{"tools":[{"name":"search"}],"cacheScope":"public"}});
+        let RequestVerdict::Forward(plan) =
+            inspect_mcp_request(&f, &read(Era::Modern, "tools/list", None), &body, &c)
+        else {
+            panic!("blocked")
+        };
+        let out =
+            filter_response(&f, &plan, &c, "application/json", &bytes(&all)).expect("changed");
+        let out: Value = serde_json::from_slice(&out).unwrap_or(Value::Null);
+        assert_eq!(out["result"]["cacheScope"], "private");
+    }
+
     // ---- response side
 
     #[test]
@@ -1195,6 +1349,7 @@ mod tests {
                     let plan = ResponsePlan {
                         batch: body.first().is_some_and(|b| b % 2 == 0),
                         lists: vec![(json!(1), CapabilityType::Tools)],
+                        private: body.len() % 2 == 0,
                     };
                     let _ = filter_response(&f, &plan, &c, "application/json", &body);
                 }

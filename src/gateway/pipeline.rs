@@ -1,9 +1,11 @@
 //! The inbound policy chain of a route (SPEC §3.17, D11, D12).
 //!
-//! Owns: what each policy mcpgw runs does to a request (headers, size limit, rate limit, the
-//! request side of the capability filter), in the route's order, and the up-front refusal (501)
-//! of a route that uses anything mcpgw cannot run — an unsupported piece is never skipped. Each
-//! policy either lets the request continue, maybe changed, or answers it.
+//! Owns: what every MCP route checks before its policies (D28: a foreign `Origin` is refused;
+//! D27: a POST body is read once and checked against the 2026-07-28 rules, and that reading is
+//! what later steps use), what each policy mcpgw runs does to a request (headers, size limit,
+//! rate limit, the request side of the capability filter), in the route's order, and the
+//! up-front refusal (501) of a route that uses anything mcpgw cannot run — an unsupported piece
+//! is never skipped. Each policy either lets the request continue, maybe changed, or answers it.
 
 use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
 use super::state::{AppState, Served};
@@ -11,6 +13,8 @@ use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
 use crate::config::policies::handlers::HandlerConfig;
+use crate::mcp::McpRequest;
+use crate::web::origin;
 use crate::web::problem::{GatewayError, Problem};
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
@@ -40,6 +44,9 @@ pub struct Inbound {
     pub request_id: String,
     /// Response-side work of capability filters that saw list requests.
     pub response_filters: Vec<(Arc<CapabilityFilter>, Caller, ResponsePlan)>,
+    /// A POST on an MCP route: the gateway's one reading of its body, once the 2026-07-28
+    /// rules passed (D27). The capability filter and the access log use it, never a header.
+    pub mcp: Option<McpRequest>,
 }
 
 impl Inbound {
@@ -134,7 +141,8 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
     None
 }
 
-/// Runs the route's inbound policies in order. `Some(response)` when one of them answered.
+/// Runs the route's inbound policies in order, after the checks of an MCP route
+/// ([`mcp_entry`]). `Some(response)` when one of them answered.
 pub async fn run(
     state: &AppState,
     served: &Served,
@@ -142,6 +150,11 @@ pub async fn run(
     req: &mut Inbound,
 ) -> Option<Response> {
     let project = &served.report.project;
+    if served.report.model.is_mcp_route(route)
+        && let Some(answer) = mcp_entry(state, served, route, req).await
+    {
+        return Some(answer);
+    }
     if let Some(why) = unsupported(served, route) {
         return Some(req.problem(GatewayError::NotImplemented(why)));
     }
@@ -198,6 +211,60 @@ pub async fn run(
         }
     }
     None
+}
+
+/// What an MCP route checks before anything reads the request: a browser `Origin` that is
+/// neither the gateway's nor allowed for the route (`--allow-origin`, the route's `corsPolicy`)
+/// is refused with 403 (D28); a POST body is read whole (bounded) and checked against the
+/// 2026-07-28 rules, a refusal answered with the revision's status and JSON-RPC error (D27).
+/// The reading is kept in [`Inbound::mcp`], the bytes in [`Inbound::buffered`] (the proxy
+/// sends them on). GET and DELETE go on as they are.
+async fn mcp_entry(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    req: &mut Inbound,
+) -> Option<Response> {
+    let project = &served.report.project;
+    let cors = project.cors_allowed_origins(&project.routes[route]);
+    let allowed = state
+        .origin
+        .allowed_origins
+        .iter()
+        .chain(&cors)
+        .map(String::as_str);
+    if let Err(foreign) = origin::check_origin(&state.origin, &req.headers, allowed) {
+        return Some(req.problem(GatewayError::OriginNotAllowed(foreign)));
+    }
+    if req.method != Method::POST {
+        return None;
+    }
+    let body = match req.body_bytes(body_limit(served, route)).await {
+        Ok(b) => b,
+        Err(resp) => return Some(resp),
+    };
+    match crate::mcp::check_request(&req.headers, &body) {
+        Ok(read) => {
+            req.mcp = Some(read);
+            None
+        }
+        Err(rejection) => Some(rejection.into_response()),
+    }
+}
+
+/// How much of a body is read up front: [`DEFAULT_BODY_LIMIT`], or more when a size-limit
+/// policy of the route allows more (that policy still runs in its turn).
+fn body_limit(served: &Served, route: usize) -> usize {
+    let project = &served.report.project;
+    project.routes[route]
+        .inbound
+        .iter()
+        .filter_map(|n| project.policy_position(&n.value))
+        .filter_map(|i| match &served.report.model.policies[i] {
+            PolicyConfig::RequestSizeLimit(l) => usize::try_from(l.max_size_in_bytes).ok(),
+            _ => None,
+        })
+        .fold(DEFAULT_BODY_LIMIT, usize::max)
 }
 
 fn set_header(headers: &mut HeaderMap, h: &HeaderSetting) {
@@ -287,7 +354,11 @@ async fn capability_filter(
         .cloned()
         .unwrap_or(serde_json::Value::Null);
     let caller = Caller::from_user_data(&data, &c.access);
-    match filter::inspect_request(c, &body, &caller) {
+    let verdict = match &req.mcp {
+        Some(read) => filter::inspect_mcp_request(c, read, &body, &caller),
+        None => filter::inspect_request(c, &body, &caller),
+    };
+    match verdict {
         RequestVerdict::Block(bytes) => Some(
             (
                 StatusCode::OK,

@@ -12,6 +12,7 @@ use super::router::Match;
 use super::state::{AppState, Served};
 use super::state::{OpenedState, open_state};
 use crate::authz::DevLogin;
+use crate::mcp::McpRequest;
 use crate::store::keyfile::{self};
 use crate::web::origin::{self, OriginPolicy};
 use crate::web::problem::GatewayError;
@@ -44,6 +45,8 @@ pub struct DevOptions {
     pub reset_secret_key: bool,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
+    /// `--allow-origin`: browser origins allowed on MCP routes besides the gateway's own (D28).
+    pub allow_origins: Vec<String>,
 }
 
 impl DevOptions {
@@ -66,6 +69,7 @@ impl DevOptions {
             state_dir: None,
             reset_secret_key: false,
             dev: DevLogin::default(),
+            allow_origins: Vec::new(),
         }
     }
 }
@@ -87,6 +91,11 @@ async fn handle(
     let path = req.uri().path().to_string();
     let (response, route) = dispatch(&state, &served, peer, request_id.clone(), req).await;
     let upstream = response.extensions().get::<UpstreamStatus>().map(|u| u.0);
+    // the MCP method as the body says it (D27), never a header; not the name or arguments
+    let mcp_method = response
+        .extensions()
+        .get::<McpRequest>()
+        .and_then(|m| m.method.as_deref());
     let (route_path, operation_id) = match route {
         Some(i) => {
             let r = &served.report.project.routes[i];
@@ -102,6 +111,7 @@ async fn handle(
         route = route_path,
         operation_id = operation_id,
         status = response.status().as_u16(),
+        mcp_method,
         latency_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
         upstream_status = upstream,
         "request"
@@ -196,9 +206,18 @@ async fn dispatch(
                 params,
                 request_id,
                 response_filters: Vec::new(),
+                mcp: None,
             };
-            if let Some(resp) = pipeline::run(state, served, route, &mut inbound).await {
-                return (resp, Some(route));
+            let answer = pipeline::run(state, served, route, &mut inbound).await;
+            let mcp = inbound.mcp.clone();
+            let with_mcp = |mut resp: Response| {
+                if let Some(m) = mcp {
+                    resp.extensions_mut().insert(m);
+                }
+                resp
+            };
+            if let Some(resp) = answer {
+                return (with_mcp(resp), Some(route));
             }
             let Some(Some(handler)) = served.report.model.handlers.get(route) else {
                 return (
@@ -209,7 +228,7 @@ async fn dispatch(
                 );
             };
             (
-                proxy::forward(state, served, handler, inbound).await,
+                with_mcp(proxy::forward(state, served, handler, inbound).await),
                 Some(route),
             )
         }
@@ -265,6 +284,7 @@ pub async fn start_with_state(
         public_url: options.public_url.clone(),
         trust_forwarded_host: options.trust_forwarded_host,
         listen_origin,
+        allowed_origins: options.allow_origins.clone(),
     };
     let mut app_state = AppState::new(served, origin, opened.store, opened.secret);
     app_state.dev = options.dev.clone();

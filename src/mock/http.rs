@@ -7,13 +7,18 @@
 //! - GET: 405 (the mock offers no server-initiated stream). DELETE: 200 (session ended).
 //! - Sessions: `initialize` issues an `Mcp-Session-Id`, but the mock is stateless: requests are
 //!   served with any session id or none.
+//! - 2026-07-28 requests pass the revision's rules first (`modern`) and a single request's
+//!   JSON error answer gets the revision's HTTP status (400, or 404 for an unknown method); a
+//!   batch may not carry one (400, `-32600`). `--modern-only` ([`app_with`]) serves nothing
+//!   else: session-era requests, batches and notifications get 400 `-32022`, DELETE 405.
 
 use super::methods::{self, HandlerCtx};
+use super::modern::{self, Era};
 use super::rpc::{self, INVALID_REQUEST, Incoming, PARSE_ERROR, RpcError};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::DefaultBodyLimit;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::sse::{Event, Sse};
@@ -28,10 +33,14 @@ use tokio::sync::mpsc;
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 const SESSION_HEADER: HeaderName = HeaderName::from_static("mcp-session-id");
-const PROTOCOL_VERSION_HEADER: HeaderName = HeaderName::from_static("mcp-protocol-version");
 
-/// The axum app: `/mcp` and nothing else.
+/// The axum app: `/mcp` and nothing else, serving both eras.
 pub fn app() -> Router {
+    app_with(false)
+}
+
+/// [`app`], or with `modern_only` an endpoint that serves 2026-07-28 requests only.
+pub fn app_with(modern_only: bool) -> Router {
     Router::new()
         .route(
             "/mcp",
@@ -40,9 +49,24 @@ pub fn app() -> Router {
                 .fallback(method_not_allowed),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(Wire { modern_only })
 }
 
-async fn method_not_allowed() -> Response {
+/// Which eras the endpoint serves.
+#[derive(Debug, Clone, Copy)]
+struct Wire {
+    modern_only: bool,
+}
+
+async fn method_not_allowed(State(wire): State<Wire>) -> Response {
+    if wire.modern_only {
+        return (
+            StatusCode::METHOD_NOT_ALLOWED,
+            [(ALLOW, "POST")],
+            "405 Method Not Allowed: this 2026-07-28 MCP endpoint takes POST only\n",
+        )
+            .into_response();
+    }
     (
         StatusCode::METHOD_NOT_ALLOWED,
         [(ALLOW, "POST, DELETE")],
@@ -51,8 +75,12 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
-async fn delete_mcp() -> StatusCode {
-    StatusCode::OK
+/// DELETE ends a session: a session-era operation, not served by a 2026-07-28-only endpoint.
+async fn delete_mcp(State(wire): State<Wire>) -> Response {
+    if wire.modern_only {
+        return method_not_allowed(State(wire)).await;
+    }
+    StatusCode::OK.into_response()
 }
 
 /// What the client accepts, as quality values (0 = not acceptable).
@@ -130,7 +158,16 @@ fn body_error(status: StatusCode, code: i64, message: &str) -> Response {
     )
 }
 
-async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+/// A request refused by the 2026-07-28 rules, with its status.
+fn refused(id: Value, refusal: &modern::Refusal) -> Response {
+    json_response(refusal.status, &rpc::error(id, &refusal.error))
+}
+
+async fn post_mcp(
+    State(wire): State<Wire>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let body = match body {
         Ok(body) => body,
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
@@ -176,6 +213,43 @@ async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Re
             &rpc::error(id.clone(), &RpcError::new(INVALID_REQUEST, message.clone())),
         );
     }
+    // The era: a batch is session-era traffic and may not carry a 2026-07-28 message.
+    let era = if batch {
+        if wire.modern_only {
+            return refused(
+                Value::Null,
+                &modern::session_traffic_refused(&headers, None),
+            );
+        }
+        let modern_item = messages.iter().any(|m| {
+            modern::declares_modern(m)
+                || m.get("method").and_then(Value::as_str) == Some("server/discover")
+        });
+        if modern_item {
+            return body_error(
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                "Invalid Request: 2026-07-28 requests cannot be sent in a JSON-RPC batch",
+            );
+        }
+        Era::Handshake
+    } else {
+        match incoming.first() {
+            Some(Incoming::Request(req)) => {
+                match modern::check(&headers, &messages[0], req, wire.modern_only) {
+                    Ok(era) => era,
+                    Err(refusal) => return refused(req.id.clone(), &refusal),
+                }
+            }
+            _ if wire.modern_only && !modern::claims_modern(&headers, &messages[0]) => {
+                return refused(
+                    Value::Null,
+                    &modern::session_traffic_refused(&headers, None),
+                );
+            }
+            _ => Era::Handshake,
+        }
+    };
     // Only notifications and responses: accepted, nothing to say.
     if incoming
         .iter()
@@ -184,10 +258,6 @@ async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Re
         return StatusCode::ACCEPTED.into_response();
     }
 
-    let header_version = headers
-        .get(PROTOCOL_VERSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let session = incoming
         .iter()
         .any(|m| matches!(m, Incoming::Request(r) if r.method == "initialize"))
@@ -199,12 +269,9 @@ async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Re
             .any(|m| matches!(m, Incoming::Request(r) if methods::streams(r)));
 
     let mut response = if streams || accepts.prefers_sse() {
-        sse_response(incoming, header_version)
+        sse_response(incoming, era)
     } else {
-        let ctx = HandlerCtx {
-            header_version: header_version.as_deref(),
-            sink: None,
-        };
+        let ctx = HandlerCtx { era, sink: None };
         let mut answers = Vec::new();
         for message in &incoming {
             if let Some(answer) = answer(message, &ctx).await {
@@ -216,7 +283,12 @@ async fn post_mcp(headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Re
         } else {
             answers.pop().unwrap_or(Value::Null)
         };
-        json_response(StatusCode::OK, &body)
+        // a 2026-07-28 error answer carries the revision's status (404 for an unknown method)
+        let status = match body["error"]["code"].as_i64() {
+            Some(code) if era == Era::Modern => modern::status_of(code),
+            _ => StatusCode::OK,
+        };
+        json_response(status, &body)
     };
     if let Some(id) = session.and_then(|s| HeaderValue::from_str(&s).ok()) {
         response.headers_mut().insert(SESSION_HEADER, id);
@@ -238,12 +310,12 @@ async fn answer(message: &Incoming, ctx: &HandlerCtx<'_>) -> Option<Value> {
 
 /// Answers on an SSE stream: the messages are handled in order by a task that writes every
 /// notification and response to the stream as soon as it exists.
-fn sse_response(incoming: Vec<Incoming>, header_version: Option<String>) -> Response {
+fn sse_response(incoming: Vec<Incoming>, era: Era) -> Response {
     let (tx, rx) = mpsc::channel::<Value>(16);
     tokio::spawn(async move {
         for message in &incoming {
             let ctx = HandlerCtx {
-                header_version: header_version.as_deref(),
+                era,
                 sink: Some(&tx),
             };
             if let Some(answer) = answer(message, &ctx).await

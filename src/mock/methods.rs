@@ -10,9 +10,8 @@
 //! (an `isError` result), prompt `greeting`, resources `mock://hello` and `mock://info`, and
 //! the template `mock://echo/{text}`.
 
-use super::rpc::{
-    self, INVALID_PARAMS, RESOURCE_NOT_FOUND, Request, RpcError, UNSUPPORTED_PROTOCOL_VERSION,
-};
+use super::modern::{Era, MODERN_VERSION, PROTOCOL_VERSION_META_KEY, REMOVED_IN_MODERN};
+use super::rpc::{self, INVALID_PARAMS, RESOURCE_NOT_FOUND, Request, RpcError};
 use serde_json::{Map, Value, json};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -21,12 +20,9 @@ use tokio::sync::mpsc;
 pub const SERVER_NAME: &str = "mcpgw-mock";
 /// Versions negotiated by `initialize`, oldest first.
 pub const HANDSHAKE_VERSIONS: [&str; 3] = ["2025-03-26", "2025-06-18", "2025-11-25"];
-/// The per-request-envelope revision answered by `server/discover`.
-pub const MODERN_VERSION: &str = "2026-07-28";
-/// Every version the mock speaks, oldest first (the `supported` list of -32022 errors).
+/// Every version the mock speaks, oldest first.
 pub const SUPPORTED_VERSIONS: [&str; 4] = ["2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
 
-const PROTOCOL_VERSION_META_KEY: &str = "io.modelcontextprotocol/protocolVersion";
 const SERVER_INFO_META_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
 /// Bounds of the `slow` tool's arguments.
@@ -39,32 +35,24 @@ const SLOW_MAX_TOTAL_MS: u64 = 60_000;
 
 /// What a request handler may use besides the request.
 pub struct HandlerCtx<'a> {
-    /// The `MCP-Protocol-Version` header, when present.
-    pub header_version: Option<&'a str>,
+    /// The request's era, decided by `modern` (a 2026-07-28 request passed its rules).
+    pub era: Era,
     /// Where server-to-client notifications go while the request runs: the SSE stream of the
     /// response. `None` when the response is plain JSON (notifications are then dropped).
     pub sink: Option<&'a mpsc::Sender<Value>>,
 }
 
-/// The protocol era a request belongs to; it decides the shape of results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Era {
-    Handshake,
-    Modern,
-}
-
-/// Answers one request: the full JSON-RPC response object.
+/// Answers one request: the full JSON-RPC response object. The era was decided (and a
+/// 2026-07-28 request checked) by `modern` before.
 pub async fn handle(req: &Request, ctx: &HandlerCtx<'_>) -> Value {
-    let outcome = match era(req, ctx) {
-        Ok(era) => dispatch(req, ctx, era).await.map(|(res, cacheable)| {
-            if era == Era::Modern {
-                modern_result(res, cacheable)
-            } else {
-                res
-            }
-        }),
-        Err(e) => Err(e),
-    };
+    let era = ctx.era;
+    let outcome = dispatch(req, ctx, era).await.map(|(res, cacheable)| {
+        if era == Era::Modern {
+            modern_result(res, cacheable)
+        } else {
+            res
+        }
+    });
     match outcome {
         Ok(res) => rpc::result(req.id.clone(), res),
         Err(e) => rpc::error(req.id.clone(), &e),
@@ -77,47 +65,6 @@ pub fn streams(req: &Request) -> bool {
     req.method == "tools/call"
         && req.params.as_ref().and_then(|p| p.get("name")) == Some(&json!("slow"))
         && progress_token(req).is_some()
-}
-
-fn era(req: &Request, ctx: &HandlerCtx<'_>) -> Result<Era, RpcError> {
-    if req.method == "initialize" {
-        return Ok(Era::Handshake);
-    }
-    let discover = req.method == "server/discover";
-    let envelope = match req.meta().and_then(|m| m.get(PROTOCOL_VERSION_META_KEY)) {
-        Some(Value::String(v)) => Some(v.as_str()),
-        Some(_) => {
-            return Err(RpcError::invalid_params(format!(
-                "Invalid params: _meta[\"{PROTOCOL_VERSION_META_KEY}\"] must be a string"
-            )));
-        }
-        None => None,
-    };
-    // The envelope is the request's own claim: it must name a version the mock speaks.
-    if let Some(v) = envelope {
-        return match v {
-            MODERN_VERSION => Ok(Era::Modern),
-            v if !discover && HANDSHAKE_VERSIONS.contains(&v) => Ok(Era::Handshake),
-            v => Err(unsupported_version(v)),
-        };
-    }
-    // Without one, the MCP-Protocol-Version header is read leniently: only `server/discover`
-    // (a version negotiation) refuses a version it cannot serve.
-    let header = ctx.header_version.filter(|v| !v.is_empty());
-    match header {
-        Some(MODERN_VERSION) => Ok(Era::Modern),
-        Some(v) if discover => Err(unsupported_version(v)),
-        _ if discover => Ok(Era::Modern),
-        _ => Ok(Era::Handshake),
-    }
-}
-
-fn unsupported_version(requested: &str) -> RpcError {
-    RpcError::new(
-        UNSUPPORTED_PROTOCOL_VERSION,
-        format!("Unsupported protocol version: {requested}"),
-    )
-    .with_data(json!({ "supported": SUPPORTED_VERSIONS, "requested": requested }))
 }
 
 /// 2026-07-28 results: `resultType` always; cache hints on cacheable results.
@@ -140,6 +87,16 @@ async fn dispatch(
 ) -> Result<(Value, bool), RpcError> {
     let plain = |v: Value| Ok((v, false));
     let cacheable = |v: Value| Ok((v, true));
+    if era == Era::Modern && REMOVED_IN_MODERN.contains(&req.method.as_str()) {
+        return Err(RpcError::new(
+            rpc::METHOD_NOT_FOUND,
+            format!(
+                "Method not found: {} is not part of protocol revision {MODERN_VERSION}",
+                req.method
+            ),
+        )
+        .with_data(json!({ "method": req.method })));
+    }
     match req.method.as_str() {
         "initialize" => plain(initialize(req)?),
         "server/discover" => cacheable(discover()),
@@ -547,12 +504,13 @@ mod tests {
         }
     }
 
-    async fn answer(method: &str, params: Value) -> Value {
-        let ctx = HandlerCtx {
-            header_version: None,
-            sink: None,
-        };
+    async fn answer_in(era: Era, method: &str, params: Value) -> Value {
+        let ctx = HandlerCtx { era, sink: None };
         handle(&req(method, params), &ctx).await
+    }
+
+    async fn answer(method: &str, params: Value) -> Value {
+        answer_in(Era::Handshake, method, params).await
     }
 
     #[tokio::test]
@@ -570,19 +528,17 @@ mod tests {
     #[tokio::test]
     async fn discover_and_modern_results() {
         let meta = json!({"_meta":{PROTOCOL_VERSION_META_KEY: MODERN_VERSION, "io.modelcontextprotocol/clientCapabilities": {}}});
-        let r = answer("server/discover", meta.clone()).await;
+        let r = answer_in(Era::Modern, "server/discover", meta.clone()).await;
         assert_eq!(r["result"]["supportedVersions"], json!([MODERN_VERSION]));
         assert_eq!(r["result"]["resultType"], "complete");
         assert_eq!(r["result"]["ttlMs"], 0);
-        let r = answer("ping", meta.clone()).await;
-        assert_eq!(r["result"], json!({"resultType":"complete"}));
-        let r = answer(
-            "server/discover",
-            json!({"_meta":{PROTOCOL_VERSION_META_KEY: "2025-11-25"}}),
-        )
-        .await;
-        assert_eq!(r["error"]["code"], UNSUPPORTED_PROTOCOL_VERSION);
-        assert_eq!(r["error"]["data"]["requested"], "2025-11-25");
+        let r = answer_in(Era::Modern, "tools/list", meta.clone()).await;
+        assert_eq!(r["result"]["cacheScope"], "private");
+        // removed in 2026-07-28, still served to the handshake era
+        for removed in REMOVED_IN_MODERN {
+            let r = answer_in(Era::Modern, removed, meta.clone()).await;
+            assert_eq!(r["error"]["code"], rpc::METHOD_NOT_FOUND, "{removed}");
+        }
         let r = answer("ping", json!({})).await;
         assert_eq!(r["result"], json!({}));
     }
@@ -621,7 +577,7 @@ mod tests {
     async fn slow_sends_progress_to_the_sink() {
         let (tx, mut rx) = mpsc::channel(8);
         let ctx = HandlerCtx {
-            header_version: None,
+            era: Era::Handshake,
             sink: Some(&tx),
         };
         let r = req(

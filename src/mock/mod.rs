@@ -3,6 +3,8 @@
 //! - `rpc`: JSON-RPC 2.0 messages, classification and error objects.
 //! - `methods`: what each MCP method answers, in the `initialize` era (2025-03-26 to
 //!   2025-11-25) and the `server/discover` era (2026-07-28).
+//! - `modern`: the 2026-07-28 request rules (envelope, routing headers, versions) and which
+//!   era a request belongs to; `--modern-only` serves that era alone.
 //! - `http`: the `/mcp` endpoint: JSON or SSE answers, batches, 202 for notifications, 405, 413.
 //! - `oauth`: `--oauth`, the same endpoint behind the mock's own authorization server.
 //!
@@ -11,11 +13,13 @@
 
 mod http;
 mod methods;
+mod modern;
 pub mod oauth;
 mod rpc;
 
-pub use http::{MAX_BODY_BYTES, app};
-pub use methods::{HANDSHAKE_VERSIONS, MODERN_VERSION, SERVER_NAME, SUPPORTED_VERSIONS};
+pub use http::{MAX_BODY_BYTES, app, app_with};
+pub use methods::{HANDSHAKE_VERSIONS, SERVER_NAME, SUPPORTED_VERSIONS};
+pub use modern::MODERN_VERSION;
 pub use oauth::{OAuthOptions, OAuthUrls, PreRegisteredClient, PrmAt};
 
 use axum::serve::ListenerExt;
@@ -40,11 +44,15 @@ pub enum MockError {
     Task(#[source] tokio::task::JoinError),
 }
 
-/// How the mock runs: open (the default) or behind its own authorization server.
+/// How the mock runs: open (the default) or behind its own authorization server, speaking
+/// both protocol eras (the default) or 2026-07-28 only.
 #[derive(Debug, Clone, Default)]
 pub struct MockOptions {
     /// `Some`: `--oauth` with these switches.
     pub oauth: Option<OAuthOptions>,
+    /// `--modern-only`: serve 2026-07-28 requests only; session-era requests (`initialize`,
+    /// no envelope) get HTTP 400 `-32022` naming `["2026-07-28"]`.
+    pub modern_only: bool,
 }
 
 /// Serves the open mock on `listener` until `shutdown` completes, then finishes the requests
@@ -64,9 +72,10 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), MockError> {
     let bound = listener.local_addr().map_err(MockError::Serve)?;
+    let mcp = app_with(options.modern_only);
     let router = match options.oauth {
-        Some(opts) => oauth::app(app(), &origin(bound), opts),
-        None => app(),
+        Some(opts) => oauth::app(mcp, &origin(bound), opts),
+        None => mcp,
     };
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);

@@ -14,6 +14,8 @@ pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
 /// MCP: the resource named by `resources/read` does not exist.
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
+/// MCP 2026-07-28: a routing header disagrees with the body, or a required one is missing.
+pub const HEADER_MISMATCH: i64 = -32020;
 /// MCP 2026-07-28: the request's protocol version is not supported (`data.supported`).
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 

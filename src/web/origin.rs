@@ -1,9 +1,11 @@
 //! The public origin of a request (SPEC §3.0, D6): issuer, resource and registry URLs derive
-//! from it.
+//! from it; and which browser origins may call the gateway (D28).
 //!
 //! Owns: `Host`, `--public-url` pinning, and the forwarded proto and host only when
 //! `--trust-forwarded-host` says a proxy in front sets them (issue #13: a client must not be
-//! able to change the issuer by sending `X-Forwarded-Proto` itself). Nothing else.
+//! able to change the issuer by sending `X-Forwarded-Proto` itself); the `Origin` check
+//! ([`check_origin`]) and the origin patterns of `--allow-origin` and CORS policies
+//! ([`origin_matches`]).
 
 use axum::http::HeaderMap;
 
@@ -15,6 +17,9 @@ pub struct OriginPolicy {
     pub trust_forwarded_host: bool,
     /// The scheme and authority the server listens on, used when a request has no Host.
     pub listen_origin: String,
+    /// `--allow-origin`: browser origins (patterns, [`origin_matches`]) allowed on MCP routes
+    /// besides the gateway's own (D28).
+    pub allowed_origins: Vec<String>,
 }
 
 fn first_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -80,6 +85,69 @@ pub fn origin(policy: &OriginPolicy, headers: &HeaderMap) -> String {
         (Some(h), Some(f)) if !f.eq_ignore_ascii_case(&h) => policy.listen_origin.clone(),
         (Some(h), _) => format!("{scheme}://{h}"),
         (None, _) => policy.listen_origin.clone(),
+    }
+}
+
+/// D28 (DNS-rebinding protection): `Err(origin)` when the request carries an `Origin` that is
+/// neither the gateway's public origin ([`origin`]) nor matched by one of `allowed`
+/// ([`origin_matches`]). A request without `Origin` (a non-browser client) passes; `null` and
+/// a value that is not text are refused.
+pub fn check_origin<'a>(
+    policy: &OriginPolicy,
+    headers: &HeaderMap,
+    allowed: impl IntoIterator<Item = &'a str>,
+) -> Result<(), String> {
+    let mut values = headers.get_all(axum::http::header::ORIGIN).iter();
+    let Some(value) = values.next() else {
+        return Ok(());
+    };
+    let Ok(sent) = value.to_str() else {
+        return Err(String::from_utf8_lossy(value.as_bytes()).into_owned());
+    };
+    // a browser sends one Origin; two are not a browser's request, and one of them may lie
+    if values.next().is_some() {
+        return Err(sent.to_string());
+    }
+    let sent = sent.trim();
+    let own = origin(policy, headers);
+    if sent.eq_ignore_ascii_case(&own) || allowed.into_iter().any(|p| origin_matches(p, sent)) {
+        Ok(())
+    } else {
+        Err(sent.to_string())
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) matches an allowed-origin pattern: `*` (any
+/// origin), an exact origin (case-insensitive, a trailing `/` ignored), or one with `*`
+/// wildcards that stand for any run of characters other than `/` (`http://localhost:*` for any
+/// port, `https://*.example.com` for subdomains). A pattern without a scheme is matched
+/// against the origin's host and port (`*.example.com`, as Zuplo's CORS policies allow).
+/// `null` matches only a pattern that says `null`.
+pub fn origin_matches(pattern: &str, origin: &str) -> bool {
+    let pattern = pattern.trim().trim_end_matches('/').to_ascii_lowercase();
+    let origin = origin.trim().to_ascii_lowercase();
+    if pattern == "*" {
+        return origin != "null";
+    }
+    let subject = if pattern.contains("://") {
+        origin.as_str()
+    } else {
+        match origin.split_once("://") {
+            Some((_, authority)) => authority,
+            None => origin.as_str(),
+        }
+    };
+    glob(pattern.as_bytes(), subject.as_bytes())
+}
+
+/// `*` matches any run (possibly empty) of bytes other than `/`; everything else itself.
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    match pattern.split_first() {
+        None => text.is_empty(),
+        Some((b'*', rest)) => (0..=text.len())
+            .take_while(|&i| i == 0 || text[i - 1] != b'/')
+            .any(|i| glob(rest, &text[i..])),
+        Some((c, rest)) => text.first() == Some(c) && glob(rest, &text[1..]),
     }
 }
 
@@ -167,6 +235,72 @@ mod tests {
             origin(&pinned, &h(&[("host", "x")])),
             "https://gw.example.com"
         );
+    }
+
+    #[test]
+    fn origin_check_and_patterns() {
+        let p = OriginPolicy {
+            listen_origin: "http://127.0.0.1:9000".into(),
+            allowed_origins: vec!["http://localhost:*".into()],
+            ..Default::default()
+        };
+        let with = |origin: &'static str| h(&[("host", "127.0.0.1:9000"), ("origin", origin)]);
+        assert_eq!(
+            check_origin(&p, &h(&[("host", "127.0.0.1:9000")]), []),
+            Ok(())
+        );
+        assert_eq!(check_origin(&p, &with("http://127.0.0.1:9000"), []), Ok(()));
+        assert_eq!(check_origin(&p, &with("HTTP://127.0.0.1:9000"), []), Ok(()));
+        assert_eq!(
+            check_origin(&p, &with("http://evil.example"), []),
+            Err("http://evil.example".into())
+        );
+        assert!(check_origin(&p, &with("null"), []).is_err());
+        let patterns = p.allowed_origins.iter().map(String::as_str);
+        assert_eq!(
+            check_origin(&p, &with("http://localhost:6274"), patterns),
+            Ok(())
+        );
+        assert!(
+            check_origin(
+                &p,
+                &with("http://localhost.evil.example"),
+                ["http://localhost:*"]
+            )
+            .is_err()
+        );
+        let mut two = with("http://127.0.0.1:9000");
+        two.append("origin", HeaderValue::from_static("http://evil.example"));
+        assert!(check_origin(&p, &two, []).is_err());
+
+        assert!(origin_matches("*", "https://a.example"));
+        assert!(!origin_matches("*", "null"));
+        assert!(origin_matches("https://a.example/", "https://A.example"));
+        assert!(!origin_matches(
+            "https://a.example",
+            "https://a.example.evil"
+        ));
+        assert!(origin_matches(
+            "https://*.example.com",
+            "https://api.example.com"
+        ));
+        assert!(!origin_matches(
+            "https://*.example.com",
+            "https://example.com"
+        ));
+        assert!(!origin_matches(
+            "https://*.example.com",
+            "http://api.example.com"
+        ));
+        assert!(origin_matches("*.example.com", "https://api.example.com"));
+        assert!(origin_matches(
+            "http://localhost:*",
+            "http://localhost:6274"
+        ));
+        assert!(!origin_matches(
+            "http://localhost:*",
+            "http://localhost:1/x"
+        ));
     }
 
     #[test]

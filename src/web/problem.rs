@@ -230,6 +230,13 @@ pub enum GatewayError {
     /// Local state failed (500). The detail names the step; the cause goes to the dev log only.
     #[error("The gateway could not {0}; the dev log has the cause.")]
     Internal(&'static str),
+    /// A browser request from a page of another origin (D28, DNS-rebinding protection): the
+    /// `Origin` is neither the gateway's public origin nor one allowed for the route (403,
+    /// `origin_not_allowed`).
+    #[error(
+        "Requests from the origin {0} are not allowed here: only the gateway's own origin and the origins allowed for the route (mcpgw dev --allow-origin, the route's corsPolicy) may call it."
+    )]
+    OriginNotAllowed(String),
 }
 
 fn more_than_five(n: usize) -> String {
@@ -252,7 +259,7 @@ impl GatewayError {
             }
             E::UnknownMcpRoute(_) | E::UnreadableBody => StatusCode::BAD_REQUEST,
             E::Unauthenticated { .. } => StatusCode::UNAUTHORIZED,
-            E::InsufficientScope { .. } => StatusCode::FORBIDDEN,
+            E::InsufficientScope { .. } | E::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             E::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             E::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
@@ -284,6 +291,7 @@ impl GatewayError {
             GatewayError::UnknownUpstream(_) => Some("unknown_upstream_server"),
             GatewayError::InvalidConnectRequest(_) => Some("invalid_request"),
             GatewayError::SignInToConnect => Some("authentication_required"),
+            GatewayError::OriginNotAllowed(_) => Some("origin_not_allowed"),
             _ => None,
         }
     }
