@@ -91,7 +91,10 @@ pub fn origin(policy: &OriginPolicy, headers: &HeaderMap) -> String {
 /// D28 (DNS-rebinding protection): `Err(origin)` when the request carries an `Origin` that is
 /// neither the gateway's public origin ([`origin`]) nor matched by one of `allowed`
 /// ([`origin_matches`]). A request without `Origin` (a non-browser client) passes; `null` and
-/// a value that is not text are refused.
+/// a value that is not text are refused. While the gateway listens on loopback and no
+/// `--public-url` pins its origin, its own origin counts only with a loopback host: a
+/// rebinding page at `http://evil.example:9000` sends a `Host` and an `Origin` that agree, and
+/// only the host tells it from `http://127.0.0.1:9000`.
 pub fn check_origin<'a>(
     policy: &OriginPolicy,
     headers: &HeaderMap,
@@ -110,11 +113,24 @@ pub fn check_origin<'a>(
     }
     let sent = sent.trim();
     let own = origin(policy, headers);
-    if sent.eq_ignore_ascii_case(&own) || allowed.into_iter().any(|p| origin_matches(p, sent)) {
+    let own_counts = policy.public_url.is_some()
+        || !origin_is_loopback(&policy.listen_origin)
+        || origin_is_loopback(&own);
+    if (own_counts && sent.eq_ignore_ascii_case(&own))
+        || allowed.into_iter().any(|p| origin_matches(p, sent))
+    {
         Ok(())
     } else {
         Err(sent.to_string())
     }
+}
+
+/// Whether an origin's host is loopback (`localhost`, 127.0.0.0/8, `[::1]`).
+fn origin_is_loopback(origin: &str) -> bool {
+    url::Url::parse(origin)
+        .ok()
+        .and_then(|u| u.host_str().map(crate::net::addr::is_loopback_host))
+        .unwrap_or(false)
 }
 
 /// Whether `origin` (`scheme://host[:port]`) matches an allowed-origin pattern: `*` (any
@@ -272,6 +288,20 @@ mod tests {
         let mut two = with("http://127.0.0.1:9000");
         two.append("origin", HeaderValue::from_static("http://evil.example"));
         assert!(check_origin(&p, &two, []).is_err());
+
+        // DNS rebinding: evil.example resolves to 127.0.0.1; Host and Origin agree, the host is
+        // not loopback while the gateway listens on loopback
+        let rebound = h(&[
+            ("host", "evil.example:9000"),
+            ("origin", "http://evil.example:9000"),
+        ]);
+        assert!(check_origin(&p, &rebound, []).is_err());
+        let pinned = OriginPolicy {
+            public_url: Some("https://gw.example.com".into()),
+            ..p.clone()
+        };
+        let proxied = h(&[("host", "x"), ("origin", "https://gw.example.com")]);
+        assert_eq!(check_origin(&pinned, &proxied, []), Ok(()));
 
         assert!(origin_matches("*", "https://a.example"));
         assert!(!origin_matches("*", "null"));
