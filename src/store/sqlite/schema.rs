@@ -2,7 +2,7 @@
 
 /// Migration scripts, applied in order; script `i` brings the schema to version `i + 1`.
 /// Never edit a released script: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE clients (
@@ -151,4 +151,9 @@ CREATE TABLE browser_connect_tickets (
     expires_at    INTEGER NOT NULL,
     consumed_at   INTEGER
 );
+"#;
+
+/// RFC 9207: the issuer a pending authorization answers with (`iss` on the redirect).
+const SCHEMA_V2: &str = r#"
+ALTER TABLE pending_authorizations ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
 "#;
