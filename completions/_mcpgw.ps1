@@ -143,6 +143,8 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A pre-registered client id (accepts any loopback redirect URI)')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The pre-registered client''s secret (client_secret_basic or _post); without it the client is public')
             [CompletionResult]::new('--dcr-auth-method', '--dcr-auth-method', [CompletionResultType]::ParameterName, 'DCR registers every client with this authentication method, whatever it asked for')
+            [CompletionResult]::new('--prm-resource', '--prm-resource', [CompletionResultType]::ParameterName, 'Protected resource metadata names this resource instead of the mock''s MCP URL (a PRM for another resource, which clients must refuse)')
+            [CompletionResult]::new('--iss', '--iss', [CompletionResultType]::ParameterName, 'RFC 9207 iss on authorization responses: exact, left out (although advertised), or with a trailing slash (the last two are for testing clients that must refuse them)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own OAuth 2.1 authorization server, on the same port')
             [CompletionResult]::new('--no-resource-metadata', '--no-resource-metadata', [CompletionResultType]::ParameterName, 'Leave resource_metadata out of the 401 challenge')

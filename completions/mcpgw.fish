@@ -129,6 +129,10 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l dcr-auth-method -d 'DCR registers every client with this authentication method, whatever it asked for' -r -f -a "none\t''
 client_secret_basic\t''
 client_secret_post\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l prm-resource -d 'Protected resource metadata names this resource instead of the mock\'s MCP URL (a PRM for another resource, which clients must refuse)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l iss -d 'RFC 9207 iss on authorization responses: exact, left out (although advertised), or with a trailing slash (the last two are for testing clients that must refuse them)' -r -f -a "exact\t''
+omit\t''
+trailing-slash\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -906,3 +906,148 @@ async fn step_up_on_insufficient_scope_asks_for_reconsent_with_the_wider_scope()
     assert!(scope.split(' ').any(|w| w == "mcp:tools"), "{s:#}");
     gw.shutdown.cancel();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The connect flow by hand (no interop peers needed): a dev-login browser session, the connect
+// link, the upstream AS (the mock auto-approves) and the gateway's callback.
+// ---------------------------------------------------------------------------------------------
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser session at the gateway `gw` (dev-login opens one for any request with a state).
+async fn dev_session(gw: &str) -> String {
+    let r = no_redirects()
+        .get(format!("{gw}/__zuplo/oauth/dev-login?state=by-hand"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn location_of(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// What one connect of upstream `id` (route operation `<id>-mcp`) did, signed in as the dev user.
+struct ByHand {
+    /// The gateway's answer to the connect link (302 to the upstream AS, or an error page).
+    connect: reqwest::StatusCode,
+    connect_body: String,
+    /// The gateway's answer to the callback, when the flow got that far: status and page.
+    callback: Option<(reqwest::StatusCode, String)>,
+}
+
+async fn connect_by_hand(gw: &str, id: &str) -> ByHand {
+    let http = no_redirects();
+    let cookie = dev_session(gw).await;
+    let r = http
+        .get(format!(
+            "{gw}/__zuplo/auth/connections/{id}/connect?operationId={id}-mcp&redirect=true"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let connect = r.status();
+    if connect != 302 {
+        return ByHand {
+            connect,
+            connect_body: r.text().await.unwrap(),
+            callback: None,
+        };
+    }
+    // the upstream AS approves and sends the browser back to the gateway's callback
+    let at_as = http.get(location_of(&r)).send().await.unwrap();
+    assert_eq!(at_as.status(), 302, "{}", at_as.text().await.unwrap());
+    let callback = location_of(&at_as);
+    assert!(
+        callback.contains(&format!("/auth/connections/{id}/callback?")),
+        "{callback}"
+    );
+    let back = http
+        .get(callback)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = back.status();
+    ByHand {
+        connect,
+        connect_body: String::new(),
+        callback: Some((status, back.text().await.unwrap())),
+    }
+}
+
+/// RFC 9728 §3.3: an upstream whose PRM names another resource is not authorized against; the
+/// connect answers the error page naming both URLs, before any registration or authorization.
+#[tokio::test]
+async fn a_prm_for_another_resource_stops_the_connect() {
+    let sc = mock_scenario(OAuthOptions {
+        prm_resource: Some("https://evil.example.com/mcp".into()),
+        ..Default::default()
+    })
+    .await;
+    let gw = format!("http://{}", sc.gw.addr);
+    let done = connect_by_hand(&gw, "up").await;
+    assert_eq!(done.connect, 502, "{}", done.connect_body);
+    let page = &done.connect_body;
+    assert!(page.contains("upstream_resource_mismatch"), "{page}");
+    assert!(page.contains("https://evil.example.com/mcp"), "{page}");
+    assert!(page.contains(sc.mock.url.as_str()), "{page}");
+    assert!(page.contains("RFC 9728"), "{page}");
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["registrations"], 0, "{s:#}");
+    assert_eq!(s["authorizations"], 0, "{s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// RFC 9207 §2.4 at the upstream callback: the mock AS advertises `iss`; a response without it,
+/// or with the issuer plus a trailing slash, is refused before the code is sent anywhere; the
+/// exact issuer connects.
+#[tokio::test]
+async fn upstream_responses_without_the_exact_iss_are_refused() {
+    use mcpgw::mock::IssMode;
+    for (mode, ok) in [
+        (IssMode::Omit, false),
+        (IssMode::TrailingSlash, false),
+        (IssMode::Exact, true),
+    ] {
+        let sc = mock_scenario(OAuthOptions {
+            iss: mode,
+            ..Default::default()
+        })
+        .await;
+        let gw = format!("http://{}", sc.gw.addr);
+        let done = connect_by_hand(&gw, "up").await;
+        assert_eq!(done.connect, 302, "{mode:?}: {}", done.connect_body);
+        let (status, page) = done.callback.expect("the flow reached the callback");
+        let s = stats(&sc.mock_base).await;
+        if ok {
+            assert_eq!(status, 200, "{mode:?}: {page}");
+            assert!(page.contains("Connection complete"), "{page}");
+            assert_eq!(s["token_requests"], 1, "{s:#}");
+        } else {
+            assert_eq!(status, 400, "{mode:?}: {page}");
+            assert!(page.contains("oauth_callback_mismatch"), "{mode:?}: {page}");
+            assert!(page.contains("RFC 9207"), "{mode:?}: {page}");
+            assert_eq!(
+                s["token_requests"], 0,
+                "{mode:?}: the code went nowhere: {s:#}"
+            );
+        }
+        sc.gw.shutdown.cancel();
+    }
+}

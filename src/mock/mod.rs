@@ -16,7 +16,7 @@ mod rpc;
 
 pub use http::{MAX_BODY_BYTES, app};
 pub use methods::{HANDSHAKE_VERSIONS, MODERN_VERSION, SERVER_NAME, SUPPORTED_VERSIONS};
-pub use oauth::{OAuthOptions, OAuthUrls, PreRegisteredClient, PrmAt};
+pub use oauth::{IssMode, OAuthOptions, OAuthUrls, PreRegisteredClient, PrmAt};
 
 use axum::serve::ListenerExt;
 use std::future::Future;

@@ -32,6 +32,12 @@ pub enum UpstreamError {
     DiscoveryUnavailable(String),
     #[error("{0}")]
     RegistrationRequired(String),
+    /// RFC 9728 §3.3: the upstream's PRM names another resource.
+    #[error(
+        "the upstream's protected resource metadata names the resource {resource}, not the upstream URL {upstream} (RFC 9728 §3.3; allowed differences: {}): the gateway does not authorize for another resource",
+        discovery::RESOURCE_NORMALISATION
+    )]
+    ForeignResource { resource: String, upstream: String },
     #[error("{0}")]
     ProviderAccessDenied(String),
     #[error("{0}")]
@@ -51,6 +57,7 @@ impl UpstreamError {
         match self {
             Self::DiscoveryUnavailable(_) => "upstream_oauth_discovery_unavailable",
             Self::RegistrationRequired(_) => "upstream_client_registration_required",
+            Self::ForeignResource { .. } => "upstream_resource_mismatch",
             Self::ProviderAccessDenied(_) => "upstream_provider_access_denied",
             Self::TokenExchangeFailed(_) | Self::OAuth { .. } => "upstream_token_exchange_failed",
             Self::Internal(_) => "internal_error",
@@ -178,6 +185,15 @@ pub async fn setup(
             tried.join("; ")
         ))
     })?;
+    // RFC 9728 §3.3: a PRM for another resource must not be used
+    if let Some(resource) = &found.resource
+        && !found.resource_matches_url
+    {
+        return Err(UpstreamError::ForeignResource {
+            resource: resource.chars().take(256).collect(),
+            upstream: mcp_url.to_string(),
+        });
+    }
     let m = &found.metadata;
     let (Some(authorization_endpoint), Some(token_endpoint)) =
         (m.authorization_endpoint.clone(), m.token_endpoint.clone())
@@ -201,6 +217,7 @@ pub async fn setup(
         resource: found.resource.clone(),
         discovered_scope: found.default_scope(),
         offers_offline_access: m.scopes_supported.iter().any(|s| s == "offline_access"),
+        iss_parameter_supported: m.authorization_response_iss_parameter_supported,
     };
     let client = register(up, te, &found, origin, prefix).await?;
     let setup = Arc::new(Setup {

@@ -28,8 +28,9 @@ pub fn prm_routes(mock: Mock) -> Router {
 }
 
 async fn prm(State(m): State<Mock>) -> Response {
+    let resource = m.opts.prm_resource.as_ref().unwrap_or(&m.urls.resource);
     axum::Json(json!({
-        "resource": m.urls.resource,
+        "resource": resource,
         "authorization_servers": [m.urls.issuer],
         "scopes_supported": m.opts.scopes_supported(),
         "bearer_methods_supported": ["header"],

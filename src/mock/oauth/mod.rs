@@ -60,6 +60,29 @@ impl PrmAt {
     }
 }
 
+/// What the authorization server puts in `iss` (RFC 9207) on its redirects (`--iss`): the
+/// hostile variants are for testing the clients that must check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IssMode {
+    /// The issuer, exactly as the metadata names it.
+    #[default]
+    Exact,
+    /// No `iss`, although the metadata advertises `authorization_response_iss_parameter_supported`.
+    Omit,
+    /// The issuer with a `/` appended.
+    TrailingSlash,
+}
+
+impl IssMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssMode::Exact => "exact",
+            IssMode::Omit => "omit",
+            IssMode::TrailingSlash => "trailing-slash",
+        }
+    }
+}
+
 /// A client known before any registration (`--client-id`, `--client-secret`).
 #[derive(Debug, Clone)]
 pub struct PreRegisteredClient {
@@ -92,6 +115,11 @@ pub struct OAuthOptions {
     /// DCR answers with this client authentication method whatever was asked for (a
     /// confidential client gets a secret), as some authorization servers do (SPEC D17).
     pub dcr_auth_method: Option<crate::client_metadata::ClientAuthMethod>,
+    /// PRM names this `resource` instead of the mock's MCP URL (a PRM for another resource,
+    /// which RFC 9728 §3.3 tells clients to refuse).
+    pub prm_resource: Option<String>,
+    /// `iss` on the authorization responses.
+    pub iss: IssMode,
 }
 
 impl Default for OAuthOptions {
@@ -108,6 +136,8 @@ impl Default for OAuthOptions {
             tool_scopes: Vec::new(),
             client: None,
             dcr_auth_method: None,
+            prm_resource: None,
+            iss: IssMode::Exact,
         }
     }
 }
@@ -159,6 +189,12 @@ impl OAuthOptions {
                 .iter()
                 .map(|(t, s)| format!("--tool-scope {t}={s}")),
         );
+        if let Some(r) = &self.prm_resource {
+            out.push(format!("--prm-resource {r}"));
+        }
+        if self.iss != IssMode::Exact {
+            out.push(format!("--iss {}", self.iss.as_str()));
+        }
         if let Some(c) = &self.client {
             out.push(format!(
                 "--client-id {}{}",
