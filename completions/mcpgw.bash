@@ -566,7 +566,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__mock)
-            opts="-h --port --host --oauth --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --prm-resource --iss --color --help"
+            opts="-h --port --host --oauth --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --prm-resource --iss --offline-access --withhold-scope --challenge-missing-scope-only --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +614,10 @@ _mcpgw() {
                     ;;
                 --iss)
                     COMPREPLY=($(compgen -W "exact omit trailing-slash" -- "${cur}"))
+                    return 0
+                    ;;
+                --withhold-scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -1051,3 +1051,213 @@ async fn upstream_responses_without_the_exact_iss_are_refused() {
         sc.gw.shutdown.cancel();
     }
 }
+
+/// SPEC §6.5 / MCP "Scope Selection Strategy": the scope the gateway asks the upstream AS for is
+/// the policy's explicit `scopes`, else the 401 challenge's `scope`, else the PRM's
+/// `scopes_supported`; `offline_access` is added only when the AS lists it (SEP-2207), and only
+/// to a scope that is asked for anyway.
+#[tokio::test]
+async fn the_scope_asked_upstream_follows_the_spec_order() {
+    let tools = || vec![("add".to_string(), "mcp:admin".to_string())];
+    let cases = [
+        (
+            "explicit scopes win over the challenge",
+            OAuthOptions {
+                challenge_scope: true,
+                tool_scopes: tools(),
+                ..Default::default()
+            },
+            json!({"scopes": ["mcp:admin"]}),
+            Some("mcp:admin"),
+        ),
+        (
+            "the challenge's scope wins over scopes_supported",
+            OAuthOptions {
+                challenge_scope: true,
+                tool_scopes: tools(),
+                ..Default::default()
+            },
+            json!({}),
+            Some("mcp:tools"),
+        ),
+        (
+            "no challenge scope: PRM scopes_supported",
+            OAuthOptions {
+                tool_scopes: tools(),
+                ..Default::default()
+            },
+            json!({}),
+            Some("mcp:tools mcp:admin"),
+        ),
+        (
+            "offline_access when the AS lists it",
+            OAuthOptions {
+                tool_scopes: tools(),
+                offline_access: true,
+                ..Default::default()
+            },
+            json!({}),
+            Some("mcp:tools mcp:admin offline_access"),
+        ),
+        (
+            "no scope asked: no lone offline_access either",
+            OAuthOptions {
+                offline_access: true,
+                ..Default::default()
+            },
+            json!({"scopes": []}),
+            None,
+        ),
+    ];
+    for (case, oauth, policy, expected) in cases {
+        let sc = mock_scenario_with(oauth, policy).await;
+        let gw = format!("http://{}", sc.gw.addr);
+        let done = connect_by_hand(&gw, "up").await;
+        assert_eq!(done.connect, 302, "{case}: {}", done.connect_body);
+        let s = stats(&sc.mock_base).await;
+        let asked = &s["last_authorize"];
+        assert_eq!(asked["scope"].as_str(), expected, "{case}: {s:#}");
+        let consent = asked["prompt"].as_str() == Some("consent");
+        assert_eq!(
+            consent,
+            expected.is_some_and(|e| e.contains("offline_access")),
+            "{case}: prompt=consent goes with offline_access: {s:#}"
+        );
+        let (status, page) = done.callback.expect("callback");
+        assert_eq!(status, 200, "{case}: {page}");
+        sc.gw.shutdown.cancel();
+    }
+}
+
+/// D18 / MCP "Step-Up Authorization Flow": the re-authorization asks for the union of what the
+/// connection had and what the challenge names, also when the first connect asked for no scope
+/// (only what the AS granted is known) and the upstream's 403 names only the missing scope.
+#[tokio::test]
+async fn step_up_keeps_the_scopes_the_connection_had() {
+    let Some(dir) = interop_dir("step_up_keeps_the_scopes_the_connection_had") else {
+        return;
+    };
+    let sc = mock_scenario_with(
+        OAuthOptions {
+            challenge_missing_scope_only: true,
+            tool_scopes: vec![("add".into(), "mcp:admin".into())],
+            ..Default::default()
+        },
+        // ask for no scope at the first connect: the AS grants its default, mcp:tools
+        json!({"scopes": []}),
+    )
+    .await;
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--call", "add", "--args", r#"{"a":20,"b":22}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "call" && s["result"].to_string().contains("\"42\"")),
+        "{steps:#?}"
+    );
+    let s = stats(&sc.mock_base).await;
+    let scope = s["last_authorize"]["scope"].as_str().unwrap_or_default();
+    let words: Vec<&str> = scope.split(' ').collect();
+    assert!(words.contains(&"mcp:tools"), "kept what it had: {s:#}");
+    assert!(
+        words.contains(&"mcp:admin"),
+        "what the challenge named: {s:#}"
+    );
+    assert_eq!(s["authorizations"], 2, "one connect, one step-up: {s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// D18 retry limit: when the upstream AS does not grant the scope a step-up asked for, the next
+/// 403 for it is not another reconsent (a loop the user cannot leave) but an error naming it.
+#[tokio::test]
+async fn a_step_up_the_as_does_not_grant_is_not_asked_again() {
+    let Some(dir) = interop_dir("a_step_up_the_as_does_not_grant_is_not_asked_again") else {
+        return;
+    };
+    let sc = mock_scenario(OAuthOptions {
+        challenge_scope: true,
+        tool_scopes: vec![("add".into(), "mcp:admin".into())],
+        withheld_scopes: vec!["mcp:admin".into()],
+        ..Default::default()
+    })
+    .await;
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--call", "add", "--args", r#"{"a":1,"b":1}"#],
+    ))
+    .await;
+    // the step-up's reconsent ran once; the retried call gets the error
+    assert_ne!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["authorizations"], 2, "one connect, one step-up: {s:#}");
+    // and so does every further call, without another reconsent
+    let body = call_add_with_stored_token(&sc.url, &sc.tokens).await;
+    assert_eq!(body["status"], 403, "{body:#}");
+    assert_eq!(body["code"], "upstream_insufficient_scope", "{body:#}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("mcp:admin"),
+        "{body:#}"
+    );
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// `tools/call add` with the token the TS client saved; the answer's JSON, whatever its status.
+async fn call_add_with_stored_token(url: &str, token_file: &Path) -> Value {
+    let saved: Value = serde_json::from_slice(&std::fs::read(token_file).unwrap()).unwrap();
+    let token = saved["tokens"]["access_token"]
+        .as_str()
+        .expect("a saved access token");
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc": "2.0", "id": 42, "method": "tools/call",
+                      "params": {"name": "add", "arguments": {"a": 1, "b": 1}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The Python SDK's AS behind its server, whose challenge names no scope: the gateway asks for
+/// the PRM's `scopes_supported` (§6.5), not for no scope at all.
+#[tokio::test]
+async fn python_sdk_as_is_asked_for_the_prm_scopes() {
+    let Some(dir) = interop_dir("python_sdk_as_is_asked_for_the_prm_scopes") else {
+        return;
+    };
+    let (_up, upstream, base) = py_oauth_upstream(&dir, &["--scope", "notes:read"]);
+    let (_project, gw, _url, _tokens) =
+        exchange_project("py", &upstream, "user-oauth", json!({})).await;
+    let done = connect_by_hand(&format!("http://{}", gw.addr), "py").await;
+    assert_eq!(done.connect, 302, "{}", done.connect_body);
+    let (status, page) = done.callback.expect("callback");
+    assert_eq!(status, 200, "{page}");
+    let s: Value = reqwest::get(format!("{base}/__interop/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        s["last_authorize"]["scopes"],
+        json!(["notes:read"]),
+        "{s:#}"
+    );
+    gw.shutdown.cancel();
+}

@@ -73,6 +73,15 @@ pub struct MockArgs {
     /// trailing slash (the last two are for testing clients that must refuse them)
     #[arg(long, value_enum, value_name = "MODE", default_value_t = IssArg::Exact, requires = "oauth")]
     pub iss: IssArg,
+    /// The authorization server lists offline_access in scopes_supported (the PRM does not)
+    #[arg(long, requires = "oauth")]
+    pub offline_access: bool,
+    /// The authorization server never grants SCOPE, even when asked (repeatable)
+    #[arg(long, value_name = "SCOPE", requires = "oauth")]
+    pub withhold_scope: Vec<String>,
+    /// A 403 insufficient_scope names only the missing scope, not the token's own scopes too
+    #[arg(long, requires = "oauth")]
+    pub challenge_missing_scope_only: bool,
 }
 
 /// `--iss` values.
@@ -149,6 +158,9 @@ impl MockArgs {
                     IssArg::Omit => IssMode::Omit,
                     IssArg::TrailingSlash => IssMode::TrailingSlash,
                 },
+                offline_access: self.offline_access,
+                withheld_scopes: self.withhold_scope.clone(),
+                challenge_missing_scope_only: self.challenge_missing_scope_only,
             }),
         }
     }

@@ -64,6 +64,9 @@ pub struct Upstreams {
     /// vault per request. Filled when a stored or refreshed token is usable; every write to a
     /// connection through this process (refresh, reconsent, step-up, connect) drops its entry.
     credentials: Mutex<HashMap<ConnectionKey, CachedCredential>>,
+    /// The last step-up (D18) of each connection: when (unix seconds), and the scope it asked
+    /// for; the retry limit of [`policy::step_up`].
+    step_ups: Mutex<HashMap<ConnectionKey, (i64, String)>>,
 }
 
 /// A usable upstream `Authorization` value and until when (unix seconds) it may be sent.
@@ -96,6 +99,28 @@ impl Upstreams {
             setups: Mutex::new(HashMap::new()),
             refresh_locks: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
+            step_ups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The scope the step-up of `key` asked for at or after `since`, when it already contains
+    /// every scope of `challenge`: asking again would go round in circles.
+    pub(crate) fn repeated_step_up(
+        &self,
+        key: &ConnectionKey,
+        challenge: &str,
+        since: i64,
+    ) -> Option<String> {
+        let step_ups = self.step_ups.lock().ok()?;
+        let (at, asked) = step_ups.get(key)?;
+        let covered =
+            model::scope_words(challenge).all(|w| model::scope_words(asked).any(|a| a == w));
+        (*at >= since && covered).then(|| asked.clone())
+    }
+
+    pub(crate) fn remember_step_up(&self, key: &ConnectionKey, asked: &str, now: i64) {
+        if let Ok(mut s) = self.step_ups.lock() {
+            s.insert(key.clone(), (now, asked.to_string()));
         }
     }
 

@@ -349,28 +349,46 @@ async fn register(
     })
 }
 
-/// The scope to ask for (§6.5): explicit `scopes`, else the discovered scope; widened by a
-/// step-up; `offline_access` appended when the AS offers it and the client may refresh.
+/// The scope to ask for (§6.5, MCP "Scope Selection Strategy"): the policy's explicit `scopes`
+/// (`[]`: none), else the discovered scope (the 401 challenge's `scope`, else PRM
+/// `scopes_supported`); widened by a step-up (D18: the union with what the connection had).
+///
+/// `offline_access` (MCP 2026-07-28 "Refresh Tokens", SEP-2207): a client MAY add it when the AS
+/// metadata lists it in `scopes_supported`. So it is added only when the AS lists it, the
+/// registered client may use the refresh_token grant, and a scope is asked for anyway (as both
+/// MCP SDK clients do: never a lone `offline_access`); a discovered or widened scope naming it
+/// for an AS that does not list it loses it. Explicit `scopes` are sent as configured.
 pub fn requested_scope(te: &TokenExchange, setup: &Setup, widened: Option<&str>) -> Option<String> {
+    const OFFLINE: &str = "offline_access";
+    let offers = setup.endpoints.offers_offline_access;
+    let add_offline = offers && setup.client.refresh_grant;
+    // the configured scopes as written (their delimiter may not be a space)
+    if let Some(explicit) = te.scopes.as_ref().filter(|s| !s.is_empty())
+        && widened.is_none()
+    {
+        let mut words = explicit.clone();
+        if add_offline && !words.iter().any(|w| w == OFFLINE) {
+            words.push(OFFLINE.to_string());
+        }
+        return Some(words.join(&te.scope_delimiter));
+    }
     let base = match &te.scopes {
-        Some(s) if !s.is_empty() => Some(s.join(&te.scope_delimiter)),
+        Some(s) if !s.is_empty() => Some(s.join(" ")),
         Some(_) => None,
         None => setup.endpoints.discovered_scope.clone(),
     };
-    let mut scope = match widened {
-        Some(w) => Some(scope_union(base.as_deref(), w)),
-        None => base,
+    let scope = match widened {
+        Some(w) => scope_union(base.as_deref(), w),
+        None => base.unwrap_or_default(),
     };
-    if setup.endpoints.offers_offline_access && setup.client.refresh_grant {
-        let s = scope.get_or_insert_with(String::new);
-        if !s.split_whitespace().any(|w| w == "offline_access") {
-            if !s.is_empty() {
-                s.push(' ');
-            }
-            s.push_str("offline_access");
-        }
+    let mut words: Vec<&str> = scope
+        .split_whitespace()
+        .filter(|w| offers || *w != OFFLINE)
+        .collect();
+    if add_offline && !words.is_empty() && !words.contains(&OFFLINE) {
+        words.push(OFFLINE);
     }
-    scope.filter(|s| !s.is_empty())
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// Parameters an upstream may have baked into its authorization endpoint that the gateway sets

@@ -75,7 +75,7 @@ async fn metadata(State(m): State<Mock>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "scopes_supported": o.scopes_supported(),
+        "scopes_supported": o.as_scopes_supported(),
         "authorization_response_iss_parameter_supported": true,
     });
     if let Value::Object(map) = &mut doc {
@@ -344,15 +344,15 @@ fn resource_ok(m: &Mock, resource: &str) -> bool {
     r == m.urls.resource || r == m.urls.issuer
 }
 
-/// The scopes to grant: the requested ones the AS knows; with none of those, the required
-/// scope.
+/// The scopes to grant: the requested ones the AS knows and does not withhold; with none of
+/// those, the required scope.
 fn grant_scope(m: &Mock, requested: Option<&String>) -> Vec<String> {
-    let supported = m.opts.scopes_supported();
+    let supported = m.opts.as_scopes_supported();
     let granted: Vec<String> = requested
         .map(|s| split_scope(s))
         .unwrap_or_default()
         .into_iter()
-        .filter(|s| supported.contains(s))
+        .filter(|s| supported.contains(s) && !m.opts.withheld_scopes.contains(s))
         .collect();
     if granted.is_empty() {
         m.opts.required_scopes()

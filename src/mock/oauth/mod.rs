@@ -120,6 +120,14 @@ pub struct OAuthOptions {
     pub prm_resource: Option<String>,
     /// `iss` on the authorization responses.
     pub iss: IssMode,
+    /// The AS lists `offline_access` in its metadata's `scopes_supported` (the PRM does not) and
+    /// grants it when asked.
+    pub offline_access: bool,
+    /// Scopes the AS never grants, even when asked (a user who declines a permission).
+    pub withheld_scopes: Vec<String>,
+    /// A 403 `insufficient_scope` names only the missing scope, not the token's own too (servers
+    /// need not repeat granted scopes: the client keeps them).
+    pub challenge_missing_scope_only: bool,
 }
 
 impl Default for OAuthOptions {
@@ -138,6 +146,9 @@ impl Default for OAuthOptions {
             dcr_auth_method: None,
             prm_resource: None,
             iss: IssMode::Exact,
+            offline_access: false,
+            withheld_scopes: Vec::new(),
+            challenge_missing_scope_only: false,
         }
     }
 }
@@ -148,7 +159,18 @@ impl OAuthOptions {
         split_scope(&self.scope)
     }
 
-    /// Every scope the AS grants: the required ones, then the per-tool ones.
+    /// The AS metadata's `scopes_supported`: [`Self::scopes_supported`], and `offline_access`
+    /// with `--offline-access`.
+    pub fn as_scopes_supported(&self) -> Vec<String> {
+        let mut all = self.scopes_supported();
+        if self.offline_access {
+            all.push("offline_access".into());
+        }
+        all
+    }
+
+    /// Every scope the resource knows (PRM `scopes_supported`): the required ones, then the
+    /// per-tool ones.
     pub fn scopes_supported(&self) -> Vec<String> {
         let mut all = self.required_scopes();
         for (_, s) in &self.tool_scopes {
@@ -177,6 +199,11 @@ impl OAuthOptions {
             (!self.dcr, "--no-dcr"),
             (self.cimd, "--cimd"),
             (!self.refresh_tokens, "--no-refresh"),
+            (self.offline_access, "--offline-access"),
+            (
+                self.challenge_missing_scope_only,
+                "--challenge-missing-scope-only",
+            ),
         ];
         out.extend(
             flags
@@ -188,6 +215,11 @@ impl OAuthOptions {
             self.tool_scopes
                 .iter()
                 .map(|(t, s)| format!("--tool-scope {t}={s}")),
+        );
+        out.extend(
+            self.withheld_scopes
+                .iter()
+                .map(|s| format!("--withhold-scope {s}")),
         );
         if let Some(r) = &self.prm_resource {
             out.push(format!("--prm-resource {r}"));
