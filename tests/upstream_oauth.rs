@@ -1261,3 +1261,90 @@ async fn python_sdk_as_is_asked_for_the_prm_scopes() {
     );
     gw.shutdown.cancel();
 }
+
+/// SEP-2352: the gateway's client registration belongs to the authorization server that issued
+/// it. After a restart, a reconnect to the same upstream whose PRM now names another AS
+/// registers there (and goes there), instead of reusing the sealed client of the first one;
+/// while the AS stays the same, the sealed client is reused (no second registration). The DCR
+/// request names `application_type` "native" for the gateway's loopback callback (SEP-837).
+#[tokio::test]
+async fn a_changed_authorization_server_gets_a_new_registration() {
+    let first = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions::default()),
+        },
+    )
+    .await
+    .unwrap();
+    let first_base = format!("http://{}", first.addr);
+    // another AS whose PRM claims the first mock's MCP URL as its resource
+    let second = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions {
+                prm_resource: Some(first.url.clone()),
+                ..Default::default()
+            }),
+        },
+    )
+    .await
+    .unwrap();
+    let second_base = format!("http://{}", second.addr);
+    let project = tempfile::tempdir().unwrap();
+    let write = |policy: Value| {
+        write_project(
+            project.path(),
+            json!({ "/mcp/up": mcp_route("up-mcp", &first.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+            json!([
+                dev_oauth_policy(),
+                exchange_policy("up", "user-oauth", policy)
+            ]),
+        )
+    };
+    write(json!({}));
+    let gw = gateway(project.path()).await;
+    let port = gw.addr.port();
+    let done = connect_by_hand(&format!("http://{}", gw.addr), "up").await;
+    assert_eq!(done.callback.expect("callback").0, 200);
+    let s = stats(&first_base).await;
+    assert_eq!(s["registrations"], 1, "{s:#}");
+    assert_eq!(s["last_register"]["application_type"], "native", "{s:#}");
+    gw.shutdown.cancel();
+    let _ = gw.task.await;
+
+    // the same AS after a restart: the sealed client is reused
+    let gw = gateway_on(project.path(), port).await;
+    let done = connect_by_hand(&format!("http://{}", gw.addr), "up").await;
+    assert_eq!(done.callback.expect("callback").0, 200);
+    let s = stats(&first_base).await;
+    assert_eq!(s["registrations"], 1, "{s:#}");
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+    gw.shutdown.cancel();
+    let _ = gw.task.await;
+
+    // the upstream's PRM now names the second AS: a registration there, and the browser goes
+    // there
+    write(
+        json!({"protectedResourceMetadataUrl": format!("{second_base}/.well-known/oauth-protected-resource/mcp")}),
+    );
+    let gw = gateway_on(project.path(), port).await;
+    let cookie = dev_session(&format!("http://{}", gw.addr)).await;
+    let r = no_redirects()
+        .get(format!(
+            "http://{}/__zuplo/auth/connections/up/connect?operationId=up-mcp&redirect=true",
+            gw.addr
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let to = location_of(&r);
+    assert!(to.starts_with(&format!("{second_base}/authorize")), "{to}");
+    let s2 = stats(&second_base).await;
+    assert_eq!(s2["registrations"], 1, "{s2:#}");
+    let s = stats(&first_base).await;
+    assert_eq!(s["registrations"], 1, "{s:#}");
+    gw.shutdown.cancel();
+}
