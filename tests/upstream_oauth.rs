@@ -1348,3 +1348,55 @@ async fn a_changed_authorization_server_gets_a_new_registration() {
     assert_eq!(s["registrations"], 1, "{s:#}");
     gw.shutdown.cancel();
 }
+
+/// RFC 9207 §2.4 / MCP 2026-07-28: an error response from the upstream AS is checked too; with
+/// an `iss` that is not the AS's, its `error` and `error_description` are not shown.
+#[tokio::test]
+async fn an_error_response_with_another_iss_is_not_shown() {
+    let sc = mock_scenario(OAuthOptions::default()).await;
+    let gw = format!("http://{}", sc.gw.addr);
+    let http = no_redirects();
+    let cookie = dev_session(&gw).await;
+    let mut answers = Vec::new();
+    for iss in ["https://evil.example.com", sc.mock_base.as_str()] {
+        let r = http
+            .get(format!(
+                "{gw}/__zuplo/auth/connections/up/connect?operationId=up-mcp&redirect=true"
+            ))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let to_as = url::Url::parse(&location_of(&r)).unwrap();
+        let state = to_as
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let redirect = to_as
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let mut callback = url::Url::parse(&redirect).unwrap();
+        callback
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "PLANTED-TEXT")
+            .append_pair("state", &state)
+            .append_pair("iss", iss);
+        let back = http.get(callback).send().await.unwrap();
+        answers.push((back.status(), back.text().await.unwrap()));
+    }
+    let (status, page) = &answers[0];
+    assert_eq!(*status, 400, "{page}");
+    assert!(page.contains("oauth_callback_mismatch"), "{page}");
+    assert!(!page.contains("PLANTED-TEXT"), "{page}");
+    // the AS's own issuer: its error is shown
+    let (status, page) = &answers[1];
+    assert_eq!(*status, 400, "{page}");
+    assert!(page.contains("provider_access_denied"), "{page}");
+    assert!(page.contains("PLANTED-TEXT"), "{page}");
+    sc.gw.shutdown.cancel();
+}
