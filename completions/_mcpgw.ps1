@@ -145,6 +145,9 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--client-id', '--client-id', [CompletionResultType]::ParameterName, 'A pre-registered client id (accepts any loopback redirect URI)')
             [CompletionResult]::new('--client-secret', '--client-secret', [CompletionResultType]::ParameterName, 'The pre-registered client''s secret (client_secret_basic or _post); without it the client is public')
             [CompletionResult]::new('--dcr-auth-method', '--dcr-auth-method', [CompletionResultType]::ParameterName, 'DCR registers every client with this authentication method, whatever it asked for')
+            [CompletionResult]::new('--prm-resource', '--prm-resource', [CompletionResultType]::ParameterName, 'Protected resource metadata names this resource instead of the mock''s MCP URL (a PRM for another resource, which clients must refuse)')
+            [CompletionResult]::new('--iss', '--iss', [CompletionResultType]::ParameterName, 'RFC 9207 iss on authorization responses: exact, left out (although advertised), or with a trailing slash (the last two are for testing clients that must refuse them)')
+            [CompletionResult]::new('--withhold-scope', '--withhold-scope', [CompletionResultType]::ParameterName, 'The authorization server never grants SCOPE, even when asked (repeatable)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--oauth', '--oauth', [CompletionResultType]::ParameterName, 'Protect the mock with its own OAuth 2.1 authorization server, on the same port')
             [CompletionResult]::new('--modern-only', '--modern-only', [CompletionResultType]::ParameterName, 'Serve MCP 2026-07-28 requests only: initialize and other session-era requests get HTTP 400 with -32022 (unsupported protocol version) naming 2026-07-28')
@@ -153,6 +156,8 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--no-dcr', '--no-dcr', [CompletionResultType]::ParameterName, 'No dynamic client registration (/register answers 404)')
             [CompletionResult]::new('--cimd', '--cimd', [CompletionResultType]::ParameterName, 'Advertise and accept Client ID Metadata Documents as client ids (https; loopback http while the mock is on loopback)')
             [CompletionResult]::new('--no-refresh', '--no-refresh', [CompletionResultType]::ParameterName, 'Issue no refresh tokens')
+            [CompletionResult]::new('--offline-access', '--offline-access', [CompletionResultType]::ParameterName, 'The authorization server lists offline_access in scopes_supported (the PRM does not)')
+            [CompletionResult]::new('--challenge-missing-scope-only', '--challenge-missing-scope-only', [CompletionResultType]::ParameterName, 'A 403 insufficient_scope names only the missing scope, not the token''s own scopes too')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

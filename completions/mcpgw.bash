@@ -570,7 +570,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__mock)
-            opts="-h --port --host --oauth --modern-only --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --color --help"
+            opts="-h --port --host --oauth --modern-only --prm-at --no-resource-metadata --challenge-scope --no-dcr --cimd --no-refresh --token-ttl --scope --tool-scope --client-id --client-secret --dcr-auth-method --prm-resource --iss --offline-access --withhold-scope --challenge-missing-scope-only --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -610,6 +610,18 @@ _mcpgw() {
                     ;;
                 --dcr-auth-method)
                     COMPREPLY=($(compgen -W "none client_secret_basic client_secret_post" -- "${cur}"))
+                    return 0
+                    ;;
+                --prm-resource)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --iss)
+                    COMPREPLY=($(compgen -W "exact omit trailing-slash" -- "${cur}"))
+                    return 0
+                    ;;
+                --withhold-scope)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

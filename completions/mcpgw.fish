@@ -131,6 +131,11 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l dcr-auth-method -d 'DCR registers every client with this authentication method, whatever it asked for' -r -f -a "none\t''
 client_secret_basic\t''
 client_secret_post\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l prm-resource -d 'Protected resource metadata names this resource instead of the mock\'s MCP URL (a PRM for another resource, which clients must refuse)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l iss -d 'RFC 9207 iss on authorization responses: exact, left out (although advertised), or with a trailing slash (the last two are for testing clients that must refuse them)' -r -f -a "exact\t''
+omit\t''
+trailing-slash\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l withhold-scope -d 'The authorization server never grants SCOPE, even when asked (repeatable)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -141,6 +146,8 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-dcr -d 'No dynamic client registration (/register answers 404)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l cimd -d 'Advertise and accept Client ID Metadata Documents as client ids (https; loopback http while the mock is on loopback)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l no-refresh -d 'Issue no refresh tokens'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l offline-access -d 'The authorization server lists offline_access in scopes_supported (the PRM does not)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l challenge-missing-scope-only -d 'A 403 insufficient_scope names only the missing scope, not the token\'s own scopes too'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -s h -l help -d 'Print help'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'

@@ -107,14 +107,30 @@ fn location(r: &reqwest::Response) -> String {
     r.headers()["location"].to_str().unwrap().to_string()
 }
 
-/// The browser leg: authorize → dev-login → callback (consent page) → approve → code.
+/// The browser leg: authorize → dev-login → callback (consent page) → approve → code. The
+/// redirect carries RFC 9207 `iss`: the route's issuer, as its AS metadata names it.
 async fn code_for(gw: &Gw, client_id: &str, route: &str) -> String {
+    let q = consent_answer(
+        gw,
+        &authorize_url(gw, client_id, route, ""),
+        route,
+        "approve",
+    )
+    .await;
+    assert_eq!(q["iss"], format!("{}{route}", gw.base), "{q:?}");
+    q["code"].clone()
+}
+
+/// The browser leg from `authorize` to the redirect back to the client after `decision` on the
+/// consent page: the redirect's query.
+async fn consent_answer(
+    gw: &Gw,
+    authorize: &str,
+    route: &str,
+    decision: &str,
+) -> std::collections::HashMap<String, String> {
     let h = http();
-    let r = h
-        .get(authorize_url(gw, client_id, route, ""))
-        .send()
-        .await
-        .unwrap();
+    let r = h.get(authorize).send().await.unwrap();
     assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
     let r = h.get(location(&r)).send().await.unwrap();
     assert_eq!(r.status(), 302, "dev-login");
@@ -150,7 +166,7 @@ async fn code_for(gw: &Gw, client_id: &str, route: &str) -> String {
     let r = h
         .post(format!("{}/__zuplo/oauth/setup", gw.base))
         .header("cookie", &cookie)
-        .form(&[("state", state.as_str()), ("decision", "approve")])
+        .form(&[("state", state.as_str()), ("decision", decision)])
         .send()
         .await
         .unwrap();
@@ -159,7 +175,7 @@ async fn code_for(gw: &Gw, client_id: &str, route: &str) -> String {
     assert!(loc.as_str().starts_with(REDIRECT));
     let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
     assert_eq!(q["state"], "client-state");
-    q["code"].clone()
+    q
 }
 
 async fn token(gw: &Gw, form: &[(&str, &str)]) -> reqwest::Response {
@@ -223,6 +239,8 @@ async fn metadata_and_the_challenge() {
         json!([format!("{}/mcp/a-v1", gw.base)])
     );
     assert_eq!(prm["resource_name"], "/mcp/a-v1");
+    // RFC 9728 has no such member; the protocol version is negotiated by MCP itself
+    assert!(prm.get("mcp_protocol_version").is_none(), "{prm:#}");
     let r = http()
         .get(format!(
             "{}/.well-known/oauth-authorization-server/mcp/a-v1",
@@ -258,6 +276,108 @@ async fn metadata_and_the_challenge() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    gw.running.shutdown.cancel();
+}
+
+/// RFC 9207: every authorization response back to the client names the issuer of the
+/// authorization server the request went to (the route's at its scoped endpoint, the
+/// gateway-wide one at `/oauth/authorize`), on success and on error, and both AS metadata
+/// documents say so.
+#[tokio::test]
+async fn every_authorization_response_names_its_issuer() {
+    let gw = gateway().await;
+    let route_as: serde_json::Value = http()
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server/mcp/a-v1",
+            gw.base
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        route_as["authorization_response_iss_parameter_supported"],
+        true
+    );
+    let wide_as = as_metadata(&gw).await;
+    assert_eq!(
+        wide_as["authorization_response_iss_parameter_supported"],
+        true
+    );
+    let id = client_id(&gw).await;
+
+    // success at the route's endpoint (code_for checks iss = the route's issuer)
+    code_for(&gw, &id, "/mcp/a-v1").await;
+    // the user cancels at consent: access_denied, with iss
+    let q = consent_answer(
+        &gw,
+        &authorize_url(&gw, &id, "/mcp/a-v1", ""),
+        "/mcp/a-v1",
+        "cancel",
+    )
+    .await;
+    assert_eq!(q["error"], "access_denied", "{q:?}");
+    assert_eq!(q["iss"], route_as["issuer"].as_str().unwrap(), "{q:?}");
+    assert!(!q.contains_key("code"), "{q:?}");
+    // an error found once the redirect URI is trusted (another route's resource): with iss
+    let url = authorize_url(
+        &gw,
+        &id,
+        "/mcp/a-v1",
+        &format!("&resource={}", urlenc(&format!("{}/mcp/b-v1", gw.base))),
+    );
+    let r = http().get(url).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let loc = url::Url::parse(&location(&r)).unwrap();
+    let q: std::collections::HashMap<_, _> = loc.query_pairs().into_owned().collect();
+    assert_eq!(q["error"], "invalid_target", "{q:?}");
+    assert_eq!(q["iss"], route_as["issuer"].as_str().unwrap(), "{q:?}");
+
+    // the gateway-wide endpoint answers with the gateway-wide issuer
+    let wide = format!(
+        "{}/__zuplo/oauth/authorize?response_type=code&client_id={id}&redirect_uri={}&code_challenge={}&code_challenge_method=S256&state=client-state&resource={}",
+        gw.base,
+        urlenc(REDIRECT),
+        challenge(VERIFIER),
+        urlenc(&format!("{}/mcp/a-v1", gw.base))
+    );
+    let q = consent_answer(&gw, &wide, "/mcp/a-v1", "approve").await;
+    assert!(q.contains_key("code"), "{q:?}");
+    assert_eq!(q["iss"], wide_as["issuer"].as_str().unwrap(), "{q:?}");
+    assert_eq!(q["iss"], gw.base, "{q:?}");
+    gw.running.shutdown.cancel();
+}
+
+/// SEP-837: the registration response keeps the client's `application_type`; a value OpenID
+/// Connect does not define is refused.
+#[tokio::test]
+async fn registration_echoes_the_application_type() {
+    let gw = gateway().await;
+    let reg = |body: serde_json::Value| {
+        http()
+            .post(format!("{}/__zuplo/oauth/register", gw.base))
+            .json(&body)
+            .send()
+    };
+    for kind in ["native", "web"] {
+        let r =
+            reg(json!({"client_name": "c", "redirect_uris": [REDIRECT], "application_type": kind}))
+                .await
+                .unwrap();
+        assert_eq!(r.status(), 201);
+        let doc: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(doc["application_type"], kind, "{doc:#}");
+    }
+    let r = reg(
+        json!({"client_name": "c", "redirect_uris": [REDIRECT], "application_type": "desktop"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(doc["error"], "invalid_client_metadata", "{doc:#}");
     gw.running.shutdown.cancel();
 }
 

@@ -718,6 +718,54 @@ async fn upstreams_that_cannot_work_exit_1_with_the_reason() {
     assert!(r["verdict"]["summary"].as_str().unwrap().contains("400"));
 }
 
+/// RFC 9728 §3.3: a PRM naming another resource is a reason the upstream cannot work (the
+/// gateway's client refuses it), with both URLs and the normalisation allowed; a resource that
+/// differs only in what that normalisation allows still works.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_prm_for_another_resource_cannot_work() {
+    let Some((_m, url)) = oauth_mock(&["--prm-resource", "https://evil.example.com/mcp"]) else {
+        eprintln!("SKIP a_prm_for_another_resource_cannot_work: no mock");
+        return;
+    };
+    let (code, r) = probe_json(&url, &[]).await;
+    assert_shape(&r, &url);
+    assert_eq!(code, 1, "{r:#}");
+    let v = &r["verdict"];
+    assert_eq!(v["outcome"], "cannot_work", "{r:#}");
+    assert_eq!(v["resource_matches_url"], false, "{r:#}");
+    let problems = v["problems"].to_string();
+    assert!(
+        problems.contains("https://evil.example.com/mcp") && problems.contains(&url),
+        "{problems}"
+    );
+    assert!(problems.contains("RFC 9728"), "{problems}");
+    assert!(
+        v["summary"].as_str().unwrap().contains("evil.example.com"),
+        "{r:#}"
+    );
+
+    // upper-case scheme and host, a trailing slash: the same resource, so it works
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bin =
+        std::env::var("MCPGW_MOCK_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_mcpgw").into());
+    let same = format!("HTTP://127.0.0.1:{port}/mcp/");
+    let Some((_same_mock, ready)) = try_spawn_ready(
+        Command::new(bin)
+            .args(["upstream", "mock", "--oauth", "--port", &port.to_string()])
+            .args(["--prm-resource", &same]),
+    ) else {
+        return;
+    };
+    let url = ready["url"].as_str().unwrap().to_string();
+    let (code, r) = probe_json(&url, &[]).await;
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"]["resource_matches_url"], true, "{r:#}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_json_rpc_error_without_a_token_means_no_auth() {
     let url = protected(|_| {}).await.replace("/mcp", "/newera");

@@ -86,6 +86,7 @@ fn start_req(id: &str, client_id: &str, initial: InitialPhase) -> StartAuthoriza
         scope: "mcp:tools".into(),
         code_challenge: CHALLENGE.into(),
         client_state: Some("client-state".into()),
+        issuer: "http://127.0.0.1:9000/mcp".into(),
         initial,
         ttl_seconds: ttl::PENDING_AUTHORIZATION,
     }

@@ -1396,3 +1396,499 @@ async fn the_retry_reaches_a_python_sdk_upstream_without_the_gateways_request_st
     );
     gw.shutdown.cancel();
 }
+
+// ---------------------------------------------------------------------------------------------
+// The connect flow by hand (no interop peers needed): a dev-login browser session, the connect
+// link, the upstream AS (the mock auto-approves) and the gateway's callback.
+// ---------------------------------------------------------------------------------------------
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A browser session at the gateway `gw` (dev-login opens one for any request with a state).
+async fn dev_session(gw: &str) -> String {
+    let r = no_redirects()
+        .get(format!("{gw}/__zuplo/oauth/dev-login?state=by-hand"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+fn location_of(r: &reqwest::Response) -> String {
+    r.headers()["location"].to_str().unwrap().to_string()
+}
+
+/// What one connect of upstream `id` (route operation `<id>-mcp`) did, signed in as the dev user.
+struct ByHand {
+    /// The gateway's answer to the connect link (302 to the upstream AS, or an error page).
+    connect: reqwest::StatusCode,
+    connect_body: String,
+    /// The gateway's answer to the callback, when the flow got that far: status and page.
+    callback: Option<(reqwest::StatusCode, String)>,
+}
+
+async fn connect_by_hand(gw: &str, id: &str) -> ByHand {
+    let http = no_redirects();
+    let cookie = dev_session(gw).await;
+    let r = http
+        .get(format!(
+            "{gw}/__zuplo/auth/connections/{id}/connect?operationId={id}-mcp&redirect=true"
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let connect = r.status();
+    if connect != 302 {
+        return ByHand {
+            connect,
+            connect_body: r.text().await.unwrap(),
+            callback: None,
+        };
+    }
+    // the upstream AS approves and sends the browser back to the gateway's callback
+    let at_as = http.get(location_of(&r)).send().await.unwrap();
+    assert_eq!(at_as.status(), 302, "{}", at_as.text().await.unwrap());
+    let callback = location_of(&at_as);
+    assert!(
+        callback.contains(&format!("/auth/connections/{id}/callback?")),
+        "{callback}"
+    );
+    let back = http
+        .get(callback)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = back.status();
+    ByHand {
+        connect,
+        connect_body: String::new(),
+        callback: Some((status, back.text().await.unwrap())),
+    }
+}
+
+/// RFC 9728 §3.3: an upstream whose PRM names another resource is not authorized against; the
+/// connect answers the error page naming both URLs, before any registration or authorization.
+#[tokio::test]
+async fn a_prm_for_another_resource_stops_the_connect() {
+    let sc = mock_scenario(OAuthOptions {
+        prm_resource: Some("https://evil.example.com/mcp".into()),
+        ..Default::default()
+    })
+    .await;
+    let gw = format!("http://{}", sc.gw.addr);
+    let done = connect_by_hand(&gw, "up").await;
+    assert_eq!(done.connect, 502, "{}", done.connect_body);
+    let page = &done.connect_body;
+    assert!(page.contains("upstream_resource_mismatch"), "{page}");
+    assert!(page.contains("https://evil.example.com/mcp"), "{page}");
+    assert!(page.contains(sc.mock.url.as_str()), "{page}");
+    assert!(page.contains("RFC 9728"), "{page}");
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["registrations"], 0, "{s:#}");
+    assert_eq!(s["authorizations"], 0, "{s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// RFC 9207 §2.4 at the upstream callback: the mock AS advertises `iss`; a response without it,
+/// or with the issuer plus a trailing slash, is refused before the code is sent anywhere; the
+/// exact issuer connects.
+#[tokio::test]
+async fn upstream_responses_without_the_exact_iss_are_refused() {
+    use mcpgw::mock::IssMode;
+    for (mode, ok) in [
+        (IssMode::Omit, false),
+        (IssMode::TrailingSlash, false),
+        (IssMode::Exact, true),
+    ] {
+        let sc = mock_scenario(OAuthOptions {
+            iss: mode,
+            ..Default::default()
+        })
+        .await;
+        let gw = format!("http://{}", sc.gw.addr);
+        let done = connect_by_hand(&gw, "up").await;
+        assert_eq!(done.connect, 302, "{mode:?}: {}", done.connect_body);
+        let (status, page) = done.callback.expect("the flow reached the callback");
+        let s = stats(&sc.mock_base).await;
+        if ok {
+            assert_eq!(status, 200, "{mode:?}: {page}");
+            assert!(page.contains("Connection complete"), "{page}");
+            assert_eq!(s["token_requests"], 1, "{s:#}");
+        } else {
+            assert_eq!(status, 400, "{mode:?}: {page}");
+            assert!(page.contains("oauth_callback_mismatch"), "{mode:?}: {page}");
+            assert!(page.contains("RFC 9207"), "{mode:?}: {page}");
+            assert_eq!(
+                s["token_requests"], 0,
+                "{mode:?}: the code went nowhere: {s:#}"
+            );
+        }
+        sc.gw.shutdown.cancel();
+    }
+}
+
+/// SPEC §6.5 / MCP "Scope Selection Strategy": the scope the gateway asks the upstream AS for is
+/// the policy's explicit `scopes`, else the 401 challenge's `scope`, else the PRM's
+/// `scopes_supported`; `offline_access` is added only when the AS lists it (SEP-2207), and only
+/// to a scope that is asked for anyway.
+#[tokio::test]
+async fn the_scope_asked_upstream_follows_the_spec_order() {
+    let tools = || vec![("add".to_string(), "mcp:admin".to_string())];
+    let cases = [
+        (
+            "explicit scopes win over the challenge",
+            OAuthOptions {
+                challenge_scope: true,
+                tool_scopes: tools(),
+                ..Default::default()
+            },
+            json!({"scopes": ["mcp:admin"]}),
+            Some("mcp:admin"),
+        ),
+        (
+            "the challenge's scope wins over scopes_supported",
+            OAuthOptions {
+                challenge_scope: true,
+                tool_scopes: tools(),
+                ..Default::default()
+            },
+            json!({}),
+            Some("mcp:tools"),
+        ),
+        (
+            "no challenge scope: PRM scopes_supported",
+            OAuthOptions {
+                tool_scopes: tools(),
+                ..Default::default()
+            },
+            json!({}),
+            Some("mcp:tools mcp:admin"),
+        ),
+        (
+            "offline_access when the AS lists it",
+            OAuthOptions {
+                tool_scopes: tools(),
+                offline_access: true,
+                ..Default::default()
+            },
+            json!({}),
+            Some("mcp:tools mcp:admin offline_access"),
+        ),
+        (
+            "no scope asked: no lone offline_access either",
+            OAuthOptions {
+                offline_access: true,
+                ..Default::default()
+            },
+            json!({"scopes": []}),
+            None,
+        ),
+    ];
+    for (case, oauth, policy, expected) in cases {
+        let sc = mock_scenario_with(oauth, policy).await;
+        let gw = format!("http://{}", sc.gw.addr);
+        let done = connect_by_hand(&gw, "up").await;
+        assert_eq!(done.connect, 302, "{case}: {}", done.connect_body);
+        let s = stats(&sc.mock_base).await;
+        let asked = &s["last_authorize"];
+        assert_eq!(asked["scope"].as_str(), expected, "{case}: {s:#}");
+        let consent = asked["prompt"].as_str() == Some("consent");
+        assert_eq!(
+            consent,
+            expected.is_some_and(|e| e.contains("offline_access")),
+            "{case}: prompt=consent goes with offline_access: {s:#}"
+        );
+        let (status, page) = done.callback.expect("callback");
+        assert_eq!(status, 200, "{case}: {page}");
+        sc.gw.shutdown.cancel();
+    }
+}
+
+/// D18 / MCP "Step-Up Authorization Flow": the re-authorization asks for the union of what the
+/// connection had and what the challenge names, also when the first connect asked for no scope
+/// (only what the AS granted is known) and the upstream's 403 names only the missing scope.
+#[tokio::test]
+async fn step_up_keeps_the_scopes_the_connection_had() {
+    let Some(dir) = interop_dir("step_up_keeps_the_scopes_the_connection_had") else {
+        return;
+    };
+    let sc = mock_scenario_with(
+        OAuthOptions {
+            challenge_missing_scope_only: true,
+            tool_scopes: vec![("add".into(), "mcp:admin".into())],
+            ..Default::default()
+        },
+        // ask for no scope at the first connect: the AS grants its default, mcp:tools
+        json!({"scopes": []}),
+    )
+    .await;
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--call", "add", "--args", r#"{"a":20,"b":22}"#],
+    ))
+    .await;
+    assert_eq!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_required"), "{steps:#?}");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"] == "call" && s["result"].to_string().contains("\"42\"")),
+        "{steps:#?}"
+    );
+    let s = stats(&sc.mock_base).await;
+    let scope = s["last_authorize"]["scope"].as_str().unwrap_or_default();
+    let words: Vec<&str> = scope.split(' ').collect();
+    assert!(words.contains(&"mcp:tools"), "kept what it had: {s:#}");
+    assert!(
+        words.contains(&"mcp:admin"),
+        "what the challenge named: {s:#}"
+    );
+    assert_eq!(s["authorizations"], 2, "one connect, one step-up: {s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// D18 retry limit: when the upstream AS does not grant the scope a step-up asked for, the next
+/// 403 for it is not another reconsent (a loop the user cannot leave) but an error naming it.
+#[tokio::test]
+async fn a_step_up_the_as_does_not_grant_is_not_asked_again() {
+    let Some(dir) = interop_dir("a_step_up_the_as_does_not_grant_is_not_asked_again") else {
+        return;
+    };
+    let sc = mock_scenario(OAuthOptions {
+        challenge_scope: true,
+        tool_scopes: vec![("add".into(), "mcp:admin".into())],
+        withheld_scopes: vec!["mcp:admin".into()],
+        ..Default::default()
+    })
+    .await;
+    let (code, steps, err) = run_client(ts_client(
+        &dir,
+        &sc.url,
+        &sc.tokens,
+        &["--call", "add", "--args", r#"{"a":1,"b":1}"#],
+    ))
+    .await;
+    // the step-up's reconsent ran once; the retried call gets the error
+    assert_ne!(code, 0, "{steps:#?}\n{err}");
+    assert!(has_step(&steps, "connect_done"), "{steps:#?}");
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["authorizations"], 2, "one connect, one step-up: {s:#}");
+    // and so does every further call, without another reconsent
+    let body = call_add_with_stored_token(&sc.url, &sc.tokens).await;
+    assert_eq!(body["status"], 403, "{body:#}");
+    assert_eq!(body["code"], "upstream_insufficient_scope", "{body:#}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("mcp:admin"),
+        "{body:#}"
+    );
+    let s = stats(&sc.mock_base).await;
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+    sc.gw.shutdown.cancel();
+}
+
+/// `tools/call add` with the token the TS client saved; the answer's JSON, whatever its status.
+async fn call_add_with_stored_token(url: &str, token_file: &Path) -> Value {
+    let saved: Value = serde_json::from_slice(&std::fs::read(token_file).unwrap()).unwrap();
+    let token = saved["tokens"]["access_token"]
+        .as_str()
+        .expect("a saved access token");
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({"jsonrpc": "2.0", "id": 42, "method": "tools/call",
+                      "params": {"name": "add", "arguments": {"a": 1, "b": 1}}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The Python SDK's AS behind its server, whose challenge names no scope: the gateway asks for
+/// the PRM's `scopes_supported` (§6.5), not for no scope at all.
+#[tokio::test]
+async fn python_sdk_as_is_asked_for_the_prm_scopes() {
+    let Some(dir) = interop_dir("python_sdk_as_is_asked_for_the_prm_scopes") else {
+        return;
+    };
+    let (_up, upstream, base) = py_oauth_upstream(&dir, &["--scope", "notes:read"]);
+    let (_project, gw, _url, _tokens) =
+        exchange_project("py", &upstream, "user-oauth", json!({})).await;
+    let done = connect_by_hand(&format!("http://{}", gw.addr), "py").await;
+    assert_eq!(done.connect, 302, "{}", done.connect_body);
+    let (status, page) = done.callback.expect("callback");
+    assert_eq!(status, 200, "{page}");
+    let s: Value = reqwest::get(format!("{base}/__interop/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        s["last_authorize"]["scopes"],
+        json!(["notes:read"]),
+        "{s:#}"
+    );
+    gw.shutdown.cancel();
+}
+
+/// SEP-2352: the gateway's client registration belongs to the authorization server that issued
+/// it. After a restart, a reconnect to the same upstream whose PRM now names another AS
+/// registers there (and goes there), instead of reusing the sealed client of the first one;
+/// while the AS stays the same, the sealed client is reused (no second registration). The DCR
+/// request names `application_type` "native" for the gateway's loopback callback (SEP-837).
+#[tokio::test]
+async fn a_changed_authorization_server_gets_a_new_registration() {
+    let first = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions::default()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let first_base = format!("http://{}", first.addr);
+    // another AS whose PRM claims the first mock's MCP URL as its resource
+    let second = spawn_with(
+        "127.0.0.1:0",
+        MockOptions {
+            oauth: Some(OAuthOptions {
+                prm_resource: Some(first.url.clone()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let second_base = format!("http://{}", second.addr);
+    let project = tempfile::tempdir().unwrap();
+    let write = |policy: Value| {
+        write_project(
+            project.path(),
+            json!({ "/mcp/up": mcp_route("up-mcp", &first.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+            json!([
+                dev_oauth_policy(),
+                exchange_policy("up", "user-oauth", policy)
+            ]),
+        )
+    };
+    write(json!({}));
+    let gw = gateway(project.path()).await;
+    let port = gw.addr.port();
+    let done = connect_by_hand(&format!("http://{}", gw.addr), "up").await;
+    assert_eq!(done.callback.expect("callback").0, 200);
+    let s = stats(&first_base).await;
+    assert_eq!(s["registrations"], 1, "{s:#}");
+    assert_eq!(s["last_register"]["application_type"], "native", "{s:#}");
+    gw.shutdown.cancel();
+    let _ = gw.task.await;
+
+    // the same AS after a restart: the sealed client is reused
+    let gw = gateway_on(project.path(), port).await;
+    let done = connect_by_hand(&format!("http://{}", gw.addr), "up").await;
+    assert_eq!(done.callback.expect("callback").0, 200);
+    let s = stats(&first_base).await;
+    assert_eq!(s["registrations"], 1, "{s:#}");
+    assert_eq!(s["authorizations"], 2, "{s:#}");
+    gw.shutdown.cancel();
+    let _ = gw.task.await;
+
+    // the upstream's PRM now names the second AS: a registration there, and the browser goes
+    // there
+    write(
+        json!({"protectedResourceMetadataUrl": format!("{second_base}/.well-known/oauth-protected-resource/mcp")}),
+    );
+    let gw = gateway_on(project.path(), port).await;
+    let cookie = dev_session(&format!("http://{}", gw.addr)).await;
+    let r = no_redirects()
+        .get(format!(
+            "http://{}/__zuplo/auth/connections/up/connect?operationId=up-mcp&redirect=true",
+            gw.addr
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let to = location_of(&r);
+    assert!(to.starts_with(&format!("{second_base}/authorize")), "{to}");
+    let s2 = stats(&second_base).await;
+    assert_eq!(s2["registrations"], 1, "{s2:#}");
+    let s = stats(&first_base).await;
+    assert_eq!(s["registrations"], 1, "{s:#}");
+    gw.shutdown.cancel();
+}
+
+/// RFC 9207 §2.4 / MCP 2026-07-28: an error response from the upstream AS is checked too; with
+/// an `iss` that is not the AS's, its `error` and `error_description` are not shown.
+#[tokio::test]
+async fn an_error_response_with_another_iss_is_not_shown() {
+    let sc = mock_scenario(OAuthOptions::default()).await;
+    let gw = format!("http://{}", sc.gw.addr);
+    let http = no_redirects();
+    let cookie = dev_session(&gw).await;
+    let mut answers = Vec::new();
+    for iss in ["https://evil.example.com", sc.mock_base.as_str()] {
+        let r = http
+            .get(format!(
+                "{gw}/__zuplo/auth/connections/up/connect?operationId=up-mcp&redirect=true"
+            ))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 302);
+        let to_as = url::Url::parse(&location_of(&r)).unwrap();
+        let state = to_as
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let redirect = to_as
+            .query_pairs()
+            .find(|(k, _)| k == "redirect_uri")
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let mut callback = url::Url::parse(&redirect).unwrap();
+        callback
+            .query_pairs_mut()
+            .append_pair("error", "access_denied")
+            .append_pair("error_description", "PLANTED-TEXT")
+            .append_pair("state", &state)
+            .append_pair("iss", iss);
+        let back = http.get(callback).send().await.unwrap();
+        answers.push((back.status(), back.text().await.unwrap()));
+    }
+    let (status, page) = &answers[0];
+    assert_eq!(*status, 400, "{page}");
+    assert!(page.contains("oauth_callback_mismatch"), "{page}");
+    assert!(!page.contains("PLANTED-TEXT"), "{page}");
+    // the AS's own issuer: its error is shown
+    let (status, page) = &answers[1];
+    assert_eq!(*status, 400, "{page}");
+    assert!(page.contains("provider_access_denied"), "{page}");
+    assert!(page.contains("PLANTED-TEXT"), "{page}");
+    sc.gw.shutdown.cancel();
+}

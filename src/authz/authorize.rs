@@ -79,6 +79,8 @@ enum Stop {
         error: &'static str,
         description: &'static str,
         state: Option<String>,
+        /// RFC 9207 `iss`: the issuer of the authorization server the request came to.
+        issuer: String,
     },
     Internal(Internal),
 }
@@ -116,14 +118,17 @@ impl Stop {
                 error,
                 description,
                 state,
-            } => error_redirect(&redirect_uri, error, description, state.as_deref()),
+                issuer,
+            } => error_redirect(&redirect_uri, &issuer, error, description, state.as_deref()),
             Stop::Internal(why) => internal(ctx, why),
         }
     }
 }
 
-/// `redirect_uri` with OAuth parameters appended (no fragment: D7).
-fn client_redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
+/// The one way back to a client's `redirect_uri` (success and error alike): the OAuth
+/// parameters appended (no fragment: D7), then RFC 9207 `iss`, the issuer of the authorization
+/// server whose endpoint the request came to, exactly as its metadata names it.
+fn client_redirect(redirect_uri: &str, issuer: &str, pairs: &[(&str, &str)]) -> Response {
     match url::Url::parse(redirect_uri) {
         Ok(mut u) => {
             {
@@ -131,6 +136,7 @@ fn client_redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
                 for (k, v) in pairs {
                     q.append_pair(k, v);
                 }
+                q.append_pair("iss", issuer);
             }
             redirect(u.as_str())
         }
@@ -140,6 +146,7 @@ fn client_redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> Response {
 
 fn error_redirect(
     redirect_uri: &str,
+    issuer: &str,
     error: &str,
     description: &str,
     state: Option<&str>,
@@ -148,7 +155,17 @@ fn error_redirect(
     if let Some(s) = state {
         pairs.push(("state", s));
     }
-    client_redirect(redirect_uri, &pairs)
+    client_redirect(redirect_uri, issuer, &pairs)
+}
+
+/// The issuer of the authorization server an authorization request came to (RFC 8414 and
+/// [`super::metadata`]): a route's own (`origin + route path`) at its scoped endpoint, the
+/// gateway-wide one (`origin`) at `/oauth/authorize`.
+fn issuer_of(ctx: &AuthzRequest<'_>, scoped: Option<&str>) -> String {
+    match scoped {
+        Some(path) => format!("{}{path}", ctx.origin),
+        None => ctx.origin.clone(),
+    }
 }
 
 /// `id.token` as handed to the browser.
@@ -231,8 +248,17 @@ async fn start_authorization(
         )
         .into());
     }
-    let (pending, state_token) =
-        start_transaction(ctx, q, &client.id, resource, route, session.as_ref(), now).await?;
+    let issuer = issuer_of(ctx, scoped);
+    let (pending, state_token) = start_transaction(
+        ctx,
+        q,
+        &client.id,
+        resource,
+        issuer,
+        route,
+        session.as_ref(),
+    )
+    .await?;
     let state = browser_state(&pending.id, &state_token);
     match session {
         Some(principal) => {
@@ -359,6 +385,7 @@ fn published_route(
         error: "invalid_target",
         description: "resource must match a published MCP route.",
         state: q.state.clone(),
+        issuer: issuer_of(ctx, scoped),
     };
     if let Some(path) = scoped {
         let canonical = format!("{}{path}", ctx.origin);
@@ -399,10 +426,11 @@ async fn start_transaction(
     q: AuthorizeQuery,
     client_id: &str,
     resource: String,
+    issuer: String,
     route: usize,
     session: Option<&Principal>,
-    now: i64,
 ) -> Result<(Box<PendingAuthorization>, Secret), Stop> {
+    let now = ctx.env.clock.now();
     let request = StartAuthorization {
         id: crate::crypto::new_id(),
         client_id: client_id.to_string(),
@@ -414,6 +442,7 @@ async fn start_transaction(
         scope: SCOPE.to_string(),
         code_challenge: q.code_challenge,
         client_state: q.state.clone(),
+        issuer: issuer.clone(),
         initial: match session {
             Some(p) => InitialPhase::AwaitingSetup(p.clone()),
             None => InitialPhase::AwaitingLogin,
@@ -447,6 +476,7 @@ async fn start_transaction(
             error: "server_error",
             description: "The authorization could not be started.",
             state: q.state,
+            issuer,
         }),
     }
 }
@@ -852,6 +882,17 @@ async fn finish_login(
     .await
 }
 
+/// The issuer recorded when the transaction started; a transaction stored before the issuer
+/// was recorded came (as every SDK client's does) to its route's endpoint, whose issuer is the
+/// resource.
+fn pending_issuer(pending: &PendingAuthorization) -> String {
+    if pending.issuer.is_empty() {
+        pending.resource.clone()
+    } else {
+        pending.issuer.clone()
+    }
+}
+
 /// The name the consent page shows for a client: its registered name, else its id.
 async fn client_name(ctx: &AuthzRequest<'_>, client_id: &str, now: i64) -> String {
     let id = client_id.to_string();
@@ -1023,10 +1064,11 @@ async fn decide(
             if let Some(s) = pending.client_state.as_deref() {
                 pairs.push(("state", s));
             }
-            client_redirect(&pending.redirect_uri, &pairs)
+            client_redirect(&pending.redirect_uri, &pending_issuer(&pending), &pairs)
         }
         Ok(DecideSetupOutcome::Cancelled(pending)) => error_redirect(
             &pending.redirect_uri,
+            &pending_issuer(&pending),
             "access_denied",
             "The user cancelled the MCP authorization request.",
             pending.client_state.as_deref(),

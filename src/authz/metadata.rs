@@ -81,7 +81,6 @@ fn protected_resource(ctx: &AuthzRequest<'_>, route: usize) -> serde_json::Value
         "authorization_servers": [resource],
         "bearer_methods_supported": ["header"],
         "scopes_supported": [SCOPE],
-        "mcp_protocol_version": "2025-11-25",
     })
 }
 
@@ -107,6 +106,8 @@ fn authorization_server(ctx: &AuthzRequest<'_>, route: Option<usize>) -> serde_j
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "scopes_supported": [SCOPE],
         "code_challenge_methods_supported": ["S256"],
+        // RFC 9207: every authorization response (success or error) carries `iss`
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["none", "client_secret_post", "client_secret_basic", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],

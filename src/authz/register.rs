@@ -37,6 +37,7 @@ pub async fn handle(ctx: &AuthzRequest<'_>, body: Body) -> Response {
 /// Body → metadata → store → the registration response.
 async fn register(ctx: &AuthzRequest<'_>, body: Body) -> Result<Response, OAuthError> {
     let m = read_request(body).await?;
+    let application_type = application_type(&m)?;
     let client = new_client(ctx, &m).await?;
     let now = ctx.env.clock.now();
     let outcome = ctx
@@ -45,9 +46,11 @@ async fn register(ctx: &AuthzRequest<'_>, body: Body) -> Result<Response, OAuthE
         .run(move |s| s.register_client(&client, now))
         .await;
     match outcome {
-        Ok(RegisterClientOutcome::Registered { client, secret }) => {
-            Ok(registration_response(&client, secret.as_ref()))
-        }
+        Ok(RegisterClientOutcome::Registered { client, secret }) => Ok(registration_response(
+            &client,
+            secret.as_ref(),
+            application_type,
+        )),
         Ok(RegisterClientOutcome::AlreadyExists) => Err(OAuthError::InvalidRequest(
             "OAuth client is already registered.".into(),
         )),
@@ -171,6 +174,22 @@ fn grant_types(m: &Map<String, Value>) -> Result<Vec<String>, OAuthError> {
     Ok(grant_types)
 }
 
+/// OpenID Connect `application_type` (SEP-837: MCP clients send it): "web" or "native". The
+/// gateway treats both alike (its redirect-URI rules do not depend on it) and echoes the value
+/// in the registration response.
+fn application_type(m: &Map<String, Value>) -> Result<Option<&'static str>, OAuthError> {
+    match m.get("application_type") {
+        None => Ok(None),
+        Some(v) => match v.as_str() {
+            Some("web") => Ok(Some("web")),
+            Some("native") => Ok(Some("native")),
+            _ => Err(metadata_error(
+                "application_type must be \"web\" or \"native\".",
+            )),
+        },
+    }
+}
+
 fn auth_method(m: &Map<String, Value>) -> Result<ClientAuthMethod, OAuthError> {
     match m.get("token_endpoint_auth_method").map(|v| v.as_str()) {
         None | Some(Some("none")) => Ok(ClientAuthMethod::None),
@@ -221,7 +240,11 @@ fn client_id(method: ClientAuthMethod, jwks_uri: Option<&str>) -> String {
 }
 
 /// 201 with the registered metadata (RFC 7591 §3.2.1), never cached.
-fn registration_response(client: &Client, secret: Option<&Secret>) -> Response {
+fn registration_response(
+    client: &Client,
+    secret: Option<&Secret>,
+    application_type: Option<&str>,
+) -> Response {
     let mut doc = json!({
         "client_id": client.id,
         "client_name": client.name,
@@ -234,6 +257,9 @@ fn registration_response(client: &Client, secret: Option<&Secret>) -> Response {
     });
     if let Some(uri) = &client.jwks_uri {
         doc["jwks_uri"] = json!(uri);
+    }
+    if let Some(t) = application_type {
+        doc["application_type"] = json!(t);
     }
     if let Some(secret) = secret {
         doc["client_secret"] = json!(secret.expose());

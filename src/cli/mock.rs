@@ -3,7 +3,7 @@
 //! effect), then serving the mock MCP server until Ctrl-C or SIGTERM.
 
 use crate::client_metadata::ClientAuthMethod;
-use crate::mock::{self, MockOptions, OAuthOptions, PreRegisteredClient, PrmAt};
+use crate::mock::{self, IssMode, MockOptions, OAuthOptions, PreRegisteredClient, PrmAt};
 use crate::secret::Secret;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -69,6 +69,31 @@ pub struct MockArgs {
     /// DCR registers every client with this authentication method, whatever it asked for
     #[arg(long, value_enum, value_name = "METHOD", requires = "oauth")]
     pub dcr_auth_method: Option<DcrAuthMethodArg>,
+    /// Protected resource metadata names this resource instead of the mock's MCP URL (a PRM
+    /// for another resource, which clients must refuse)
+    #[arg(long, value_name = "URL", requires = "oauth")]
+    pub prm_resource: Option<String>,
+    /// RFC 9207 iss on authorization responses: exact, left out (although advertised), or with a
+    /// trailing slash (the last two are for testing clients that must refuse them)
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = IssArg::Exact, requires = "oauth")]
+    pub iss: IssArg,
+    /// The authorization server lists offline_access in scopes_supported (the PRM does not)
+    #[arg(long, requires = "oauth")]
+    pub offline_access: bool,
+    /// The authorization server never grants SCOPE, even when asked (repeatable)
+    #[arg(long, value_name = "SCOPE", requires = "oauth")]
+    pub withhold_scope: Vec<String>,
+    /// A 403 insufficient_scope names only the missing scope, not the token's own scopes too
+    #[arg(long, requires = "oauth")]
+    pub challenge_missing_scope_only: bool,
+}
+
+/// `--iss` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IssArg {
+    Exact,
+    Omit,
+    TrailingSlash,
 }
 
 /// `--dcr-auth-method` values.
@@ -134,6 +159,15 @@ impl MockArgs {
                 DcrAuthMethodArg::ClientSecretBasic => ClientAuthMethod::ClientSecretBasic,
                 DcrAuthMethodArg::ClientSecretPost => ClientAuthMethod::ClientSecretPost,
             }),
+            prm_resource: self.prm_resource.clone(),
+            iss: match self.iss {
+                IssArg::Exact => IssMode::Exact,
+                IssArg::Omit => IssMode::Omit,
+                IssArg::TrailingSlash => IssMode::TrailingSlash,
+            },
+            offline_access: self.offline_access,
+            withheld_scopes: self.withhold_scope.clone(),
+            challenge_missing_scope_only: self.challenge_missing_scope_only,
         }
     }
 }

@@ -20,7 +20,7 @@ mod rpc;
 pub use http::{MAX_BODY_BYTES, app, app_with};
 pub use methods::{HANDSHAKE_VERSIONS, SERVER_NAME, SUPPORTED_VERSIONS};
 pub use modern::MODERN_VERSION;
-pub use oauth::{OAuthOptions, OAuthUrls, PreRegisteredClient, PrmAt};
+pub use oauth::{IssMode, OAuthOptions, OAuthUrls, PreRegisteredClient, PrmAt};
 
 use axum::serve::ListenerExt;
 use std::future::Future;

@@ -279,6 +279,9 @@ pub struct AuthorizationServerMetadata {
     pub grant_types_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub client_id_metadata_document_supported: bool,
+    /// RFC 9207 §3: every authorization response carries `iss` (then a missing one is refused).
+    #[serde(default)]
+    pub authorization_response_iss_parameter_supported: bool,
     pub raw: Value,
 }
 
@@ -301,6 +304,10 @@ impl AuthorizationServerMetadata {
             ),
             client_id_metadata_document_supported: obj
                 .get("client_id_metadata_document_supported")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            authorization_response_iss_parameter_supported: obj
+                .get("authorization_response_iss_parameter_supported")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
             raw,
@@ -708,13 +715,63 @@ pub fn metadata_urls(issuer: &Url) -> Vec<Url> {
         .collect()
 }
 
-/// Issuer comparison of §6.3: equal up to a trailing slash.
-pub fn issuer_matches(expected: &str, found: &str) -> bool {
+/// RFC 8414 §3.3 as §6.3 applies it: the `issuer` of an AS metadata document names the
+/// authorization server it was looked up for (a PRM `authorization_servers` entry, or the MCP
+/// URL's origin), equal up to a trailing slash, since those entries are written both ways.
+/// Not the rule for an authorization response's `iss`: that is [`response_iss_matches`].
+pub fn metadata_issuer_matches(expected: &str, found: &str) -> bool {
     expected.trim_end_matches('/') == found.trim_end_matches('/')
 }
 
-/// Does a PRM `resource` name this MCP URL? Same origin, and the resource path is the URL's
-/// path or a whole-segment prefix of it (what the MCP SDK clients accept).
+/// RFC 9207 §2.4: an authorization response's `iss` is the issuer recorded from the validated
+/// AS metadata, by simple string comparison (RFC 3986 §6.2.1): no case folding, no default-port
+/// elision, no trailing-slash or percent-encoding normalisation.
+pub fn response_iss_matches(issuer: &str, iss: &str) -> bool {
+    issuer == iss
+}
+
+/// Why an authorization response fails the RFC 9207 check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseIssRefusal {
+    #[error(
+        "the authorization server {issuer} advertises authorization_response_iss_parameter_supported, but its response has no iss (RFC 9207 §2.4)"
+    )]
+    Missing { issuer: String },
+    #[error(
+        "the response's iss {iss:?} is not the authorization server's issuer {issuer:?} (RFC 9207 §2.4: compared exactly, without normalisation)"
+    )]
+    Mismatch { issuer: String, iss: String },
+}
+
+/// The RFC 9207 check of an authorization response (success or error) as MCP 2026-07-28 words
+/// it: a present `iss` must equal `issuer` exactly, advertised or not; a missing one is refused
+/// only when the AS metadata advertises `authorization_response_iss_parameter_supported`.
+pub fn check_response_iss(
+    issuer: &str,
+    advertised: bool,
+    iss: Option<&str>,
+) -> Result<(), ResponseIssRefusal> {
+    match iss {
+        Some(iss) if response_iss_matches(issuer, iss) => Ok(()),
+        Some(iss) => Err(ResponseIssRefusal::Mismatch {
+            issuer: issuer.to_string(),
+            iss: iss.chars().take(256).collect(),
+        }),
+        None if advertised => Err(ResponseIssRefusal::Missing {
+            issuer: issuer.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// How a PRM `resource` may differ from the MCP URL and still name it (RFC 9728 §3.3 asks for
+/// the identical URL; this is the normalisation the MCP SDK clients apply), for error texts.
+pub const RESOURCE_NORMALISATION: &str = "same scheme, host and port (scheme and host compared case-insensitively, a default port may be left out), and a path equal to the URL's or a whole-segment prefix of it, a trailing slash ignored";
+
+/// Does a PRM `resource` name this MCP URL (RFC 9728 §3.3)? After URL parsing (which lower-cases
+/// scheme and host and drops a default port): the same origin, and the resource path is the
+/// URL's path or a whole-segment prefix of it, a trailing slash ignored
+/// ([`RESOURCE_NORMALISATION`]). Query and fragment are not compared.
 pub fn resource_matches(resource: &str, mcp_url: &Url) -> bool {
     let Ok(r) = Url::parse(resource) else {
         return false;
@@ -876,7 +933,7 @@ pub async fn discover(
             attempts.push(attempt);
             continue;
         };
-        if !issuer_matches(authorization_server.as_str(), &doc.issuer) {
+        if !metadata_issuer_matches(authorization_server.as_str(), &doc.issuer) {
             attempt.outcome = format!("issuer mismatch: {}", doc.issuer);
             attempts.push(attempt);
             return Err(DiscoveryError::IssuerMismatch {

@@ -425,12 +425,15 @@ fn judge(opts: &ProbeOptions, d: &Discovered, v: &mut Verdict) {
         ));
     }
 
+    // RFC 9728 §3.3: the gateway's upstream client stops on a PRM for another resource, as
+    // the MCP SDK clients do
     if let Some(r) = &d.resource
         && !d.resource_matches_url
     {
-        v.warnings.push(format!(
-            "the PRM resource {r} does not name {}: MCP SDK clients refuse this (localhost vs 127.0.0.1?); the gateway sends {r} as `resource`",
-            opts.url
+        v.problems.push(format!(
+            "the PRM resource {r} does not name {} (RFC 9728 §3.3; allowed differences: {}), so the gateway refuses to authorize (upstream_resource_mismatch); localhost vs 127.0.0.1? configure the route with the URL the PRM names",
+            opts.url,
+            crate::oauth::discovery::RESOURCE_NORMALISATION
         ));
     }
 

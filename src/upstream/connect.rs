@@ -228,6 +228,9 @@ fn upstream_error_page(e: &UpstreamError, stage: &'static str) -> ErrorPage {
         UpstreamError::DiscoveryUnavailable(_) => {
             "check the route's upstream URL and protectedResourceMetadataUrl; mcpgw upstream probe URL shows what the upstream advertises"
         }
+        UpstreamError::ForeignResource { .. } => {
+            "point the route at the URL the upstream's metadata names as its resource (or fix the upstream's protected resource metadata); mcpgw upstream probe URL shows both"
+        }
         UpstreamError::ProviderAccessDenied(_) => {
             "the provider refused; check the account's access and try connecting again"
         }
@@ -523,22 +526,14 @@ async fn begin(
     .map_err(|e| cx.page(upstream_error_page(&e, stage)))
 }
 
+/// `GET …/callback`: the authorization response (success or error) is trusted only once its
+/// `state` opens the pending connect and its `iss` passes RFC 9207 (§2.4: an error response too,
+/// whose `error` is not shown otherwise); then the code exchange.
 async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>) -> Response {
     const STAGE: &str = "upstream_callback";
-    if let Some(err) = q.get("error") {
-        let said = q
-            .get("error_description")
-            .map(|d| format!(": {d}"))
-            .unwrap_or_default();
-        return cx.page(error_page(
-            StatusCode::BAD_REQUEST,
-            "provider_access_denied",
-            STAGE,
-            format!("The upstream authorization server answered {err}{said}."),
-            "try connecting again, and approve the request at the provider",
-        ));
-    }
-    let (Some(code), Some(state_jwt)) = (q.get("code"), q.get("state")) else {
+    let error = q.get("error");
+    let code = q.get("code");
+    let Some(state_jwt) = q.get("state").filter(|_| error.is_some() || code.is_some()) else {
         return cx.page(error_page(
             StatusCode::BAD_REQUEST,
             "oauth_state_invalid",
@@ -583,11 +578,40 @@ async fn callback(cx: &ConnectRequest<'_>, id: &str, q: &HashMap<String, String>
         Ok(p) => p,
         Err(_) => return mismatch("The stored connect state does not open for this connection."),
     };
-    if let Some(iss) = q.get("iss")
-        && !crate::oauth::discovery::issuer_matches(&pending.setup.endpoints.issuer, iss)
-    {
-        return mismatch("The callback's iss is not the upstream authorization server (RFC 9207).");
+    let endpoints = &pending.setup.endpoints;
+    if let Err(refused) = crate::oauth::discovery::check_response_iss(
+        &endpoints.issuer,
+        endpoints.iss_parameter_supported,
+        q.get("iss").map(String::as_str),
+    ) {
+        tracing::warn!(
+            upstream = id,
+            "upstream authorization response refused: {refused}"
+        );
+        return cx.page(error_page(
+            StatusCode::BAD_REQUEST,
+            "oauth_callback_mismatch",
+            STAGE,
+            format!("The authorization response is not from the upstream's authorization server: {refused}."),
+            "start the connection again from the client; if it persists, the upstream authorization server (or something between it and the browser) answers with another issuer",
+        ));
     }
+    if let Some(err) = error {
+        let said = q
+            .get("error_description")
+            .map(|d| format!(": {d}"))
+            .unwrap_or_default();
+        return cx.page(error_page(
+            StatusCode::BAD_REQUEST,
+            "provider_access_denied",
+            STAGE,
+            format!("The upstream authorization server answered {err}{said}."),
+            "try connecting again, and approve the request at the provider",
+        ));
+    }
+    let Some(code) = code else {
+        return mismatch("The callback has no code.");
+    };
     let answer =
         match oauth_client::exchange_code(up, &pending.setup, code, &pending.code_verifier).await {
             Ok(a) => a,

@@ -56,16 +56,23 @@ pub struct Upstreams {
     pub signing_key: [u8; 32],
     /// Outbound client that never follows redirects itself (see [`crate::net::outbound`]).
     pub http: reqwest::Client,
-    /// Discovery and registration per upstream id and public origin, so that every user's
-    /// connect does not register a new client.
-    pub setups: Mutex<HashMap<(String, String), Arc<model::Setup>>>,
+    /// The gateway's client registration per upstream id, public origin and authorization
+    /// server issuer (SEP-2352), so that every user's connect does not register a new client,
+    /// and a changed authorization server gets one of its own.
+    registrations: Mutex<HashMap<RegistrationKey, model::RegisteredClient>>,
     /// One refresh in flight per connection (§6.7).
     refresh_locks: Mutex<HashMap<ConnectionKey, Arc<tokio::sync::Mutex<()>>>>,
     /// Upstream credentials ready to send, so that the proxy path reads neither SQLite nor the
     /// vault per request. Filled when a stored or refreshed token is usable; every write to a
     /// connection through this process (refresh, reconsent, step-up, connect) drops its entry.
     credentials: Mutex<HashMap<ConnectionKey, CachedCredential>>,
+    /// The last step-up (D18) of each connection: when (unix seconds), and the scope it asked
+    /// for; the retry limit of [`policy::step_up`].
+    step_ups: Mutex<HashMap<ConnectionKey, (i64, String)>>,
 }
+
+/// Upstream id, public origin, authorization server issuer.
+type RegistrationKey = (String, String, String);
 
 /// A usable upstream `Authorization` value and until when (unix seconds) it may be sent.
 #[derive(Clone)]
@@ -94,9 +101,31 @@ impl Upstreams {
             vault,
             signing_key,
             http: crate::net::outbound::client(),
-            setups: Mutex::new(HashMap::new()),
+            registrations: Mutex::new(HashMap::new()),
             refresh_locks: Mutex::new(HashMap::new()),
             credentials: Mutex::new(HashMap::new()),
+            step_ups: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The scope the step-up of `key` asked for at or after `since`, when it already contains
+    /// every scope of `challenge`: asking again would go round in circles.
+    pub(crate) fn repeated_step_up(
+        &self,
+        key: &ConnectionKey,
+        challenge: &str,
+        since: i64,
+    ) -> Option<String> {
+        let step_ups = self.step_ups.lock().ok()?;
+        let (at, asked) = step_ups.get(key)?;
+        let covered =
+            model::scope_words(challenge).all(|w| model::scope_words(asked).any(|a| a == w));
+        (*at >= since && covered).then(|| asked.clone())
+    }
+
+    pub(crate) fn remember_step_up(&self, key: &ConnectionKey, asked: &str, now: i64) {
+        if let Ok(mut s) = self.step_ups.lock() {
+            s.insert(key.clone(), (now, asked.to_string()));
         }
     }
 
@@ -149,35 +178,50 @@ impl Upstreams {
         locks.entry(key.clone()).or_default().clone()
     }
 
-    pub(crate) fn cached_setup(
+    /// The client registered for `upstream_id` at `origin` with the authorization server
+    /// `issuer`, when this process has one.
+    pub(crate) fn cached_client(
         &self,
         upstream_id: &str,
         origin: &str,
-    ) -> Option<Arc<model::Setup>> {
-        self.setups
+        issuer: &str,
+    ) -> Option<model::RegisteredClient> {
+        self.registrations
             .lock()
             .ok()?
-            .get(&(upstream_id.to_string(), origin.to_string()))
+            .get(&(upstream_id.into(), origin.into(), issuer.into()))
             .cloned()
     }
 
-    pub(crate) fn remember_setup(&self, upstream_id: &str, origin: &str, setup: Arc<model::Setup>) {
-        if let Ok(mut s) = self.setups.lock() {
-            s.insert((upstream_id.to_string(), origin.to_string()), setup);
+    pub(crate) fn remember_client(
+        &self,
+        upstream_id: &str,
+        origin: &str,
+        issuer: &str,
+        client: &model::RegisteredClient,
+    ) {
+        if let Ok(mut r) = self.registrations.lock() {
+            r.insert(
+                (upstream_id.into(), origin.into(), issuer.into()),
+                client.clone(),
+            );
         }
     }
 
     /// After a configuration reload: an upstream id may now point elsewhere, or register
-    /// differently, so every setup is discovered again on its next use.
+    /// differently, so every upstream registers again (or reuses its sealed client) on its next
+    /// connect.
     pub fn forget_all_setups(&self) {
-        if let Ok(mut s) = self.setups.lock() {
-            s.clear();
+        if let Ok(mut r) = self.registrations.lock() {
+            r.clear();
         }
     }
 
+    /// The upstream no longer accepts the gateway's client at `origin` (§6.4): forget it, whatever
+    /// authorization server it was registered with.
     pub(crate) fn forget_setup(&self, upstream_id: &str, origin: &str) {
-        if let Ok(mut s) = self.setups.lock() {
-            s.remove(&(upstream_id.to_string(), origin.to_string()));
+        if let Ok(mut r) = self.registrations.lock() {
+            r.retain(|(id, o, _), _| !(id == upstream_id && o == origin));
         }
     }
 }

@@ -25,6 +25,10 @@ pub struct Endpoints {
     /// The AS lists `offline_access` in `scopes_supported`.
     #[serde(default)]
     pub offers_offline_access: bool,
+    /// The AS metadata advertises `authorization_response_iss_parameter_supported` (RFC 9207):
+    /// its authorization responses must carry `iss`.
+    #[serde(default)]
+    pub iss_parameter_supported: bool,
 }
 
 /// The gateway's client at the upstream AS.

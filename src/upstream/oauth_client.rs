@@ -32,6 +32,12 @@ pub enum UpstreamError {
     DiscoveryUnavailable(String),
     #[error("{0}")]
     RegistrationRequired(String),
+    /// RFC 9728 §3.3: the upstream's PRM names another resource.
+    #[error(
+        "the upstream's protected resource metadata names the resource {resource}, not the upstream URL {upstream} (RFC 9728 §3.3; allowed differences: {}): the gateway does not authorize for another resource",
+        discovery::RESOURCE_NORMALISATION
+    )]
+    ForeignResource { resource: String, upstream: String },
     #[error("{0}")]
     ProviderAccessDenied(String),
     #[error("{0}")]
@@ -51,6 +57,7 @@ impl UpstreamError {
         match self {
             Self::DiscoveryUnavailable(_) => "upstream_oauth_discovery_unavailable",
             Self::RegistrationRequired(_) => "upstream_client_registration_required",
+            Self::ForeignResource { .. } => "upstream_resource_mismatch",
             Self::ProviderAccessDenied(_) => "upstream_provider_access_denied",
             Self::TokenExchangeFailed(_) | Self::OAuth { .. } => "upstream_token_exchange_failed",
             Self::Internal(_) => "internal_error",
@@ -102,15 +109,28 @@ pub fn cimd_url(origin: &str, prefix: &str, upstream_id: &str) -> String {
     )
 }
 
+/// OpenID Connect `application_type` for a redirect URI (SEP-837, MCP 2026-07-28 Client
+/// Registration): "native" for a loopback redirect (a gateway on the developer's machine: OIDC
+/// forbids localhost redirect URIs to "web" clients), "web" for a gateway on a public origin.
+/// The MCP SDK clients derive it the same way.
+pub fn application_type(redirect_uri: &str) -> &'static str {
+    let loopback = Url::parse(redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(crate::net::addr::is_loopback_host))
+        .unwrap_or(false);
+    if loopback { "native" } else { "web" }
+}
+
 /// The client metadata the gateway registers (and serves as its CIMD document, §3.13).
 pub fn client_metadata(te: &TokenExchange, origin: &str, prefix: &str) -> Value {
+    let redirect = redirect_uri(origin, prefix, &te.upstream_id.value);
     let mut doc = json!({
         "client_name": format!("Zuplo MCP Gateway - {}", te.display_name),
         "client_uri": format!("{origin}/"),
-        "redirect_uris": [redirect_uri(origin, prefix, &te.upstream_id.value)],
+        "application_type": application_type(&redirect),
+        "redirect_uris": [redirect],
         "grant_types": ["authorization_code", "refresh_token"],
         "response_types": ["code"],
-        "application_type": "web",
         "token_endpoint_auth_method": "none",
     });
     if matches!(te.client_registration, ClientRegistration::Manual { .. })
@@ -121,10 +141,14 @@ pub fn client_metadata(te: &TokenExchange, origin: &str, prefix: &str) -> Value 
     doc
 }
 
-/// Discovery and registration for `te` at `origin`, cached per upstream and origin. D19: the
-/// discovery starts from the upstream's unauthenticated challenge. `stored` is the setup an
-/// earlier connection sealed: reused for an automatic registration while its redirect URI is
-/// still the current one (§6.4), so that a restarted gateway does not register again.
+/// Discovery and registration for `te` at `origin`. D19: the discovery starts from the
+/// upstream's unauthenticated challenge, and runs at every connect, so that a connect follows
+/// the authorization server the upstream names now. The client registration is kept per
+/// upstream, origin and authorization server issuer (SEP-2352: credentials belong to the AS
+/// that issued them; a changed issuer means a new registration): from this process's cache, or
+/// `stored`, the setup an earlier connection sealed, reused for an automatic registration while
+/// its issuer and redirect URI are still the current ones (§6.4), so that a restarted gateway
+/// does not register again.
 pub async fn setup(
     up: &Upstreams,
     te: &TokenExchange,
@@ -134,14 +158,30 @@ pub async fn setup(
     stored: Option<&Setup>,
 ) -> Result<Arc<Setup>, UpstreamError> {
     let id = te.upstream_id.value.as_str();
-    if let Some(s) = up.cached_setup(id, origin) {
-        return Ok(s);
-    }
-    if let Some(s) = stored.filter(|s| reusable(te, s, mcp_url, origin, prefix)) {
-        let s = Arc::new(s.clone());
-        up.remember_setup(id, origin, s.clone());
-        return Ok(s);
-    }
+    let (found, endpoints) = discover(up, te, mcp_url).await?;
+    let issuer = endpoints.issuer.clone();
+    let client = if let Some(c) = up.cached_client(id, origin, &issuer) {
+        c
+    } else if let Some(s) = stored.filter(|s| reusable(te, s, mcp_url, origin, prefix, &issuer)) {
+        s.client.clone()
+    } else {
+        register(up, te, &found, origin, prefix).await?
+    };
+    up.remember_client(id, origin, &issuer, &client);
+    Ok(Arc::new(Setup {
+        endpoints,
+        client,
+        mcp_url: mcp_url.to_string(),
+    }))
+}
+
+/// The upstream's authorization server as discovery finds it now, and what the gateway will
+/// ask of it; an upstream the gateway cannot work with is an error.
+async fn discover(
+    up: &Upstreams,
+    te: &TokenExchange,
+    mcp_url: &Url,
+) -> Result<(discovery::Discovered, Endpoints), UpstreamError> {
     let limits = Limits::UPSTREAM_OAUTH;
     let challenge = match discovery::probe(&up.http, mcp_url, GUARD, limits).await {
         Ok(p) => p.challenge,
@@ -178,6 +218,15 @@ pub async fn setup(
             tried.join("; ")
         ))
     })?;
+    // RFC 9728 §3.3: a PRM for another resource must not be used
+    if let Some(resource) = &found.resource
+        && !found.resource_matches_url
+    {
+        return Err(UpstreamError::ForeignResource {
+            resource: resource.chars().take(256).collect(),
+            upstream: mcp_url.to_string(),
+        });
+    }
     let m = &found.metadata;
     let (Some(authorization_endpoint), Some(token_endpoint)) =
         (m.authorization_endpoint.clone(), m.token_endpoint.clone())
@@ -201,21 +250,24 @@ pub async fn setup(
         resource: found.resource.clone(),
         discovered_scope: found.default_scope(),
         offers_offline_access: m.scopes_supported.iter().any(|s| s == "offline_access"),
+        iss_parameter_supported: m.authorization_response_iss_parameter_supported,
     };
-    let client = register(up, te, &found, origin, prefix).await?;
-    let setup = Arc::new(Setup {
-        endpoints,
-        client,
-        mcp_url: mcp_url.to_string(),
-    });
-    up.remember_setup(id, origin, setup.clone());
-    Ok(setup)
+    Ok((found, endpoints))
 }
 
-/// A sealed setup still fits: the same upstream, an automatic registration (a manual one always
-/// follows the configuration), registered for the redirect URI this origin uses now.
-fn reusable(te: &TokenExchange, stored: &Setup, mcp_url: &Url, origin: &str, prefix: &str) -> bool {
+/// A sealed setup still fits: the same upstream and authorization server (issuer), an automatic
+/// registration (a manual one always follows the configuration), registered for the redirect
+/// URI this origin uses now.
+fn reusable(
+    te: &TokenExchange,
+    stored: &Setup,
+    mcp_url: &Url,
+    origin: &str,
+    prefix: &str,
+    issuer: &str,
+) -> bool {
     stored.mcp_url == mcp_url.as_str()
+        && stored.endpoints.issuer == issuer
         && matches!(te.client_registration, ClientRegistration::Auto)
         && stored.client.source != "manual"
         && stored.client.redirect_uri == redirect_uri(origin, prefix, &te.upstream_id.value)
@@ -332,28 +384,46 @@ async fn register(
     })
 }
 
-/// The scope to ask for (§6.5): explicit `scopes`, else the discovered scope; widened by a
-/// step-up; `offline_access` appended when the AS offers it and the client may refresh.
+/// The scope to ask for (§6.5, MCP "Scope Selection Strategy"): the policy's explicit `scopes`
+/// (`[]`: none), else the discovered scope (the 401 challenge's `scope`, else PRM
+/// `scopes_supported`); widened by a step-up (D18: the union with what the connection had).
+///
+/// `offline_access` (MCP 2026-07-28 "Refresh Tokens", SEP-2207): a client MAY add it when the AS
+/// metadata lists it in `scopes_supported`. So it is added only when the AS lists it, the
+/// registered client may use the refresh_token grant, and a scope is asked for anyway (as both
+/// MCP SDK clients do: never a lone `offline_access`); a discovered or widened scope naming it
+/// for an AS that does not list it loses it. Explicit `scopes` are sent as configured.
 pub fn requested_scope(te: &TokenExchange, setup: &Setup, widened: Option<&str>) -> Option<String> {
+    const OFFLINE: &str = "offline_access";
+    let offers = setup.endpoints.offers_offline_access;
+    let add_offline = offers && setup.client.refresh_grant;
+    // the configured scopes as written (their delimiter may not be a space)
+    if let Some(explicit) = te.scopes.as_ref().filter(|s| !s.is_empty())
+        && widened.is_none()
+    {
+        let mut words = explicit.clone();
+        if add_offline && !words.iter().any(|w| w == OFFLINE) {
+            words.push(OFFLINE.to_string());
+        }
+        return Some(words.join(&te.scope_delimiter));
+    }
     let base = match &te.scopes {
-        Some(s) if !s.is_empty() => Some(s.join(&te.scope_delimiter)),
+        Some(s) if !s.is_empty() => Some(s.join(" ")),
         Some(_) => None,
         None => setup.endpoints.discovered_scope.clone(),
     };
-    let mut scope = match widened {
-        Some(w) => Some(scope_union(base.as_deref(), w)),
-        None => base,
+    let scope = match widened {
+        Some(w) => scope_union(base.as_deref(), w),
+        None => base.unwrap_or_default(),
     };
-    if setup.endpoints.offers_offline_access && setup.client.refresh_grant {
-        let s = scope.get_or_insert_with(String::new);
-        if !s.split_whitespace().any(|w| w == "offline_access") {
-            if !s.is_empty() {
-                s.push(' ');
-            }
-            s.push_str("offline_access");
-        }
+    let mut words: Vec<&str> = scope
+        .split_whitespace()
+        .filter(|w| offers || *w != OFFLINE)
+        .collect();
+    if add_offline && !words.is_empty() && !words.contains(&OFFLINE) {
+        words.push(OFFLINE);
     }
-    scope.filter(|s| !s.is_empty())
+    (!words.is_empty()).then(|| words.join(" "))
 }
 
 /// Parameters an upstream may have baked into its authorization endpoint that the gateway sets
@@ -531,6 +601,19 @@ async fn token_request(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn application_type_follows_the_redirect_host() {
+        assert_eq!(
+            application_type("http://localhost:9000/auth/connections/a/callback"),
+            "native"
+        );
+        assert_eq!(application_type("http://127.0.0.1:9000/cb"), "native");
+        assert_eq!(
+            application_type("https://gw.example.com/auth/connections/a/callback"),
+            "web"
+        );
+    }
 
     #[test]
     fn redirect_uri_rewrites_loopback_to_localhost() {

@@ -552,8 +552,16 @@ pub async fn after_unauthorized(
     }
 }
 
-/// D18: the upstream wants a wider scope. Widen the connection's requested scope, mark it for
-/// reconsent and answer connect-required (`reconsent_required`). No retry loop.
+/// How long a step-up is remembered: within it, a challenge naming nothing beyond what the last
+/// step-up of the connection already asked for is answered with an error, not another reconsent.
+const STEP_UP_WINDOW_SECONDS: i64 = 300;
+
+/// D18: the upstream wants a wider scope. Widen the connection's requested scope to the union of
+/// what it had (asked for and granted) and what the challenge names (MCP "Step-Up Authorization
+/// Flow"), mark it for reconsent and answer connect-required (`reconsent_required`). Retry limit:
+/// when the last step-up of this connection, less than [`STEP_UP_WINDOW_SECONDS`] ago, already
+/// asked for every scope the challenge names (the AS did not grant it, or the upstream wants
+/// something no scope gives), the answer is a 403 `upstream_insufficient_scope` problem instead.
 pub async fn step_up(
     env: &Env<'_>,
     cred: &UpstreamCredential,
@@ -563,6 +571,23 @@ pub async fn step_up(
     request_id: &str,
 ) -> Response {
     let t = &cred.target;
+    let now = env.clock.now();
+    if let Some(asked) = env
+        .upstreams
+        .repeated_step_up(&t.key, wider, now - STEP_UP_WINDOW_SECONDS)
+    {
+        tracing::warn!(upstream = %t.key.upstream_id, scope = wider, asked = %asked, "the upstream asked again for a scope the last step-up already asked for; not asking again");
+        return Problem::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} still answers insufficient_scope ({wider}) although the connection was authorized again for {asked:?} moments ago: the upstream's authorization server did not grant it, or the operation needs more than a scope; the gateway does not ask again for {STEP_UP_WINDOW_SECONDS} s",
+                t.te.display_name
+            ),
+        )
+        .code("upstream_insufficient_scope")
+        .at(path, request_id)
+        .into_response();
+    }
     let key = t.key.clone();
     let conn = match env
         .store
@@ -595,7 +620,10 @@ pub async fn step_up(
         )
         .await;
     };
-    sealed.requested_scope = Some(scope_union(sealed.requested_scope.as_deref(), wider));
+    let had = scope_union(sealed.requested_scope.as_deref(), &conn.scopes.join(" "));
+    let wanted = scope_union(Some(&had), wider);
+    env.upstreams.remember_step_up(&t.key, &wanted, now);
+    sealed.requested_scope = Some(wanted);
     tracing::info!(upstream = %t.key.upstream_id, scope = wider, "upstream asked for a wider scope (step-up)");
     if let Err(p) = save(
         env,

@@ -248,7 +248,7 @@ impl Walk<'_> {
                 .unwrap_or_default();
             step.check(
                 "iss (RFC 9207) is the issuer",
-                crate::oauth::discovery::issuer_matches(&expected, iss),
+                crate::oauth::discovery::response_iss_matches(&expected, iss),
                 Some(iss.clone()),
             );
         }

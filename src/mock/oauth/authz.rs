@@ -5,7 +5,7 @@
 //! pre-registered or, with `--cimd`, be https Client ID Metadata Documents.
 
 use super::state::{CodeGrant, Known, MockClient, TokenGrant, recorded};
-use super::{Mock, PreRegisteredClient, split_scope};
+use super::{IssMode, Mock, PreRegisteredClient, split_scope};
 use crate::client_metadata::redirect_uri_problem;
 use crate::web::oauth::{
     OAuthError, basic_credentials, no_store, origin_is_loopback_http, redirect, unique_pairs,
@@ -75,7 +75,7 @@ async fn metadata(State(m): State<Mock>) -> Response {
         "code_challenge_methods_supported": ["S256"],
         "token_endpoint_auth_methods_supported": AUTH_METHODS,
         "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
-        "scopes_supported": o.scopes_supported(),
+        "scopes_supported": o.as_scopes_supported(),
         "authorization_response_iss_parameter_supported": true,
     });
     if let Value::Object(map) = &mut doc {
@@ -344,15 +344,15 @@ fn resource_ok(m: &Mock, resource: &str) -> bool {
     r == m.urls.resource || r == m.urls.issuer
 }
 
-/// The scopes to grant: the requested ones the AS knows; with none of those, the required
-/// scope.
+/// The scopes to grant: the requested ones the AS knows and does not withhold; with none of
+/// those, the required scope.
 fn grant_scope(m: &Mock, requested: Option<&String>) -> Vec<String> {
-    let supported = m.opts.scopes_supported();
+    let supported = m.opts.as_scopes_supported();
     let granted: Vec<String> = requested
         .map(|s| split_scope(s))
         .unwrap_or_default()
         .into_iter()
-        .filter(|s| supported.contains(s))
+        .filter(|s| supported.contains(s) && !m.opts.withheld_scopes.contains(s))
         .collect();
     if granted.is_empty() {
         m.opts.required_scopes()
@@ -398,13 +398,21 @@ async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response
     }
     // From here on, errors go back to the client.
     let state = p.get("state").map(String::as_str);
-    let iss = m.urls.issuer.as_str();
+    // RFC 9207 `iss`, or the hostile variant `--iss` asks for
+    let iss = match m.opts.iss {
+        IssMode::Exact => Some(m.urls.issuer.clone()),
+        IssMode::Omit => None,
+        IssMode::TrailingSlash => Some(format!("{}/", m.urls.issuer)),
+    };
+    let iss = iss.as_deref();
     let fail = |error: &str, description: &str| {
         let mut pairs = vec![("error", error), ("error_description", description)];
         if let Some(s) = state {
             pairs.push(("state", s));
         }
-        pairs.push(("iss", iss));
+        if let Some(iss) = iss {
+            pairs.push(("iss", iss));
+        }
         back_to_client(&redirect_uri, &pairs)
     };
     if p.get("response_type").map(String::as_str) != Some("code") {
@@ -441,7 +449,9 @@ async fn authorize(State(m): State<Mock>, RawQuery(query): RawQuery) -> Response
     if let Some(s) = state {
         pairs.push(("state", s));
     }
-    pairs.push(("iss", iss));
+    if let Some(iss) = iss {
+        pairs.push(("iss", iss));
+    }
     back_to_client(&redirect_uri, &pairs)
 }
 

@@ -28,8 +28,9 @@ pub fn prm_routes(mock: Mock) -> Router {
 }
 
 async fn prm(State(m): State<Mock>) -> Response {
+    let resource = m.opts.prm_resource.as_ref().unwrap_or(&m.urls.resource);
     axum::Json(json!({
-        "resource": m.urls.resource,
+        "resource": resource,
         "authorization_servers": [m.urls.issuer],
         "scopes_supported": m.opts.scopes_supported(),
         "bearer_methods_supported": ["header"],
@@ -82,10 +83,14 @@ fn unauthorized(m: &Mock, error: Option<&str>) -> Response {
 }
 
 /// 403 `insufficient_scope`, naming the scope a new token must carry: what the token has plus
-/// what is missing.
+/// what is missing (only what is missing with `--challenge-missing-scope-only`).
 fn insufficient(m: &Mock, have: &[String], missing: &[String]) -> Response {
     m.state().stats.insufficient_scope += 1;
-    let mut wider: Vec<String> = have.to_vec();
+    let mut wider: Vec<String> = if m.opts.challenge_missing_scope_only {
+        Vec::new()
+    } else {
+        have.to_vec()
+    };
     wider.extend(missing.iter().filter(|s| !have.contains(s)).cloned());
     let wider = wider.join(" ");
     let value = challenge(

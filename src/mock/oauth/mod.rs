@@ -60,6 +60,29 @@ impl PrmAt {
     }
 }
 
+/// What the authorization server puts in `iss` (RFC 9207) on its redirects (`--iss`): the
+/// hostile variants are for testing the clients that must check it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IssMode {
+    /// The issuer, exactly as the metadata names it.
+    #[default]
+    Exact,
+    /// No `iss`, although the metadata advertises `authorization_response_iss_parameter_supported`.
+    Omit,
+    /// The issuer with a `/` appended.
+    TrailingSlash,
+}
+
+impl IssMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssMode::Exact => "exact",
+            IssMode::Omit => "omit",
+            IssMode::TrailingSlash => "trailing-slash",
+        }
+    }
+}
+
 /// A client known before any registration (`--client-id`, `--client-secret`).
 #[derive(Debug, Clone)]
 pub struct PreRegisteredClient {
@@ -92,6 +115,19 @@ pub struct OAuthOptions {
     /// DCR answers with this client authentication method whatever was asked for (a
     /// confidential client gets a secret), as some authorization servers do (SPEC D17).
     pub dcr_auth_method: Option<crate::client_metadata::ClientAuthMethod>,
+    /// PRM names this `resource` instead of the mock's MCP URL (a PRM for another resource,
+    /// which RFC 9728 §3.3 tells clients to refuse).
+    pub prm_resource: Option<String>,
+    /// `iss` on the authorization responses.
+    pub iss: IssMode,
+    /// The AS lists `offline_access` in its metadata's `scopes_supported` (the PRM does not) and
+    /// grants it when asked.
+    pub offline_access: bool,
+    /// Scopes the AS never grants, even when asked (a user who declines a permission).
+    pub withheld_scopes: Vec<String>,
+    /// A 403 `insufficient_scope` names only the missing scope, not the token's own too (servers
+    /// need not repeat granted scopes: the client keeps them).
+    pub challenge_missing_scope_only: bool,
 }
 
 impl Default for OAuthOptions {
@@ -108,6 +144,11 @@ impl Default for OAuthOptions {
             tool_scopes: Vec::new(),
             client: None,
             dcr_auth_method: None,
+            prm_resource: None,
+            iss: IssMode::Exact,
+            offline_access: false,
+            withheld_scopes: Vec::new(),
+            challenge_missing_scope_only: false,
         }
     }
 }
@@ -118,7 +159,18 @@ impl OAuthOptions {
         split_scope(&self.scope)
     }
 
-    /// Every scope the AS grants: the required ones, then the per-tool ones.
+    /// The AS metadata's `scopes_supported`: [`Self::scopes_supported`], and `offline_access`
+    /// with `--offline-access`.
+    pub fn as_scopes_supported(&self) -> Vec<String> {
+        let mut all = self.scopes_supported();
+        if self.offline_access {
+            all.push("offline_access".into());
+        }
+        all
+    }
+
+    /// Every scope the resource knows (PRM `scopes_supported`): the required ones, then the
+    /// per-tool ones.
     pub fn scopes_supported(&self) -> Vec<String> {
         let mut all = self.required_scopes();
         for (_, s) in &self.tool_scopes {
@@ -147,6 +199,11 @@ impl OAuthOptions {
             (!self.dcr, "--no-dcr"),
             (self.cimd, "--cimd"),
             (!self.refresh_tokens, "--no-refresh"),
+            (self.offline_access, "--offline-access"),
+            (
+                self.challenge_missing_scope_only,
+                "--challenge-missing-scope-only",
+            ),
         ];
         out.extend(
             flags
@@ -159,6 +216,17 @@ impl OAuthOptions {
                 .iter()
                 .map(|(t, s)| format!("--tool-scope {t}={s}")),
         );
+        out.extend(
+            self.withheld_scopes
+                .iter()
+                .map(|s| format!("--withhold-scope {s}")),
+        );
+        if let Some(r) = &self.prm_resource {
+            out.push(format!("--prm-resource {r}"));
+        }
+        if self.iss != IssMode::Exact {
+            out.push(format!("--iss {}", self.iss.as_str()));
+        }
         if let Some(c) = &self.client {
             out.push(format!(
                 "--client-id {}{}",

@@ -149,14 +149,50 @@ fn well_known_urls() {
 
 #[test]
 fn issuer_and_resource_comparisons() {
-    assert!(issuer_matches("https://as.example/", "https://as.example"));
-    assert!(issuer_matches(
+    // RFC 8414 metadata issuer: up to a trailing slash
+    assert!(metadata_issuer_matches(
+        "https://as.example/",
+        "https://as.example"
+    ));
+    assert!(metadata_issuer_matches(
         "https://as.example/t",
         "https://as.example/t/"
     ));
-    assert!(!issuer_matches(
+    assert!(!metadata_issuer_matches(
         "https://as.example/t",
         "https://as.example/u"
+    ));
+    // RFC 9207 response iss: exactly
+    assert!(response_iss_matches(
+        "https://as.example",
+        "https://as.example"
+    ));
+    for other in [
+        "https://as.example/",
+        "HTTPS://as.example",
+        "https://AS.example",
+        "https://as.example:443",
+    ] {
+        assert!(
+            !response_iss_matches("https://as.example", other),
+            "{other}"
+        );
+    }
+    assert_eq!(
+        check_response_iss("https://as.example", true, Some("https://as.example")),
+        Ok(())
+    );
+    assert_eq!(
+        check_response_iss("https://as.example", false, None),
+        Ok(())
+    );
+    assert!(matches!(
+        check_response_iss("https://as.example", true, None),
+        Err(ResponseIssRefusal::Missing { .. })
+    ));
+    assert!(matches!(
+        check_response_iss("https://as.example", false, Some("https://as.example/")),
+        Err(ResponseIssRefusal::Mismatch { .. })
     ));
     let u = Url::parse("http://127.0.0.1:8/mcp").unwrap();
     assert!(resource_matches("http://127.0.0.1:8/mcp", &u));
@@ -165,6 +201,11 @@ fn issuer_and_resource_comparisons() {
     assert!(!resource_matches("http://localhost:8/mcp", &u));
     assert!(!resource_matches("http://127.0.0.1:8/mc", &u));
     assert!(!resource_matches("not a url", &u));
+    assert!(resource_matches("HTTP://127.0.0.1:8/mcp", &u));
+    assert!(!resource_matches("https://evil.example.com/mcp", &u));
+    let tls = Url::parse("https://mcp.example.com/mcp").unwrap();
+    assert!(resource_matches("https://MCP.example.com:443/mcp", &tls));
+    assert!(!resource_matches("https://mcp.example.com:8443/mcp", &tls));
 }
 
 #[test]

@@ -61,6 +61,9 @@ pub struct StartAuthorization {
     pub code_challenge: String,
     /// The client's `state`, echoed on the redirect.
     pub client_state: Option<String>,
+    /// The issuer of the authorization server whose endpoint the request came to (the
+    /// gateway-wide one or a route's), sent back as RFC 9207 `iss` on the redirect.
+    pub issuer: String,
     pub initial: InitialPhase,
     /// [`ttl::PENDING_AUTHORIZATION`](crate::store::ttl::PENDING_AUTHORIZATION) unless configured.
     pub ttl_seconds: i64,
@@ -77,6 +80,9 @@ pub struct PendingAuthorization {
     pub scope: String,
     pub code_challenge: String,
     pub client_state: Option<String>,
+    /// RFC 9207 `iss` for the redirect ([`StartAuthorization::issuer`]); empty for a
+    /// transaction started before it was recorded.
+    pub issuer: String,
     pub phase: AuthorizationPhase,
     /// Set once the user has logged in.
     pub principal: Option<Principal>,

@@ -15,7 +15,7 @@ use rusqlite::{Connection, Row, params};
 
 const PENDING_COLS: &str = "id, client_id, redirect_uri, resource, operation_id, scope, \
                             code_challenge, client_state, phase, subject, roles, setup_approved, \
-                            created_at, expires_at, state_hash";
+                            created_at, expires_at, state_hash, issuer";
 
 /// A pending authorization and the hash of its current state token.
 fn pending_from_row(r: &Row<'_>) -> Result<(PendingAuthorization, Option<String>), StoreError> {
@@ -32,6 +32,7 @@ fn pending_from_row(r: &Row<'_>) -> Result<(PendingAuthorization, Option<String>
             scope: r.get(5)?,
             code_challenge: r.get(6)?,
             client_state: r.get(7)?,
+            issuer: r.get(15)?,
             phase: parse_col(
                 T,
                 "phase",
@@ -143,6 +144,7 @@ pub(super) fn start_authorization(
         scope: req.scope.clone(),
         code_challenge: req.code_challenge.clone(),
         client_state: req.client_state.clone(),
+        issuer: req.issuer.clone(),
         phase,
         principal: principal.cloned(),
         setup_approved: false,
@@ -153,7 +155,7 @@ pub(super) fn start_authorization(
         c,
         &format!(
             "INSERT INTO pending_authorizations ({PENDING_COLS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ),
         params![
             pending.id,
@@ -171,6 +173,7 @@ pub(super) fn start_authorization(
             pending.created_at,
             pending.expires_at,
             hash_token(state_token.expose()),
+            pending.issuer,
         ],
     )?;
     Ok(StartAuthorizationOutcome::Started {

@@ -2,7 +2,7 @@
 
 /// Migration scripts, applied in order; script `i` brings the schema to version `i + 1`.
 /// Never edit a released script: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE clients (
@@ -162,6 +162,11 @@ ALTER TABLE refresh_tokens ADD COLUMN rotated_at INTEGER;
 UPDATE refresh_tokens
    SET rotated_at = (SELECT g.rotated_at FROM grants g WHERE g.previous_refresh_hash = refresh_tokens.hash)
  WHERE hash IN (SELECT previous_refresh_hash FROM grants WHERE previous_refresh_hash IS NOT NULL);
+"#;
+
+/// v3, RFC 9207: the issuer a pending authorization answers with (`iss` on the redirect).
+const SCHEMA_V3: &str = r#"
+ALTER TABLE pending_authorizations ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
 "#;
 
 #[cfg(test)]
