@@ -127,10 +127,11 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each request')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Upstream id for the suggested policy and route (default: from the host name)')
             [CompletionResult]::new('--oauth-policy', '--oauth-policy', [CompletionResultType]::ParameterName, 'Name of the project''s MCP OAuth policy, first in the suggested route')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'MCP revision of the first contact')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with every step and the suggestion')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'mcpgw;upstream;mock' {

@@ -620,7 +620,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__probe)
-            opts="-h --json --scope --timeout --id --oauth-policy --color --help"
+            opts="-h --json --scope --timeout --id --oauth-policy --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -640,6 +640,10 @@ _mcpgw() {
                     ;;
                 --oauth-policy)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto 2026-07-28 2025-11-25" -- "${cur}"))
                     return 0
                     ;;
                 --color)
