@@ -89,6 +89,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Save the tokens to FILE (mode 0600); the revoke step is then skipped')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Reuse tokens saved with --save')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the browser')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'MCP revision to speak: auto asks server/discover (2026-07-28) first and falls back to initialize (2025-11-25) when the server does not speak 2026-07-28')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Print the authorize URL instead of opening a browser')
             [CompletionResult]::new('--no-refresh', '--no-refresh', [CompletionResultType]::ParameterName, 'Skip the refresh step')

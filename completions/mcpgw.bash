@@ -430,7 +430,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__oauth__subcmd__walk)
-            opts="-h --route --gateway --url --client-id --client-secret --client-auth --cimd --redirect-uri --no-browser --no-refresh --no-revoke --no-resource --check --auto-connect --show-secrets --json --save --token-file --timeout --color --help"
+            opts="-h --route --gateway --url --client-id --client-secret --client-auth --cimd --redirect-uri --no-browser --no-refresh --no-revoke --no-resource --check --auto-connect --show-secrets --json --save --token-file --timeout --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -478,6 +478,10 @@ _mcpgw() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto 2026-07-28 2025-11-25" -- "${cur}"))
                     return 0
                     ;;
                 --color)

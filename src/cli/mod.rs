@@ -128,7 +128,7 @@ pub struct DevArgs {
     pub with_mock: Option<String>,
 }
 
-/// `--protocol` of `upstream probe`: the MCP revision to speak.
+/// `--protocol` of `oauth walk` and `upstream probe`: the MCP revision to speak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ProtocolArg {
     /// server/discover (2026-07-28) first, initialize (2025-11-25) when the server does not
@@ -162,7 +162,7 @@ pub enum LogFormat {
 pub enum OauthCommand {
     /// Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke
     #[command(
-        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json\n  mcpgw oauth walk --route /mcp/mock-v1 --save tokens.json && mcpgw oauth walk --route /mcp/mock-v1 --token-file tokens.json\n\nOn a local dev login (mcpgw dev) the walk drives the browser leg itself; elsewhere it opens $BROWSER\n(or the system browser) and listens on a loopback redirect URI. Secrets show as their first 6\ncharacters unless --show-secrets.\n\nExit codes: 0 every step passed, 1 a step (or a --check) failed, 2 usage or network errors."
+        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json\n  mcpgw oauth walk --url https://mcp.example.com/mcp --protocol 2025-11-25\n  mcpgw oauth walk --route /mcp/mock-v1 --save tokens.json && mcpgw oauth walk --route /mcp/mock-v1 --token-file tokens.json\n\nOn a local dev login (mcpgw dev) the walk drives the browser leg itself; elsewhere it opens $BROWSER\n(or the system browser) and listens on a loopback redirect URI. Secrets show as their first 6\ncharacters unless --show-secrets.\n\nExit codes: 0 every step passed, 1 a step (or a --check) failed, 2 usage or network errors."
     )]
     Walk(walk::WalkArgs),
 }

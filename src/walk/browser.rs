@@ -427,11 +427,12 @@ impl Walk<'_> {
 
     /// -32042: connect the upstream at `url`. With `--auto-connect` on loopback the walk drives
     /// it; otherwise it shows the URL and waits for the user until the MCP URL stops answering
-    /// -32042. `true` when the initialize should be tried again.
+    /// -32042 (asked in `era`). `true` when the first request should be tried again.
     pub(super) async fn connect_upstream(
         &mut self,
         step: &mut StepRecord,
         url: &str,
+        era: crate::oauth::discovery::Era,
     ) -> Result<bool, Stop> {
         let Ok(u) = Url::parse(url) else {
             return Ok(false);
@@ -454,11 +455,11 @@ impl Walk<'_> {
             .open_url(url, "connect the upstream", opened.as_ref().map(|_| ()));
         self.observer.waiting(Some("the upstream connection"));
         let deadline = tokio::time::Instant::now() + self.opts.browser_timeout;
-        let ping = crate::oauth::discovery::initialize_request();
+        let ping = crate::oauth::discovery::first_request(era);
         let mut connected = false;
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            let (_, result) = self.mcp_post(&ping, None, None).await;
+            let (_, result) = self.mcp_post(era, &ping, None, None).await;
             let still = result
                 .ok()
                 .and_then(|f| super::mcp_json(&f))

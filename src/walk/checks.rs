@@ -4,6 +4,7 @@
 use super::transcript::{Exchange, NegativeCheck, Status, StepKind, StepRecord};
 use super::{Browser, Stop, Walk};
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::discovery;
 use crate::oauth::token_request::TokenRequest;
 use crate::secret::PkceVerifier;
 use serde_json::{Value, json};
@@ -53,6 +54,20 @@ impl Walk<'_> {
         Ok(())
     }
 
+    /// `tools/list` written in the walk's era, to `url`, with the token unless `token` is false.
+    fn tools_list_to(&self, url: url::Url, token: bool) -> OutboundRequest {
+        let era = self.era();
+        let mut req = discovery::mcp_post(
+            &url,
+            era,
+            &discovery::mcp_request(era, 1, "tools/list", Value::Null),
+        );
+        if token && let Some(t) = &self.access_token {
+            req = req.header("authorization", format!("Bearer {}", t.secret()));
+        }
+        req
+    }
+
     async fn check_bad_redirect_at_dcr(&mut self) {
         const NAME: &str = "DCR refuses a bad redirect URI";
         const EXPECT: &str = "400 invalid_redirect_uri for http://attacker.example/callback (not https, not loopback)";
@@ -65,12 +80,19 @@ impl Walk<'_> {
             self.skip_check(NAME, EXPECT, "no registration_endpoint");
             return;
         };
+        const BAD: &str = "http://attacker.example/callback";
+        // an otherwise complete registration (SEP-837 application_type included), so that
+        // only the redirect URI can be the reason for a refusal
+        let application_type = url::Url::parse(BAD)
+            .map(|u| super::client::application_type(&u))
+            .unwrap_or("web");
         let body = json!({
             "client_name": "mcpgw oauth walk --check",
-            "redirect_uris": ["http://attacker.example/callback"],
+            "redirect_uris": [BAD],
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "none",
+            "application_type": application_type,
         });
         let (ex, result) = self
             .send_raw(OutboundRequest::post_json(endpoint, &body), None)
@@ -250,18 +272,7 @@ impl Walk<'_> {
             );
             return;
         };
-        let mut req = OutboundRequest::post_json(
-            other,
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-        )
-        .header("accept", "application/json, text/event-stream")
-        .header(
-            "mcp-protocol-version",
-            crate::oauth::discovery::PROTOCOL_VERSION,
-        );
-        if let Some(t) = &self.access_token {
-            req = req.header("authorization", format!("Bearer {}", t.secret()));
-        }
+        let req = self.tools_list_to(other, true);
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
             Err(e) => Seen::Skipped(e.to_string()),
@@ -309,15 +320,7 @@ impl Walk<'_> {
         let mut url = self.opts.mcp_url.clone();
         url.query_pairs_mut()
             .append_pair("access_token", token.secret());
-        let req = OutboundRequest::post_json(
-            url,
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-        )
-        .header("accept", "application/json, text/event-stream")
-        .header(
-            "mcp-protocol-version",
-            crate::oauth::discovery::PROTOCOL_VERSION,
-        );
+        let req = self.tools_list_to(url, false);
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
             Err(e) => Seen::Skipped(e.to_string()),
@@ -338,8 +341,9 @@ impl Walk<'_> {
             self.skip_check(NAME, EXPECT, "the revoke step did not run");
             return Ok(());
         }
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-        let (ex, result) = self.mcp_post(&body, None, None).await;
+        let era = self.era();
+        let body = discovery::mcp_request(era, 1, "tools/list", Value::Null);
+        let (ex, result) = self.mcp_post(era, &body, None, None).await;
         let seen = match result {
             Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),
