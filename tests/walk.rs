@@ -310,17 +310,39 @@ async fn secrets_are_shortened_unless_asked() {
     );
 }
 
+/// The checks of issue 12 (Origin, RFC 9207 iss, 2026-07-28 header mismatch), whose
+/// protections the gateway gains on another branch: against `mcpgw dev` they must run and
+/// report, held or not.
+const NEWER_CHECKS: [&str; 3] = [
+    "the authorization response carries iss (RFC 9207)",
+    "a request from a hostile Origin is refused",
+    "a header that contradicts the body is refused",
+];
+
 #[tokio::test]
 async fn every_negative_check_holds_against_mcpgw_dev() {
     let gw = project(0, None).await;
     let mut o = options(&format!("{}/mcp/a-v1", gw.base));
     o.check = true;
     let t = walk::walk(o, &Quiet).await.transcript;
-    assert_eq!(t.exit_code(), 0, "{t:#?}");
-    assert_eq!(t.checks.len(), 7);
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.checks.len(), 10, "{:#?}", t.checks);
     for c in &t.checks {
-        assert_eq!(c.status, Status::Passed, "{c:#?}");
+        if NEWER_CHECKS.contains(&c.name.as_str()) {
+            assert!(
+                matches!(c.status, Status::Passed | Status::Failed),
+                "{c:#?}"
+            );
+            assert!(c.detail.is_some(), "{c:#?}");
+        } else {
+            assert_eq!(c.status, Status::Passed, "{c:#?}");
+        }
     }
+    for name in NEWER_CHECKS {
+        assert!(t.checks.iter().any(|c| c.name == name), "no {name}");
+    }
+    let all_held = t.checks.iter().all(|c| c.status == Status::Passed);
+    assert_eq!(t.exit_code(), if all_held { 0 } else { 1 });
     golden(
         "walk-check.txt",
         &masked_requests(&t, &[gw.running.addr.port()]),
@@ -464,6 +486,16 @@ mod fixture {
         TokenValidOnEveryRoute,
         TokenReadFromQuery,
         RevocationIgnored,
+        /// RFC 9207 neither advertised nor sent (the walk passes, the iss check fails).
+        NoIss,
+        /// Advertised, but the authorization response has no iss (step 6 fails).
+        IssMissingThoughAdvertised,
+        /// iss is the issuer plus a trailing slash (step 6 fails: compared as strings).
+        IssWithTrailingSlash,
+        /// Any Origin is served.
+        OriginNotChecked,
+        /// Mcp-Name is not compared with the body.
+        HeaderMismatchAccepted,
     }
 
     /// The MCP eras the fixture speaks.
@@ -548,7 +580,8 @@ mod fixture {
         Json(
             json!({"issuer": b, "authorization_endpoint": format!("{b}/authorize"), "token_endpoint": format!("{b}/token"),
             "registration_endpoint": format!("{b}/register"), "revocation_endpoint": format!("{b}/revoke"),
-            "code_challenge_methods_supported": ["S256"], "response_types_supported": ["code"]}),
+            "code_challenge_methods_supported": ["S256"], "response_types_supported": ["code"],
+            "authorization_response_iss_parameter_supported": s.hole != Hole::NoIss}),
         )
     }
     async fn register(State(s): St, Json(body): Json<Value>) -> Response {
@@ -605,6 +638,16 @@ mod fixture {
         u.query_pairs_mut()
             .append_pair("code", &code)
             .append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
+        match s.hole {
+            Hole::NoIss | Hole::IssMissingThoughAdvertised => {}
+            Hole::IssWithTrailingSlash => {
+                u.query_pairs_mut()
+                    .append_pair("iss", &format!("{}/", s.base));
+            }
+            _ => {
+                u.query_pairs_mut().append_pair("iss", &s.base);
+            }
+        }
         Redirect::to(u.as_str()).into_response()
     }
     fn issue(d: &mut Data, grant: usize) -> Json<Value> {
@@ -694,6 +737,10 @@ mod fixture {
         };
         let id = body.get("id").cloned();
         let id_or_null = id.clone().unwrap_or(Value::Null);
+        // DNS rebinding: a browser's request from another origin
+        if s.hole != Hole::OriginNotChecked && header("origin").is_some_and(|o| o != s.base) {
+            return (StatusCode::FORBIDDEN, "Invalid Origin header").into_response();
+        }
         let version = header("mcp-protocol-version").unwrap_or_default();
         let modern = version == "2026-07-28";
         if s.eras == Eras::ModernOnly && !modern {
@@ -760,7 +807,10 @@ mod fixture {
                 );
             }
             let name = body.pointer("/params/name").and_then(Value::as_str);
-            if method == "tools/call" && header("mcp-name").as_deref() != name {
+            if method == "tools/call"
+                && s.hole != Hole::HeaderMismatchAccepted
+                && header("mcp-name").as_deref() != name
+            {
                 return rpc_error(
                     StatusCode::BAD_REQUEST,
                     &id_or_null,
@@ -861,6 +911,18 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
             Some("a token in the query string is refused"),
         ),
         (Hole::RevocationIgnored, Some("a revoked token is refused")),
+        (
+            Hole::NoIss,
+            Some("the authorization response carries iss (RFC 9207)"),
+        ),
+        (
+            Hole::OriginNotChecked,
+            Some("a request from a hostile Origin is refused"),
+        ),
+        (
+            Hole::HeaderMismatchAccepted,
+            Some("a header that contradicts the body is refused"),
+        ),
     ];
     for (hole, broken) in cases {
         let url = fixture::spawn(hole).await;
@@ -878,7 +940,7 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
         );
         assert_eq!(t.era, Some(Era::Modern), "{hole:?}");
         // … and exactly the missing protection is reported
-        assert_eq!(t.checks.len(), 7, "{hole:?}: {:#?}", t.checks);
+        assert_eq!(t.checks.len(), 10, "{hole:?}: {:#?}", t.checks);
         for c in &t.checks {
             let expected = if Some(c.name.as_str()) == broken {
                 Status::Failed
@@ -893,6 +955,62 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
             "{hole:?}"
         );
     }
+}
+
+/// RFC 9207 §2.4 as the walk applies it at step 6: `iss` compared with the issuer as strings
+/// (a trailing slash is another issuer), and required when the AS metadata advertises it.
+#[tokio::test]
+async fn iss_is_compared_exactly_and_required_when_advertised() {
+    use fixture::Hole;
+    for (hole, label, detail) in [
+        (
+            Hole::IssWithTrailingSlash,
+            "iss (RFC 9207) is the issuer, compared as strings",
+            "/",
+        ),
+        (
+            Hole::IssMissingThoughAdvertised,
+            "iss (RFC 9207) is present",
+            "missing",
+        ),
+    ] {
+        let url = fixture::spawn(hole).await;
+        let mut o = options(&url);
+        o.browser = curl_browser();
+        let t = walk::walk(o, &Quiet).await.transcript;
+        assert_eq!(
+            t.outcome,
+            WalkOutcome::Failed {
+                step: StepKind::BrowserLeg,
+                number: 6
+            },
+            "{hole:?}: {t:#?}"
+        );
+        let leg = step(&t, StepKind::BrowserLeg);
+        let c = leg
+            .checks
+            .iter()
+            .find(|c| c.label == label)
+            .unwrap_or_else(|| panic!("{hole:?}: {leg:#?}"));
+        assert!(!c.ok);
+        assert!(c.detail.as_deref().unwrap().ends_with(detail), "{c:#?}");
+        assert!(
+            leg.explanation.as_deref().unwrap().contains("RFC 9207"),
+            "{leg:#?}"
+        );
+    }
+    // the issuer itself passes
+    let url = fixture::spawn(Hole::None).await;
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert!(
+        step(&t, StepKind::BrowserLeg)
+            .checks
+            .iter()
+            .any(|c| c.label == "iss (RFC 9207) is the issuer, compared as strings" && c.ok)
+    );
 }
 
 /// A server that speaks 2026-07-28 only and refuses other revisions before it reads the token
@@ -960,8 +1078,8 @@ async fn a_2026_07_28_only_server_is_walked_in_its_era() {
 }
 
 /// A server that speaks 2025-11-25 only (server/discover is an unknown method there): `auto`
-/// falls back to initialize and walks on in the session; a walk pinned to 2026-07-28 fails at
-/// step 8 and says why.
+/// falls back to initialize and walks on in the session, the header check does not apply; a
+/// walk pinned to 2026-07-28 fails at step 8 and says why.
 #[tokio::test]
 async fn auto_falls_back_to_initialize_on_a_2025_11_25_server() {
     use fixture::{Eras, Hole};
@@ -997,7 +1115,12 @@ async fn auto_falls_back_to_initialize_on_a_2025_11_25_server() {
             .any(|n| n.contains("-32601") && n.contains("falls back to initialize")),
         "{mcp:#?}"
     );
-    // the --check requests are written in the session era too, and hold
+    let header = t
+        .checks
+        .iter()
+        .find(|c| c.name == "a header that contradicts the body is refused")
+        .unwrap();
+    assert_eq!(header.status, Status::Skipped, "{header:#?}");
     assert_eq!(t.exit_code(), 0, "{:#?}", t.checks);
 
     let mut o = options(&url);
@@ -1207,9 +1330,12 @@ async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
     assert!(why.contains("client_secret"), "{why}");
 }
 
-/// The Python SDK 2.3 server (both eras): `auto` speaks 2026-07-28 to it and the walk
-/// completes; `--protocol 2025-11-25` still walks it with initialize. The SDK's AS records the
-/// DCR body: application_type native (SEP-837).
+/// The Python SDK 2.3 server (both eras; its AS advertises no RFC 9207 `iss`): `auto` speaks
+/// 2026-07-28 to it and the walk completes; its transport refuses a hostile Origin (403) and a
+/// contradicting Mcp-Name (400, -32020), so those checks hold, and the iss check reports the
+/// AS's missing RFC 9207 support (its DCR also registers the bad redirect URI: that check is
+/// not asserted here). `--protocol 2025-11-25` still walks it with initialize. The SDK's AS
+/// records the DCR body: application_type native (SEP-837).
 #[tokio::test]
 async fn the_python_sdk_server_is_walked_in_both_eras() {
     let Some(dir) = interop_dir("tests/walk") else {
@@ -1223,6 +1349,7 @@ async fn the_python_sdk_server_is_walked_in_both_eras() {
     let url = ready["url"].as_str().unwrap().to_string();
     let mut o = options(&url);
     o.browser = curl_browser();
+    o.check = true;
     // the SDK's /revoke wants a client_secret from public clients (see above)
     o.revoke = false;
     let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
@@ -1249,6 +1376,25 @@ async fn the_python_sdk_server_is_walked_in_both_eras() {
             .unwrap()
             .contains("io.modelcontextprotocol/protocolVersion")
     );
+    let check = |name: &str| {
+        t.checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name}: {:#?}", t.checks))
+    };
+    let origin = check("a request from a hostile Origin is refused");
+    assert_eq!(origin.status, Status::Passed, "{origin:#?}");
+    let header = check("a header that contradicts the body is refused");
+    assert_eq!(header.status, Status::Passed, "{header:#?}");
+    assert_eq!(header.detail.as_deref(), Some("400 -32020"));
+    let iss = check("the authorization response carries iss (RFC 9207)");
+    assert_eq!(iss.status, Status::Failed, "{iss:#?}");
+    assert!(
+        iss.detail
+            .as_deref()
+            .unwrap()
+            .contains("does not advertise")
+    );
 
     let mut o = options(&url);
     o.browser = curl_browser();
@@ -1268,6 +1414,7 @@ async fn the_python_sdk_server_is_walked_in_both_eras() {
         "{mcp:#?}"
     );
     assert!(mcp.notes.iter().any(|n| n.contains("echo")), "{mcp:#?}");
+    // the last registration is this walk's (--check registers a bad one before)
     let base = url.trim_end_matches("/mcp");
     let stats: serde_json::Value = reqwest::get(format!("{base}/__interop/stats"))
         .await

@@ -199,6 +199,8 @@ struct Walk<'a> {
     era: Option<Era>,
     /// The MCP session of the initialize step (2025-11-25), for later calls.
     session: Option<String>,
+    /// The query of the browser leg's authorization response (for the `iss` check).
+    authorization_response: Option<std::collections::HashMap<String, String>>,
     listener: Option<browser::Listener>,
 }
 
@@ -231,6 +233,7 @@ impl<'a> Walk<'a> {
             revoked: false,
             era: None,
             session: None,
+            authorization_response: None,
             listener: None,
         }
     }
