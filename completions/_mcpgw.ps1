@@ -91,6 +91,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--save', '--save', [CompletionResultType]::ParameterName, 'Save the tokens to FILE (mode 0600); the revoke step is then skipped')
             [CompletionResult]::new('--token-file', '--token-file', [CompletionResultType]::ParameterName, 'Reuse tokens saved with --save')
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for the browser')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'MCP revision to speak: auto asks server/discover (2026-07-28) first and falls back to initialize (2025-11-25) when the server does not speak 2026-07-28')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--no-browser', '--no-browser', [CompletionResultType]::ParameterName, 'Print the authorize URL instead of opening a browser')
             [CompletionResult]::new('--no-refresh', '--no-refresh', [CompletionResultType]::ParameterName, 'Skip the refresh step')
@@ -129,10 +130,11 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for each request')
             [CompletionResult]::new('--id', '--id', [CompletionResultType]::ParameterName, 'Upstream id for the suggested policy and route (default: from the host name)')
             [CompletionResult]::new('--oauth-policy', '--oauth-policy', [CompletionResultType]::ParameterName, 'Name of the project''s MCP OAuth policy, first in the suggested route')
+            [CompletionResult]::new('--protocol', '--protocol', [CompletionResultType]::ParameterName, 'MCP revision of the first contact')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON object with every step and the suggestion')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'mcpgw;upstream;mock' {

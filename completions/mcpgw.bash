@@ -434,7 +434,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__oauth__subcmd__walk)
-            opts="-h --route --gateway --url --client-id --client-secret --client-auth --cimd --redirect-uri --no-browser --no-refresh --no-revoke --no-resource --check --auto-connect --show-secrets --json --save --token-file --timeout --color --help"
+            opts="-h --route --gateway --url --client-id --client-secret --client-auth --cimd --redirect-uri --no-browser --no-refresh --no-revoke --no-resource --check --auto-connect --show-secrets --json --save --token-file --timeout --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -482,6 +482,10 @@ _mcpgw() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto 2026-07-28 2025-11-25" -- "${cur}"))
                     return 0
                     ;;
                 --color)
@@ -636,7 +640,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__upstream__subcmd__probe)
-            opts="-h --json --scope --timeout --id --oauth-policy --color --help"
+            opts="-h --json --scope --timeout --id --oauth-policy --protocol --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,6 +660,10 @@ _mcpgw() {
                     ;;
                 --oauth-policy)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol)
+                    COMPREPLY=($(compgen -W "auto 2026-07-28 2025-11-25" -- "${cur}"))
                     return 0
                     ;;
                 --color)

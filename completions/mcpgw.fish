@@ -87,6 +87,9 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subco
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l save -d 'Save the tokens to FILE (mode 0600); the revoke step is then skipped' -r -F
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l token-file -d 'Reuse tokens saved with --save' -r -F
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l timeout -d 'Seconds to wait for the browser' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l protocol -d 'MCP revision to speak: auto asks server/discover (2026-07-28) first and falls back to initialize (2025-11-25) when the server does not speak 2026-07-28' -r -f -a "auto\t'server/discover (2026-07-28) first, initialize (2025-11-25) when the server does not speak 2026-07-28'
+2026-07-28\t'2026-07-28 only: server/discover, the _meta envelope, Mcp-Method / Mcp-Name'
+2025-11-25\t'2025-11-25 only: initialize and a session'"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand oauth; and __fish_seen_subcommand_from walk" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -112,11 +115,14 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l timeout -d 'Seconds to wait for each request' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l id -d 'Upstream id for the suggested policy and route (default: from the host name)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l oauth-policy -d 'Name of the project\'s MCP OAuth policy, first in the suggested route' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l protocol -d 'MCP revision of the first contact' -r -f -a "auto\t'server/discover (2026-07-28) first, initialize (2025-11-25) when the server does not speak 2026-07-28'
+2026-07-28\t'2026-07-28 only: server/discover, the _meta envelope, Mcp-Method / Mcp-Name'
+2025-11-25\t'2025-11-25 only: initialize and a session'"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -l json -d 'Print one JSON object with every step and the suggestion'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from probe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l port -d 'Port to listen on (0 for any free port)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l host -d 'Address to listen on' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from mock" -l prm-at -d 'Where Protected Resource Metadata is served: under the path, at the root, both, or not at all' -r -f -a "path\t''

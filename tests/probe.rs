@@ -172,6 +172,10 @@ async fn python_oauth_upstream_variants() {
     assert_eq!(v["resource_matches_url"], true);
     assert!(v["token_endpoint"].as_str().unwrap().ends_with("/token"));
     assert!(r["probe"]["challenge"]["resource_metadata"].is_string());
+    // the unauthenticated first contact spoke 2026-07-28; a 401 tells no era
+    assert_eq!(r["probe"]["era"], "2026-07-28");
+    assert_eq!(r["steps"][0]["status"], 401);
+    assert!(v["protocol"].is_null(), "{v}");
     assert_eq!(options(&r)["authMode"], "user-oauth");
     assert!(options(&r).get("protectedResourceMetadataUrl").is_none());
     assert!(options(&r).get("scopes").is_none());
@@ -319,14 +323,35 @@ async fn open_upstreams_need_no_auth() {
     };
     let (_everything, ready) = spawn_everything(&dir);
     let (_py, py_url) = py_server(&dir, &[]);
-    for url in [ready["url"].as_str().unwrap(), py_url.as_str()] {
-        let (code, r) = probe_json(url, &[]).await;
+    // server-everything speaks 2025-11-25 only: its "Server not initialized" answer to
+    // server/discover makes the probe fall back to initialize; the Python SDK 2.3 server
+    // answers server/discover
+    for (url, args, era, steps) in [
+        (ready["url"].as_str().unwrap(), &[][..], "2025-11-25", 2),
+        (py_url.as_str(), &[], "2026-07-28", 1),
+        (
+            py_url.as_str(),
+            &["--protocol", "2025-11-25"],
+            "2025-11-25",
+            1,
+        ),
+        (
+            py_url.as_str(),
+            &["--protocol", "2026-07-28"],
+            "2026-07-28",
+            1,
+        ),
+    ] {
+        let (code, r) = probe_json(url, args).await;
         assert_shape(&r, url);
         assert_eq!(code, 0, "{r:#}");
         assert_eq!(r["verdict"]["outcome"], "no_auth_needed");
         assert_eq!(r["verdict"]["auth_required"], false);
+        // initialize names the server in serverInfo, server/discover in _meta
+        let result = &r["probe"]["response"]["result"];
         assert!(
-            r["probe"]["response"]["result"]["serverInfo"]["name"].is_string(),
+            result["serverInfo"]["name"].is_string()
+                || result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"].is_string(),
             "{r:#}"
         );
         assert!(r["suggestion"]["policy"].is_null());
@@ -334,7 +359,23 @@ async fn open_upstreams_need_no_auth() {
             r["suggestion"]["route"]["get,post"]["x-zuplo-route"]["policies"]["inbound"],
             json!(["dev-oauth"])
         );
-        assert_eq!(r["steps"].as_array().unwrap().len(), 1);
+        assert_eq!(r["verdict"]["protocol"], era, "{args:?} {r:#}");
+        assert_eq!(r["probe"]["era"], era, "{args:?}");
+        assert_eq!(
+            r["steps"].as_array().unwrap().len(),
+            steps,
+            "{args:?} {r:#}"
+        );
+        if steps == 2 {
+            assert!(
+                r["steps"][0]["outcome"]
+                    .as_str()
+                    .unwrap()
+                    .contains("falling back to initialize"),
+                "{r:#}"
+            );
+            assert!(r["probe"]["fell_back_from"]["response"]["error"].is_object());
+        }
         paste_and_validate(&r, &[]);
     }
 }
@@ -576,6 +617,7 @@ async fn protected(tweak: impl Fn(&mut Value) + Send + Sync + 'static) -> String
         "scopes_supported": ["read"], "resource_name": "Test Upstream"});
     let challenge =
         format!("Bearer resource_metadata=\"{base}/.well-known/oauth-protected-resource/mcp\"");
+    let modern_challenge = challenge.clone();
     let app = axum::Router::new()
         .route(
             "/mcp",
@@ -596,6 +638,34 @@ async fn protected(tweak: impl Fn(&mut Value) + Send + Sync + 'static) -> String
             get(move || {
                 let m = meta.clone();
                 async move { axum::Json(m) }
+            }),
+        )
+        .route(
+            "/modern-only",
+            post({
+                let c = modern_challenge;
+                move |headers: axum::http::HeaderMap| {
+                    let c = c.clone();
+                    async move {
+                        let version = headers
+                            .get("mcp-protocol-version")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        if version != "2026-07-28" {
+                            return (
+                                StatusCode::BAD_REQUEST,
+                                axum::Json(
+                                    json!({"jsonrpc": "2.0", "id": 1, "error": {"code": -32022,
+                                    "message": "Unsupported protocol version",
+                                    "data": {"supported": ["2026-07-28"], "requested": version}}}),
+                                ),
+                            )
+                                .into_response();
+                        }
+                        (StatusCode::UNAUTHORIZED, [("www-authenticate", c)], "").into_response()
+                    }
+                }
             }),
         )
         .route(
@@ -710,6 +780,11 @@ async fn upstreams_that_cannot_work_exit_1_with_the_reason() {
     assert_shape(&r, &not_found);
     assert_eq!(code, 1);
     assert!(r["verdict"]["summary"].as_str().unwrap().contains("404"));
+    // auto: a 404 to server/discover may be a server without 2026-07-28, so initialize is
+    // asked too; pinned to one revision, one request
+    assert_eq!(r["steps"].as_array().unwrap().len(), 2);
+    let (code, r) = probe_json(&not_found, &["--protocol", "2025-11-25"]).await;
+    assert_eq!(code, 1);
     assert_eq!(r["steps"].as_array().unwrap().len(), 1);
 
     let bad = plain.replace("/mcp", "/badrequest");
@@ -777,6 +852,39 @@ async fn a_json_rpc_error_without_a_token_means_no_auth() {
         r["verdict"]["warnings"].to_string().contains("-32601"),
         "{r:#}"
     );
+}
+
+/// A protected upstream that speaks 2026-07-28 only and refuses other revisions before it
+/// looks at the token (400, -32022 with the supported list): the default probe gets the
+/// challenge with server/discover; one pinned to 2025-11-25 says why it cannot conclude.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_2026_07_28_only_upstream_is_probed_with_server_discover() {
+    let url = protected(|_| {}).await.replace("/mcp", "/modern-only");
+    let (code, r) = probe_json(&url, &[]).await;
+    assert_shape(&r, &url);
+    assert_eq!(code, 0, "{r:#}");
+    assert_eq!(r["verdict"]["outcome"], "works");
+    assert_eq!(r["probe"]["era"], "2026-07-28");
+    assert_eq!(r["steps"][0]["status"], 401);
+    let (code, r) = probe_json(&url, &["--protocol", "2026-07-28"]).await;
+    assert_eq!(code, 0, "{r:#}");
+
+    let (code, r) = probe_json(&url, &["--protocol", "2025-11-25"]).await;
+    assert_shape(&r, &url);
+    assert_eq!(code, 1, "{r:#}");
+    let summary = r["verdict"]["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("does not speak 2025-11-25")
+            && summary.contains("2026-07-28")
+            && summary.contains("--protocol auto"),
+        "{summary}"
+    );
+    // and the usage error of a revision mcpgw does not know
+    let out = mcpgw()
+        .args(["upstream", "probe", &url, "--protocol", "2024-01-01"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[tokio::test(flavor = "multi_thread")]

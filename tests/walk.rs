@@ -8,7 +8,9 @@ mod common;
 
 use common::*;
 use mcpgw::gateway::{self, DevOptions, Served};
-use mcpgw::walk::{self, Browser, Quiet, Status, StepKind, Transcript, WalkOptions, WalkOutcome};
+use mcpgw::walk::{
+    self, Browser, Era, Protocol, Quiet, Status, StepKind, Transcript, WalkOptions, WalkOutcome,
+};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -232,12 +234,51 @@ async fn a_full_walk_against_the_quickstart_passes_and_sends_exactly_the_golden_
             .iter()
             .any(|e| e.request.url.contains("/__zuplo/oauth/dev-login"))
     );
+    // auto: the mock behind the gateway answers server/discover, so the walk speaks 2026-07-28
+    assert_eq!(t.era, Some(Era::Modern));
+    assert!(
+        step(t, StepKind::Mcp)
+            .notes
+            .iter()
+            .any(|n| n == "era: 2026-07-28 (server/discover)"),
+        "{:#?}",
+        step(t, StepKind::Mcp)
+    );
+    // every MCP request after the first contact carries the 2026-07-28 headers, mirrored
+    let list = &step(t, StepKind::Mcp).exchanges[1].request;
+    for (k, v) in [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/list"),
+    ] {
+        assert!(
+            list.headers.iter().any(|(hk, hv)| hk == k && hv == v),
+            "{list:#?}"
+        );
+    }
     golden(
         "walk-quickstart.txt",
         &masked_requests(t, &[gw.running.addr.port()]),
     );
     // the tokens are gone after the revoke step: nothing to save
     assert!(r.tokens.is_none());
+
+    // --protocol 2025-11-25: initialize and a session, the requests of the old era
+    let mut o = options(&url);
+    o.show_secrets = true;
+    o.protocol = Protocol::Session;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.era, Some(Era::Session));
+    assert!(
+        step(&t, StepKind::Mcp)
+            .notes
+            .iter()
+            .any(|n| n == "era: 2025-11-25 (initialize)")
+    );
+    golden(
+        "walk-quickstart-2025-11-25.txt",
+        &masked_requests(&t, &[gw.running.addr.port()]),
+    );
 }
 
 #[tokio::test]
@@ -269,17 +310,39 @@ async fn secrets_are_shortened_unless_asked() {
     );
 }
 
+/// The checks of issue 12 (Origin, RFC 9207 iss, 2026-07-28 header mismatch), whose
+/// protections the gateway gains on another branch: against `mcpgw dev` they must run and
+/// report, held or not.
+const NEWER_CHECKS: [&str; 3] = [
+    "the authorization response carries iss (RFC 9207)",
+    "a request from a hostile Origin is refused",
+    "a header that contradicts the body is refused",
+];
+
 #[tokio::test]
 async fn every_negative_check_holds_against_mcpgw_dev() {
     let gw = project(0, None).await;
     let mut o = options(&format!("{}/mcp/a-v1", gw.base));
     o.check = true;
     let t = walk::walk(o, &Quiet).await.transcript;
-    assert_eq!(t.exit_code(), 0, "{t:#?}");
-    assert_eq!(t.checks.len(), 7);
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.checks.len(), 10, "{:#?}", t.checks);
     for c in &t.checks {
-        assert_eq!(c.status, Status::Passed, "{c:#?}");
+        if NEWER_CHECKS.contains(&c.name.as_str()) {
+            assert!(
+                matches!(c.status, Status::Passed | Status::Failed),
+                "{c:#?}"
+            );
+            assert!(c.detail.is_some(), "{c:#?}");
+        } else {
+            assert_eq!(c.status, Status::Passed, "{c:#?}");
+        }
     }
+    for name in NEWER_CHECKS {
+        assert!(t.checks.iter().any(|c| c.name == name), "no {name}");
+    }
+    let all_held = t.checks.iter().all(|c| c.status == Status::Passed);
+    assert_eq!(t.exit_code(), if all_held { 0 } else { 1 });
     golden(
         "walk-check.txt",
         &masked_requests(&t, &[gw.running.addr.port()]),
@@ -400,7 +463,10 @@ async fn nothing_listening_is_exit_2() {
 
 mod fixture {
     //! A small AS + RS that holds every protection `--check` looks for, except the one it is
-    //! told to leave out ([`Hole`]): the proof that each check can fail.
+    //! told to leave out ([`Hole`]): the proof that each check can fail. It speaks both MCP
+    //! eras, or one of them ([`Eras`]): a 2026-07-28 request is told by its
+    //! `MCP-Protocol-Version` header, and its `Mcp-Method` / `Mcp-Name` headers must mirror
+    //! the body (400, -32020).
     use axum::extract::{Query, State};
     use axum::http::{HeaderMap, StatusCode, Uri};
     use axum::response::{IntoResponse, Redirect, Response};
@@ -420,6 +486,27 @@ mod fixture {
         TokenValidOnEveryRoute,
         TokenReadFromQuery,
         RevocationIgnored,
+        /// RFC 9207 neither advertised nor sent (the walk passes, the iss check fails).
+        NoIss,
+        /// Advertised, but the authorization response has no iss (step 6 fails).
+        IssMissingThoughAdvertised,
+        /// iss is the issuer plus a trailing slash (step 6 fails: compared as strings).
+        IssWithTrailingSlash,
+        /// Any Origin is served.
+        OriginNotChecked,
+        /// Mcp-Name is not compared with the body.
+        HeaderMismatchAccepted,
+    }
+
+    /// The MCP eras the fixture speaks.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Eras {
+        Both,
+        /// 2026-07-28 only: any other revision is refused with 400 -32022, before the token
+        /// is looked at.
+        ModernOnly,
+        /// 2025-11-25 only: server/discover is an unknown method (-32601).
+        SessionOnly,
     }
 
     #[derive(Default)]
@@ -431,24 +518,39 @@ mod fixture {
         refresh: HashMap<String, usize>,
         revoked: HashSet<usize>,
         n: usize,
+        /// the last registration's body
+        registered: Option<Value>,
     }
 
     struct S {
         base: String,
         hole: Hole,
+        eras: Eras,
         data: Mutex<Data>,
     }
 
     type St = State<Arc<S>>;
 
+    /// The last DCR body, for assertions.
+    pub type Registered = Arc<dyn Fn() -> Option<Value> + Send + Sync>;
+
     pub async fn spawn(hole: Hole) -> String {
+        spawn_with(hole, Eras::Both).await.0
+    }
+
+    pub async fn spawn_with(hole: Hole, eras: Eras) -> (String, Registered) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let s = Arc::new(S {
             base: base.clone(),
             hole,
+            eras,
             data: Mutex::default(),
         });
+        let registered: Registered = {
+            let s = s.clone();
+            Arc::new(move || s.data.lock().unwrap().registered.clone())
+        };
         let app = Router::new()
             .route("/.well-known/oauth-protected-resource/mcp", get(prm))
             .route("/.well-known/oauth-authorization-server", get(metadata))
@@ -461,7 +563,7 @@ mod fixture {
             .route("/other/mcp", post(mcp))
             .with_state(s);
         tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("{base}/mcp")
+        (format!("{base}/mcp"), registered)
     }
 
     fn oauth_error(e: &str) -> Response {
@@ -478,7 +580,8 @@ mod fixture {
         Json(
             json!({"issuer": b, "authorization_endpoint": format!("{b}/authorize"), "token_endpoint": format!("{b}/token"),
             "registration_endpoint": format!("{b}/register"), "revocation_endpoint": format!("{b}/revoke"),
-            "code_challenge_methods_supported": ["S256"], "response_types_supported": ["code"]}),
+            "code_challenge_methods_supported": ["S256"], "response_types_supported": ["code"],
+            "authorization_response_iss_parameter_supported": s.hole != Hole::NoIss}),
         )
     }
     async fn register(State(s): St, Json(body): Json<Value>) -> Response {
@@ -498,6 +601,7 @@ mod fixture {
             return oauth_error("invalid_redirect_uri");
         }
         let mut d = s.data.lock().unwrap();
+        d.registered = Some(body.clone());
         d.n += 1;
         let id = format!("client-{}", d.n);
         d.clients.insert(id.clone(), uris.clone());
@@ -534,6 +638,16 @@ mod fixture {
         u.query_pairs_mut()
             .append_pair("code", &code)
             .append_pair("state", q.get("state").map(String::as_str).unwrap_or(""));
+        match s.hole {
+            Hole::NoIss | Hole::IssMissingThoughAdvertised => {}
+            Hole::IssWithTrailingSlash => {
+                u.query_pairs_mut()
+                    .append_pair("iss", &format!("{}/", s.base));
+            }
+            _ => {
+                u.query_pairs_mut().append_pair("iss", &s.base);
+            }
+        }
         Redirect::to(u.as_str()).into_response()
     }
     fn issue(d: &mut Data, grant: usize) -> Json<Value> {
@@ -593,6 +707,21 @@ mod fixture {
             json!({"servers": [{"server": {"remotes": [{"type": "streamable-http", "url": format!("{b}/mcp")}]}}, {"server": {"remotes": [{"type": "streamable-http", "url": format!("{b}/other/mcp")}]}}]}),
         )
     }
+    fn rpc_error(
+        status: StatusCode,
+        id: &Value,
+        code: i64,
+        message: &str,
+        data: Value,
+    ) -> Response {
+        (
+            status,
+            Json(
+                json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message, "data": data}}),
+            ),
+        )
+            .into_response()
+    }
     async fn mcp(
         State(s): St,
         uri: Uri,
@@ -600,16 +729,36 @@ mod fixture {
         Query(q): Query<HashMap<String, String>>,
         Json(body): Json<Value>,
     ) -> Response {
-        let header = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(String::from);
-        let token = header.or_else(|| {
-            q.get("access_token")
-                .filter(|_| s.hole == Hole::TokenReadFromQuery)
-                .cloned()
-        });
+        let header = |k: &str| {
+            headers
+                .get(k)
+                .and_then(|v| v.to_str().ok())
+                .map(String::from)
+        };
+        let id = body.get("id").cloned();
+        let id_or_null = id.clone().unwrap_or(Value::Null);
+        // DNS rebinding: a browser's request from another origin
+        if s.hole != Hole::OriginNotChecked && header("origin").is_some_and(|o| o != s.base) {
+            return (StatusCode::FORBIDDEN, "Invalid Origin header").into_response();
+        }
+        let version = header("mcp-protocol-version").unwrap_or_default();
+        let modern = version == "2026-07-28";
+        if s.eras == Eras::ModernOnly && !modern {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                &id_or_null,
+                -32022,
+                "Unsupported protocol version",
+                json!({"supported": ["2026-07-28"], "requested": version}),
+            );
+        }
+        let token = header("authorization")
+            .and_then(|v| v.strip_prefix("Bearer ").map(String::from))
+            .or_else(|| {
+                q.get("access_token")
+                    .filter(|_| s.hole == Hole::TokenReadFromQuery)
+                    .cloned()
+            });
         let valid = {
             let d = s.data.lock().unwrap();
             token
@@ -629,14 +778,93 @@ mod fixture {
             )
                 .into_response();
         }
-        let id = body.get("id").cloned();
-        let result = match body["method"].as_str() {
-            _ if id.is_none() => return StatusCode::ACCEPTED.into_response(),
-            Some("initialize") => {
+        let method = body["method"].as_str().unwrap_or_default();
+        if id.is_none() {
+            return StatusCode::ACCEPTED.into_response();
+        }
+        if modern && s.eras != Eras::SessionOnly {
+            // the 2026-07-28 ladder: envelope, headers against the body, removed methods
+            if body
+                .pointer("/params/_meta/io.modelcontextprotocol~1protocolVersion")
+                .and_then(Value::as_str)
+                != Some("2026-07-28")
+            {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    &id_or_null,
+                    -32602,
+                    "invalid _meta",
+                    Value::Null,
+                );
+            }
+            if header("mcp-method").as_deref() != Some(method) {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    &id_or_null,
+                    -32020,
+                    "Mcp-Method mismatch",
+                    Value::Null,
+                );
+            }
+            let name = body.pointer("/params/name").and_then(Value::as_str);
+            if method == "tools/call"
+                && s.hole != Hole::HeaderMismatchAccepted
+                && header("mcp-name").as_deref() != name
+            {
+                return rpc_error(
+                    StatusCode::BAD_REQUEST,
+                    &id_or_null,
+                    -32020,
+                    "Mcp-Name mismatch",
+                    Value::Null,
+                );
+            }
+            let result = match method {
+                "server/discover" => {
+                    json!({"resultType": "complete", "supportedVersions": ["2026-07-28"],
+                    "capabilities": {"tools": {}}, "ttlMs": 0, "cacheScope": "public",
+                    "_meta": {"io.modelcontextprotocol/serverInfo": {"name": "fixture", "version": "1"}}})
+                }
+                "tools/list" => {
+                    json!({"resultType": "complete", "ttlMs": 0, "cacheScope": "private",
+                    "tools": [{"name": "noop", "inputSchema": {"type": "object"}}]})
+                }
+                "tools/call" => {
+                    return rpc_error(
+                        StatusCode::OK,
+                        &id_or_null,
+                        -32602,
+                        "Unknown tool",
+                        Value::Null,
+                    );
+                }
+                _ => {
+                    return rpc_error(
+                        StatusCode::NOT_FOUND,
+                        &id_or_null,
+                        -32601,
+                        "Method not found",
+                        Value::Null,
+                    );
+                }
+            };
+            return Json(json!({"jsonrpc": "2.0", "id": id, "result": result})).into_response();
+        }
+        let result = match method {
+            "initialize" => {
                 json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}}, "serverInfo": {"name": "fixture", "version": "1"}})
             }
-            Some("tools/list") => {
+            "tools/list" => {
                 json!({"tools": [{"name": "noop", "inputSchema": {"type": "object"}}]})
+            }
+            "server/discover" => {
+                return rpc_error(
+                    StatusCode::OK,
+                    &id_or_null,
+                    -32601,
+                    "Method not found: server/discover",
+                    Value::Null,
+                );
             }
             _ => json!({}),
         };
@@ -683,6 +911,18 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
             Some("a token in the query string is refused"),
         ),
         (Hole::RevocationIgnored, Some("a revoked token is refused")),
+        (
+            Hole::NoIss,
+            Some("the authorization response carries iss (RFC 9207)"),
+        ),
+        (
+            Hole::OriginNotChecked,
+            Some("a request from a hostile Origin is refused"),
+        ),
+        (
+            Hole::HeaderMismatchAccepted,
+            Some("a header that contradicts the body is refused"),
+        ),
     ];
     for (hole, broken) in cases {
         let url = fixture::spawn(hole).await;
@@ -698,8 +938,9 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
                 .iter()
                 .any(|n| n.contains("opened in a browser"))
         );
+        assert_eq!(t.era, Some(Era::Modern), "{hole:?}");
         // … and exactly the missing protection is reported
-        assert_eq!(t.checks.len(), 7, "{hole:?}: {:#?}", t.checks);
+        assert_eq!(t.checks.len(), 10, "{hole:?}: {:#?}", t.checks);
         for c in &t.checks {
             let expected = if Some(c.name.as_str()) == broken {
                 Status::Failed
@@ -714,6 +955,192 @@ async fn each_negative_check_fails_against_a_server_without_that_protection() {
             "{hole:?}"
         );
     }
+}
+
+/// RFC 9207 §2.4 as the walk applies it at step 6: `iss` compared with the issuer as strings
+/// (a trailing slash is another issuer), and required when the AS metadata advertises it.
+#[tokio::test]
+async fn iss_is_compared_exactly_and_required_when_advertised() {
+    use fixture::Hole;
+    for (hole, label, detail) in [
+        (
+            Hole::IssWithTrailingSlash,
+            "iss (RFC 9207) is the issuer, compared as strings",
+            "/",
+        ),
+        (
+            Hole::IssMissingThoughAdvertised,
+            "iss (RFC 9207) is present",
+            "missing",
+        ),
+    ] {
+        let url = fixture::spawn(hole).await;
+        let mut o = options(&url);
+        o.browser = curl_browser();
+        let t = walk::walk(o, &Quiet).await.transcript;
+        assert_eq!(
+            t.outcome,
+            WalkOutcome::Failed {
+                step: StepKind::BrowserLeg,
+                number: 6
+            },
+            "{hole:?}: {t:#?}"
+        );
+        let leg = step(&t, StepKind::BrowserLeg);
+        let c = leg
+            .checks
+            .iter()
+            .find(|c| c.label == label)
+            .unwrap_or_else(|| panic!("{hole:?}: {leg:#?}"));
+        assert!(!c.ok);
+        assert!(c.detail.as_deref().unwrap().ends_with(detail), "{c:#?}");
+        assert!(
+            leg.explanation.as_deref().unwrap().contains("RFC 9207"),
+            "{leg:#?}"
+        );
+    }
+    // the issuer itself passes
+    let url = fixture::spawn(Hole::None).await;
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert!(
+        step(&t, StepKind::BrowserLeg)
+            .checks
+            .iter()
+            .any(|c| c.label == "iss (RFC 9207) is the issuer, compared as strings" && c.ok)
+    );
+}
+
+/// A server that speaks 2026-07-28 only and refuses other revisions before it reads the token
+/// (400, -32022): `auto` (the default) and `--protocol 2026-07-28` walk it to the end with
+/// server/discover and enveloped requests; `--protocol 2025-11-25` stops at the probe and says
+/// to use auto. DCR sends application_type native for the loopback redirect URI (SEP-837).
+#[tokio::test]
+async fn a_2026_07_28_only_server_is_walked_in_its_era() {
+    use fixture::{Eras, Hole};
+    let (url, registered) = fixture::spawn_with(Hole::None, Eras::ModernOnly).await;
+    for protocol in [Protocol::Auto, Protocol::Modern] {
+        let mut o = options(&url);
+        o.browser = curl_browser();
+        o.protocol = protocol;
+        let t = walk::walk(o, &Quiet).await.transcript;
+        assert_eq!(t.outcome, WalkOutcome::Passed, "{protocol:?}: {t:#?}");
+        assert_eq!(t.era, Some(Era::Modern));
+        // the unauthenticated first contact is server/discover, answered with the challenge
+        let probe = step(&t, StepKind::Probe);
+        assert_eq!(probe.exchanges.len(), 1, "{probe:#?}");
+        assert!(
+            probe.exchanges[0]
+                .request
+                .body
+                .as_deref()
+                .unwrap()
+                .contains("\"server/discover\"")
+        );
+        let mcp = step(&t, StepKind::Mcp);
+        assert!(mcp.notes.iter().any(|n| n == "tools: noop"), "{mcp:#?}");
+        assert!(
+            mcp.notes.iter().any(|n| n == "server: fixture 1"),
+            "{mcp:#?}"
+        );
+        // the refresh step's check of the new token is server/discover too (no ping in 2026)
+        let refresh = step(&t, StepKind::Refresh);
+        assert_eq!(refresh.status, Status::Passed, "{refresh:#?}");
+    }
+    assert_eq!(
+        registered().unwrap()["application_type"],
+        "native",
+        "{:?}",
+        registered()
+    );
+
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.protocol = Protocol::Session;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(
+        t.outcome,
+        WalkOutcome::Failed {
+            step: StepKind::Probe,
+            number: 1
+        },
+        "{t:#?}"
+    );
+    let why = t.steps[0].explanation.as_deref().unwrap();
+    assert!(
+        why.contains("does not speak 2025-11-25")
+            && why.contains("2026-07-28")
+            && why.contains("--protocol auto"),
+        "{why}"
+    );
+}
+
+/// A server that speaks 2025-11-25 only (server/discover is an unknown method there): `auto`
+/// falls back to initialize and walks on in the session, the header check does not apply; a
+/// walk pinned to 2026-07-28 fails at step 8 and says why.
+#[tokio::test]
+async fn auto_falls_back_to_initialize_on_a_2025_11_25_server() {
+    use fixture::{Eras, Hole};
+    let (url, _) = fixture::spawn_with(Hole::None, Eras::SessionOnly).await;
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.check = true;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.era, Some(Era::Session));
+    let mcp = step(&t, StepKind::Mcp);
+    let methods: Vec<String> = mcp
+        .exchanges
+        .iter()
+        .map(|e| {
+            let body: serde_json::Value =
+                serde_json::from_str(e.request.body.as_deref().unwrap()).unwrap();
+            body["method"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        methods,
+        [
+            "server/discover",
+            "initialize",
+            "notifications/initialized",
+            "tools/list"
+        ]
+    );
+    assert!(
+        mcp.notes
+            .iter()
+            .any(|n| n.contains("-32601") && n.contains("falls back to initialize")),
+        "{mcp:#?}"
+    );
+    let header = t
+        .checks
+        .iter()
+        .find(|c| c.name == "a header that contradicts the body is refused")
+        .unwrap();
+    assert_eq!(header.status, Status::Skipped, "{header:#?}");
+    assert_eq!(t.exit_code(), 0, "{:#?}", t.checks);
+
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.protocol = Protocol::Modern;
+    o.revoke = false;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(
+        t.outcome,
+        WalkOutcome::Failed {
+            step: StepKind::Mcp,
+            number: 8
+        },
+        "{t:#?}"
+    );
+    let why = step(&t, StepKind::Mcp).explanation.clone().unwrap();
+    assert!(
+        why.contains("does not speak 2026-07-28") && why.contains("--protocol auto"),
+        "{why}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,7 +1184,14 @@ async fn the_binary_saves_and_reuses_tokens() {
         stdout.contains("1. Probe the MCP endpoint without a token ✓"),
         "{stdout}"
     );
-    assert!(stdout.contains("Walk passed"), "{stdout}");
+    assert!(
+        stdout.contains("Walk passed") && stdout.contains("(MCP 2026-07-28)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("· era: 2026-07-28 (server/discover)"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("\x1b["), "NO_COLOR is respected");
     #[cfg(unix)]
     {
@@ -785,6 +1219,8 @@ async fn the_binary_saves_and_reuses_tokens() {
                 &base,
                 "--json",
                 "--no-refresh",
+                "--protocol",
+                "2025-11-25",
                 "--token-file",
             ])
             .arg(&f)
@@ -799,7 +1235,9 @@ async fn the_binary_saves_and_reuses_tokens() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let t: Transcript = serde_json::from_slice(&out.stdout).unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["era"], "2025-11-25", "--protocol reaches the walk");
+    let t: Transcript = serde_json::from_value(json).unwrap();
     assert_eq!(step(&t, StepKind::Registration).status, Status::Skipped);
     assert_eq!(step(&t, StepKind::Mcp).status, Status::Passed);
     let init = &step(&t, StepKind::Mcp).exchanges[0].request;
@@ -890,6 +1328,104 @@ async fn a_full_walk_passes_against_the_python_sdk_server_and_its_as() {
         .clone()
         .unwrap_or_default();
     assert!(why.contains("client_secret"), "{why}");
+}
+
+/// The Python SDK 2.3 server (both eras; its AS advertises no RFC 9207 `iss`): `auto` speaks
+/// 2026-07-28 to it and the walk completes; its transport refuses a hostile Origin (403) and a
+/// contradicting Mcp-Name (400, -32020), so those checks hold, and the iss check reports the
+/// AS's missing RFC 9207 support (its DCR also registers the bad redirect URI: that check is
+/// not asserted here). `--protocol 2025-11-25` still walks it with initialize. The SDK's AS
+/// records the DCR body: application_type native (SEP-837).
+#[tokio::test]
+async fn the_python_sdk_server_is_walked_in_both_eras() {
+    let Some(dir) = interop_dir("tests/walk") else {
+        return;
+    };
+    let (_child, ready) = spawn_ready(
+        std::process::Command::new(dir.join("venv/bin/python"))
+            .arg(dir.join("upstreams/py_mcp_server.py"))
+            .args(["--port", "0", "--oauth"]),
+    );
+    let url = ready["url"].as_str().unwrap().to_string();
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.check = true;
+    // the SDK's /revoke wants a client_secret from public clients (see above)
+    o.revoke = false;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.era, Some(Era::Modern));
+    let mcp = step(&t, StepKind::Mcp);
+    assert!(
+        mcp.notes
+            .iter()
+            .any(|n| n == "era: 2026-07-28 (server/discover)"),
+        "{mcp:#?}"
+    );
+    assert!(mcp.notes.iter().any(|n| n.contains("echo")), "{mcp:#?}");
+    let list = &mcp.exchanges[1].request;
+    assert!(
+        list.headers
+            .contains(&("mcp-method".into(), "tools/list".into()))
+    );
+    assert!(
+        list.body
+            .as_deref()
+            .unwrap()
+            .contains("io.modelcontextprotocol/protocolVersion")
+    );
+    let check = |name: &str| {
+        t.checks
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no {name}: {:#?}", t.checks))
+    };
+    let origin = check("a request from a hostile Origin is refused");
+    assert_eq!(origin.status, Status::Passed, "{origin:#?}");
+    let header = check("a header that contradicts the body is refused");
+    assert_eq!(header.status, Status::Passed, "{header:#?}");
+    assert_eq!(header.detail.as_deref(), Some("400 -32020"));
+    let iss = check("the authorization response carries iss (RFC 9207)");
+    assert_eq!(iss.status, Status::Failed, "{iss:#?}");
+    assert!(
+        iss.detail
+            .as_deref()
+            .unwrap()
+            .contains("does not advertise")
+    );
+
+    let mut o = options(&url);
+    o.browser = curl_browser();
+    o.protocol = Protocol::Session;
+    o.revoke = false;
+    o.refresh = false;
+    let t = tokio::task::spawn(async move { walk::walk(o, &Quiet).await.transcript })
+        .await
+        .unwrap();
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.era, Some(Era::Session));
+    let mcp = step(&t, StepKind::Mcp);
+    assert!(
+        mcp.notes
+            .iter()
+            .any(|n| n == "protocol version: 2025-11-25"),
+        "{mcp:#?}"
+    );
+    assert!(mcp.notes.iter().any(|n| n.contains("echo")), "{mcp:#?}");
+    // the last registration is this walk's (--check registers a bad one before)
+    let base = url.trim_end_matches("/mcp");
+    let stats: serde_json::Value = reqwest::get(format!("{base}/__interop/stats"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats["last_register"]["application_type"], "native",
+        "{stats:#}"
+    );
 }
 
 #[tokio::test]

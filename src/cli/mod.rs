@@ -141,6 +141,30 @@ pub struct DevArgs {
     pub with_mock: Option<String>,
 }
 
+/// `--protocol` of `oauth walk` and `upstream probe`: the MCP revision to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProtocolArg {
+    /// server/discover (2026-07-28) first, initialize (2025-11-25) when the server does not
+    /// speak 2026-07-28
+    Auto,
+    /// 2026-07-28 only: server/discover, the _meta envelope, Mcp-Method / Mcp-Name
+    #[value(name = "2026-07-28")]
+    Modern,
+    /// 2025-11-25 only: initialize and a session
+    #[value(name = "2025-11-25")]
+    Session,
+}
+
+impl From<ProtocolArg> for crate::oauth::discovery::Protocol {
+    fn from(p: ProtocolArg) -> Self {
+        match p {
+            ProtocolArg::Auto => Self::Auto,
+            ProtocolArg::Modern => Self::Modern,
+            ProtocolArg::Session => Self::Session,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum LogFormat {
     Pretty,
@@ -151,7 +175,7 @@ pub enum LogFormat {
 pub enum OauthCommand {
     /// Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke
     #[command(
-        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json\n  mcpgw oauth walk --route /mcp/mock-v1 --save tokens.json && mcpgw oauth walk --route /mcp/mock-v1 --token-file tokens.json\n\nOn a local dev login (mcpgw dev) the walk drives the browser leg itself; elsewhere it opens $BROWSER\n(or the system browser) and listens on a loopback redirect URI. Secrets show as their first 6\ncharacters unless --show-secrets.\n\nExit codes: 0 every step passed, 1 a step (or a --check) failed, 2 usage or network errors."
+        after_help = "Examples:\n  mcpgw oauth walk --route /mcp/linear-v1\n  mcpgw oauth walk --route /mcp/linear-v1 --gateway http://127.0.0.1:9100 --check\n  mcpgw oauth walk --url https://mcp.example.com/mcp --no-browser --json\n  mcpgw oauth walk --url https://mcp.example.com/mcp --protocol 2025-11-25\n  mcpgw oauth walk --route /mcp/mock-v1 --save tokens.json && mcpgw oauth walk --route /mcp/mock-v1 --token-file tokens.json\n\nOn a local dev login (mcpgw dev) the walk drives the browser leg itself; elsewhere it opens $BROWSER\n(or the system browser) and listens on a loopback redirect URI. Secrets show as their first 6\ncharacters unless --show-secrets.\n\nExit codes: 0 every step passed, 1 a step (or a --check) failed, 2 usage or network errors."
     )]
     Walk(walk::WalkArgs),
 }
@@ -160,7 +184,7 @@ pub enum OauthCommand {
 pub enum UpstreamCommand {
     /// Ask an upstream MCP server what auth it needs and how to configure the gateway for it
     #[command(
-        after_help = "Examples:\n  mcpgw upstream probe https://mcp.linear.app/mcp\n  mcpgw upstream probe http://127.0.0.1:9001/mcp --json\n  mcpgw upstream probe https://mcp.example.com/mcp --scope read --timeout 20\n\nIt POSTs an unauthenticated initialize, follows the discovery (WWW-Authenticate, protected resource\nmetadata, authorization server metadata), prints every request and a verdict, then a policy and\nroute to paste.\n\nExit codes: 0 a working configuration (or no auth needed), 1 the upstream cannot work behind the\ngateway (the output says why), 2 usage or network errors."
+        after_help = "Examples:\n  mcpgw upstream probe https://mcp.linear.app/mcp\n  mcpgw upstream probe http://127.0.0.1:9001/mcp --json\n  mcpgw upstream probe https://mcp.example.com/mcp --scope read --timeout 20\n  mcpgw upstream probe http://127.0.0.1:9001/mcp --protocol 2026-07-28\n\nIt POSTs an unauthenticated server/discover (2026-07-28; initialize, 2025-11-25, when the server does\nnot speak it, or with --protocol 2025-11-25), follows the discovery (WWW-Authenticate, protected resource\nmetadata, authorization server metadata), prints every request and a verdict, then a policy and\nroute to paste.\n\nExit codes: 0 a working configuration (or no auth needed), 1 the upstream cannot work behind the\ngateway (the output says why), 2 usage or network errors."
     )]
     Probe(ProbeArgs),
     /// Run a real Streamable HTTP MCP server for local labs and tests
@@ -189,6 +213,9 @@ pub struct ProbeArgs {
     /// Name of the project's MCP OAuth policy, first in the suggested route
     #[arg(long, default_value = "dev-oauth")]
     pub oauth_policy: String,
+    /// MCP revision of the first contact
+    #[arg(long, value_enum, default_value_t = ProtocolArg::Auto)]
+    pub protocol: ProtocolArg,
 }
 
 pub use mock::MockArgs;

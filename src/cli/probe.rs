@@ -39,6 +39,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
         timeout: Duration::from_secs(args.timeout),
         id: args.id,
         oauth_policy: args.oauth_policy,
+        protocol: args.protocol.into(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -47,7 +48,7 @@ pub fn run(args: ProbeArgs) -> anyhow::Result<u8> {
     let spinner = spinner(!args.json && std::io::stderr().is_terminal());
     let report = runtime.block_on(probe::run(&opts, |phase| {
         spinner.set_message(match phase {
-            Phase::Probe => format!("POST initialize to {} …", opts.url),
+            Phase::Probe => format!("probing {} …", opts.url),
             Phase::Discovery => "discovering the authorization server …".to_string(),
         });
     }));
@@ -107,6 +108,10 @@ pub fn render(r: &Report) -> String {
                 format!("{} ({status} without a token)", "no".green())
             },
         );
+    }
+    if let Some(era) = v.protocol {
+        let method = era.first_method();
+        field(&mut out, "protocol", format!("{era} (answered {method})"));
     }
     if let Some(info) = r.probe.as_ref().and_then(|p| p.server_info()) {
         let name = info.get("name").and_then(|n| n.as_str()).unwrap_or("?");

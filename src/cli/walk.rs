@@ -83,6 +83,10 @@ pub struct WalkArgs {
     /// Seconds to wait for the browser
     #[arg(long, default_value_t = 300)]
     pub timeout: u64,
+    /// MCP revision to speak: auto asks server/discover (2026-07-28) first and falls back to
+    /// initialize (2025-11-25) when the server does not speak 2026-07-28
+    #[arg(long, value_enum, default_value_t = super::ProtocolArg::Auto)]
+    pub protocol: super::ProtocolArg,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -168,6 +172,7 @@ fn options(args: &WalkArgs) -> anyhow::Result<WalkOptions> {
     o.show_secrets = args.show_secrets;
     o.browser_timeout = Duration::from_secs(args.timeout.max(1));
     o.keep_tokens = args.save.is_some();
+    o.protocol = args.protocol.into();
     if let Some(path) = &args.token_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
@@ -393,9 +398,10 @@ fn print_summary(t: &Transcript) {
     match &t.outcome {
         WalkOutcome::Passed if t.exit_code() == 0 => {
             println!(
-                "{} every step passed against {}",
+                "{} every step passed against {}{}",
                 "Walk passed:".green().bold(),
-                t.mcp_url
+                t.mcp_url,
+                t.era.map(|e| format!(" (MCP {e})")).unwrap_or_default()
             )
         }
         WalkOutcome::Passed => println!(

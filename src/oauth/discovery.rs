@@ -400,10 +400,71 @@ fn status_outcome(status: reqwest::StatusCode) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The first contact (D19)
+// The first contact (D19) in either protocol era
 // ---------------------------------------------------------------------------------------------
 
-/// The unauthenticated first contact (D19): POST `initialize` (2025-11-25) to the MCP URL.
+/// The 2026-07-28 revision: no session, `server/discover`, and a `_meta` envelope on every
+/// request. The wire words below are those of `mcp::era` (a layer-3 sibling that `oauth` may not
+/// import); the gateway reads them there, the first contact writes them here.
+pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
+const PROTOCOL_VERSION_META_KEY: &str = "io.modelcontextprotocol/protocolVersion";
+const CLIENT_CAPABILITIES_META_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+const CLIENT_INFO_META_KEY: &str = "io.modelcontextprotocol/clientInfo";
+/// Where a 2026-07-28 result (`server/discover`) names the server.
+const SERVER_INFO_META_KEY: &str = "io.modelcontextprotocol/serverInfo";
+/// 2026-07-28: the request's protocol version is not supported (`data.supported`).
+const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+
+/// Which revision a client speaks first (`--protocol`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    /// `server/discover` (2026-07-28) first, then `initialize` (2025-11-25) when the answer
+    /// says the server does not speak 2026-07-28 ([`classify_discover`]).
+    #[default]
+    Auto,
+    /// 2026-07-28 only.
+    Modern,
+    /// 2025-11-25 only: `initialize` and a session.
+    Session,
+}
+
+/// The era an MCP request is written in (serialised as the revision's date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Era {
+    /// 2025-11-25 and earlier: `initialize`, `Mcp-Session-Id`.
+    #[serde(rename = "2025-11-25")]
+    Session,
+    /// 2026-07-28: `server/discover`, the `_meta` envelope, `Mcp-Method` / `Mcp-Name`.
+    #[serde(rename = "2026-07-28")]
+    Modern,
+}
+
+impl Era {
+    /// The `MCP-Protocol-Version` this client writes in the era.
+    pub fn version(self) -> &'static str {
+        match self {
+            Era::Session => PROTOCOL_VERSION,
+            Era::Modern => MODERN_PROTOCOL_VERSION,
+        }
+    }
+
+    /// The request that opens a conversation in the era.
+    pub fn first_method(self) -> &'static str {
+        match self {
+            Era::Session => "initialize",
+            Era::Modern => "server/discover",
+        }
+    }
+}
+
+impl std::fmt::Display for Era {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.version())
+    }
+}
+
+/// The unauthenticated first contact (D19): one POST to the MCP URL, and what came back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeResult {
     pub status: u16,
@@ -414,7 +475,7 @@ pub struct ProbeResult {
     pub www_authenticate: Vec<String>,
     #[serde(default)]
     pub content_type: Option<String>,
-    /// The JSON-RPC answer, when the server answered `initialize` (JSON or the first SSE event).
+    /// The JSON-RPC answer, when the server answered (JSON or the first SSE event).
     #[serde(default)]
     pub response: Option<Value>,
     #[serde(default)]
@@ -422,16 +483,60 @@ pub struct ProbeResult {
     /// `Location` of a redirect (the probe's POST does not follow it).
     #[serde(default)]
     pub location: Option<String>,
+    /// The era of the request sent ([`first_contact`] rebuilds it).
+    #[serde(default = "session_era")]
+    pub era: Era,
+    /// `--protocol auto`: the `server/discover` answer that made the probe fall back to
+    /// `initialize`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fell_back_from: Option<Box<ProbeResult>>,
+}
+
+fn session_era() -> Era {
+    Era::Session
 }
 
 impl ProbeResult {
-    /// `serverInfo` of an `initialize` result.
+    /// `serverInfo` of an `initialize` or `server/discover` result.
     pub fn server_info(&self) -> Option<&Value> {
-        self.response.as_ref()?.get("result")?.get("serverInfo")
+        server_info(self.response.as_ref()?.get("result")?)
+    }
+
+    /// The era the server answered in without a token: `server/discover` answered with
+    /// 2026-07-28 among its versions, or `initialize` answered with a result. `None` when the
+    /// answer says nothing about it (a 401, an error).
+    pub fn server_era(&self) -> Option<Era> {
+        let result = self.response.as_ref()?.get("result")?;
+        match self.era {
+            Era::Modern => (classify_discover(self.status, self.response.as_ref())
+                == DiscoverVerdict::Modern)
+                .then_some(Era::Modern),
+            Era::Session => result.is_object().then_some(Era::Session),
+        }
+    }
+
+    /// Every request of the first contact, in the order sent.
+    pub fn attempts(&self) -> Vec<Attempt> {
+        let mut out = self
+            .fell_back_from
+            .as_ref()
+            .map(|p| p.attempts())
+            .unwrap_or_default();
+        out.push(self.attempt.clone());
+        out
     }
 }
 
-/// The `initialize` request a probe sends.
+/// The server's name and version in an `initialize` result (`serverInfo`) or a 2026-07-28 one
+/// (`_meta["io.modelcontextprotocol/serverInfo"]`).
+pub fn server_info(result: &Value) -> Option<&Value> {
+    result
+        .get("serverInfo")
+        .or_else(|| result.get("_meta")?.get(SERVER_INFO_META_KEY))
+        .filter(|i| i.is_object())
+}
+
+/// The `initialize` request a 2025-11-25 probe sends.
 pub fn initialize_request() -> Value {
     serde_json::json!({
         "jsonrpc": "2.0",
@@ -440,24 +545,252 @@ pub fn initialize_request() -> Value {
         "params": {
             "protocolVersion": PROTOCOL_VERSION,
             "capabilities": {},
-            "clientInfo": {"name": "mcpgw", "version": env!("CARGO_PKG_VERSION")}
+            "clientInfo": client_info()
         }
     })
 }
 
-/// How long a probe waits for an open server's `initialize` body once the headers are in:
-/// a stream that stays open must not hold the probe up to the full timeout.
+fn client_info() -> Value {
+    serde_json::json!({"name": "mcpgw", "version": env!("CARGO_PKG_VERSION")})
+}
+
+/// `params._meta` of every 2026-07-28 request: the revision, the client's capabilities (none)
+/// and its name.
+pub fn modern_meta() -> Value {
+    serde_json::json!({
+        PROTOCOL_VERSION_META_KEY: MODERN_PROTOCOL_VERSION,
+        CLIENT_CAPABILITIES_META_KEY: {},
+        CLIENT_INFO_META_KEY: client_info(),
+    })
+}
+
+/// A JSON-RPC request written in `era`: `params` (an object, or `Value::Null` for none) gets the
+/// `_meta` envelope on 2026-07-28.
+pub fn mcp_request(era: Era, id: i64, method: &str, params: Value) -> Value {
+    let mut params = match params {
+        Value::Object(o) => o,
+        _ => serde_json::Map::new(),
+    };
+    if era == Era::Modern {
+        params.insert("_meta".into(), modern_meta());
+    }
+    let mut req = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method});
+    if !params.is_empty()
+        && let Some(o) = req.as_object_mut()
+    {
+        o.insert("params".into(), Value::Object(params));
+    }
+    req
+}
+
+/// The `server/discover` request a 2026-07-28 probe sends.
+pub fn server_discover_request() -> Value {
+    mcp_request(Era::Modern, 1, "server/discover", Value::Null)
+}
+
+/// The request that opens a conversation in `era`.
+pub fn first_request(era: Era) -> Value {
+    match era {
+        Era::Session => initialize_request(),
+        Era::Modern => server_discover_request(),
+    }
+}
+
+/// The body field that `Mcp-Name` mirrors, for the methods that carry one.
+fn mcp_name_field(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/call" | "prompts/get" => Some("name"),
+        "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
+        _ => None,
+    }
+}
+
+/// A header value as 2026-07-28 carries a name: as is when it is plain visible ASCII, else
+/// `=?base64?…?=` (empty, surrounding whitespace, control or non-ASCII characters).
+pub fn mcp_header_value(value: &str) -> String {
+    use base64::Engine;
+    let plain = !value.is_empty()
+        && value.trim() == value
+        && !(value.starts_with("=?base64?") && value.ends_with("?="))
+        && value.chars().all(|c| c == '\t' || (' '..='~').contains(&c));
+    if plain {
+        value.to_string()
+    } else {
+        format!(
+            "=?base64?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(value)
+        )
+    }
+}
+
+/// A POST of the JSON-RPC `body` to an MCP URL with the headers of `era`: `Accept` and
+/// `MCP-Protocol-Version`; on 2026-07-28 also `Mcp-Method` and, for a tool call, prompt or
+/// resource read, `Mcp-Name` with the name the body carries.
+pub fn mcp_post(url: &Url, era: Era, body: &Value) -> OutboundRequest {
+    let mut req = OutboundRequest::post_json(url.clone(), body)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", era.version());
+    if era == Era::Modern
+        && let Some(method) = body.get("method").and_then(Value::as_str)
+    {
+        req = req.header("mcp-method", method);
+        if let Some(name) = mcp_name_field(method)
+            .and_then(|f| body.pointer(&format!("/params/{f}")))
+            .and_then(Value::as_str)
+        {
+            req = req.header("mcp-name", mcp_header_value(name));
+        }
+    }
+    req
+}
+
+/// The first contact's request in `era`, as [`probe_as`] sends it.
+pub fn first_contact(url: &Url, era: Era) -> OutboundRequest {
+    mcp_post(url, era, &first_request(era))
+}
+
+/// What the answer to a `server/discover` says about the server's era.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscoverVerdict {
+    /// A `server/discover` result whose `supportedVersions` has 2026-07-28.
+    Modern,
+    /// The server does not speak 2026-07-28: speak 2025-11-25 (`initialize`). Says why.
+    FallBack(String),
+    /// No era evidence: the answer stands as it is (401 / 403, a 5xx, a redirect, a 2xx that
+    /// is not JSON-RPC, a version list with only other 2026-era revisions).
+    Stands,
+}
+
+/// The `auto` negotiation of the TypeScript SDK v2 client (`probeClassifier.ts`), for one
+/// `server/discover` answer: a valid result with 2026-07-28 is modern; a result without it,
+/// any JSON-RPC error (HTTP 200 or 4xx) other than an unsupported-version one that lists only
+/// other 2026-era revisions, and a 4xx without a JSON-RPC body mean "fall back to
+/// `initialize`"; 401/403 (authorize first), 5xx, redirects and bodies that are not JSON-RPC
+/// are no evidence either way.
+pub fn classify_discover(status: u16, body: Option<&Value>) -> DiscoverVerdict {
+    let rpc_error = body.and_then(|b| b.get("error")).filter(|e| e.is_object());
+    match status {
+        401 | 403 => DiscoverVerdict::Stands,
+        s if s >= 500 || (300..400).contains(&s) => DiscoverVerdict::Stands,
+        200..=299 => {
+            if let Some(result) = body.and_then(|b| b.get("result")) {
+                // the shape of a discover result: the versions and the capabilities
+                let versions: Option<Vec<&str>> = result
+                    .get("supportedVersions")
+                    .and_then(Value::as_array)
+                    .filter(|_| result.get("capabilities").is_some_and(Value::is_object))
+                    .map(|a| a.iter().filter_map(Value::as_str).collect());
+                match versions {
+                    Some(v) if v.contains(&MODERN_PROTOCOL_VERSION) => DiscoverVerdict::Modern,
+                    Some(v) => DiscoverVerdict::FallBack(format!(
+                        "server/discover lists {} without {MODERN_PROTOCOL_VERSION}",
+                        v.join(", ")
+                    )),
+                    None => DiscoverVerdict::FallBack(
+                        "the server/discover answer is not a server/discover result".into(),
+                    ),
+                }
+            } else if let Some(e) = rpc_error {
+                classify_rpc_error(status, e)
+            } else {
+                DiscoverVerdict::Stands
+            }
+        }
+        s => match rpc_error {
+            Some(e) => classify_rpc_error(s, e),
+            None => DiscoverVerdict::FallBack(format!("server/discover answered {s}")),
+        },
+    }
+}
+
+fn classify_rpc_error(status: u16, e: &Value) -> DiscoverVerdict {
+    let code = e.get("code").and_then(Value::as_i64).unwrap_or_default();
+    let message = e.get("message").and_then(Value::as_str).unwrap_or_default();
+    if code == UNSUPPORTED_PROTOCOL_VERSION
+        && let Some(supported) = e
+            .pointer("/data/supported")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>())
+            .filter(|a| !a.is_empty())
+        && supported.iter().any(|v| *v >= MODERN_PROTOCOL_VERSION)
+    {
+        // it speaks a 2026 revision, not this one: no fallback to the old era
+        return DiscoverVerdict::Stands;
+    }
+    DiscoverVerdict::FallBack(format!(
+        "server/discover answered {status} with JSON-RPC error {code}{}",
+        if message.is_empty() {
+            String::new()
+        } else {
+            format!(" ({message})")
+        }
+    ))
+}
+
+/// How long a probe waits for an open server's body once the headers are in: a stream that
+/// stays open must not hold the probe up to the full timeout.
 const PROBE_BODY_WAIT: Duration = Duration::from_secs(5);
 
+/// The 2025-11-25 first contact: POST `initialize` (the gateway's upstream client).
 pub async fn probe(
     http: &reqwest::Client,
     mcp_url: &Url,
     guard: Guard,
     limits: Limits,
 ) -> Result<ProbeResult, DiscoveryError> {
-    let req = OutboundRequest::post_json(mcp_url.clone(), &initialize_request())
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", PROTOCOL_VERSION);
+    probe_as(http, mcp_url, guard, limits, Protocol::Session).await
+}
+
+/// The first contact in `protocol`: `Auto` sends `server/discover` and, when
+/// [`classify_discover`] says so, `initialize` after it (the result then keeps the first
+/// answer in `fell_back_from`).
+pub async fn probe_as(
+    http: &reqwest::Client,
+    mcp_url: &Url,
+    guard: Guard,
+    limits: Limits,
+    protocol: Protocol,
+) -> Result<ProbeResult, DiscoveryError> {
+    let era = match protocol {
+        Protocol::Session => Era::Session,
+        Protocol::Auto | Protocol::Modern => Era::Modern,
+    };
+    let first = probe_one(http, mcp_url, guard, limits, era).await?;
+    if protocol != Protocol::Auto {
+        return Ok(first);
+    }
+    match classify_discover(first.status, first.response.as_ref()) {
+        DiscoverVerdict::FallBack(why) => {
+            let mut first = first;
+            first.attempt.outcome = format!("{}; falling back to initialize", why);
+            match probe_one(http, mcp_url, guard, limits, Era::Session).await {
+                Ok(mut second) => {
+                    second.fell_back_from = Some(Box::new(first));
+                    Ok(second)
+                }
+                Err(DiscoveryError::Network {
+                    error,
+                    mut attempts,
+                }) => {
+                    attempts.insert(0, first.attempt);
+                    Err(DiscoveryError::Network { error, attempts })
+                }
+                Err(e) => Err(e),
+            }
+        }
+        DiscoverVerdict::Modern | DiscoverVerdict::Stands => Ok(first),
+    }
+}
+
+async fn probe_one(
+    http: &reqwest::Client,
+    mcp_url: &Url,
+    guard: Guard,
+    limits: Limits,
+    era: Era,
+) -> Result<ProbeResult, DiscoveryError> {
+    let req = first_contact(mcp_url, era);
     let mut attempt = Attempt {
         step: Step::Probe,
         method: "POST".into(),
@@ -513,6 +846,7 @@ pub async fn probe(
         };
         response = body.and_then(|b| serde_json::from_slice::<Value>(&b).ok());
     }
+    let method = era.first_method();
     attempt.outcome = match (&challenge, status.as_u16()) {
         (Some(c), _) => {
             let mut parts = vec!["Bearer challenge".to_string()];
@@ -535,11 +869,11 @@ pub async fn probe(
         (None, s) if (200..300).contains(&s) => match response
             .as_ref()
             .and_then(|r| r.get("result"))
-            .and_then(|r| r.get("serverInfo"))
+            .and_then(server_info)
             .and_then(|i| i.get("name"))
             .and_then(Value::as_str)
         {
-            Some(name) => format!("answered initialize without auth (server {name})"),
+            Some(name) => format!("answered {method} without auth (server {name})"),
             None => "answered without auth".into(),
         },
         (None, _) => status_outcome(status),
@@ -553,6 +887,8 @@ pub async fn probe(
         response,
         session_id,
         location,
+        era,
+        fell_back_from: None,
     })
 }
 

@@ -5,7 +5,7 @@
 
 use crate::net::outbound::{self, Guard, Limits, OutboundRequest};
 use crate::oauth::discovery::{
-    self, Attempt, Discovered, DiscoveryError, DiscoveryInput, ProbeResult,
+    self, Attempt, Discovered, DiscoveryError, DiscoveryInput, Era, ProbeResult, Protocol,
 };
 use crate::oauth::registration::{self, Registration as Chosen};
 use serde::Serialize;
@@ -25,6 +25,9 @@ pub struct ProbeOptions {
     pub id: Option<String>,
     /// The project's MCP OAuth policy, first in the route's inbound list.
     pub oauth_policy: String,
+    /// `--protocol`: the revision of the first contact (`auto`: `server/discover`, then
+    /// `initialize` when the upstream does not speak 2026-07-28).
+    pub protocol: Protocol,
 }
 
 /// How the probe ended; decides the exit code.
@@ -84,6 +87,9 @@ pub struct Verdict {
     /// One sentence.
     pub summary: String,
     pub auth_required: Option<bool>,
+    /// The protocol era the upstream answered in without a token (`None` when it asked for a
+    /// token first: the era then shows only with one).
+    pub protocol: Option<Era>,
     pub prm_url: Option<String>,
     pub prm_needs_explicit_url: Option<bool>,
     pub authorization_server: Option<String>,
@@ -147,7 +153,7 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
     let guard = Guard::Trusted;
     let mut v = Verdict::new();
     progress(Phase::Probe);
-    let probed = discovery::probe(&http, &opts.url, guard, limits).await;
+    let probed = discovery::probe_as(&http, &opts.url, guard, limits, opts.protocol).await;
     let probe = match probed {
         Ok(p) => p,
         Err(e) => {
@@ -157,24 +163,50 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
             return finish(opts, e.attempts().to_vec(), None, None, v, None);
         }
     };
-    let mut steps = vec![probe.attempt.clone()];
+    let mut steps = probe.attempts();
     end_session(&http, &opts.url, &probe, limits).await;
+    v.protocol = probe.server_era();
+    let method = probe.era.first_method();
 
     let rpc_error = probe
         .response
         .as_ref()
         .and_then(|r| r.get("error"))
         .filter(|e| e.is_object());
+    // -32022: the upstream does not speak the era asked for (`--protocol`), which says
+    // nothing about its auth: nothing to conclude until the probe speaks its revision
+    if let Some(supported) = rpc_error
+        .filter(|e| e.get("code").and_then(Value::as_i64) == Some(-32022))
+        .map(|e| {
+            e.pointer("/data/supported")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_else(|| "another revision".into())
+        })
+    {
+        v.outcome = ProbeOutcome::CannotWork;
+        v.summary = format!(
+            "the upstream does not speak {} (it supports {supported}), so the probe cannot tell what it needs: run it with --protocol auto",
+            probe.era
+        );
+        v.problems.push(v.summary.clone());
+        return finish(opts, steps, Some(probe), None, v, None);
+    }
     match probe.status {
         // a JSON-RPC error at 400 means the request was read without a token (a server that
         // only speaks another protocol era, for instance)
         s @ (200..=299 | 400) if s != 400 || rpc_error.is_some() => {
             v.outcome = ProbeOutcome::NoAuthNeeded;
             v.auth_required = Some(false);
-            v.summary = "no auth needed: the upstream answered initialize without a token".into();
+            v.summary = format!("no auth needed: the upstream answered {method} without a token");
             if let Some(e) = rpc_error {
                 v.warnings.push(format!(
-                    "the upstream answered initialize with JSON-RPC error {} ({}); the gateway passes MCP messages through whatever their protocol version",
+                    "the upstream answered {method} with JSON-RPC error {} ({}); the gateway passes MCP messages through whatever their protocol version",
                     e.get("code").map(Value::to_string).unwrap_or_default(),
                     e.get("message").and_then(Value::as_str).unwrap_or("no message"),
                 ));
@@ -205,7 +237,7 @@ pub async fn run(opts: &ProbeOptions, mut progress: impl FnMut(Phase)) -> Report
                 404 => "the upstream answered 404: there is no MCP endpoint at this URL (check the path)".into(),
                 405 => "the upstream answered 405 to POST: it is not a Streamable HTTP MCP endpoint (an SSE-only server, or the wrong path)".into(),
                 s if s >= 500 => format!("the upstream answered {s}: a server error, try again or ask its operator"),
-                s => format!("the upstream answered {s} to an unauthenticated initialize, neither success nor 401"),
+                s => format!("the upstream answered {s} to an unauthenticated {method}, neither success nor 401"),
             };
             v.problems.push(v.summary.clone());
             return finish(opts, steps, Some(probe), None, v, None);
@@ -252,6 +284,7 @@ impl Verdict {
             outcome: ProbeOutcome::Works,
             summary: String::new(),
             auth_required: None,
+            protocol: None,
             prm_url: None,
             prm_needs_explicit_url: None,
             authorization_server: None,
@@ -301,9 +334,15 @@ fn location(probe: &ProbeResult) -> String {
         .unwrap_or_default()
 }
 
-/// An open server gave the probe a session: end it, as a well-behaved client does.
+/// An open server gave the probe a session (2025-11-25): end it, as a well-behaved client does.
 async fn end_session(http: &reqwest::Client, url: &Url, probe: &ProbeResult, limits: Limits) {
-    let Some(id) = &probe.session_id else { return };
+    let Some(id) = probe
+        .session_id
+        .as_ref()
+        .filter(|_| probe.era == Era::Session)
+    else {
+        return;
+    };
     // built from a constructor so that fields added to OutboundRequest keep their defaults
     let mut req = OutboundRequest::get(url.clone())
         .header("mcp-session-id", id.clone())
@@ -610,6 +649,134 @@ fn manual_auth_method(d: &Discovered) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use discovery::{DiscoverVerdict, classify_discover};
+
+    /// The `auto` negotiation the probe and the walk share, case by case (the TypeScript SDK
+    /// v2 client's probe classifier).
+    #[test]
+    fn which_server_discover_answers_fall_back_to_initialize() {
+        let modern = |s, b: Value| classify_discover(s, Some(&b));
+        let rpc = |code: i64, data: Value| json!({"jsonrpc": "2.0", "id": 1, "error": {"code": code, "message": "m", "data": data}});
+        assert_eq!(
+            modern(
+                200,
+                json!({"jsonrpc": "2.0", "id": 1, "result": {"supportedVersions": ["2026-07-28"], "capabilities": {}}})
+            ),
+            DiscoverVerdict::Modern
+        );
+        for (status, body) in [
+            // a result that is not a discover result, or lacks the revision
+            (200, json!({"jsonrpc": "2.0", "id": 1, "result": {}})),
+            (
+                200,
+                json!({"jsonrpc": "2.0", "id": 1, "result": {"supportedVersions": ["2026-07-28"]}}),
+            ),
+            (
+                200,
+                json!({"jsonrpc": "2.0", "id": 1, "result": {"supportedVersions": ["2025-11-25"], "capabilities": {}}}),
+            ),
+            // method not found, a session-era server's "not initialized", at 200 or 4xx
+            (200, rpc(-32601, Value::Null)),
+            (400, rpc(-32000, Value::Null)),
+            (404, rpc(-32601, Value::Null)),
+            // unsupported version naming only session-era revisions, or none
+            (
+                400,
+                rpc(-32022, json!({"supported": ["2025-11-25", "2025-06-18"]})),
+            ),
+            (400, rpc(-32022, Value::Null)),
+            // header mismatch is no era evidence: the conservative default
+            (400, rpc(-32020, Value::Null)),
+        ] {
+            assert!(
+                matches!(modern(status, body.clone()), DiscoverVerdict::FallBack(_)),
+                "{status} {body}"
+            );
+        }
+        // a 4xx without a JSON-RPC body falls back too
+        assert!(matches!(
+            classify_discover(404, None),
+            DiscoverVerdict::FallBack(_)
+        ));
+        // no era evidence: authorize first, server errors, redirects, bodies that are not JSON-RPC,
+        // and a server that speaks only other 2026-era revisions
+        for (status, body) in [
+            (401, None),
+            (403, None),
+            (500, Some(rpc(-32603, Value::Null))),
+            (302, None),
+            (200, None),
+            (400, Some(rpc(-32022, json!({"supported": ["2027-01-01"]})))),
+        ] {
+            assert_eq!(
+                classify_discover(status, body.as_ref()),
+                DiscoverVerdict::Stands,
+                "{status} {body:?}"
+            );
+        }
+    }
+
+    /// The 2026-07-28 request the probe and the walk write: the `_meta` envelope and the
+    /// headers that mirror the body; nothing of it in 2025-11-25.
+    #[test]
+    fn modern_requests_carry_the_envelope_and_the_mirrored_headers() {
+        let url = Url::parse("http://127.0.0.1:1/mcp").unwrap();
+        let header = |r: &OutboundRequest, k: &str| {
+            r.headers
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.clone())
+        };
+        let call = discovery::mcp_request(
+            Era::Modern,
+            7,
+            "tools/call",
+            json!({"name": "echo", "arguments": {"text": "x"}}),
+        );
+        assert_eq!(
+            call["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+            "2026-07-28"
+        );
+        assert!(call["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].is_object());
+        assert_eq!(call["params"]["name"], "echo");
+        let req = discovery::mcp_post(&url, Era::Modern, &call);
+        assert_eq!(
+            header(&req, "mcp-protocol-version").as_deref(),
+            Some("2026-07-28")
+        );
+        assert_eq!(header(&req, "mcp-method").as_deref(), Some("tools/call"));
+        assert_eq!(header(&req, "mcp-name").as_deref(), Some("echo"));
+        // a name a header cannot carry as is
+        let read = discovery::mcp_request(
+            Era::Modern,
+            8,
+            "resources/read",
+            json!({"uri": "file:///tmp/é"}),
+        );
+        let name = header(&discovery::mcp_post(&url, Era::Modern, &read), "mcp-name").unwrap();
+        assert!(
+            name.starts_with("=?base64?") && name.ends_with("?="),
+            "{name}"
+        );
+        // lists name nothing
+        let list = discovery::mcp_request(Era::Modern, 9, "tools/list", Value::Null);
+        assert_eq!(
+            header(&discovery::mcp_post(&url, Era::Modern, &list), "mcp-name"),
+            None
+        );
+        // 2025-11-25: no envelope, no Mcp-Method, the old version header
+        let old = discovery::mcp_request(Era::Session, 2, "tools/list", Value::Null);
+        assert_eq!(
+            old,
+            json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})
+        );
+        let req = discovery::mcp_post(&url, Era::Session, &old);
+        assert_eq!(header(&req, "mcp-method"), None);
+        assert_eq!(
+            header(&req, "mcp-protocol-version").as_deref(),
+            Some("2025-11-25")
+        );
+    }
 
     #[test]
     fn upstream_ids_from_host_names() {

@@ -203,7 +203,11 @@ impl Walk<'_> {
                 step.fail(why.to_string());
                 None
             }
-            Ok(q) => self.read_callback(&mut step, &q, &pkce.state),
+            Ok(q) => {
+                let code = self.read_callback(&mut step, &q, &pkce.state);
+                self.authorization_response = Some(q);
+                code
+            }
         };
         if let Some(c) = &code {
             self.secret(c);
@@ -211,13 +215,14 @@ impl Walk<'_> {
         Ok(self.finish(step).then_some(code).flatten())
     }
 
-    /// Checks the redirect's query: `state` echoed, a `code`, no `error`.
+    /// Checks the redirect's query: `iss` (RFC 9207), `state` echoed, a `code`, no `error`.
     fn read_callback(
         &mut self,
         step: &mut StepRecord,
         q: &HashMap<String, String>,
         state: &str,
     ) -> Option<String> {
+        self.check_response_iss(step, q);
         if let Some(e) = q.get("error") {
             let d = q.get("error_description").cloned().unwrap_or_default();
             step.check(
@@ -240,22 +245,47 @@ impl Walk<'_> {
         );
         let code = q.get("code").cloned();
         step.check("redirect carries a code", code.is_some(), None);
-        if let Some(iss) = q.get("iss") {
-            let expected = self
-                .discovered
-                .as_ref()
-                .map(|d| d.metadata.issuer.clone())
-                .unwrap_or_default();
-            step.check(
-                "iss (RFC 9207) is the issuer",
-                crate::oauth::discovery::response_iss_matches(&expected, iss),
-                Some(iss.clone()),
-            );
-        }
         if step.failed() && step.explanation.is_none() {
             step.explanation = Some("The redirect is not a valid authorization response: a state mismatch means it belongs to another request (CSRF protection).".into());
         }
         code
+    }
+
+    /// RFC 9207 §2.4 on an authorization response (success or error): an `iss` must be the
+    /// issuer of the AS metadata, compared as strings (no normalisation: `http://h/` is not
+    /// `http://h`); when the metadata advertises `authorization_response_iss_parameter_supported`
+    /// a missing `iss` fails too.
+    fn check_response_iss(&mut self, step: &mut StepRecord, q: &HashMap<String, String>) {
+        let Some(d) = self.discovered.as_ref() else {
+            return;
+        };
+        let expected = d.metadata.issuer.clone();
+        let advertised = iss_advertised(&d.metadata.raw);
+        match q.get("iss") {
+            Some(iss) => {
+                let exact = iss == &expected;
+                step.check(
+                    "iss (RFC 9207) is the issuer, compared as strings",
+                    exact,
+                    Some(iss.clone()),
+                );
+                if !exact {
+                    step.fail(format!(
+                        "The authorization response names the issuer {iss}, not {expected} (the AS the \
+                         walk asked): a mix-up (RFC 9207), or a public URL or proxy that differs. The \
+                         comparison is exact: a trailing slash, case or a default port count."
+                    ));
+                }
+            }
+            None if advertised => {
+                step.check("iss (RFC 9207) is present", false, Some("missing".into()));
+                step.fail(
+                    "The AS metadata advertises authorization_response_iss_parameter_supported, but the \
+                     authorization response has no iss: a client must refuse it (RFC 9207 §2.4).",
+                );
+            }
+            None => {}
+        }
     }
 
     /// Runs one authorization for `pkce` and returns the redirect's query parameters.
@@ -427,11 +457,12 @@ impl Walk<'_> {
 
     /// -32042: connect the upstream at `url`. With `--auto-connect` on loopback the walk drives
     /// it; otherwise it shows the URL and waits for the user until the MCP URL stops answering
-    /// -32042. `true` when the initialize should be tried again.
+    /// -32042 (asked in `era`). `true` when the first request should be tried again.
     pub(super) async fn connect_upstream(
         &mut self,
         step: &mut StepRecord,
         url: &str,
+        era: crate::oauth::discovery::Era,
     ) -> Result<bool, Stop> {
         let Ok(u) = Url::parse(url) else {
             return Ok(false);
@@ -454,11 +485,11 @@ impl Walk<'_> {
             .open_url(url, "connect the upstream", opened.as_ref().map(|_| ()));
         self.observer.waiting(Some("the upstream connection"));
         let deadline = tokio::time::Instant::now() + self.opts.browser_timeout;
-        let ping = crate::oauth::discovery::initialize_request();
+        let ping = crate::oauth::discovery::first_request(era);
         let mut connected = false;
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-            let (_, result) = self.mcp_post(&ping, None, None).await;
+            let (_, result) = self.mcp_post(era, &ping, None, None).await;
             let still = result
                 .ok()
                 .and_then(|f| super::mcp_json(&f))
@@ -472,4 +503,11 @@ impl Walk<'_> {
         self.observer.waiting(None);
         Ok(connected)
     }
+}
+
+/// Whether AS metadata advertises RFC 9207 `iss` on authorization responses (only a literal
+/// `true` counts).
+pub(super) fn iss_advertised(metadata: &serde_json::Value) -> bool {
+    metadata.get("authorization_response_iss_parameter_supported")
+        == Some(&serde_json::Value::Bool(true))
 }

@@ -2,8 +2,9 @@
 //! server must refuse, and report each one. A check passes when the protection held.
 
 use super::transcript::{Exchange, NegativeCheck, Status, StepKind, StepRecord};
-use super::{Browser, Stop, Walk};
+use super::{Browser, Stop, Walk, mcp_json};
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::discovery::{self, Era};
 use crate::oauth::token_request::TokenRequest;
 use crate::secret::PkceVerifier;
 use serde_json::{Value, json};
@@ -48,9 +49,26 @@ impl Walk<'_> {
         self.check_unknown_client().await;
         self.check_unregistered_redirect().await;
         self.check_wrong_verifier().await?;
+        self.check_iss();
         self.check_other_route().await;
         self.check_query_token().await;
+        self.check_hostile_origin().await;
+        self.check_header_mismatch().await;
         Ok(())
+    }
+
+    /// `tools/list` written in the walk's era, to `url`, with the token unless `token` is false.
+    fn tools_list_to(&self, url: url::Url, token: bool) -> OutboundRequest {
+        let era = self.era();
+        let mut req = discovery::mcp_post(
+            &url,
+            era,
+            &discovery::mcp_request(era, 1, "tools/list", Value::Null),
+        );
+        if token && let Some(t) = &self.access_token {
+            req = req.header("authorization", format!("Bearer {}", t.secret()));
+        }
+        req
     }
 
     async fn check_bad_redirect_at_dcr(&mut self) {
@@ -65,12 +83,19 @@ impl Walk<'_> {
             self.skip_check(NAME, EXPECT, "no registration_endpoint");
             return;
         };
+        const BAD: &str = "http://attacker.example/callback";
+        // an otherwise complete registration (SEP-837 application_type included), so that
+        // only the redirect URI can be the reason for a refusal
+        let application_type = url::Url::parse(BAD)
+            .map(|u| super::client::application_type(&u))
+            .unwrap_or("web");
         let body = json!({
             "client_name": "mcpgw oauth walk --check",
-            "redirect_uris": ["http://attacker.example/callback"],
+            "redirect_uris": [BAD],
             "grant_types": ["authorization_code", "refresh_token"],
             "response_types": ["code"],
             "token_endpoint_auth_method": "none",
+            "application_type": application_type,
         });
         let (ex, result) = self
             .send_raw(OutboundRequest::post_json(endpoint, &body), None)
@@ -250,18 +275,7 @@ impl Walk<'_> {
             );
             return;
         };
-        let mut req = OutboundRequest::post_json(
-            other,
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-        )
-        .header("accept", "application/json, text/event-stream")
-        .header(
-            "mcp-protocol-version",
-            crate::oauth::discovery::PROTOCOL_VERSION,
-        );
-        if let Some(t) = &self.access_token {
-            req = req.header("authorization", format!("Bearer {}", t.secret()));
-        }
+        let req = self.tools_list_to(other, true);
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
             Err(e) => Seen::Skipped(e.to_string()),
@@ -309,15 +323,7 @@ impl Walk<'_> {
         let mut url = self.opts.mcp_url.clone();
         url.query_pairs_mut()
             .append_pair("access_token", token.secret());
-        let req = OutboundRequest::post_json(
-            url,
-            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
-        )
-        .header("accept", "application/json, text/event-stream")
-        .header(
-            "mcp-protocol-version",
-            crate::oauth::discovery::PROTOCOL_VERSION,
-        );
+        let req = self.tools_list_to(url, false);
         let (ex, result) = self.send_raw(req, None).await;
         let seen = match result {
             Err(e) => Seen::Skipped(e.to_string()),
@@ -330,6 +336,123 @@ impl Walk<'_> {
         self.record_check(NAME, EXPECT, vec![ex], seen);
     }
 
+    /// RFC 9207: the browser leg's authorization response carried `iss`, equal to the issuer as
+    /// a string, and the AS metadata advertises it (without that a client cannot rely on it, and
+    /// 2026-07-28 clients must check it). No request: it reads what the walk already got.
+    fn check_iss(&mut self) {
+        const NAME: &str = "the authorization response carries iss (RFC 9207)";
+        const EXPECT: &str = "authorization_response_iss_parameter_supported in the AS metadata and iss equal to the issuer (compared as strings)";
+        let (Some(d), Some(q)) = (
+            self.discovered.as_ref(),
+            self.authorization_response.as_ref(),
+        ) else {
+            self.skip_check(
+                NAME,
+                EXPECT,
+                "no authorization response in this walk (--token-file)",
+            );
+            return;
+        };
+        let issuer = d.metadata.issuer.clone();
+        let advertised = super::browser::iss_advertised(&d.metadata.raw);
+        let seen = match (q.get("iss"), advertised) {
+            (Some(iss), true) if *iss == issuer => Seen::Held(format!("iss={iss}")),
+            (Some(iss), _) if *iss != issuer => {
+                Seen::Broken(format!("iss={iss}, but the issuer is {issuer}"))
+            }
+            (Some(iss), _) => Seen::Broken(format!(
+                "iss={iss}, but the AS metadata does not advertise authorization_response_iss_parameter_supported"
+            )),
+            (None, true) => Seen::Broken(
+                "no iss, although the AS metadata advertises authorization_response_iss_parameter_supported".into(),
+            ),
+            (None, false) => Seen::Broken(
+                "no iss, and the AS metadata does not advertise authorization_response_iss_parameter_supported: a client cannot detect a mix-up".into(),
+            ),
+        };
+        self.record_check(NAME, EXPECT, vec![], seen);
+    }
+
+    /// Streamable HTTP: a server must refuse a request whose `Origin` is not its own with 403
+    /// (DNS rebinding: a page on another origin reaching a local server). The request is the
+    /// era's first one (`server/discover` or `initialize`) with the walk's valid token.
+    async fn check_hostile_origin(&mut self) {
+        const NAME: &str = "a request from a hostile Origin is refused";
+        const EXPECT: &str = "403 for an MCP request with a valid token and Origin: http://evil.example (DNS rebinding)";
+        let Some(token) = &self.access_token else {
+            self.skip_check(NAME, EXPECT, "no access token");
+            return;
+        };
+        let era = self.era();
+        let req = discovery::mcp_post(&self.opts.mcp_url, era, &discovery::first_request(era))
+            .header("authorization", format!("Bearer {}", token.secret()))
+            .header("origin", "http://evil.example");
+        let (ex, result) = self.send_raw(req, None).await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e.to_string()),
+            Ok(f) if f.status.as_u16() == 403 => Seen::Held("403".into()),
+            Ok(f) if f.status.is_success() => Seen::Broken(format!(
+                "{}: the server answered a request from http://evil.example",
+                f.status.as_u16()
+            )),
+            Ok(f) => Seen::Broken(format!("{}: refused, but not with 403", f.status.as_u16())),
+        };
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
+    /// 2026-07-28 (SEP-2243): a `tools/call` whose `Mcp-Name` header names another tool than
+    /// `params.name` must be refused before anything reads the header (400, -32020). The tool
+    /// does not exist, so a server without the check calls nothing.
+    async fn check_header_mismatch(&mut self) {
+        const NAME: &str = "a header that contradicts the body is refused";
+        const EXPECT: &str = "400 with JSON-RPC error -32020 (HeaderMismatch) for a 2026-07-28 tools/call whose Mcp-Name differs from params.name";
+        if self.era() != Era::Modern {
+            self.skip_check(
+                NAME,
+                EXPECT,
+                "the server speaks 2025-11-25, which has no Mcp-Name header",
+            );
+            return;
+        }
+        let Some(token) = &self.access_token else {
+            self.skip_check(NAME, EXPECT, "no access token");
+            return;
+        };
+        let body = discovery::mcp_request(
+            Era::Modern,
+            1,
+            "tools/call",
+            json!({"name": "mcpgw-walk-no-such-tool", "arguments": {}}),
+        );
+        let mut req = discovery::mcp_post(&self.opts.mcp_url, Era::Modern, &body)
+            .header("authorization", format!("Bearer {}", token.secret()));
+        for (k, v) in req.headers.iter_mut() {
+            if k == "mcp-name" {
+                *v = "mcpgw-walk-other-tool".into();
+            }
+        }
+        let (ex, result) = self.send_raw(req, None).await;
+        let seen = match result {
+            Err(e) => Seen::Skipped(e.to_string()),
+            Ok(f) => {
+                let status = f.status.as_u16();
+                let code =
+                    mcp_json(&f).and_then(|a| a.pointer("/error/code").and_then(Value::as_i64));
+                let code_text = code.map(|c| format!(" {c}")).unwrap_or_default();
+                match (status, code) {
+                    (400, Some(-32020)) => Seen::Held("400 -32020".into()),
+                    (200..=299, _) => Seen::Broken(format!(
+                        "{status}{code_text}: the server went on with a request whose Mcp-Name contradicts its body"
+                    )),
+                    _ => Seen::Broken(format!(
+                        "{status}{code_text}: refused, but not as a header mismatch (400, -32020)"
+                    )),
+                }
+            }
+        };
+        self.record_check(NAME, EXPECT, vec![ex], seen);
+    }
+
     /// After the revoke step: the revoked grant's access token must be refused.
     pub(super) async fn revoked_token_check(&mut self) -> Result<(), Stop> {
         const NAME: &str = "a revoked token is refused";
@@ -338,8 +461,9 @@ impl Walk<'_> {
             self.skip_check(NAME, EXPECT, "the revoke step did not run");
             return Ok(());
         }
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
-        let (ex, result) = self.mcp_post(&body, None, None).await;
+        let era = self.era();
+        let body = discovery::mcp_request(era, 1, "tools/list", Value::Null);
+        let (ex, result) = self.mcp_post(era, &body, None, None).await;
         let seen = match result {
             Err(e) => Seen::Skipped(e.to_string()),
             Ok(f) if f.status.as_u16() == 401 => Seen::Held("401".into()),

@@ -10,6 +10,20 @@ use crate::oauth::token_request::AuthorizationRequest;
 use crate::secret::{ClientSecret, PkceVerifier};
 use serde_json::{Value, json};
 
+/// SEP-837 `application_type` for a redirect URI, as the TypeScript SDK v2 client derives it:
+/// `native` for a loopback host or a non-http(s) scheme (RFC 8252: a CLI on the user's
+/// machine), else `web`.
+pub(super) fn application_type(redirect_uri: &url::Url) -> &'static str {
+    let loopback = redirect_uri
+        .host()
+        .is_some_and(|h| crate::net::addr::host_is_loopback(&h));
+    if !matches!(redirect_uri.scheme(), "http" | "https") || loopback {
+        "native"
+    } else {
+        "web"
+    }
+}
+
 /// PKCE values and the authorize URL of one authorization.
 pub(super) struct Pkce {
     pub verifier: PkceVerifier,
@@ -105,6 +119,7 @@ impl Walk<'_> {
                     "grant_types": ["authorization_code", "refresh_token"],
                     "response_types": ["code"],
                     "token_endpoint_auth_method": "none",
+                    "application_type": application_type(&redirect),
                 });
                 if let (Some(scope), Some(o)) = (&self.scope, body.as_object_mut()) {
                     o.insert("scope".into(), json!(scope));

@@ -4,30 +4,49 @@
 
 use super::transcript::{Exchange, Request, Response, StepKind, StepRecord};
 use super::{ClientChoice, Stop, Walk, str_field};
-use crate::net::outbound::{Guard, OutboundRequest};
-use crate::oauth::discovery::{self, BearerChallenge, DiscoveryError, DiscoveryInput, Step};
+use crate::net::outbound::Guard;
+use crate::oauth::discovery::{
+    self, BearerChallenge, DiscoveryError, DiscoveryInput, Era, ProbeResult, Protocol, Step,
+};
 
 impl Walk<'_> {
-    /// Step 1, the unauthenticated first contact (D19). `Some(challenge)` when the server asks
-    /// for OAuth and the walk can go on.
+    /// Step 1, the unauthenticated first contact (D19), in the era of `--protocol` (`auto`:
+    /// `server/discover`, then `initialize` when the server does not speak 2026-07-28).
+    /// `Some(challenge)` when the server asks for OAuth and the walk can go on.
     pub(super) async fn probe(&mut self) -> Result<Option<Option<BearerChallenge>>, Stop> {
         let mut step = self.step(StepKind::Probe);
-        let req =
-            OutboundRequest::post_json(self.opts.mcp_url.clone(), &discovery::initialize_request())
-                .header("accept", "application/json, text/event-stream")
-                .header("mcp-protocol-version", discovery::PROTOCOL_VERSION);
-        let request = super::record_request(&req);
-        let result =
-            discovery::probe(&self.http, &self.opts.mcp_url, Guard::Trusted, self.limits).await;
+        let result = discovery::probe_as(
+            &self.http,
+            &self.opts.mcp_url,
+            Guard::Trusted,
+            self.limits,
+            self.opts.protocol,
+        )
+        .await;
         let p = match result {
             Ok(p) => p,
             Err(e) => {
-                step.exchanges.push(Exchange {
-                    request,
-                    response: None,
-                    error: Some(e.to_string()),
-                    note: None,
-                });
+                // the eras of the requests made: auto falls back from server/discover
+                let eras = match self.opts.protocol {
+                    Protocol::Session => vec![Era::Session],
+                    Protocol::Modern => vec![Era::Modern],
+                    Protocol::Auto => vec![Era::Modern, Era::Session],
+                };
+                for (a, era) in e.attempts().iter().zip(eras) {
+                    step.exchanges.push(Exchange {
+                        request: super::record_request(&discovery::first_contact(
+                            &self.opts.mcp_url,
+                            era,
+                        )),
+                        response: a.status.map(|status| Response {
+                            status,
+                            headers: Vec::new(),
+                            body: None,
+                        }),
+                        error: a.status.is_none().then(|| e.to_string()),
+                        note: None,
+                    });
+                }
                 step.fail(
                     "Nothing answered at the MCP URL. Is the gateway running (mcpgw dev), and are the \
                      host, port and route right?",
@@ -36,24 +55,11 @@ impl Walk<'_> {
                 return Err(Stop(e.to_string()));
             }
         };
-        let mut headers: Vec<(String, String)> = p
-            .www_authenticate
-            .iter()
-            .map(|v| ("www-authenticate".to_string(), v.clone()))
-            .collect();
-        if let Some(ct) = &p.content_type {
-            headers.push(("content-type".into(), ct.clone()));
+        if let Some(first) = &p.fell_back_from {
+            step.exchanges.push(self.probe_exchange(first));
+            step.notes.push(first.attempt.outcome.clone());
         }
-        step.exchanges.push(Exchange {
-            request,
-            response: Some(Response {
-                status: p.status,
-                headers,
-                body: p.response.clone(),
-            }),
-            error: None,
-            note: None,
-        });
+        step.exchanges.push(self.probe_exchange(&p));
         step.notes.push(p.attempt.outcome.clone());
         match (p.status, &p.challenge) {
             (401, Some(c)) => {
@@ -98,6 +104,18 @@ impl Walk<'_> {
                 );
                 step.fail("403 insufficient_scope without any token: the server's challenge is misconfigured.");
             }
+            (s, _) if unsupported_era(&p).is_some() => {
+                step.check(
+                    "401 with a Bearer challenge",
+                    false,
+                    Some(format!("got {s}")),
+                );
+                step.fail(format!(
+                    "{s}: the server does not speak {} ({}). Run the walk with --protocol auto.",
+                    p.era,
+                    unsupported_era(&p).unwrap_or_default()
+                ));
+            }
             (s, _) => {
                 step.check(
                     "401 with a Bearer challenge",
@@ -113,6 +131,29 @@ impl Walk<'_> {
         }
         let challenge = p.challenge.clone();
         Ok(self.finish(step).then_some(challenge))
+    }
+
+    /// A probe request and its answer, as a recorded exchange.
+    fn probe_exchange(&self, p: &ProbeResult) -> Exchange {
+        let mut headers: Vec<(String, String)> = p
+            .www_authenticate
+            .iter()
+            .map(|v| ("www-authenticate".to_string(), v.clone()))
+            .collect();
+        if let Some(ct) = &p.content_type {
+            headers.push(("content-type".into(), ct.clone()));
+        }
+        Exchange {
+            request: super::record_request(&discovery::first_contact(&self.opts.mcp_url, p.era)),
+            response: Some(Response {
+                status: p.status,
+                headers,
+                body: p.response.clone(),
+            }),
+            error: None,
+            note: (p.fell_back_from.is_some() || p.attempt.outcome.contains("falling back"))
+                .then(|| p.era.first_method().to_string()),
+        }
     }
 
     /// Step 2: PRM and 3. AS metadata, through the shared discovery (D15, §6.3).
@@ -352,5 +393,32 @@ impl Walk<'_> {
         self.scope = d.default_scope();
         self.discovered = Some(d);
         Ok(self.finish(as_step))
+    }
+}
+
+/// Why a first contact says the server does not speak the probe's era: a JSON-RPC
+/// unsupported-version error (-32022, with the versions it supports) or, for `initialize`, a
+/// method-not-found. `None` for any other answer.
+fn unsupported_era(p: &ProbeResult) -> Option<String> {
+    let e = p.response.as_ref()?.get("error")?;
+    let code = e.get("code").and_then(serde_json::Value::as_i64)?;
+    match code {
+        -32022 => Some(
+            match e.pointer("/data/supported").and_then(|s| s.as_array()) {
+                Some(s) => format!(
+                    "-32022, it supports {}",
+                    s.iter()
+                        .filter_map(serde_json::Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => "-32022 unsupported protocol version".into(),
+            },
+        ),
+        -32601 => Some(format!(
+            "-32601: {} is not a method there",
+            p.era.first_method()
+        )),
+        _ => None,
     }
 }

@@ -1,6 +1,10 @@
 //! `mcpgw oauth walk`: the MCP OAuth flow of SPEC §9, step by step, as a careful curl session
 //! would do it: probe → PRM → AS metadata → registration → PKCE/authorize URL → browser leg →
-//! token → MCP initialize + tools/list → refresh → revoke, then the `--check` negative checks.
+//! token → MCP (`server/discover` or `initialize`, then tools/list) → refresh → revoke, then the
+//! `--check` negative checks. It speaks either MCP era (`--protocol`): 2026-07-28 (the `_meta`
+//! envelope, `Mcp-Method` / `Mcp-Name`, no session) or 2025-11-25 (`initialize`, a session);
+//! `auto` asks `server/discover` first and falls back the way the TypeScript SDK v2 client does
+//! ([`crate::oauth::discovery::classify_discover`]).
 //! Every request goes through [`crate::net::outbound`] and is recorded with its answer, the
 //! checks made on it and, on failure, the likely cause. The walk never prints: it reports to an
 //! [`Observer`] as it goes and returns a [`Transcript`]; the CLI decides how it looks.
@@ -8,7 +12,8 @@
 //! - `transcript`: the record (steps, exchanges, checks), secret shortening, curl rendering.
 //! - `discover`: probe, PRM, AS metadata (steps 1–3).
 //! - `client`: registration and PKCE / the authorize URL (steps 4–5).
-//! - `mcp`: initialize and tools/list with the token (step 8).
+//! - `mcp`: the era, then `server/discover` or `initialize`, and tools/list with the token
+//!   (step 8).
 //! - `tokens`: token, refresh, revoke (steps 7, 9, 10).
 //! - `browser`: the browser leg (drive a local dev login, or a loopback redirect listener).
 //! - `checks`: the `--check` negative checks.
@@ -26,6 +31,7 @@ pub mod transcript;
 use crate::net::outbound::{
     self, CookieJar, Fetched, Guard, Limits, OutboundError, OutboundRequest,
 };
+pub use crate::oauth::discovery::{Era, Protocol};
 use crate::secret::{AccessToken, ClientSecret, RefreshToken, Secret};
 pub use browser::OpenError;
 use serde::{Deserialize, Serialize};
@@ -96,6 +102,8 @@ pub struct WalkOptions {
     /// Keep the tokens alive (for `--save`): the revoke step is skipped.
     pub keep_tokens: bool,
     pub client_name: String,
+    /// `--protocol`: the MCP revision to speak.
+    pub protocol: Protocol,
 }
 
 impl WalkOptions {
@@ -116,6 +124,7 @@ impl WalkOptions {
             saved: None,
             keep_tokens: false,
             client_name: "mcpgw oauth walk".into(),
+            protocol: Protocol::Auto,
         }
     }
 }
@@ -148,6 +157,7 @@ pub async fn walk(options: WalkOptions, observer: &dyn Observer) -> WalkResult {
     let checks = std::mem::take(&mut w.negative);
     let transcript = Transcript {
         mcp_url: w.opts.mcp_url.to_string(),
+        era: w.era,
         steps: std::mem::take(&mut w.steps),
         checks,
         outcome,
@@ -185,8 +195,12 @@ struct Walk<'a> {
     access_token: Option<AccessToken>,
     refresh_token: Option<RefreshToken>,
     revoked: bool,
-    /// The MCP session of the initialize step, for later calls.
+    /// The MCP era the server speaks (step 8).
+    era: Option<Era>,
+    /// The MCP session of the initialize step (2025-11-25), for later calls.
     session: Option<String>,
+    /// The query of the browser leg's authorization response (for the `iss` check).
+    authorization_response: Option<std::collections::HashMap<String, String>>,
     listener: Option<browser::Listener>,
 }
 
@@ -217,7 +231,9 @@ impl<'a> Walk<'a> {
             access_token: None,
             refresh_token: None,
             revoked: false,
+            era: None,
             session: None,
+            authorization_response: None,
             listener: None,
         }
     }

@@ -7,6 +7,7 @@ use super::client::Pkce;
 use super::transcript::{Status, StepKind, StepRecord};
 use super::{Stop, Walk, oauth_error, str_field};
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::discovery::{self, Era};
 use crate::oauth::token_request::{Client, ClientAuth, Revocable, TokenRequest};
 use crate::secret::{AccessToken, RefreshToken};
 use serde_json::{Value, json};
@@ -208,15 +209,22 @@ impl Walk<'_> {
         };
         self.read_tokens(&mut step, &f, true);
         if !step.failed() {
-            // the new access token must work where the old one did
-            let ping = json!({"jsonrpc": "2.0", "id": 3, "method": "ping"});
+            // the new access token must work where the old one did: `ping` in the session
+            // (2025-11-25), `server/discover` on 2026-07-28 (which has no ping)
+            let era = self.era();
+            let (ping, note) = match era {
+                Era::Session => (
+                    json!({"jsonrpc": "2.0", "id": 3, "method": "ping"}),
+                    "ping with the refreshed token",
+                ),
+                Era::Modern => (
+                    discovery::mcp_request(era, 3, "server/discover", Value::Null),
+                    "server/discover with the refreshed token",
+                ),
+            };
             let session = self.session.clone();
             let (exchange, result) = self
-                .mcp_post(
-                    &ping,
-                    session.as_deref(),
-                    Some("ping with the refreshed token"),
-                )
+                .mcp_post(era, &ping, session.as_deref(), Some(note))
                 .await;
             step.exchanges.push(exchange);
             let status = result.as_ref().map(|f| f.status.as_u16()).unwrap_or(0);

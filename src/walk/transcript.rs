@@ -45,7 +45,7 @@ impl StepKind {
             StepKind::AuthorizeUrl => "PKCE and the authorize URL",
             StepKind::BrowserLeg => "Browser leg: authorize, login, consent",
             StepKind::Token => "Token: redeem the code",
-            StepKind::Mcp => "MCP initialize and tools/list with the token",
+            StepKind::Mcp => "MCP with the token: server/discover or initialize, tools/list",
             StepKind::Refresh => "Refresh the token",
             StepKind::Revoke => "Revoke the token (RFC 7009)",
         }
@@ -233,6 +233,9 @@ pub enum WalkOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Transcript {
     pub mcp_url: String,
+    /// The MCP era the walk spoke with the server (step 8): "2026-07-28" or "2025-11-25".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub era: Option<crate::oauth::discovery::Era>,
     pub steps: Vec<StepRecord>,
     pub checks: Vec<NegativeCheck>,
     pub outcome: WalkOutcome,
