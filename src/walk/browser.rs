@@ -8,6 +8,7 @@ use super::transcript::{StepKind, StepRecord};
 use super::{Stop, Walk, client::Pkce, html};
 use crate::net::addr::host_is_loopback;
 use crate::net::outbound::OutboundRequest;
+use crate::oauth::discovery;
 use std::collections::HashMap;
 use tokio::sync::mpsc;
 use url::Url;
@@ -260,31 +261,38 @@ impl Walk<'_> {
             return;
         };
         let expected = d.metadata.issuer.clone();
-        let advertised = iss_advertised(&d.metadata.raw);
-        match q.get("iss") {
-            Some(iss) => {
-                let exact = iss == &expected;
-                step.check(
-                    "iss (RFC 9207) is the issuer, compared as strings",
-                    exact,
-                    Some(iss.clone()),
-                );
-                if !exact {
-                    step.fail(format!(
-                        "The authorization response names the issuer {iss}, not {expected} (the AS the \
-                         walk asked): a mix-up (RFC 9207), or a public URL or proxy that differs. The \
-                         comparison is exact: a trailing slash, case or a default port count."
-                    ));
+        let advertised = d.metadata.authorization_response_iss_parameter_supported;
+        let iss = q.get("iss");
+        // the one RFC 9207 rule (oauth::discovery), shared with the gateway's upstream client
+        match discovery::check_response_iss(&expected, advertised, iss.map(String::as_str)) {
+            Ok(()) => {
+                if let Some(iss) = iss {
+                    step.check(
+                        "iss (RFC 9207) is the issuer, compared as strings",
+                        true,
+                        Some(iss.clone()),
+                    );
                 }
             }
-            None if advertised => {
+            Err(discovery::ResponseIssRefusal::Mismatch { iss, .. }) => {
+                step.check(
+                    "iss (RFC 9207) is the issuer, compared as strings",
+                    false,
+                    Some(iss.clone()),
+                );
+                step.fail(format!(
+                    "The authorization response names the issuer {iss}, not {expected} (the AS the \
+                     walk asked): a mix-up (RFC 9207), or a public URL or proxy that differs. The \
+                     comparison is exact: a trailing slash, case or a default port count."
+                ));
+            }
+            Err(discovery::ResponseIssRefusal::Missing { .. }) => {
                 step.check("iss (RFC 9207) is present", false, Some("missing".into()));
                 step.fail(
                     "The AS metadata advertises authorization_response_iss_parameter_supported, but the \
                      authorization response has no iss: a client must refuse it (RFC 9207 §2.4).",
                 );
             }
-            None => {}
         }
     }
 
@@ -503,11 +511,4 @@ impl Walk<'_> {
         self.observer.waiting(None);
         Ok(connected)
     }
-}
-
-/// Whether AS metadata advertises RFC 9207 `iss` on authorization responses (only a literal
-/// `true` counts).
-pub(super) fn iss_advertised(metadata: &serde_json::Value) -> bool {
-    metadata.get("authorization_response_iss_parameter_supported")
-        == Some(&serde_json::Value::Bool(true))
 }

@@ -354,7 +354,7 @@ impl Walk<'_> {
             return;
         };
         let issuer = d.metadata.issuer.clone();
-        let advertised = super::browser::iss_advertised(&d.metadata.raw);
+        let advertised = d.metadata.authorization_response_iss_parameter_supported;
         let seen = match (q.get("iss"), advertised) {
             (Some(iss), true) if *iss == issuer => Seen::Held(format!("iss={iss}")),
             (Some(iss), _) if *iss != issuer => {
