@@ -1779,3 +1779,41 @@ async fn without_any_prm_the_walk_warns_and_finds_the_as_at_the_origin() {
         "every PRM candidate is shown: {prm:#?}"
     );
 }
+
+/// Issue #12: a gateway in front of a 2026-07-28-only upstream (`mcpgw upstream mock --oauth
+/// --modern-only`): the gateway's first contact, the connect flow and the walk's MCP step all
+/// work in that era.
+#[tokio::test]
+async fn a_token_exchange_route_to_a_2026_07_28_only_upstream_connects_and_serves() {
+    let mock = mcpgw::mock::spawn_with(
+        "127.0.0.1:0",
+        mcpgw::mock::MockOptions {
+            oauth: Some(Default::default()),
+            modern_only: true,
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let exchange = json!({"name": "mcp-token-exchange-up", "policyType": "mcp-token-exchange-inbound",
+        "handler": {"export": "McpTokenExchangeInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
+        "options": {"displayName": "Up", "authMode": "user-oauth"}}});
+    write_project(
+        dir.path(),
+        json!({ "/mcp/up": mcp_route("up-mcp", &mock.url, &["dev-oauth", "mcp-token-exchange-up"], json!({})) }),
+        json!([dev_oauth(), exchange]),
+    );
+    let gw = serve(dir, mock, 0, None).await;
+    let mut o = options(&format!("{}/mcp/up", gw.base));
+    o.auto_connect = true;
+    let t = walk::walk(o, &Quiet).await.transcript;
+    assert_eq!(t.outcome, WalkOutcome::Passed, "{t:#?}");
+    assert_eq!(t.era, Some(Era::Modern));
+    let mcp = step(&t, StepKind::Mcp);
+    assert!(
+        mcp.exchanges
+            .iter()
+            .all(|e| e.response.as_ref().is_some_and(|r| r.status < 400)),
+        "{mcp:#?}"
+    );
+}

@@ -732,14 +732,17 @@ fn classify_rpc_error(status: u16, e: &Value) -> DiscoverVerdict {
 /// stays open must not hold the probe up to the full timeout.
 const PROBE_BODY_WAIT: Duration = Duration::from_secs(5);
 
-/// The 2025-11-25 first contact: POST `initialize` (the gateway's upstream client).
+/// The gateway's upstream client's first contact (D19) in either era: `server/discover`, then
+/// `initialize` when the answer says the upstream does not speak 2026-07-28 (issue #12: a
+/// 2026-07-28-only upstream that checks the protocol before the token refuses `initialize`
+/// with 400, and its challenge, with its `scope`, would never be read).
 pub async fn probe(
     http: &reqwest::Client,
     mcp_url: &Url,
     guard: Guard,
     limits: Limits,
 ) -> Result<ProbeResult, DiscoveryError> {
-    probe_as(http, mcp_url, guard, limits, Protocol::Session).await
+    probe_as(http, mcp_url, guard, limits, Protocol::Auto).await
 }
 
 /// The first contact in `protocol`: `Auto` sends `server/discover` and, when

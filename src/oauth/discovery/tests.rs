@@ -635,3 +635,53 @@ proptest! {
         prop_assert_eq!(out[0].param("error"), Some("x"));
     }
 }
+
+/// Issue #12: the gateway's first contact (D19) speaks 2026-07-28 first, so an upstream that
+/// refuses `initialize` before it looks at the token still shows its challenge and `scope`.
+#[tokio::test]
+async fn the_gateways_probe_reads_the_challenge_of_a_2026_07_28_only_upstream() {
+    use axum::http::{HeaderMap, StatusCode};
+    async fn mcp(headers: HeaderMap, body: String) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let modern = headers
+            .get("mcp-protocol-version")
+            .is_some_and(|v| v == "2026-07-28")
+            && body.contains("\"server/discover\"");
+        if modern {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(
+                    "www-authenticate",
+                    "Bearer resource_metadata=\"http://x/.well-known/oauth-protected-resource/mcp\", scope=\"files:read\"",
+                )],
+            )
+                .into_response()
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                axum::Json(serde_json::json!({"jsonrpc":"2.0","id":1,"error":{"code":-32022,
+                    "message":"Unsupported protocol version","data":{"supported":["2026-07-28"],"requested":"2025-11-25"}}})),
+            )
+                .into_response()
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let app = axum::Router::new().route("/mcp", axum::routing::post(mcp));
+        let _ = axum::serve(listener, app).await;
+    });
+    let p = probe(
+        &outbound::client(),
+        &Url::parse(&format!("http://{addr}/mcp")).unwrap(),
+        Guard::Trusted,
+        Limits::UPSTREAM_OAUTH,
+    )
+    .await
+    .unwrap();
+    assert_eq!(p.status, 401);
+    assert_eq!(
+        p.challenge.and_then(|c| c.scope).as_deref(),
+        Some("files:read")
+    );
+}
