@@ -46,8 +46,14 @@ async fn proxies_and_strips_credentials_and_hop_by_hop_headers() {
     );
     let gw = start(dir.path()).await;
     let resp = client()
-        .post(format!("http://{}/mcp/open-v1?a=1", gw.addr))
+        .post(format!(
+            "http://{}/mcp/open-v1?a=1&access_token=URL-SECRET",
+            gw.addr
+        ))
         .header("authorization", "Bearer client-token")
+        .header("x-forwarded-for", "203.0.113.9")
+        .header("x-forwarded-proto", "https")
+        .header("forwarded", "for=203.0.113.9")
         .header("cookie", "session=abc")
         .header("connection", "keep-alive, x-hop")
         .header("x-hop", "1")
@@ -67,8 +73,17 @@ async fn proxies_and_strips_credentials_and_hop_by_hop_headers() {
     let r = &v["result"];
     assert_eq!(v["id"], 7);
     assert_eq!(r["path"], "/mcp");
-    assert_eq!(r["query"], "a=1", "forwardSearch defaults to true");
+    assert_eq!(
+        r["query"], "a=1",
+        "forwardSearch defaults to true; an access_token never leaves the gateway (issue #13)"
+    );
     let h = &r["headers"];
+    for name in ["x-forwarded-for", "x-forwarded-proto", "forwarded"] {
+        assert!(
+            h.get(name).is_none(),
+            "the client's {name} was passed on: {h}"
+        );
+    }
     assert!(
         h.get("authorization").is_none(),
         "client token passed through: {h}"

@@ -378,6 +378,34 @@ async fn registration_echoes_the_application_type() {
     assert_eq!(r.status(), 400);
     let doc: serde_json::Value = r.json().await.unwrap();
     assert_eq!(doc["error"], "invalid_client_metadata", "{doc:#}");
+
+    // issue #13: the metadata must come as application/json (a cross-site form or a
+    // preflight-free fetch can send text/plain)
+    let body = json!({"client_name": "c", "redirect_uris": [REDIRECT]}).to_string();
+    for content_type in [
+        Some("text/plain"),
+        None,
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let mut req = http()
+            .post(format!("{}/__zuplo/oauth/register", gw.base))
+            .body(body.clone());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 400, "{content_type:?}");
+        let doc: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(doc["error"], "invalid_request", "{content_type:?}: {doc:#}");
+    }
+    let r = http()
+        .post(format!("{}/__zuplo/oauth/register", gw.base))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
     gw.running.shutdown.cancel();
 }
 
@@ -576,6 +604,17 @@ async fn one_test_per_protection() {
     let access = t["access_token"].as_str().unwrap().to_string();
     let r = mcp(&gw, &format!("/mcp/a-v1?access_token={access}"), None).await;
     assert_eq!(r.status(), 401);
+    // and with a good header token too: a token in the URL is refused, never forwarded (#13)
+    let r = mcp(&gw, "/mcp/a-v1?access_token=anything", Some(&access)).await;
+    assert_eq!(r.status(), 401);
+    assert!(
+        r.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains("error=\"invalid_request\""),
+        "{:?}",
+        r.headers()
+    );
     // route A's token on route B
     let r = mcp(&gw, "/mcp/b-v1", Some(&access)).await;
     assert_eq!(r.status(), 401);

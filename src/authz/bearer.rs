@@ -101,6 +101,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 pub async fn check(
     env: &super::Env<'_>,
     headers: &HeaderMap,
+    query: Option<&str>,
     route_path: &str,
     operation_id: &str,
 ) -> Result<serde_json::Value, GatewayError> {
@@ -110,6 +111,20 @@ pub async fn check(
         encode_route(route_path)
     );
     let resource = format!("{origin}{route_path}");
+    if query.is_some_and(crate::web::oauth::query_carries_access_token) {
+        // RFC 6750 §2.3 is not supported: a token in a URL leaks into logs and history
+        return Err(GatewayError::Unauthenticated {
+            detail: "Send the access token in the Authorization header, not in the URL.",
+            challenge: challenge(
+                &prm,
+                Some((
+                    "invalid_request",
+                    "The access token must be sent in the Authorization header.",
+                )),
+                false,
+            ),
+        });
+    }
     let Some(token) = bearer(headers) else {
         return Err(GatewayError::Unauthenticated {
             detail: "Gateway access token is required.",

@@ -214,7 +214,9 @@ pub async fn handle(
     let rest = oauth_path.unwrap_or_default();
     let m = &parts.method;
     Ok(match rest {
-        "/oauth/register" if m == Method::POST => register::handle(&ctx, body).await,
+        "/oauth/register" if m == Method::POST => {
+            register::handle(&ctx, &parts.headers, body).await
+        }
         "/oauth/token" if m == Method::POST => token::token(&ctx, &parts.headers, body).await,
         "/oauth/revoke" if m == Method::POST => token::revoke(&ctx, &parts.headers, body).await,
         "/oauth/authorize" if m == Method::GET => authorize::authorize(&ctx, parts, None).await,

@@ -30,12 +30,32 @@ fn metadata_error(msg: impl Into<String>) -> OAuthError {
     OAuthError::InvalidClientMetadata(msg.into())
 }
 
-pub async fn handle(ctx: &AuthzRequest<'_>, body: Body) -> Response {
-    register(ctx, body).await.into_response()
+pub async fn handle(
+    ctx: &AuthzRequest<'_>,
+    headers: &axum::http::HeaderMap,
+    body: Body,
+) -> Response {
+    register(ctx, headers, body).await.into_response()
 }
 
 /// Body → metadata → store → the registration response.
-async fn register(ctx: &AuthzRequest<'_>, body: Body) -> Result<Response, OAuthError> {
+async fn register(
+    ctx: &AuthzRequest<'_>,
+    headers: &axum::http::HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
+    // RFC 7591 §3.1: the metadata is sent as application/json; a "simple" content type such
+    // as text/plain is what a cross-site form or fetch could send without a preflight (#13)
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(OAuthError::InvalidRequest(
+            "The registration request must be sent as application/json.".into(),
+        ));
+    }
     let m = read_request(body).await?;
     let application_type = application_type(&m)?;
     let client = new_client(ctx, &m).await?;

@@ -168,6 +168,7 @@ pub async fn run(
                 match crate::authz::bearer::check(
                     &state.authz_env(served),
                     &req.headers,
+                    req.query.as_deref(),
                     &r.path.value,
                     r.operation_id(),
                 )

@@ -77,7 +77,13 @@ fn destination(
     env: &EnvVars,
 ) -> Result<Destination, GatewayError> {
     let with_query = |mut url: url::Url, forward: bool| {
-        if forward && let Some(q) = req.query.as_deref().filter(|q| !q.is_empty()) {
+        // a bearer token in the URL never reaches an upstream (issue #13)
+        let q = req
+            .query
+            .as_deref()
+            .map(crate::web::oauth::query_without_access_token)
+            .filter(|q| !q.is_empty());
+        if forward && let Some(q) = q {
             let merged = match url.query() {
                 Some(existing) if !existing.is_empty() => format!("{existing}&{q}"),
                 _ => q.to_string(),
@@ -243,6 +249,18 @@ fn outbound_headers(req: &mut Inbound, strip_credentials: bool) -> HeaderMap {
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     headers.remove(header::CONTENT_LENGTH);
+    // what the client claims about the path in front of the gateway is not passed on as if the
+    // gateway had said it (issue #13)
+    for name in [
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+        "forwarded",
+        "x-real-ip",
+    ] {
+        headers.remove(name);
+    }
     if strip_credentials {
         // the client's token is for the gateway, never for the upstream (no token passthrough)
         headers.remove(header::AUTHORIZATION);

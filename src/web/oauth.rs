@@ -214,9 +214,46 @@ pub fn basic_authorization(client_id: &str, client_secret: &str) -> String {
     )
 }
 
+/// Whether a query string carries an `access_token` parameter (RFC 6750 §2.3, which the gateway
+/// does not accept: a token in a URL ends up in logs and browser history).
+pub fn query_carries_access_token(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token")
+}
+
+/// A query string without its `access_token` parameters, every other parameter byte for byte:
+/// what is forwarded upstream (issue #13: a bearer token in a URL never leaves the gateway).
+pub fn query_without_access_token(query: &str) -> std::borrow::Cow<'_, str> {
+    if !query_carries_access_token(query) {
+        return std::borrow::Cow::Borrowed(query);
+    }
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split('=').next().unwrap_or_default();
+            url::form_urlencoded::parse(key.as_bytes())
+                .next()
+                .is_none_or(|(k, _)| k != "access_token")
+        })
+        .collect();
+    std::borrow::Cow::Owned(kept.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_tokens_are_found_and_taken_out_of_queries() {
+        assert!(query_carries_access_token("a=1&access_token=x"));
+        assert!(query_carries_access_token("access%5Ftoken=x"));
+        assert!(!query_carries_access_token("token=x&access=y"));
+        assert_eq!(query_without_access_token("a=1&b=%20c"), "a=1&b=%20c");
+        assert_eq!(
+            query_without_access_token("a=1&access_token=x&b=2&access%5Ftoken=y"),
+            "a=1&b=2"
+        );
+        assert_eq!(query_without_access_token("access_token=x"), "");
+    }
 
     fn with(authorization: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
