@@ -1613,3 +1613,96 @@ async fn filtered_2026_07_28_lists_are_private_and_the_filter_reads_the_body() {
     assert_eq!(body["error"]["code"], -32601, "{status} {body}");
     gw.running.shutdown.cancel();
 }
+
+/// Issue #13: the consent page shows where the code goes and says a DCR name is the client's
+/// own claim, warns when the code leaves for another https host, and approves only by POST.
+#[tokio::test]
+async fn consent_shows_the_redirect_target_and_approves_only_by_post() {
+    let gw = gateway().await;
+    let evil = "https://evil.example/cb?next=/home";
+    let r = http()
+        .post(format!("{}/__zuplo/oauth/register", gw.base))
+        .json(&json!({"client_name": "Claude Code", "redirect_uris": [evil]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let authorize = format!(
+        "{}/__zuplo/oauth/authorize/mcp/a-v1?response_type=code&client_id={id}&redirect_uri={}&code_challenge={}&code_challenge_method=S256&state=s",
+        gw.base,
+        urlenc(evil),
+        challenge(VERIFIER)
+    );
+    let h = http();
+    let r = h.get(&authorize).send().await.unwrap();
+    assert_eq!(r.status(), 302);
+    let r = h.get(location(&r)).send().await.unwrap();
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let consent = h
+        .get(location(&r))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(consent.status(), 200);
+    let page = consent.text().await.unwrap();
+    assert!(page.contains("Claude Code"), "{page}");
+    assert!(
+        page.contains("unverified: registered by the client itself"),
+        "{page}"
+    );
+    assert!(page.contains("https://evil.example/cb"), "{page}");
+    assert!(
+        page.contains("sends your authorization to evil.example, another site"),
+        "{page}"
+    );
+    let state = page
+        .split("name=\"state\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // a GET, even one that says approve, shows the page again: no code leaves
+    let r = h
+        .get(format!(
+            "{}/__zuplo/oauth/setup?state={}&decision=approve",
+            gw.base,
+            urlenc(&state)
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "approved by GET");
+    assert!(r.text().await.unwrap().contains("name=\"decision\""));
+
+    // the form's POST does approve, and the redirect goes where the page said
+    let r = h
+        .post(format!("{}/__zuplo/oauth/setup", gw.base))
+        .header("cookie", &cookie)
+        .form(&[("state", state.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    assert!(
+        location(&r).starts_with("https://evil.example/cb?next=%2Fhome&code=")
+            || location(&r).starts_with("https://evil.example/cb?next=/home&code="),
+        "{}",
+        location(&r)
+    );
+    gw.running.shutdown.cancel();
+}

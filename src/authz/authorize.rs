@@ -527,8 +527,13 @@ async fn consent_or_auto(
         .routes
         .iter()
         .find(|r| format!("{}{}", ctx.origin, r.path.value) == pending.resource);
+    let cimd_host = cimd_host(&pending.client_id);
+    let gateway_host = host_of(&ctx.origin);
     let body = pages::consent(&Consent {
         client_name,
+        name_source: name_source(cimd_host.as_deref()),
+        redirect_uri: &pending.redirect_uri,
+        gateway_host: &gateway_host,
         route: route.map_or(pending.resource.as_str(), |r| r.path.value.as_str()),
         subject: &principal.subject,
         setup_url: &ctx.endpoint("/oauth/setup"),
@@ -570,9 +575,14 @@ async fn setup_mode(
         .into_iter()
         .map(|u| (u.display_name, u.connect_url))
         .collect();
+    let cimd_host = cimd_host(&pending.client_id);
+    let gateway_host = host_of(&ctx.origin);
     let body = pages::setup(
         &Consent {
             client_name,
+            name_source: name_source(cimd_host.as_deref()),
+            redirect_uri: &pending.redirect_uri,
+            gateway_host: &gateway_host,
             route: &ctx.env.report.project.routes[route].path.value,
             subject,
             setup_url: &ctx.endpoint("/oauth/setup"),
@@ -894,6 +904,29 @@ fn pending_issuer(pending: &PendingAuthorization) -> String {
 }
 
 /// The name the consent page shows for a client: its registered name, else its id.
+/// The host of a Client ID Metadata Document client id (an https URL), `None` for a client
+/// registered by DCR.
+fn cimd_host(client_id: &str) -> Option<String> {
+    url::Url::parse(client_id)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .and_then(|u| u.host_str().map(str::to_string))
+}
+
+fn name_source(cimd_host: Option<&str>) -> pages::NameSource<'_> {
+    match cimd_host {
+        Some(host) => pages::NameSource::MetadataDocument { host },
+        None => pages::NameSource::SelfAsserted,
+    }
+}
+
+fn host_of(origin: &str) -> String {
+    url::Url::parse(origin)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 async fn client_name(ctx: &AuthzRequest<'_>, client_id: &str, now: i64) -> String {
     let id = client_id.to_string();
     match ctx.env.store.run(move |s| s.read_client(&id, now)).await {
@@ -1006,7 +1039,57 @@ pub async fn setup(ctx: &AuthzRequest<'_>, parts: &Parts, body: Body) -> Respons
             );
         }
     };
+    if parts.method != axum::http::Method::POST {
+        // approval only by POST with the single-use state (issue #13): a GET, such as the
+        // return from an upstream connect, shows the page again for the user to decide
+        return show_again(ctx, &state, &subject).await;
+    }
     decide(ctx, &state, &subject, decision).await
+}
+
+/// The consent page (or its setup mode) of the pending authorization `state` names, for the
+/// user who is signed in.
+async fn show_again(ctx: &AuthzRequest<'_>, state: &str, subject: &str) -> Response {
+    let invalid = |message: &str| {
+        page(
+            ctx,
+            ErrorPage::invalid_request(
+                "oauth_state_invalid",
+                "setup",
+                message,
+                "start again from the client",
+            ),
+        )
+    };
+    let Some((id, token)) = split_state(state) else {
+        return invalid("The consent state is malformed.");
+    };
+    let now = ctx.env.clock.now();
+    let read = ctx
+        .env
+        .store
+        .run(move |s| s.read_pending_authorization(&id, &token, now))
+        .await;
+    let pending = match read {
+        Ok(ReadPendingOutcome::Available(p)) => p,
+        Ok(ReadPendingOutcome::Expired) => {
+            return invalid("The authorization request has expired.");
+        }
+        Ok(_) => return invalid("The consent state is not valid (any more)."),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a pending authorization failed");
+            return invalid("The authorization request could not be read.");
+        }
+    };
+    let Some(principal) = pending
+        .principal
+        .clone()
+        .filter(|who| who.subject == subject)
+    else {
+        return invalid("The consent state belongs to another sign-in.");
+    };
+    let name = client_name(ctx, &pending.client_id, now).await;
+    consent_or_auto(ctx, &pending, &principal, state, &name).await
 }
 
 async fn decide(
