@@ -640,8 +640,9 @@ async fn protected(tweak: impl Fn(&mut Value) + Send + Sync + 'static) -> String
                 async move { axum::Json(m) }
             }),
         )
+        // under /mcp: the PRM's resource ({base}/mcp) names it (RFC 9728 §3.3, path prefix)
         .route(
-            "/modern-only",
+            "/mcp/modern-only",
             post({
                 let c = modern_challenge;
                 move |headers: axum::http::HeaderMap| {
@@ -859,7 +860,7 @@ async fn a_json_rpc_error_without_a_token_means_no_auth() {
 /// challenge with server/discover; one pinned to 2025-11-25 says why it cannot conclude.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_2026_07_28_only_upstream_is_probed_with_server_discover() {
-    let url = protected(|_| {}).await.replace("/mcp", "/modern-only");
+    let url = protected(|_| {}).await.replace("/mcp", "/mcp/modern-only");
     let (code, r) = probe_json(&url, &[]).await;
     assert_shape(&r, &url);
     assert_eq!(code, 0, "{r:#}");
