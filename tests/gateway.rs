@@ -699,3 +699,51 @@ fn write_filtered_forward(dir: &std::path::Path, upstream: &str, tools: serde_js
         "policies": { "inbound": ["only-echo"] } } } });
     write_project(dir, json!({ "/mcp": route }), json!([filter]));
 }
+
+/// Issue #13: a route without `requestTimeoutSeconds` is not without a limit: a hung upstream
+/// answers 504 after the gateway's default (`--upstream-timeout`, 60 s unless set), naming it.
+#[tokio::test]
+async fn a_hung_upstream_answers_504_after_the_default_timeout() {
+    assert_eq!(DevOptions::new(".").upstream_timeout_secs, 60);
+    // accepts the connection, reads the request, never answers
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hung = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/hung-v1": mcp_route("hung", &format!("http://{hung}/mcp"), &[], json!({})) }),
+        json!([]),
+    );
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    let mut options = DevOptions::new(dir.path());
+    options.port = 0;
+    options.upstream_timeout_secs = 1;
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let started = Instant::now();
+    let r = post(
+        &format!("http://{}/mcp/hung-v1", gw.addr),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(r.status(), 504);
+    let doc: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        doc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("--upstream-timeout"),
+        "{doc}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    gw.shutdown.cancel();
+}

@@ -110,6 +110,9 @@ pub struct DevArgs {
     /// Start over when secret.key is gone: delete the upstream connections sealed with it
     #[arg(long)]
     pub reset_secret_key: bool,
+    /// Seconds an upstream may take to answer on routes without requestTimeoutSeconds (504)
+    #[arg(long, value_name = "SECS", default_value_t = crate::gateway::state::DEFAULT_UPSTREAM_TIMEOUT_SECS, env = "MCPGW_UPSTREAM_TIMEOUT")]
+    pub upstream_timeout: u64,
     /// Log line format
     #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

@@ -205,7 +205,11 @@ pub async fn forward(
             &state.client
         },
         url: &dest.url,
-        timeout_secs: dest.timeout_secs,
+        // the route's requestTimeoutSeconds, else the gateway's default: never without a limit
+        timeout: match dest.timeout_secs {
+            Some(secs) => Timeout::Route(secs),
+            None => Timeout::Default(state.upstream_timeout_secs),
+        },
         method: &method,
         path: &path,
         request_id: &request_id,
@@ -292,11 +296,20 @@ fn request_body(req: &mut Inbound) -> reqwest::Body {
     }
 }
 
+/// How long the upstream may take to send its response headers, and who set it.
+#[derive(Clone, Copy)]
+enum Timeout {
+    /// The route's `requestTimeoutSeconds`.
+    Route(u64),
+    /// `mcpgw dev --upstream-timeout` (default 60 s).
+    Default(u64),
+}
+
 /// What [`send`] needs for each attempt (the inbound request itself is not `Sync`).
 struct Outgoing<'a> {
     client: &'a reqwest::Client,
     url: &'a url::Url,
-    timeout_secs: Option<u64>,
+    timeout: Timeout,
     method: &'a Method,
     path: &'a str,
     request_id: &'a str,
@@ -372,12 +385,13 @@ async fn send(
         .headers(headers)
         .body(body)
         .send();
-    let result = match out.timeout_secs {
-        Some(secs) => tokio::time::timeout(Duration::from_secs(secs), send)
-            .await
-            .map_err(|_| GatewayError::UpstreamTimeout { secs })?,
-        None => send.await,
+    let (secs, error) = match out.timeout {
+        Timeout::Route(secs) => (secs, GatewayError::UpstreamTimeout { secs }),
+        Timeout::Default(secs) => (secs, GatewayError::UpstreamTimeoutDefault { secs }),
     };
+    let result = tokio::time::timeout(Duration::from_secs(secs), send)
+        .await
+        .map_err(|_| error)?;
     result.map_err(|e| {
         let why = if e.is_timeout() {
             UpstreamFailure::TimedOut

@@ -43,6 +43,8 @@ pub struct DevOptions {
     pub state_dir: Option<PathBuf>,
     /// Start over without the old `secret.key`: upstream connections sealed with it are deleted.
     pub reset_secret_key: bool,
+    /// The upstream response timeout of routes without `requestTimeoutSeconds`.
+    pub upstream_timeout_secs: u64,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
     /// `--allow-origin`: browser origins allowed on MCP routes besides the gateway's own (D28).
@@ -68,6 +70,7 @@ impl DevOptions {
             reload_interval: Duration::from_millis(250),
             state_dir: None,
             reset_secret_key: false,
+            upstream_timeout_secs: super::state::DEFAULT_UPSTREAM_TIMEOUT_SECS,
             dev: DevLogin::default(),
             allow_origins: Vec::new(),
         }
@@ -288,6 +291,7 @@ pub async fn start_with_state(
     };
     let mut app_state = AppState::new(served, origin, opened.store, opened.secret);
     app_state.dev = options.dev.clone();
+    app_state.upstream_timeout_secs = options.upstream_timeout_secs;
     let state = Arc::new(app_state);
     let shutdown = CancellationToken::new();
     // housekeeping: expired codes, tokens and sessions leave the database hourly

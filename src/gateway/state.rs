@@ -92,7 +92,13 @@ pub struct AppState {
     pub origin: OriginPolicy,
     /// Upstream OAuth: vault, signing key, discovery/registration cache, refresh locks.
     pub upstreams: crate::upstream::Upstreams,
+    /// How long an upstream may take to answer (response headers) when the route sets no
+    /// `requestTimeoutSeconds` (issue #13: no wait without a limit).
+    pub upstream_timeout_secs: u64,
 }
+
+/// The default of [`AppState::upstream_timeout_secs`] (`mcpgw dev --upstream-timeout`).
+pub const DEFAULT_UPSTREAM_TIMEOUT_SECS: u64 = 60;
 
 fn http_client(follow: bool) -> reqwest::Client {
     let redirects = if follow {
@@ -126,6 +132,7 @@ impl AppState {
             clock: Default::default(),
             client: http_client(false),
             client_following: http_client(true),
+            upstream_timeout_secs: DEFAULT_UPSTREAM_TIMEOUT_SECS,
             upstreams,
             origin,
         }

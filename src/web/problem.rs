@@ -196,6 +196,12 @@ pub enum GatewayError {
     /// The upstream did not answer within `requestTimeoutSeconds` (504).
     #[error("The upstream did not answer within {secs} s (requestTimeoutSeconds).")]
     UpstreamTimeout { secs: u64 },
+    /// The upstream did not answer within mcpgw dev's default for routes without
+    /// `requestTimeoutSeconds` (504).
+    #[error(
+        "The upstream did not answer within {secs} s (mcpgw dev --upstream-timeout; the route sets no requestTimeoutSeconds)."
+    )]
+    UpstreamTimeoutDefault { secs: u64 },
     /// The upstream's answer broke off before it was complete, while the gateway read it whole
     /// (502): never passed on as a shorter body.
     #[error("The upstream's answer broke off after {read} bytes, before it was complete.")]
@@ -276,7 +282,9 @@ impl GatewayError {
             E::SignInToConnect => StatusCode::UNAUTHORIZED,
             E::NoRouteForUpstream { .. } | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             E::ConnectionRemoved => StatusCode::CONFLICT,
-            E::UpstreamTimeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            E::UpstreamTimeout { .. } | E::UpstreamTimeoutDefault { .. } => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
         }
     }
 
