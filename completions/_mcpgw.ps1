@@ -41,6 +41,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--public-url', '--public-url', [CompletionResultType]::ParameterName, 'Public origin, when the gateway sits behind a proxy (pins issuer and resource URLs)')
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where state.db and secret.key live (default: <DIR>/.mcpgw)')
             [CompletionResult]::new('--upstream-timeout', '--upstream-timeout', [CompletionResultType]::ParameterName, 'Seconds an upstream may take to answer on routes without requestTimeoutSeconds (504)')
+            [CompletionResult]::new('--upstream-idle-timeout', '--upstream-idle-timeout', [CompletionResultType]::ParameterName, 'Seconds a streamed upstream answer (JSON or SSE) may send nothing before it is ended')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
             [CompletionResult]::new('--dev-user', '--dev-user', [CompletionResultType]::ParameterName, 'Subject of the dev-login user')
             [CompletionResult]::new('--dev-roles', '--dev-roles', [CompletionResultType]::ParameterName, 'Roles of the dev-login user, comma-separated')

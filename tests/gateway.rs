@@ -747,3 +747,67 @@ async fn a_hung_upstream_answers_504_after_the_default_timeout() {
     );
     gw.shutdown.cancel();
 }
+
+/// Issue #13: a streamed answer whose upstream stalls is ended after the idle timeout
+/// (`--upstream-idle-timeout`, 300 s unless set) instead of holding the client forever; what
+/// arrived before passes through as it came.
+#[tokio::test]
+async fn a_stalled_sse_stream_ends_after_the_idle_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    assert_eq!(DevOptions::new(".").upstream_idle_timeout_secs, 300);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalls = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let event = "data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\"}\n\n";
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{event}\r\n",
+                    event.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                // then nothing, with the connection open
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/stalls-v1": mcp_route("stalls", &format!("http://{stalls}/mcp"), &[], json!({})) }),
+        json!([]),
+    );
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    let mut options = DevOptions::new(dir.path());
+    options.port = 0;
+    options.upstream_idle_timeout_secs = 1;
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let started = Instant::now();
+    let mut r = post(
+        &format!("http://{}/mcp/stalls-v1", gw.addr),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "slow"}}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let first = tokio::time::timeout(Duration::from_secs(5), r.chunk())
+        .await
+        .expect("the first event passes at once")
+        .unwrap()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&first).contains("notifications/progress"));
+    let end = tokio::time::timeout(Duration::from_secs(10), r.chunk())
+        .await
+        .expect("the stalled stream was not ended");
+    assert!(
+        !matches!(end, Ok(Some(_))),
+        "more data after the stall: {end:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    gw.shutdown.cancel();
+}

@@ -85,6 +85,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.state_dir = args.state_dir.clone();
     options.reset_secret_key = args.reset_secret_key;
     options.upstream_timeout_secs = args.upstream_timeout.max(1);
+    options.upstream_idle_timeout_secs = args.upstream_idle_timeout.max(1);
     options.dev = crate::gateway::DevLogin {
         user: args.dev_user.clone(),
         roles: args.dev_roles.clone(),

@@ -113,6 +113,9 @@ pub struct DevArgs {
     /// Seconds an upstream may take to answer on routes without requestTimeoutSeconds (504)
     #[arg(long, value_name = "SECS", default_value_t = crate::gateway::state::DEFAULT_UPSTREAM_TIMEOUT_SECS, env = "MCPGW_UPSTREAM_TIMEOUT")]
     pub upstream_timeout: u64,
+    /// Seconds a streamed upstream answer (JSON or SSE) may send nothing before it is ended
+    #[arg(long, value_name = "SECS", default_value_t = crate::gateway::state::DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS, env = "MCPGW_UPSTREAM_IDLE_TIMEOUT")]
+    pub upstream_idle_timeout: u64,
     /// Log line format
     #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

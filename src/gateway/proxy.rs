@@ -224,7 +224,8 @@ pub async fn forward(
             Err(answer) => return answer,
         };
     }
-    forward_response(upstream, &mut req, icons_for).await
+    let idle = Duration::from_secs(state.upstream_idle_timeout_secs);
+    forward_response(upstream, &mut req, icons_for, idle).await
 }
 
 /// A body of known, modest size is read first so it goes out with its Content-Length (some
@@ -423,6 +424,7 @@ async fn forward_response(
         std::sync::Arc<crate::upstream::policy::UpstreamTarget>,
         bytes::Bytes,
     )>,
+    idle: Duration,
 ) -> Response {
     let status = upstream.status();
     let filters = std::mem::take(&mut req.response_filters);
@@ -488,13 +490,51 @@ async fn forward_response(
         let (parts, body) = axum::http::Response::from(upstream).into_parts();
         Response::from_parts(
             parts,
-            Body::from_stream(http_body_util::BodyDataStream::new(body)),
+            Body::from_stream(idle_limited(
+                http_body_util::BodyDataStream::new(body),
+                idle,
+            )),
         )
     };
     strip_hop_by_hop(resp.headers_mut());
     resp.extensions_mut()
         .insert(UpstreamStatus(status.as_u16()));
     resp
+}
+
+/// An upstream body that ends with an error when no bytes arrive for `idle` (issue #13: a
+/// stalled body or SSE stream is not held open forever). The error aborts the response, which
+/// is how an HTTP server tells a client a streamed body did not complete.
+fn idle_limited<S, E>(
+    stream: S,
+    idle: Duration,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    use futures_util::StreamExt;
+    futures_util::stream::unfold(Some(stream), move |state| async move {
+        let mut stream = state?;
+        match tokio::time::timeout(idle, stream.next()).await {
+            Ok(Some(Ok(chunk))) => Some((Ok(chunk), Some(stream))),
+            Ok(Some(Err(e))) => Some((Err(std::io::Error::other(e.to_string())), None)),
+            Ok(None) => None,
+            Err(_) => {
+                tracing::warn!(
+                    idle_secs = idle.as_secs(),
+                    "the upstream's body stalled; ending the stream"
+                );
+                Some((
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no bytes from the upstream for {} s", idle.as_secs()),
+                    )),
+                    None,
+                ))
+            }
+        }
+    })
 }
 
 /// A JSON answer read for rewriting.

@@ -45,6 +45,8 @@ pub struct DevOptions {
     pub reset_secret_key: bool,
     /// The upstream response timeout of routes without `requestTimeoutSeconds`.
     pub upstream_timeout_secs: u64,
+    /// How long a streamed upstream body may send nothing before it is ended.
+    pub upstream_idle_timeout_secs: u64,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
     /// `--allow-origin`: browser origins allowed on MCP routes besides the gateway's own (D28).
@@ -71,6 +73,7 @@ impl DevOptions {
             state_dir: None,
             reset_secret_key: false,
             upstream_timeout_secs: super::state::DEFAULT_UPSTREAM_TIMEOUT_SECS,
+            upstream_idle_timeout_secs: super::state::DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS,
             dev: DevLogin::default(),
             allow_origins: Vec::new(),
         }
@@ -292,6 +295,7 @@ pub async fn start_with_state(
     let mut app_state = AppState::new(served, origin, opened.store, opened.secret);
     app_state.dev = options.dev.clone();
     app_state.upstream_timeout_secs = options.upstream_timeout_secs;
+    app_state.upstream_idle_timeout_secs = options.upstream_idle_timeout_secs;
     let state = Arc::new(app_state);
     let shutdown = CancellationToken::new();
     // housekeeping: expired codes, tokens and sessions leave the database hourly

@@ -95,7 +95,12 @@ pub struct AppState {
     /// How long an upstream may take to answer (response headers) when the route sets no
     /// `requestTimeoutSeconds` (issue #13: no wait without a limit).
     pub upstream_timeout_secs: u64,
+    /// How long a streamed upstream body (JSON or SSE) may send nothing before it is ended.
+    pub upstream_idle_timeout_secs: u64,
 }
+
+/// The default of [`AppState::upstream_idle_timeout_secs`] (`--upstream-idle-timeout`).
+pub const DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS: u64 = 300;
 
 /// The default of [`AppState::upstream_timeout_secs`] (`mcpgw dev --upstream-timeout`).
 pub const DEFAULT_UPSTREAM_TIMEOUT_SECS: u64 = 60;
@@ -133,6 +138,7 @@ impl AppState {
             client: http_client(false),
             client_following: http_client(true),
             upstream_timeout_secs: DEFAULT_UPSTREAM_TIMEOUT_SECS,
+            upstream_idle_timeout_secs: DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS,
             upstreams,
             origin,
         }
