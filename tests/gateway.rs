@@ -811,3 +811,70 @@ async fn a_stalled_sse_stream_ends_after_the_idle_timeout() {
     );
     gw.shutdown.cancel();
 }
+
+/// Issue #13: a connection that sends half a request's headers (slowloris), or stays idle after
+/// an answer (keep-alive), is closed after the header-read timeout.
+#[tokio::test]
+async fn slowloris_and_idle_keep_alive_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    assert_eq!(
+        DevOptions::new(".").header_read_timeout,
+        Duration::from_secs(30)
+    );
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/mcp/open-v1": mcp_route("open", &format!("http://{up}/mcp"), &[], json!({})) }),
+        json!([]),
+    );
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    let mut options = DevOptions::new(dir.path());
+    options.port = 0;
+    options.header_read_timeout = Duration::from_secs(1);
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+
+    // reads until the gateway closes the connection; what it sent, and how long it took
+    async fn until_closed(s: &mut tokio::net::TcpStream) -> (String, Duration) {
+        let started = Instant::now();
+        let mut all = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => break,
+                Ok(Ok(n)) => all.extend_from_slice(&buf[..n]),
+                Err(_) => panic!("the connection is still open after 10 s"),
+            }
+        }
+        (
+            String::from_utf8_lossy(&all).into_owned(),
+            started.elapsed(),
+        )
+    }
+
+    let mut slow = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    slow.write_all(b"POST /mcp/open-v1 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        .await
+        .unwrap();
+    let (_, took) = until_closed(&mut slow).await;
+    assert!(took < Duration::from_secs(5), "slowloris held for {took:?}");
+
+    let mut idle = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    idle.write_all(
+        format!(
+            "POST /mcp/open-v1 HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let (answer, took) = until_closed(&mut idle).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        took < Duration::from_secs(5),
+        "idle keep-alive held for {took:?}"
+    );
+    gw.shutdown.cancel();
+}

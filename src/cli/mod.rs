@@ -116,6 +116,14 @@ pub struct DevArgs {
     /// Seconds a streamed upstream answer (JSON or SSE) may send nothing before it is ended
     #[arg(long, value_name = "SECS", default_value_t = crate::gateway::state::DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS, env = "MCPGW_UPSTREAM_IDLE_TIMEOUT")]
     pub upstream_idle_timeout: u64,
+    /// Seconds a client may take to send a request's headers, or stay idle between requests
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "MCPGW_HEADER_READ_TIMEOUT"
+    )]
+    pub header_read_timeout: u64,
     /// Log line format
     #[arg(long, value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,

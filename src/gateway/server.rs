@@ -20,7 +20,6 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,6 +44,9 @@ pub struct DevOptions {
     pub reset_secret_key: bool,
     /// The upstream response timeout of routes without `requestTimeoutSeconds`.
     pub upstream_timeout_secs: u64,
+    /// How long a connection may take to send a request's headers, or stay idle between
+    /// requests (slowloris, idle keep-alive).
+    pub header_read_timeout: Duration,
     /// How long a streamed upstream body may send nothing before it is ended.
     pub upstream_idle_timeout_secs: u64,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
@@ -73,6 +75,7 @@ impl DevOptions {
             state_dir: None,
             reset_secret_key: false,
             upstream_timeout_secs: super::state::DEFAULT_UPSTREAM_TIMEOUT_SECS,
+            header_read_timeout: Duration::from_secs(30),
             upstream_idle_timeout_secs: super::state::DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS,
             dev: DevLogin::default(),
             allow_origins: Vec::new(),
@@ -257,6 +260,69 @@ fn registry_response(r: registry::RegistryResponse) -> Response {
     resp
 }
 
+/// Accepts connections until `stop`, then lets in-flight requests finish for up to `grace`.
+/// Every HTTP/1 connection must send a request's headers within `header_timeout`, counted from
+/// the first byte of a request or from the moment a kept-alive connection goes idle: a
+/// slowloris client or an idle keep-alive connection is closed (issue #13). (`axum::serve`
+/// runs hyper without a timer, and so without that limit.)
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    stop: CancellationToken,
+    grace: Duration,
+    header_timeout: Duration,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // a refused or reset connection before accept is the client's problem
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+        };
+        // small JSON-RPC answers must not wait for Nagle's algorithm
+        let _ = stream.set_nodelay(true);
+        let service =
+            app.clone()
+                .map_request(move |req: axum::http::Request<hyper::body::Incoming>| {
+                    let mut req = req.map(Body::new);
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    req
+                });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(grace) => {}
+    }
+    Ok(())
+}
+
 /// A running gateway.
 pub struct Running {
     pub addr: SocketAddr,
@@ -311,23 +377,11 @@ pub async fn start_with_state(
             }
         }
     });
-    let app = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = app(state.clone());
     let token = shutdown.clone();
     let grace = options.shutdown_grace;
-    let task = tokio::spawn(async move {
-        let signal = token.clone();
-        // small JSON-RPC answers must not wait for Nagle's algorithm
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, app)
-            .with_graceful_shutdown(async move { signal.cancelled().await });
-        let mut serve = std::pin::pin!(serve.into_future());
-        tokio::select! {
-            r = &mut serve => r,
-            _ = async { token.cancelled().await; tokio::time::sleep(grace).await } => Ok(()),
-        }
-    });
+    let header_timeout = options.header_read_timeout;
+    let task = tokio::spawn(serve(listener, app, token, grace, header_timeout));
     Ok(Running {
         addr,
         state,
