@@ -878,3 +878,43 @@ async fn slowloris_and_idle_keep_alive_connections_are_closed() {
     );
     gw.shutdown.cancel();
 }
+
+/// Issue #13: a JSON answer the gateway reads whole (to filter it) that stalls halfway is a
+/// 502 after the idle timeout, not a request held open.
+#[tokio::test]
+async fn a_stalled_json_answer_read_for_filtering_is_a_502_after_the_idle_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200\r\n\r\n{\"jsonrpc\":\"2.0\",\"id\":1,";
+                let _ = socket.write_all(head.as_bytes()).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    write_filtered_forward(dir.path(), &up.to_string(), json!([{"name": "echo"}]));
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    let mut options = DevOptions::new(dir.path());
+    options.port = 0;
+    options.upstream_idle_timeout_secs = 1;
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let started = Instant::now();
+    let r = post(
+        &format!("http://{}/mcp", gw.addr),
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}),
+    )
+    .await;
+    assert_eq!(r.status(), 502);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    gw.shutdown.cancel();
+}

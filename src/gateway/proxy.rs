@@ -442,7 +442,7 @@ async fn forward_response(
     let mut resp = if rewrite {
         let content_type = content_type.to_string();
         let mut headers = upstream.headers().clone();
-        let body = match read_limited(upstream, FILTER_BUFFER_LIMIT).await {
+        let body = match read_limited(upstream, FILTER_BUFFER_LIMIT, idle).await {
             Ok(Buffered::Whole(bytes)) => {
                 let mut current = bytes.to_vec();
                 let mut changed = false;
@@ -472,7 +472,7 @@ async fn forward_response(
             Ok(Buffered::TooLarge(streamed)) => streamed,
             // a cut-short JSON answer is not passed on as if it were whole
             Err(broken) => {
-                tracing::warn!(read = broken.read, error = %broken.source, "the upstream's answer broke off");
+                tracing::warn!(read = broken.read, error = %broken.cause, "the upstream's answer broke off");
                 let mut resp = GatewayError::from(broken)
                     .at(&req.path, &req.request_id)
                     .into_response();
@@ -545,14 +545,22 @@ enum Buffered {
     TooLarge(Body),
 }
 
-/// The upstream's body broke off (connection closed or reset, a bad chunk) before it was whole.
+/// The upstream's body broke off (connection closed or reset, a bad chunk) or stalled before
+/// it was whole.
 #[derive(Debug, thiserror::Error)]
-#[error("the upstream's answer broke off after {read} bytes")]
+#[error("the upstream's answer broke off after {read} bytes: {cause}")]
 struct BodyBroken {
     /// Bytes received before the error.
     read: usize,
-    #[source]
-    source: reqwest::Error,
+    cause: BodyFailure,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum BodyFailure {
+    #[error(transparent)]
+    Stream(reqwest::Error),
+    #[error("no bytes for {0} s")]
+    Stalled(u64),
 }
 
 impl From<BodyBroken> for GatewayError {
@@ -564,20 +572,33 @@ impl From<BodyBroken> for GatewayError {
 /// Reads a response whole when it is at most `limit` bytes; otherwise streams what was read
 /// followed by the rest, unfiltered. A stream error before the end is an error, never a
 /// shorter body.
-async fn read_limited(upstream: reqwest::Response, limit: usize) -> Result<Buffered, BodyBroken> {
+/// No chunk for `idle` is a failure too (issue #13).
+async fn read_limited(
+    upstream: reqwest::Response,
+    limit: usize,
+    idle: Duration,
+) -> Result<Buffered, BodyBroken> {
     use futures_util::StreamExt;
     let mut stream = upstream.bytes_stream();
     let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = stream.next().await {
-        let c = chunk.map_err(|source| BodyBroken {
+    loop {
+        let next = tokio::time::timeout(idle, stream.next())
+            .await
+            .map_err(|_| BodyBroken {
+                read: buf.len(),
+                cause: BodyFailure::Stalled(idle.as_secs()),
+            })?;
+        let Some(chunk) = next else { break };
+        let c = chunk.map_err(|e| BodyBroken {
             read: buf.len(),
-            source,
+            cause: BodyFailure::Stream(e),
         })?;
         buf.extend_from_slice(&c);
         if buf.len() > limit {
             let head =
-                futures_util::stream::once(async move { Ok::<_, reqwest::Error>(buf.freeze()) });
-            return Ok(Buffered::TooLarge(Body::from_stream(head.chain(stream))));
+                futures_util::stream::once(async move { Ok::<_, std::io::Error>(buf.freeze()) });
+            let rest = idle_limited(stream, idle);
+            return Ok(Buffered::TooLarge(Body::from_stream(head.chain(rest))));
         }
     }
     Ok(Buffered::Whole(buf.freeze()))
