@@ -16,6 +16,15 @@ async fn start(dir: &std::path::Path) -> gateway::Running {
     gateway::start(Served::new(report), &options).await.unwrap()
 }
 
+/// [`start`] with one option changed.
+async fn start_with(dir: &std::path::Path, set: impl FnOnce(&mut DevOptions)) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
+    let mut options = DevOptions::new(dir);
+    options.port = 0;
+    set(&mut options);
+    gateway::start(Served::new(report), &options).await.unwrap()
+}
+
 fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
@@ -720,11 +729,7 @@ async fn a_hung_upstream_answers_504_after_the_default_timeout() {
         json!({ "/mcp/hung-v1": mcp_route("hung", &format!("http://{hung}/mcp"), &[], json!({})) }),
         json!([]),
     );
-    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
-    let mut options = DevOptions::new(dir.path());
-    options.port = 0;
-    options.upstream_timeout_secs = 1;
-    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let gw = start_with(dir.path(), |o| o.upstream_timeout_secs = 1).await;
     let started = Instant::now();
     let r = post(
         &format!("http://{}/mcp/hung-v1", gw.addr),
@@ -779,11 +784,7 @@ async fn a_stalled_sse_stream_ends_after_the_idle_timeout() {
         json!({ "/mcp/stalls-v1": mcp_route("stalls", &format!("http://{stalls}/mcp"), &[], json!({})) }),
         json!([]),
     );
-    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
-    let mut options = DevOptions::new(dir.path());
-    options.port = 0;
-    options.upstream_idle_timeout_secs = 1;
-    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let gw = start_with(dir.path(), |o| o.upstream_idle_timeout_secs = 1).await;
     let started = Instant::now();
     let mut r = post(
         &format!("http://{}/mcp/stalls-v1", gw.addr),
@@ -828,11 +829,10 @@ async fn slowloris_and_idle_keep_alive_connections_are_closed() {
         json!({ "/mcp/open-v1": mcp_route("open", &format!("http://{up}/mcp"), &[], json!({})) }),
         json!([]),
     );
-    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
-    let mut options = DevOptions::new(dir.path());
-    options.port = 0;
-    options.header_read_timeout = Duration::from_secs(1);
-    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let gw = start_with(dir.path(), |o| {
+        o.header_read_timeout = Duration::from_secs(1)
+    })
+    .await;
 
     // reads until the gateway closes the connection; what it sent, and how long it took
     async fn until_closed(s: &mut tokio::net::TcpStream) -> (String, Duration) {
@@ -899,11 +899,7 @@ async fn a_stalled_json_answer_read_for_filtering_is_a_502_after_the_idle_timeou
     });
     let dir = tempfile::tempdir().unwrap();
     write_filtered_forward(dir.path(), &up.to_string(), json!([{"name": "echo"}]));
-    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
-    let mut options = DevOptions::new(dir.path());
-    options.port = 0;
-    options.upstream_idle_timeout_secs = 1;
-    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let gw = start_with(dir.path(), |o| o.upstream_idle_timeout_secs = 1).await;
     let started = Instant::now();
     let r = post(
         &format!("http://{}/mcp", gw.addr),

@@ -121,14 +121,9 @@ async fn code_for(gw: &Gw, client_id: &str, route: &str) -> String {
     q["code"].clone()
 }
 
-/// The browser leg from `authorize` to the redirect back to the client after `decision` on the
-/// consent page: the redirect's query.
-async fn consent_answer(
-    gw: &Gw,
-    authorize: &str,
-    route: &str,
-    decision: &str,
-) -> std::collections::HashMap<String, String> {
+/// The browser leg from `authorize` through dev-login to the consent page: the session cookie,
+/// the page and its form's state.
+async fn consent_page(authorize: &str) -> (String, String, String) {
     let h = http();
     let r = h.get(authorize).send().await.unwrap();
     assert_eq!(r.status(), 302, "{}", r.text().await.unwrap());
@@ -151,10 +146,6 @@ async fn consent_answer(
     assert_eq!(r.status(), 200, "consent page");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
     let page = r.text().await.unwrap();
-    assert!(
-        page.contains("test client") && page.contains(route),
-        "{page}"
-    );
     let state = page
         .split("name=\"state\" value=\"")
         .nth(1)
@@ -163,7 +154,23 @@ async fn consent_answer(
         .next()
         .unwrap()
         .to_string();
-    let r = h
+    (cookie, page, state)
+}
+
+/// The browser leg from `authorize` to the redirect back to the client after `decision` on the
+/// consent page: the redirect's query.
+async fn consent_answer(
+    gw: &Gw,
+    authorize: &str,
+    route: &str,
+    decision: &str,
+) -> std::collections::HashMap<String, String> {
+    let (cookie, page, state) = consent_page(authorize).await;
+    assert!(
+        page.contains("test client") && page.contains(route),
+        "{page}"
+    );
+    let r = http()
         .post(format!("{}/__zuplo/oauth/setup", gw.base))
         .header("cookie", &cookie)
         .form(&[("state", state.as_str()), ("decision", decision)])
@@ -1637,25 +1644,8 @@ async fn consent_shows_the_redirect_target_and_approves_only_by_post() {
         urlenc(evil),
         challenge(VERIFIER)
     );
+    let (cookie, page, state) = consent_page(&authorize).await;
     let h = http();
-    let r = h.get(&authorize).send().await.unwrap();
-    assert_eq!(r.status(), 302);
-    let r = h.get(location(&r)).send().await.unwrap();
-    let cookie = r.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let consent = h
-        .get(location(&r))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(consent.status(), 200);
-    let page = consent.text().await.unwrap();
     assert!(page.contains("Claude Code"), "{page}");
     assert!(
         page.contains("unverified: registered by the client itself"),
@@ -1666,14 +1656,6 @@ async fn consent_shows_the_redirect_target_and_approves_only_by_post() {
         page.contains("sends your authorization to evil.example, another site"),
         "{page}"
     );
-    let state = page
-        .split("name=\"state\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
 
     // a GET, even one that says approve, shows the page again: no code leaves
     let r = h
