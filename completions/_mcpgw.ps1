@@ -42,6 +42,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where state.db and secret.key live (default: <DIR>/.mcpgw)')
             [CompletionResult]::new('--upstream-timeout', '--upstream-timeout', [CompletionResultType]::ParameterName, 'Seconds an upstream may take to answer on routes without requestTimeoutSeconds (504)')
             [CompletionResult]::new('--upstream-idle-timeout', '--upstream-idle-timeout', [CompletionResultType]::ParameterName, 'Seconds a streamed upstream answer (JSON or SSE) may send nothing before it is ended')
+            [CompletionResult]::new('--upstream-connect-timeout', '--upstream-connect-timeout', [CompletionResultType]::ParameterName, 'Seconds connecting to an upstream may take (502 after it)')
             [CompletionResult]::new('--header-read-timeout', '--header-read-timeout', [CompletionResultType]::ParameterName, 'Seconds a client may take to send a request''s headers, or stay idle between requests')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format')
             [CompletionResult]::new('--dev-user', '--dev-user', [CompletionResultType]::ParameterName, 'Subject of the dev-login user')

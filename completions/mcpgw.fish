@@ -42,6 +42,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l public-url -d 'Publi
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l state-dir -d 'Where state.db and secret.key live (default: <DIR>/.mcpgw)' -r -F
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l upstream-timeout -d 'Seconds an upstream may take to answer on routes without requestTimeoutSeconds (504)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l upstream-idle-timeout -d 'Seconds a streamed upstream answer (JSON or SSE) may send nothing before it is ended' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l upstream-connect-timeout -d 'Seconds connecting to an upstream may take (502 after it)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l header-read-timeout -d 'Seconds a client may take to send a request\'s headers, or stay idle between requests' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l log-format -d 'Log line format' -r -f -a "pretty\t''
 json\t''"

@@ -714,6 +714,7 @@ fn write_filtered_forward(dir: &std::path::Path, upstream: &str, tools: serde_js
 #[tokio::test]
 async fn a_hung_upstream_answers_504_after_the_default_timeout() {
     assert_eq!(DevOptions::new(".").upstream_timeout_secs, 60);
+    assert_eq!(DevOptions::new(".").upstream_connect_timeout_secs, 10);
     // accepts the connection, reads the request, never answers
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hung = listener.local_addr().unwrap();

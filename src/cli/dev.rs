@@ -86,6 +86,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.reset_secret_key = args.reset_secret_key;
     options.upstream_timeout_secs = args.upstream_timeout.max(1);
     options.upstream_idle_timeout_secs = args.upstream_idle_timeout.max(1);
+    options.upstream_connect_timeout_secs = args.upstream_connect_timeout.max(1);
     options.header_read_timeout = std::time::Duration::from_secs(args.header_read_timeout.max(1));
     options.dev = crate::gateway::DevLogin {
         user: args.dev_user.clone(),

@@ -116,6 +116,9 @@ pub struct DevArgs {
     /// Seconds a streamed upstream answer (JSON or SSE) may send nothing before it is ended
     #[arg(long, value_name = "SECS", default_value_t = crate::gateway::state::DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS, env = "MCPGW_UPSTREAM_IDLE_TIMEOUT")]
     pub upstream_idle_timeout: u64,
+    /// Seconds connecting to an upstream may take (502 after it)
+    #[arg(long, value_name = "SECS", default_value_t = crate::gateway::state::DEFAULT_UPSTREAM_CONNECT_TIMEOUT_SECS, env = "MCPGW_UPSTREAM_CONNECT_TIMEOUT")]
+    pub upstream_connect_timeout: u64,
     /// Seconds a client may take to send a request's headers, or stay idle between requests
     #[arg(
         long,

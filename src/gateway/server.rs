@@ -49,6 +49,8 @@ pub struct DevOptions {
     pub header_read_timeout: Duration,
     /// How long a streamed upstream body may send nothing before it is ended.
     pub upstream_idle_timeout_secs: u64,
+    /// How long connecting to an upstream may take.
+    pub upstream_connect_timeout_secs: u64,
     /// Who dev-login signs in (D8) and whether consent is approved by itself.
     pub dev: DevLogin,
     /// `--allow-origin`: browser origins allowed on MCP routes besides the gateway's own (D28).
@@ -77,6 +79,7 @@ impl DevOptions {
             upstream_timeout_secs: super::state::DEFAULT_UPSTREAM_TIMEOUT_SECS,
             header_read_timeout: Duration::from_secs(30),
             upstream_idle_timeout_secs: super::state::DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS,
+            upstream_connect_timeout_secs: super::state::DEFAULT_UPSTREAM_CONNECT_TIMEOUT_SECS,
             dev: DevLogin::default(),
             allow_origins: Vec::new(),
         }
@@ -362,6 +365,9 @@ pub async fn start_with_state(
     app_state.dev = options.dev.clone();
     app_state.upstream_timeout_secs = options.upstream_timeout_secs;
     app_state.upstream_idle_timeout_secs = options.upstream_idle_timeout_secs;
+    let connect = Duration::from_secs(options.upstream_connect_timeout_secs.max(1));
+    app_state.client = super::state::http_client(false, connect);
+    app_state.client_following = super::state::http_client(true, connect);
     let state = Arc::new(app_state);
     let shutdown = CancellationToken::new();
     // housekeeping: expired codes, tokens and sessions leave the database hourly

@@ -105,7 +105,11 @@ pub const DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS: u64 = 300;
 /// The default of [`AppState::upstream_timeout_secs`] (`mcpgw dev --upstream-timeout`).
 pub const DEFAULT_UPSTREAM_TIMEOUT_SECS: u64 = 60;
 
-fn http_client(follow: bool) -> reqwest::Client {
+/// The default upstream connect timeout (`mcpgw dev --upstream-connect-timeout`).
+pub const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_SECS: u64 = 10;
+
+/// The proxy's HTTP client: `follow` redirects or not, `connect` the connect timeout.
+pub(crate) fn http_client(follow: bool, connect: Duration) -> reqwest::Client {
     let redirects = if follow {
         reqwest::redirect::Policy::limited(10)
     } else {
@@ -113,7 +117,7 @@ fn http_client(follow: bool) -> reqwest::Client {
     };
     reqwest::Client::builder()
         .redirect(redirects)
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(connect)
         .pool_idle_timeout(Duration::from_secs(90))
         .tcp_nodelay(true)
         .build()
@@ -135,8 +139,14 @@ impl AppState {
             dev: DevLogin::default(),
             tokens: Default::default(),
             clock: Default::default(),
-            client: http_client(false),
-            client_following: http_client(true),
+            client: http_client(
+                false,
+                Duration::from_secs(DEFAULT_UPSTREAM_CONNECT_TIMEOUT_SECS),
+            ),
+            client_following: http_client(
+                true,
+                Duration::from_secs(DEFAULT_UPSTREAM_CONNECT_TIMEOUT_SECS),
+            ),
             upstream_timeout_secs: DEFAULT_UPSTREAM_TIMEOUT_SECS,
             upstream_idle_timeout_secs: DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS,
             upstreams,
