@@ -72,9 +72,14 @@ fn http() -> reqwest::Client {
 }
 
 async fn register(gw: &Gw, redirect: &str) -> reqwest::Response {
+    register_named(gw, "test client", redirect).await
+}
+
+/// DCR of a client that calls itself `name`.
+async fn register_named(gw: &Gw, name: &str, redirect: &str) -> reqwest::Response {
     http()
         .post(format!("{}/__zuplo/oauth/register", gw.base))
-        .json(&json!({"client_name": "test client", "redirect_uris": [redirect]}))
+        .json(&json!({"client_name": name, "redirect_uris": [redirect]}))
         .send()
         .await
         .unwrap()
@@ -1627,12 +1632,7 @@ async fn filtered_2026_07_28_lists_are_private_and_the_filter_reads_the_body() {
 async fn consent_shows_the_redirect_target_and_approves_only_by_post() {
     let gw = gateway().await;
     let evil = "https://evil.example/cb?next=/home";
-    let r = http()
-        .post(format!("{}/__zuplo/oauth/register", gw.base))
-        .json(&json!({"client_name": "Claude Code", "redirect_uris": [evil]}))
-        .send()
-        .await
-        .unwrap();
+    let r = register_named(&gw, "Claude Code", evil).await;
     assert_eq!(r.status(), 201);
     let id = r.json::<serde_json::Value>().await.unwrap()["client_id"]
         .as_str()
