@@ -552,15 +552,8 @@ enum Buffered {
 struct BodyBroken {
     /// Bytes received before the error.
     read: usize,
-    cause: BodyFailure,
-}
-
-#[derive(Debug, thiserror::Error)]
-enum BodyFailure {
-    #[error(transparent)]
-    Stream(reqwest::Error),
-    #[error("no bytes for {0} s")]
-    Stalled(u64),
+    /// The stream's error, or [`idle_limited`]'s timeout.
+    cause: std::io::Error,
 }
 
 impl From<BodyBroken> for GatewayError {
@@ -579,26 +572,19 @@ async fn read_limited(
     idle: Duration,
 ) -> Result<Buffered, BodyBroken> {
     use futures_util::StreamExt;
-    let mut stream = upstream.bytes_stream();
+    // the same idle limit as a streamed answer (one implementation: idle_limited)
+    let mut stream = Box::pin(idle_limited(upstream.bytes_stream(), idle));
     let mut buf = bytes::BytesMut::new();
-    loop {
-        let next = tokio::time::timeout(idle, stream.next())
-            .await
-            .map_err(|_| BodyBroken {
-                read: buf.len(),
-                cause: BodyFailure::Stalled(idle.as_secs()),
-            })?;
-        let Some(chunk) = next else { break };
-        let c = chunk.map_err(|e| BodyBroken {
+    while let Some(chunk) = stream.next().await {
+        let c = chunk.map_err(|cause| BodyBroken {
             read: buf.len(),
-            cause: BodyFailure::Stream(e),
+            cause,
         })?;
         buf.extend_from_slice(&c);
         if buf.len() > limit {
             let head =
                 futures_util::stream::once(async move { Ok::<_, std::io::Error>(buf.freeze()) });
-            let rest = idle_limited(stream, idle);
-            return Ok(Buffered::TooLarge(Body::from_stream(head.chain(rest))));
+            return Ok(Buffered::TooLarge(Body::from_stream(head.chain(stream))));
         }
     }
     Ok(Buffered::Whole(buf.freeze()))
