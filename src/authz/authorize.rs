@@ -1064,6 +1064,23 @@ async fn show_again(ctx: &AuthzRequest<'_>, state: &str, subject: &str) -> Respo
     let Some((id, token)) = split_state(state) else {
         return invalid("The consent state is malformed.");
     };
+    match pending_of(ctx, id, token, subject).await {
+        Ok((pending, principal)) => {
+            let name = client_name(ctx, &pending.client_id, ctx.env.clock.now()).await;
+            consent_or_auto(ctx, &pending, &principal, state, &name).await
+        }
+        Err(why) => invalid(why),
+    }
+}
+
+/// The pending authorization a consent state names, with the user who signed in for it, when
+/// that is `subject`; else why not (for the page).
+async fn pending_of(
+    ctx: &AuthzRequest<'_>,
+    id: String,
+    token: Secret,
+    subject: &str,
+) -> Result<(Box<PendingAuthorization>, Principal), &'static str> {
     let now = ctx.env.clock.now();
     let read = ctx
         .env
@@ -1072,24 +1089,21 @@ async fn show_again(ctx: &AuthzRequest<'_>, state: &str, subject: &str) -> Respo
         .await;
     let pending = match read {
         Ok(ReadPendingOutcome::Available(p)) => p,
-        Ok(ReadPendingOutcome::Expired) => {
-            return invalid("The authorization request has expired.");
-        }
-        Ok(_) => return invalid("The consent state is not valid (any more)."),
+        Ok(ReadPendingOutcome::Expired) => return Err("The authorization request has expired."),
+        Ok(_) => return Err("The consent state is not valid (any more)."),
         Err(e) => {
             tracing::error!(error = %e, "reading a pending authorization failed");
-            return invalid("The authorization request could not be read.");
+            return Err("The authorization request could not be read.");
         }
     };
-    let Some(principal) = pending
+    match pending
         .principal
         .clone()
         .filter(|who| who.subject == subject)
-    else {
-        return invalid("The consent state belongs to another sign-in.");
-    };
-    let name = client_name(ctx, &pending.client_id, now).await;
-    consent_or_auto(ctx, &pending, &principal, state, &name).await
+    {
+        Some(principal) => Ok((pending, principal)),
+        None => Err("The consent state belongs to another sign-in."),
+    }
 }
 
 async fn decide(
@@ -1110,19 +1124,10 @@ async fn decide(
         );
     };
     if decision == SetupDecision::Approve {
-        // an upstream still to connect keeps the page in setup mode (§3.10)
-        let (read_id, read_token) = (id.clone(), token.clone());
-        let now = ctx.env.clock.now();
-        if let Ok(ReadPendingOutcome::Available(p)) = ctx
-            .env
-            .store
-            .run(move |s| s.read_pending_authorization(&read_id, &read_token, now))
-            .await
-            && p.principal
-                .as_ref()
-                .is_some_and(|who| who.subject == subject)
-        {
-            let name = client_name(ctx, &p.client_id, now).await;
+        // an upstream still to connect keeps the page in setup mode (§3.10); an unusable
+        // state is refused by the decision below, with its own answer
+        if let Ok((p, _)) = pending_of(ctx, id.clone(), token.clone(), subject).await {
+            let name = client_name(ctx, &p.client_id, ctx.env.clock.now()).await;
             if let Some(page) = setup_mode(ctx, &p, subject, state, &name).await {
                 return page;
             }
