@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--reset-secret-key', '--reset-secret-key', [CompletionResultType]::ParameterName, 'Start over when secret.key is gone: delete the upstream connections sealed with it')
             [CompletionResult]::new('--auto-consent', '--auto-consent', [CompletionResultType]::ParameterName, 'Approve the consent page automatically (loopback only), for headless clients')
+            [CompletionResult]::new('--local-idp', '--local-idp', [CompletionResultType]::ParameterName, 'Stand in for every identity provider the project names, files unchanged (D22): MCP OAuth policies log in through dev-login, JWT policies also accept `mcpgw token` tokens')
             [CompletionResult]::new('--trust-forwarded-host', '--trust-forwarded-host', [CompletionResultType]::ParameterName, 'Honour X-Forwarded-Host / -Proto (and Forwarded) when deriving the public origin: only behind a proxy that sets them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -62,6 +63,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Compare upstream ids and MCP operationIds with this git revision (rule MCP045)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--deny-warnings', '--deny-warnings', [CompletionResultType]::ParameterName, 'Exit 1 on warnings too')
+            [CompletionResult]::new('--local-idp', '--local-idp', [CompletionResultType]::ParameterName, 'Judge the project as `mcpgw dev --local-idp` serves it: options only the real identity provider needs may be unset (D25 b)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

@@ -140,7 +140,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__dev)
-            opts="-h --port --host --public-url --state-dir --reset-secret-key --upstream-timeout --upstream-idle-timeout --upstream-connect-timeout --header-read-timeout --log-format --dev-user --dev-roles --auto-consent --trust-forwarded-host --allow-origin --with-mock --color --help"
+            opts="-h --port --host --public-url --state-dir --reset-secret-key --upstream-timeout --upstream-idle-timeout --upstream-connect-timeout --header-read-timeout --log-format --dev-user --dev-roles --auto-consent --local-idp --trust-forwarded-host --allow-origin --with-mock --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -694,7 +694,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__validate)
-            opts="-h --format --deny-warnings --baseline --color --help"
+            opts="-h --format --deny-warnings --baseline --local-idp --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

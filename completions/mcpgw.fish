@@ -55,6 +55,7 @@ always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l reset-secret-key -d 'Start over when secret.key is gone: delete the upstream connections sealed with it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l auto-consent -d 'Approve the consent page automatically (loopback only), for headless clients'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l local-idp -d 'Stand in for every identity provider the project names, files unchanged (D22): MCP OAuth policies log in through dev-login, JWT policies also accept `mcpgw token` tokens'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l trust-forwarded-host -d 'Honour X-Forwarded-Host / -Proto (and Forwarded) when deriving the public origin: only behind a proxy that sets them'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -s h -l help -d 'Print help'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l format -d 'Output format' -r -f -a "human\t'Compiler-style report with source lines and carets'
@@ -66,6 +67,7 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l color -d 'When 
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l local-idp -d 'Judge the project as `mcpgw dev --local-idp` serves it: options only the real identity provider needs may be unset (D25 b)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -s t -l template -d 'Template name (see --list)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''

@@ -18,6 +18,8 @@
 //! - [`walk`]: `mcpgw oauth walk`. [`probe`]: `mcpgw upstream probe`.
 //! - [`mock`]: `mcpgw upstream mock`, a test double that shares no code with what it tests.
 //! - [`templates`]: the project templates of `mcpgw init`.
+//! - [`server_handler`]: `mcpServerHandler`, the project's own routes as an MCP server (§15).
+//! - [`policies`]: the built-in policies beyond the MCP ones: JWT family, local issuer (§16).
 //!
 //! Layer 3, rules and protocols:
 //! - [`validate`]: the rule catalogue over the model → a report; renderers.
@@ -52,8 +54,10 @@ pub mod mcp;
 pub mod mock;
 pub mod net;
 pub mod oauth;
+pub mod policies;
 pub mod probe;
 pub mod secret;
+pub mod server_handler;
 pub mod store;
 pub mod templates;
 pub mod upstream;

@@ -121,6 +121,7 @@ fn baseline_head() -> Options {
     Options {
         process_env: false,
         baseline: Some("HEAD".into()),
+        ..Options::default()
     }
 }
 

@@ -23,6 +23,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("probe", 4),
     ("mock", 4),
     ("templates", 4),
+    ("server_handler", 4),
+    ("policies", 4),
     ("validate", 3),
     ("oauth", 3),
     ("mcp", 3),

@@ -52,6 +52,9 @@ pub struct DevLogin {
     pub user: String,
     pub roles: Vec<String>,
     pub auto_consent: bool,
+    /// `--local-idp` (D22): dev-login and mcpgw's local issuer stand in for every identity
+    /// provider the project names.
+    pub local_idp: bool,
 }
 
 impl Default for DevLogin {
@@ -60,6 +63,7 @@ impl Default for DevLogin {
             user: "dev-browser-user".to_string(),
             roles: vec!["mcp_user".to_string()],
             auto_consent: false,
+            local_idp: false,
         }
     }
 }

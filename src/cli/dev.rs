@@ -65,7 +65,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         json_logs: matches!(args.log_format, LogFormat::Json),
     };
     let style = HumanStyle { color };
-    let report = match server::load(root.clone()).await {
+    let report = match server::load_for(root.clone(), args.local_idp).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot read the project: {e}");
@@ -92,6 +92,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         user: args.dev_user.clone(),
         roles: args.dev_roles.clone(),
         auto_consent: args.auto_consent,
+        local_idp: args.local_idp,
     };
     if args.auto_consent && !is_loopback_bind(&args.host) {
         eprintln!(

@@ -139,6 +139,10 @@ pub struct DevArgs {
     /// Approve the consent page automatically (loopback only), for headless clients
     #[arg(long)]
     pub auto_consent: bool,
+    /// Stand in for every identity provider the project names, files unchanged (D22): MCP
+    /// OAuth policies log in through dev-login, JWT policies also accept `mcpgw token` tokens
+    #[arg(long)]
+    pub local_idp: bool,
     /// Honour X-Forwarded-Host / -Proto (and Forwarded) when deriving the public origin: only
     /// behind a proxy that sets them
     #[arg(long)]

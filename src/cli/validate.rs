@@ -19,6 +19,10 @@ pub struct ValidateArgs {
     /// Compare upstream ids and MCP operationIds with this git revision (rule MCP045)
     #[arg(long, value_name = "REV")]
     pub baseline: Option<String>,
+    /// Judge the project as `mcpgw dev --local-idp` serves it: options only the real identity
+    /// provider needs may be unset (D25 b)
+    #[arg(long)]
+    pub local_idp: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -37,6 +41,7 @@ pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<u8> {
     let options = Options {
         process_env: true,
         baseline: args.baseline.clone(),
+        local_idp: args.local_idp,
     };
     let report = match validate::validate_path(&args.path, &options) {
         Ok(r) => r,

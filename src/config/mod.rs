@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod jsonc;
+pub mod mcp_server;
 pub mod model;
 pub mod plugin;
 pub mod policies;

@@ -25,4 +25,4 @@ pub mod state;
 pub use crate::authz::DevLogin;
 pub use reload::{ReloadEvent, watch};
 pub use server::{DevOptions, Running, start, start_with_state};
-pub use state::{AppState, OpenedState, Served, load, open_state};
+pub use state::{AppState, OpenedState, Served, load, load_for, open_state};

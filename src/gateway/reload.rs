@@ -6,7 +6,7 @@
 //! with); an invalid one is rejected while the project was serving, and replaces it while it had
 //! errors anyway (D10). It reports what happened as [`ReloadEvent`]s; the CLI prints them.
 
-use super::state::{AppState, Served, load};
+use super::state::{AppState, Served, load_for};
 use crate::validate::Report;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -85,7 +85,7 @@ pub fn watch(
             last = tokio::task::spawn_blocking(move || fingerprint(&scan_root))
                 .await
                 .unwrap_or(now);
-            let event = match load(root.clone()).await {
+            let event = match load_for(root.clone(), state.dev.local_idp).await {
                 Err(e) => ReloadEvent::Unreadable(e.to_string()),
                 Ok(report) if report.has_errors() => {
                     let serving = state.served.load().errors.is_empty();

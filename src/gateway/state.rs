@@ -185,9 +185,18 @@ impl AppState {
 
 /// Validates the project at `dir` off the async runtime.
 pub async fn load(dir: PathBuf) -> Result<Report, crate::config::project::LoadError> {
+    load_for(dir, false).await
+}
+
+/// [`load`], for `mcpgw dev --local-idp` when `local_idp` (D25 b).
+pub async fn load_for(
+    dir: PathBuf,
+    local_idp: bool,
+) -> Result<Report, crate::config::project::LoadError> {
     let options = validate::Options {
         process_env: true,
         baseline: None,
+        local_idp,
     };
     match tokio::task::spawn_blocking(move || validate::validate_path(&dir, &options)).await {
         Ok(r) => r,

@@ -37,6 +37,7 @@ pub fn check(project: &Project, model: &Model, rev: &str, findings: &mut Finding
         &Options {
             process_env: false,
             baseline: None,
+            local_idp: false,
         },
     ) else {
         return;

@@ -26,6 +26,9 @@ pub struct Options {
     pub process_env: bool,
     /// A git revision to compare upstream ids and operationIds with (rule 45).
     pub baseline: Option<String>,
+    /// `mcpgw dev --local-idp` (D25 b): options only the real identity provider needs may be
+    /// unset or placeholders, so rules about them are warnings.
+    pub local_idp: bool,
 }
 
 /// The outcome of validating one project.
