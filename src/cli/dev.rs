@@ -262,6 +262,15 @@ fn banner(say: &Say, served: &Served, origin: &str) {
             HandlerConfig::UrlRewrite {
                 rewrite_pattern, ..
             } => format!("→ {rewrite_pattern}"),
+            HandlerConfig::McpServer => match model.mcp_server(i) {
+                Some(s) => format!(
+                    "MCP server: {} tools, {} prompts, {} resources",
+                    s.tools.len(),
+                    s.prompts.len(),
+                    s.resources.len()
+                ),
+                None => "MCP server".to_string(),
+            },
             _ => "(not runnable under mcpgw dev: 501)".to_string(),
         };
         let methods = r.method_key.value.to_ascii_uppercase();

@@ -3,6 +3,7 @@
 //! Owns: [`Model`] (typed policies and handlers, index-aligned with the project's declarations)
 //! and what an MCP route is (§2.2). No cross-route rules: those are `validate`'s.
 
+use crate::config::mcp_server::McpServer;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::{self, PolicyConfig, PolicyContext, PolicyKind};
 use crate::config::project::{self, Project, Route};
@@ -16,11 +17,18 @@ pub struct Model {
     pub handlers: Vec<Option<HandlerConfig>>,
     /// Indexes of the MCP routes (§2.2).
     pub mcp_routes: Vec<usize>,
+    /// One MCP server per `mcpServerHandler` route (§15), in route order.
+    pub mcp_servers: Vec<McpServer>,
 }
 
 impl Model {
     pub fn is_mcp_route(&self, route: usize) -> bool {
         self.mcp_routes.binary_search(&route).is_ok()
+    }
+
+    /// The MCP server of an `mcpServerHandler` route.
+    pub fn mcp_server(&self, route: usize) -> Option<&McpServer> {
+        self.mcp_servers.iter().find(|s| s.route == route)
     }
 
     /// Reads every policy and handler of `project` into typed options; findings at the values.
@@ -53,6 +61,7 @@ impl Model {
             policies,
             handlers,
             mcp_routes,
+            mcp_servers: Vec::new(),
         }
     }
 }

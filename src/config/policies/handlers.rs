@@ -60,6 +60,9 @@ pub enum HandlerConfig {
         forward_search: bool,
         follow_redirects: bool,
     },
+    /// `mcpServerHandler` (§15): the route is an MCP server built from the project's own
+    /// routes; its tools, prompts and resources are `Model::mcp_servers`.
+    McpServer,
     /// `$import(./modules/...)` or a built-in handler mcpgw does not run (D11).
     Unsupported {
         export: String,
@@ -111,6 +114,7 @@ pub fn parse(
                 None => HandlerConfig::Invalid,
             }
         }
+        "mcpServerHandler" if handler.module() == RUNTIME_MODULE => HandlerConfig::McpServer,
         export => HandlerConfig::Unsupported {
             export: export.to_string(),
             module: handler.module().to_string(),
