@@ -31,10 +31,23 @@ struct Gw {
 }
 
 async fn gateway_in(dir: tempfile::TempDir, mock: mcpgw::mock::MockHandle, port: u16) -> Gw {
-    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    gateway_for(dir, mock, port, false).await
+}
+
+/// A gateway on the project in `dir`, as `mcpgw dev [--local-idp]` serves it.
+async fn gateway_for(
+    dir: tempfile::TempDir,
+    mock: mcpgw::mock::MockHandle,
+    port: u16,
+    local_idp: bool,
+) -> Gw {
+    let report = gateway::load_for(dir.path().to_path_buf(), local_idp)
+        .await
+        .unwrap();
     assert!(!report.has_errors(), "{:?}", report.diagnostics);
     let mut options = DevOptions::new(dir.path());
     options.port = port;
+    options.dev.local_idp = local_idp;
     let running = gateway::start(Served::new(report), &options).await.unwrap();
     let base = format!("http://{}", running.addr);
     Gw {
@@ -419,6 +432,51 @@ async fn registration_echoes_the_application_type() {
         .unwrap();
     assert_eq!(r.status(), 201);
     gw.running.shutdown.cancel();
+}
+
+/// D22, §16.13: `--local-idp` on projects whose MCP OAuth policy names an Auth0 tenant, once
+/// not configured at all (unset `$env`, no network) and once fully configured: the files are
+/// unchanged, the browser login goes through dev-login, and the whole flow reaches the route.
+#[tokio::test]
+async fn local_idp_stands_in_for_the_auth0_tenant() {
+    let unset = json!({"auth0Domain": "$env(AUTH0_DOMAIN_UNSET_FOR_TEST)", "clientId": "$env(AUTH0_CLIENT_ID_UNSET_FOR_TEST)", "clientSecret": "$env(AUTH0_CLIENT_SECRET_UNSET_FOR_TEST)"});
+    let configured = json!({"auth0Domain": "acme.us.auth0.com", "clientId": "abc", "clientSecret": "not-a-real-secret"});
+    for (options, strict_errors) in [(unset, true), (configured, false)] {
+        let auth0 = json!({"name": "dev-oauth", "policyType": "mcp-auth0-oauth-inbound", "handler": {"export": "McpAuth0OAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": options}});
+        let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        write_project(
+            dir.path(),
+            json!({"/mcp/a-v1": mcp_route("a-server", &mock.url, &["dev-oauth"], json!({}))}),
+            json!([auth0]),
+        );
+        let strict = gateway::load(dir.path().to_path_buf()).await.unwrap();
+        assert_eq!(
+            strict.has_errors(),
+            strict_errors,
+            "{:?}",
+            strict.diagnostics
+        );
+        let gw = gateway_for(dir, mock, 0, true).await;
+        let meta = http()
+            .get(format!(
+                "{}/.well-known/oauth-authorization-server/mcp/a-v1",
+                gw.base
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(meta.status(), 200);
+        let meta: serde_json::Value = meta.json().await.unwrap();
+        assert_eq!(meta["x-zuplo-browser-login-kind"], "local_dev");
+        let id = client_id(&gw).await;
+        let code = code_for(&gw, &id, "/mcp/a-v1").await;
+        let r = exchange(&gw, &id, &code, VERIFIER).await;
+        assert_eq!(r.status(), 200);
+        let t: serde_json::Value = r.json().await.unwrap();
+        let r = mcp(&gw, "/mcp/a-v1", t["access_token"].as_str()).await;
+        assert_eq!(r.status(), 200);
+    }
 }
 
 #[tokio::test]

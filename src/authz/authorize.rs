@@ -236,7 +236,7 @@ async fn start_authorization(
     let route = published_route(ctx, &q, scoped, &resource)?;
     let session = browser_session(ctx, &parts.headers, now).await;
     if session.is_none()
-        && !ctx.oauth.dev_login
+        && !ctx.dev_login()
         && let Some(why) = oidc::config_problem(ctx.oauth)
     {
         return Err(ErrorPage::new(
@@ -487,7 +487,7 @@ fn login_redirect(
     transaction_id: &str,
     state: &str,
 ) -> Result<Response, Stop> {
-    if ctx.oauth.dev_login {
+    if ctx.dev_login() {
         // dev-login is served by this gateway, whatever port the policy's URL names
         let mut url = url::Url::parse(&ctx.endpoint("/oauth/dev-login"))
             .map_err(|_| Internal::EndpointUrl("dev-login"))?;
@@ -766,7 +766,7 @@ async fn federated_callback(
     id: String,
     token: Secret,
 ) -> Response {
-    if ctx.oauth.dev_login {
+    if ctx.dev_login() {
         return page(
             ctx,
             ErrorPage::invalid_request(

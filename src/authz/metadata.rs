@@ -112,6 +112,6 @@ fn authorization_server(ctx: &AuthzRequest<'_>, route: Option<usize>) -> serde_j
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none", "private_key_jwt"],
         "client_id_metadata_document_supported": ctx.oauth.gateway.cimd_enabled,
-        "x-zuplo-browser-login-kind": if ctx.oauth.dev_login { "local_dev" } else { "federated_oidc" },
+        "x-zuplo-browser-login-kind": if ctx.dev_login() { "local_dev" } else { "federated_oidc" },
     })
 }

@@ -167,6 +167,12 @@ pub struct AuthzRequest<'a> {
 }
 
 impl AuthzRequest<'_> {
+    /// Whether browser login goes to dev-login on this gateway: the policy says so (rule 60),
+    /// or `--local-idp` stands in for the identity provider it names (D22, §16.13).
+    pub fn dev_login(&self) -> bool {
+        self.oauth.dev_login || self.env.dev.local_idp
+    }
+
     /// `O + B + path`.
     pub fn endpoint(&self, path: &str) -> String {
         format!("{}{}{}", self.origin, self.prefix, path)

@@ -160,6 +160,11 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     if let Some(m) = &mock {
         say.line(&format!("  mock upstream: {}", m.url));
     }
+    if options.dev.local_idp {
+        for line in stand_ins(&running.state.served.load().report, &options.dev.user) {
+            say.line(&format!("  --local-idp: {line}"));
+        }
+    }
     if broken {
         say.line("Not serving until the errors above are fixed: every request answers 503. Watching for changes…");
     } else {
@@ -234,6 +239,31 @@ async fn wait_for_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
+}
+
+/// What `--local-idp` stands in for, one line per policy (D22: the banner says it).
+fn stand_ins(report: &crate::validate::Report, dev_user: &str) -> Vec<String> {
+    use crate::config::policies::PolicyConfig;
+    let mut lines = Vec::new();
+    for (decl, config) in report.project.policies.iter().zip(&report.model.policies) {
+        if let PolicyConfig::OAuth(o) = config {
+            let instead = if o.dev_login {
+                "its own dev-login URL".to_string()
+            } else if o.authorize_url.is_empty() {
+                format!("the unconfigured {} login", o.provider.slug())
+            } else {
+                format!("{} login at {}", o.provider.slug(), o.authorize_url)
+            };
+            lines.push(format!(
+                "policy {:?} ({}) logs in through dev-login as {dev_user:?} (instead of {instead})",
+                decl.name.value, decl.policy_type.value
+            ));
+        }
+    }
+    if lines.is_empty() {
+        lines.push("no policy of this project names an identity provider".to_string());
+    }
+    lines
 }
 
 fn is_loopback_bind(host: &str) -> bool {

@@ -69,6 +69,9 @@ impl PolicyKind {
 pub struct PolicyContext {
     /// The plugin's route prefix: `/__zuplo` by default, empty for `basePath: "/"`.
     pub prefix: String,
+    /// `--local-idp` (D22, D25 b): mcpgw stands in for the identity providers, so options
+    /// only they need may be unset or placeholders.
+    pub local_idp: bool,
 }
 
 /// A policy's options, typed.

@@ -9,6 +9,15 @@ fn run_with(
     options: &str,
     prefix: &str,
 ) -> (Option<OAuthInbound>, Vec<String>) {
+    run_ctx(provider, options, prefix, false)
+}
+
+fn run_ctx(
+    provider: OAuthProvider,
+    options: &str,
+    prefix: &str,
+    local_idp: bool,
+) -> (Option<OAuthInbound>, Vec<String>) {
     let node = jsonc::parse(FileId(0), options)
         .ok()
         .flatten()
@@ -16,6 +25,7 @@ fn run_with(
     let mut findings = Findings::default();
     let ctx = PolicyContext {
         prefix: prefix.to_string(),
+        local_idp,
     };
     let out = parse(provider, "p", &node, &ctx, &mut findings);
     let msgs = findings
@@ -545,4 +555,37 @@ fn url_templates() {
     for bad in ["{nope}", "https://{d", "https://[{d}"] {
         assert_eq!(idp::render(bad, &v), None, "{bad}");
     }
+}
+
+/// D25 b: under `--local-idp` a wrapper whose tenant and secrets are unset still serves (with
+/// dev-login), its IdP-only findings are warnings, and errors of other rules still stop it.
+#[test]
+fn local_idp_softens_idp_only_rules_and_stands_in() {
+    let options = r#"{ "auth0Domain": "", "clientId": "", "clientSecret": "", "gateway": { "accessTokenTtlSeconds": 600 } }"#;
+    let (strict, msgs) = run(OAuthProvider::Auth0, options);
+    assert!(
+        strict.is_none(),
+        "without the flag the placeholders are errors: {msgs:?}"
+    );
+    let (out, msgs) = run_ctx(OAuthProvider::Auth0, options, "/__zuplo", true);
+    let o = out.expect("the stand-in serves");
+    assert!(o.dev_login);
+    assert_eq!(
+        o.gateway.access_token_ttl_seconds, 600,
+        "the gateway options are kept"
+    );
+    assert!(!msgs.is_empty());
+    assert!(
+        msgs.iter().all(|m| m.contains("under --local-idp")),
+        "every finding is a softened IdP-only one: {msgs:?}"
+    );
+    // a gateway option error is not about the IdP: still an error, still no policy
+    let (out, msgs) = run_ctx(
+        OAuthProvider::Auth0,
+        r#"{ "auth0Domain": "", "clientId": "", "clientSecret": "", "gateway": { "accessTokenTtlSeconds": -1 } }"#,
+        "/__zuplo",
+        true,
+    );
+    assert!(out.is_none(), "{msgs:?}");
+    assert!(codes(&msgs).contains(&"MCP062"), "{msgs:?}");
 }
