@@ -1208,3 +1208,71 @@ proptest! {
         }
     }
 }
+
+/// The REST API beside the MCP endpoint (`/api`), which `mcpServerHandler` projects call.
+#[tokio::test]
+async fn the_lab_api_lists_creates_and_refuses_clearly() {
+    let m = start().await;
+    let base = m.url.trim_end_matches("/mcp").to_string();
+    let c = client();
+    let list: Value = c
+        .get(format!("{base}/api/todos"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["todos"].as_array().unwrap().len(), 2);
+    let r = c
+        .post(format!("{base}/api/todos"))
+        .json(&json!({"title": "write tests"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    assert_eq!(created["title"], "write tests");
+    let r = c
+        .get(format!("{base}/api/todos/{}", created["id"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c
+        .post(format!("{base}/api/todos"))
+        .json(&json!({"title": " "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    assert_eq!(
+        c.get(format!("{base}/api/todos/999"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let seen: Value = c
+        .get(format!("{base}/api/request?x=1"))
+        .header("authorization", "Bearer secret-value")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen["query"]["x"], "1");
+    assert!(
+        seen["headerNames"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("authorization"))
+    );
+    assert!(
+        !seen.to_string().contains("secret-value"),
+        "header values are never echoed"
+    );
+}

@@ -7,10 +7,13 @@
 //!   era a request belongs to; `--modern-only` serves that era alone.
 //! - `http`: the `/mcp` endpoint: JSON or SSE answers, batches, 202 for notifications, 405, 413.
 //! - `oauth`: `--oauth`, the same endpoint behind the mock's own authorization server.
+//! - `api`: `/api/…`, a small REST API (to-dos, a prompt, a resource) for projects whose own
+//!   routes become MCP tools.
 //!
 //! Use it in-process with [`spawn`] / [`spawn_with`] (tests, `mcpgw dev`), or with [`app`] /
 //! [`serve`] on a listener of your own.
 
+mod api;
 mod http;
 mod methods;
 mod modern;
@@ -72,7 +75,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), MockError> {
     let bound = listener.local_addr().map_err(MockError::Serve)?;
-    let mcp = app_with(options.modern_only);
+    let mcp = app_with(options.modern_only).merge(api::app());
     let router = match options.oauth {
         Some(opts) => oauth::app(mcp, &origin(bound), opts),
         None => mcp,
