@@ -467,7 +467,18 @@ fn server(
     }
     .unwrap_or(operation_id);
     let title = first_text([info_str("title"), exchange.map(|t| t.display_name.as_str())]);
+    // a standalone mcpServerHandler names its version in its options (§15.2)
+    let handler_version = || {
+        route
+            .handler
+            .as_ref()
+            .filter(|h| h.export() == "mcpServerHandler")
+            .and_then(|h| h.options.as_ref())
+            .and_then(|o| o.get("version"))
+            .and_then(|n| n.as_str())
+    };
     let version = info_str("version")
+        .or_else(handler_version)
         .filter(|v| !v.trim().is_empty() && !is_version_range(v))
         .unwrap_or(DEFAULT_VERSION)
         .to_string();
@@ -875,6 +886,29 @@ mod tests {
         assert_eq!(by_name("standalone-2")["description"], "Only a description");
         assert_eq!(by_name("standalone-3")["description"], "standalone");
         assert!(by_name("standalone-3").get("title").is_none());
+    }
+
+    /// An `mcpServerHandler` route is listed as Zuplo lists it; its server name (the
+    /// description's last fallback) and version come from the handler's options (§15.2).
+    #[test]
+    fn mcp_server_handler_routes_are_listed_with_their_options() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let paths = json!({"/own/mcp": {"post": {"operationId": "own-server", "x-zuplo-route": {
+            "handler": {"export": "mcpServerHandler", "module": "$import(@zuplo/runtime)",
+                "options": {"name": "Own tools", "version": "2.1.0"}},
+            "policies": {"inbound": []}}}}});
+        write_project(dir.path(), paths, json!([]), "");
+        let report =
+            crate::validate::validate_path(dir.path(), &Default::default()).expect("project loads");
+        let servers = catalog(&report.project, &report.model, ORIGIN);
+        assert_eq!(servers.len(), 1, "{servers:?}");
+        assert_eq!(servers[0].name, "com.example.gw/own-server");
+        assert_eq!(servers[0].server["description"], "Own tools");
+        assert_eq!(servers[0].server["version"], "2.1.0");
+        assert_eq!(
+            servers[0].server["remotes"],
+            json!([{"type": "streamable-http", "url": "https://gw.example.com/own/mcp"}])
+        );
     }
 
     #[test]
