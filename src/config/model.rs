@@ -33,8 +33,14 @@ impl Model {
 
     /// Reads every policy and handler of `project` into typed options; findings at the values.
     pub fn build(project: &Project, findings: &mut Findings) -> Model {
+        Self::build_for(project, false, findings)
+    }
+
+    /// [`Model::build`]; `local_idp` for `mcpgw dev --local-idp` (D25 b).
+    pub fn build_for(project: &Project, local_idp: bool, findings: &mut Findings) -> Model {
         let ctx = PolicyContext {
             prefix: project.plugin.prefix(),
+            local_idp,
         };
         let policies: Vec<PolicyConfig> = project
             .policies

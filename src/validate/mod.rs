@@ -63,7 +63,7 @@ pub fn validate_path(path: &Path, options: &Options) -> Result<Report, LoadError
 pub fn validate_project(project: Project, mut findings: Findings, options: &Options) -> Report {
     project_rules::check(&project, &mut findings);
 
-    let model = Model::build(&project, &mut findings);
+    let model = Model::build_for(&project, options.local_idp, &mut findings);
 
     route_rules::check(&project, &model, &mut findings);
     policy_rules::check(&project, &model, &mut findings);

@@ -16,6 +16,7 @@ fn run_with(
     let mut findings = Findings::default();
     let ctx = PolicyContext {
         prefix: prefix.to_string(),
+        local_idp: false,
     };
     let out = parse(provider, "p", &node, &ctx, &mut findings);
     let msgs = findings
