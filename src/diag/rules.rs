@@ -284,6 +284,18 @@ rules! {
     WRAPPER_OPTIONS = "MCP077", "wrapper-options", Error,
         "wrapper options are strict, clientId/clientSecret non-empty, and the derived URLs valid",
         "fix or remove the option; secrets as $env(...)";
+    JWT_KEY_SOURCE = "MCP090", "jwt-key-source", Error,
+        "open-id-jwt-auth-inbound has exactly one of jwkUrl and secret",
+        "set jwkUrl (the issuer's JWKS URL) or secret (an HS256 secret as $env(...)), not both";
+    JWT_RESOURCE_METADATA_UNSERVED = "MCP091", "jwt-resource-metadata-unserved", Warning,
+        "a JWT policy with oAuthResourceMetadataEnabled has a protected resource metadata route to point at",
+        "register new OAuthProtectedResourcePlugin({...}) in modules/zuplo.runtime.ts, or turn oAuthResourceMetadataEnabled off";
+    PRM_AUTHORIZATION_SERVER_URL = "MCP092", "prm-authorization-server-url", Warning,
+        "OAuthProtectedResourcePlugin authorizationServers entries are absolute https URLs",
+        "write the authorization server's canonical URL, e.g. https://my-tenant.us.auth0.com/";
+    PRM_PLUGINS_OVERLAP = "MCP093", "prm-plugins-overlap", Warning,
+        "McpGatewayPlugin and OAuthProtectedResourcePlugin both serve /.well-known/oauth-protected-resource/...",
+        "keep one of them, or rely on mcpgw's precedence: the gateway's document for its MCP routes, the plugin's for every other path";
     UNSUPPORTED_IN_DEV = "MCP100", "unsupported-in-dev", Warning,
         "mcpgw dev cannot run this piece (TypeScript modules, policies it does not implement)",
         "routes that use it answer 501 under mcpgw dev; test them on Zuplo";

@@ -122,6 +122,9 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
                 Some("mcpgw dev cannot run rateLimitBy function (TypeScript)".to_string())
             }
+            PolicyConfig::Jwt(_) => {
+                Some("the JWT policy family is not supported yet by mcpgw dev".to_string())
+            }
             PolicyConfig::Other => Some(format!(
                 "mcpgw dev does not implement policy type {}",
                 decl.policy_type.value

@@ -7,6 +7,7 @@
 pub mod basic;
 pub mod capability_filter;
 pub mod handlers;
+pub mod jwt;
 pub mod oauth_inbound;
 pub mod reader;
 pub mod token_exchange;
@@ -14,6 +15,7 @@ pub mod token_exchange;
 use crate::config::project::PolicyDecl;
 use crate::diag::diagnostic::Findings;
 
+pub use jwt::{JwtPolicy, JwtProvider};
 pub use oauth_inbound::{OAuthInbound, OAuthProvider};
 
 /// What mcpgw knows about a policy type.
@@ -27,6 +29,10 @@ pub enum PolicyKind {
     RemoveHeaders,
     RequestSizeLimit,
     RateLimit,
+    /// A member of the JWT family by its own policyType (§16.2, §16.3).
+    Jwt(JwtProvider),
+    /// The generic `oauth-inbound` policyType: which JWT policy runs depends on `export`.
+    JwtGeneric,
     /// A policy type mcpgw does not implement (D11/D13).
     Other,
 }
@@ -44,7 +50,8 @@ impl PolicyKind {
             "remove-headers-inbound" => PolicyKind::RemoveHeaders,
             "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
             "rate-limit-inbound" => PolicyKind::RateLimit,
-            _ => PolicyKind::Other,
+            jwt::GENERIC_POLICY_TYPE => PolicyKind::JwtGeneric,
+            t => JwtProvider::from_policy_type(t).map_or(PolicyKind::Other, PolicyKind::Jwt),
         }
     }
 
@@ -59,7 +66,8 @@ impl PolicyKind {
             PolicyKind::RemoveHeaders => "RemoveHeadersInboundPolicy",
             PolicyKind::RequestSizeLimit => "RequestSizeLimitInboundPolicy",
             PolicyKind::RateLimit => "RateLimitInboundPolicy",
-            PolicyKind::Other => return None,
+            PolicyKind::Jwt(p) => p.export(),
+            PolicyKind::JwtGeneric | PolicyKind::Other => return None,
         })
     }
 }
@@ -85,6 +93,8 @@ pub enum PolicyConfig {
     RemoveHeaders(basic::RemoveHeaders),
     RequestSizeLimit(basic::RequestSizeLimit),
     RateLimit(basic::RateLimit),
+    /// A JWT-family policy (§16.2, §16.3), with its derived issuer, keys and audience.
+    Jwt(Box<JwtPolicy>),
     /// The options did not pass; findings say why.
     Invalid,
     /// Not a policy mcpgw runs.
@@ -127,6 +137,16 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
             .map(PolicyConfig::RequestSizeLimit),
         PolicyKind::RateLimit => {
             basic::parse_rate_limit(name, options, findings).map(PolicyConfig::RateLimit)
+        }
+        // the runtime picks the class by `export` (§16.0); the pair itself is rule 109's
+        PolicyKind::Jwt(_) | PolicyKind::JwtGeneric => {
+            let provider = match (JwtProvider::from_export(h.export()), kind) {
+                (Some(p), _) => p,
+                (None, PolicyKind::Jwt(p)) => p,
+                _ => return PolicyConfig::Other,
+            };
+            jwt::parse(provider, name, options, ctx, findings)
+                .map(|j| PolicyConfig::Jwt(Box::new(j)))
         }
         PolicyKind::Other => return PolicyConfig::Other,
     };
