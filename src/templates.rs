@@ -24,6 +24,10 @@ pub const TEMPLATES: &[TemplateInfo] = &[
         about: "dev-login OAuth and one route to the built-in mock upstream; runs offline",
     },
     TemplateInfo {
+        name: "mcp-server",
+        about: "the project's own routes as MCP tools (mcpServerHandler), Auth0 JWT + PRM plugin; runs offline with --local-idp --with-mock",
+    },
+    TemplateInfo {
         name: "multi-upstream",
         about: "several upstreams, a capability filter and per-user token exchange",
     },

@@ -90,33 +90,43 @@ pub struct Env<'a> {
     pub upstream: crate::upstream::Env<'a>,
 }
 
-/// The project's MCP OAuth policy: the one attached to MCP routes (rule 19 makes it unique).
+/// The project's MCP OAuth policy: the one attached to MCP routes (rule 19 makes it unique);
+/// else, under `--local-idp`, the dev-login stand-in for its JWT policies' IdPs (D22).
 pub fn attached_policy(report: &Report) -> Option<&OAuthInbound> {
     let project = &report.project;
     let model = &report.model;
-    model.mcp_routes.iter().find_map(|&i| {
-        project.routes[i].inbound.iter().find_map(|n| {
-            match project
-                .policy_position(&n.value)
-                .map(|p| &model.policies[p])
-            {
-                Some(PolicyConfig::OAuth(o)) => Some(&**o),
-                _ => None,
-            }
+    model
+        .mcp_routes
+        .iter()
+        .find_map(|&i| {
+            project.routes[i].inbound.iter().find_map(|n| {
+                match project
+                    .policy_position(&n.value)
+                    .map(|p| &model.policies[p])
+                {
+                    Some(PolicyConfig::OAuth(o)) => Some(&**o),
+                    _ => None,
+                }
+            })
         })
-    })
+        .or(model.local_authorization.as_deref())
 }
 
-/// Whether MCP route `i` has the MCP OAuth policy.
+/// Whether route `i` is one this authorization server issues tokens for: an MCP route with
+/// the MCP OAuth policy, or, under `--local-idp`, a route guarded by a JWT-family policy whose
+/// IdP mcpgw stands in for (D22).
 pub fn route_has_oauth(report: &Report, i: usize) -> bool {
     let project = &report.project;
+    let stand_in = report.model.local_idp_stands_in();
     project.routes[i].inbound.iter().any(|n| {
-        matches!(
-            project
-                .policy_position(&n.value)
-                .map(|p| &report.model.policies[p]),
-            Some(PolicyConfig::OAuth(_))
-        )
+        match project
+            .policy_position(&n.value)
+            .map(|p| &report.model.policies[p])
+        {
+            Some(PolicyConfig::OAuth(_)) => report.model.is_mcp_route(i),
+            Some(PolicyConfig::Jwt(_)) => stand_in,
+            _ => false,
+        }
     })
 }
 
@@ -134,7 +144,7 @@ pub fn route_by_path(report: &Report, path: &str) -> RouteByPath {
         if r.path.value != path {
             continue;
         }
-        if report.model.is_mcp_route(i) && route_has_oauth(report, i) {
+        if route_has_oauth(report, i) {
             return RouteByPath::WithOAuth(i);
         }
         without = true;

@@ -5,7 +5,7 @@
 
 use crate::config::mcp_server::McpServer;
 use crate::config::policies::handlers::HandlerConfig;
-use crate::config::policies::{self, PolicyConfig, PolicyContext, PolicyKind};
+use crate::config::policies::{self, OAuthInbound, PolicyConfig, PolicyContext, PolicyKind};
 use crate::config::project::{self, Project, Route};
 use crate::diag::Findings;
 
@@ -19,11 +19,26 @@ pub struct Model {
     pub mcp_routes: Vec<usize>,
     /// One MCP server per `mcpServerHandler` route (§15), in route order.
     pub mcp_servers: Vec<McpServer>,
+    /// `--local-idp` on a project with JWT-family policies and no MCP OAuth policy: the
+    /// dev-login authorization server that stands in for their identity providers (D22).
+    pub local_authorization: Option<Box<OAuthInbound>>,
+    /// Built for `mcpgw dev --local-idp` (D22, D25 b).
+    pub local_idp: bool,
 }
 
 impl Model {
     pub fn is_mcp_route(&self, route: usize) -> bool {
         self.mcp_routes.binary_search(&route).is_ok()
+    }
+
+    /// Whether `--local-idp` stands in for the identity providers of JWT-family policies: the
+    /// gateway's authorization server then issues tokens for their routes too (D22).
+    pub fn local_idp_stands_in(&self) -> bool {
+        self.local_idp
+            && self
+                .policies
+                .iter()
+                .any(|p| matches!(p, PolicyConfig::Jwt(_)))
     }
 
     /// The MCP server of an `mcpServerHandler` route.
@@ -63,11 +78,22 @@ impl Model {
             .filter(|(_, r)| is_mcp_route(project, r))
             .map(|(i, _)| i)
             .collect();
+        let has_oauth = policies.iter().any(|p| matches!(p, PolicyConfig::OAuth(_)));
+        let first_jwt = policies
+            .iter()
+            .position(|p| matches!(p, PolicyConfig::Jwt(_)));
+        let local_authorization = first_jwt.filter(|_| local_idp && !has_oauth).map(|i| {
+            Box::new(policies::oauth_inbound::local_idp_for_jwt_routes(
+                project.policies[i].span,
+            ))
+        });
         Model {
             policies,
             handlers,
             mcp_routes,
             mcp_servers: Vec::new(),
+            local_authorization,
+            local_idp,
         }
     }
 }

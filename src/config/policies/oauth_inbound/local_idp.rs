@@ -80,3 +80,21 @@ pub(super) fn stand_in(provider: OAuthProvider, name: &str, options: &Node) -> O
         span: options.span,
     }
 }
+
+/// The dev-login authorization server that `--local-idp` runs for routes guarded by JWT-family
+/// policies when the project has no MCP OAuth policy of its own: clients that discover it (the
+/// gateway's PRM for such a route) register, log in through dev-login and get a token for the
+/// route, which the JWT policy then accepts (D22).
+pub fn for_jwt_routes(span: crate::diag::source::Span) -> OAuthInbound {
+    let mut o = stand_in(
+        OAuthProvider::Generic,
+        "",
+        &Node {
+            span,
+            value: crate::config::jsonc::Value::Object(Vec::new()),
+            env: None,
+        },
+    );
+    o.span = span;
+    o
+}

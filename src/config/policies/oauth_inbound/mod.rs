@@ -18,6 +18,7 @@ mod generic;
 mod id_jag;
 mod idp;
 mod local_idp;
+pub use local_idp::for_jwt_routes as local_idp_for_jwt_routes;
 mod providers;
 mod shapes;
 mod tuning;

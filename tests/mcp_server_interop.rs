@@ -1,0 +1,147 @@
+//! `mcpServerHandler` projects with real MCP clients from ../shared/interop (issue #14): the TS
+//! SDK client and the Python SDK client complete OAuth against an MCP server built from the
+//! project's own routes and call a tool whose route forwards to the mock's REST API — behind
+//! an MCP OAuth policy with dev-login, behind a JWT policy with tokens from the interop OpenID
+//! provider, and with `--local-idp` on the `mcp-server` template (Auth0, no network).
+//!
+//! Needs `MCPGW_INTEROP_DIR`; without it every test says `SKIP` and returns.
+
+mod common;
+
+use common::*;
+use mcpgw::gateway::{self, DevOptions, Served};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+async fn gateway_for(dir: &Path, local_idp: bool) -> gateway::Running {
+    let report = gateway::load_for(dir.to_path_buf(), local_idp)
+        .await
+        .unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir);
+    options.port = 0;
+    options.dev.local_idp = local_idp;
+    // the harness's browser approves the consent page itself
+    gateway::start(Served::new(report), &options).await.unwrap()
+}
+
+async fn run_client(mut cmd: Command) -> Vec<Value> {
+    tokio::task::spawn_blocking(move || client_steps_ok(&mut cmd))
+        .await
+        .unwrap()
+}
+
+/// A tool route of the to-do API: `urlForwardHandler` to the mock's `/api`.
+fn api_route(op: &str, mcp: Value, inbound: &[&str], extra: Value) -> Value {
+    let mut operation = json!({
+        "operationId": op,
+        "x-zuplo-route": {
+            "mcp": mcp,
+            "handler": {"export": "urlForwardHandler", "module": "$import(@zuplo/runtime)",
+                        "options": {"baseUrl": "$env(API_URL)"}},
+            "policies": {"inbound": inbound}
+        }
+    });
+    if let (Value::Object(o), Value::Object(e)) = (&mut operation, extra) {
+        o.extend(e);
+    }
+    operation
+}
+
+/// The to-do MCP server at `/mcp` (guarded by `mcp_inbound`) over three tool routes, a prompt
+/// and a resource (guarded by `tool_inbound`).
+fn write_todo_project(dir: &Path, api_url: &str, mcp_inbound: &[&str], tool_inbound: &[&str], policies: Value, runtime_ts: &str) {
+    let file = "./config/routes.oas.json";
+    let paths = json!({
+        "/mcp": {"post": {"operationId": "todo-mcp-server", "x-zuplo-route": {
+            "corsPolicy": "anything-goes",
+            "handler": {"export": "mcpServerHandler", "module": "$import(@zuplo/runtime)", "options": {
+                "name": "todo-mcp", "version": "1.0.0", "includeStructuredContent": true,
+                "operations": [{"file": file, "id": "list-todos"}, {"file": file, "id": "create-todo"},
+                               {"file": file, "id": "summary-prompt"}, {"file": file, "id": "readme"}]}},
+            "policies": {"inbound": mcp_inbound}}}},
+        "/todos": {
+            "get": api_route("list-todos", json!({"type": "tool", "name": "list_todos"}), tool_inbound, json!({
+                "summary": "List the to-dos",
+                "parameters": [{"name": "done", "in": "query", "schema": {"type": "boolean"}}]})),
+            "post": api_route("create-todo", json!({"type": "tool", "name": "add_todo"}), tool_inbound, json!({
+                "summary": "Add a to-do",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"title": {"type": "string"}}, "required": ["title"],
+                    "additionalProperties": false}}}}}))
+        },
+        "/prompts/summary": {"post": api_route("summary-prompt", json!({"type": "prompt", "name": "summarise"}), tool_inbound, json!({
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+                "properties": {"topic": {"type": "string"}}}}}}}))},
+        "/readme": {"get": api_route("readme", json!({"type": "resource", "uri": "todo://readme", "mimeType": "text/markdown"}), tool_inbound, json!({}))}
+    });
+    let files = [
+        ("zuplo.jsonc", r#"{"version": 1, "compatibilityDate": "2026-03-01"}"#.to_string()),
+        ("config/routes.oas.json", json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths}).to_string()),
+        ("config/policies.json", json!({"policies": policies}).to_string()),
+        ("modules/zuplo.runtime.ts", runtime_ts.to_string()),
+        (".env", format!("API_URL={api_url}\n")),
+    ];
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+}
+
+fn mock_api(mock: &mcpgw::mock::MockHandle) -> String {
+    format!("{}/api", mock.url.trim_end_matches("/mcp"))
+}
+
+fn dev_oauth_policy() -> Value {
+    json!({"name": "dev-oauth", "policyType": "mcp-oauth-inbound", "handler": {"export": "McpOAuthInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {
+        "oidc": {"issuer": "http://127.0.0.1:9000/__zuplo/dev-idp", "jwksUrl": "http://127.0.0.1:9000/__zuplo/dev-idp/jwks"},
+        "browserLogin": {"url": "http://127.0.0.1:9000/__zuplo/oauth/dev-login"}}}})
+}
+
+const MCP_GATEWAY_PLUGIN: &str = "import { McpGatewayPlugin } from \"@zuplo/runtime/mcp-gateway\";\nexport function runtimeInit(runtime) {\n  runtime.addPlugin(new McpGatewayPlugin());\n}\n";
+
+/// What the clients print for a tool call, as one string.
+fn call_text(steps: &[Value]) -> String {
+    step(steps, "call")["result"].to_string()
+}
+
+/// MCP OAuth policy (dev-login) on the MCP route: both SDK clients register, log in, list the
+/// generated tools and call one; the call reaches the mock's API through the tool route.
+#[tokio::test]
+async fn sdk_clients_complete_oauth_against_an_mcp_server_route() {
+    let Some(dir) = interop_dir("sdk_clients_complete_oauth_against_an_mcp_server_route") else {
+        return;
+    };
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let project = tempfile::tempdir().unwrap();
+    write_todo_project(project.path(), &mock_api(&mock), &["dev-oauth"], &[], json!([dev_oauth_policy()]), MCP_GATEWAY_PLUGIN);
+    let gw = gateway_for(project.path(), false).await;
+    let url = format!("http://{}/mcp", gw.addr);
+
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
+        "--list-tools", "--call", "add_todo", "--args", r#"{"body":{"title":"from the TS SDK"}}"#,
+        "--list-prompts", "--list-resources", "--read-resource", "todo://readme", "--timeout", "60",
+    ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
+    assert_eq!(step(&steps, "token")["token_type"], "Bearer");
+    let call = call_text(&steps);
+    assert!(call.contains("from the TS SDK"), "{call}");
+    assert!(!call.contains("\"isError\":true"), "{call}");
+    let all = serde_json::to_string(&steps).unwrap();
+    assert!(all.contains("summarise"), "the prompt is listed: {all}");
+    assert!(all.contains("A to-do list served by"), "the resource is read: {all}");
+
+    let mut cmd = Command::new(dir.join("venv/bin/python"));
+    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
+        "--list-tools", "--call", "list_todos", "--args", r#"{"queryParams":{}}"#, "--timeout", "60",
+    ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "token")["token_type"], "Bearer");
+    let call = call_text(&steps);
+    assert!(call.contains("from the TS SDK"), "the Python client sees the TS client's to-do: {call}");
+    gw.shutdown.cancel();
+}
