@@ -6,31 +6,15 @@
 //! revision's `resultType` / cache hints (D20, beyond 7.6.4), `ping`, the three lists and
 //! `resources/templates/list`. Calls are in `tools`, `prompts`, `resources`.
 
-use super::invoker::RouteInvoker;
+use super::context::Ctx;
 use super::rpc::{METHOD_NOT_FOUND, Request, RpcError};
 use super::transport::supported_versions;
 use crate::config::mcp_server::McpServer;
 use crate::mcp::era::{Era, SERVER_INFO_META_KEY, SESSION_VERSIONS};
-use axum::http::HeaderMap;
 use serde_json::{Map, Value, json};
 
 /// `initialize` answers this when the client's version is not one of 7.6.4's.
 pub const LATEST_SESSION_VERSION: &str = "2025-11-25";
-
-/// What a method may use besides its request.
-pub struct Ctx<'a> {
-    pub server: &'a McpServer,
-    /// The MCP request's headers after its route's inbound policies (§15.6 step 2).
-    pub headers: &'a HeaderMap,
-    pub invoker: &'a dyn RouteInvoker,
-    pub era: Era,
-}
-
-impl Ctx<'_> {
-    pub fn debug(&self) -> bool {
-        self.server.options.debug_mode
-    }
-}
 
 /// Answers one request: the result, or the JSON-RPC error.
 pub async fn answer(req: &Request, ctx: &Ctx<'_>) -> Result<Value, RpcError> {

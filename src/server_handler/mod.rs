@@ -9,6 +9,7 @@
 //!
 //! - `transport`: the POST checks in 7.6.4's order, and [`Answer`].
 //! - `rpc`: JSON-RPC messages and errors.
+//! - `context`: what every method of one request may use.
 //! - `methods`: which method answers what; `initialize`, `server/discover`, the lists.
 //! - `tools`, `prompts`, `resources`: the calls. `request` builds their inner requests,
 //!   `result` shapes tool results, `args` validates arguments, `graphql` holds the
@@ -16,6 +17,7 @@
 //! - `invoker`: [`RouteInvoker`], [`InnerRequest`], [`InnerResponse`], [`InvokeError`].
 
 pub mod args;
+pub mod context;
 pub mod graphql;
 pub mod invoker;
 pub mod methods;
@@ -62,7 +64,7 @@ pub async fn handle(
         Err(refused) => return refused,
     };
     let debug = server.options.debug_mode;
-    let ctx = methods::Ctx {
+    let ctx = context::Ctx {
         server,
         headers: incoming.headers,
         invoker,

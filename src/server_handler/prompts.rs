@@ -2,7 +2,7 @@
 //! route answers the messages).
 
 use super::args::{self, Refusal};
-use super::methods::Ctx;
+use super::context::Ctx;
 use super::request;
 use super::rpc::{INTERNAL_ERROR, Request, RpcError};
 use crate::config::mcp_server::McpServer;

@@ -1,7 +1,7 @@
 //! Resources (§15.9): `resources/list` and `resources/read` (GET by exact URI; the body is the
 //! content, whatever the status).
 
-use super::methods::Ctx;
+use super::context::Ctx;
 use super::request;
 use super::rpc::{INTERNAL_ERROR, Request, RpcError};
 use crate::config::mcp_server::McpServer;

@@ -2,7 +2,7 @@
 //! request, run the target route through the invoker, shape the result.
 
 use super::args::{self, Refusal};
-use super::methods::Ctx;
+use super::context::Ctx;
 use super::request;
 use super::result::{call_failed, tool_result};
 use super::rpc::{Request, RpcError};
