@@ -81,7 +81,7 @@ fn set_headers(name: &str, header: &str) -> Value {
     )
 }
 
-fn project(dir: &std::path::Path, api: SocketAddr) {
+fn project(dir: &std::path::Path, api: SocketAddr, mcp_inbound: &[&str]) {
     let mut paths = serde_json::Map::new();
     paths.insert(
         "/mcp".into(),
@@ -91,7 +91,7 @@ fn project(dir: &std::path::Path, api: SocketAddr) {
                 "corsPolicy": "none",
                 "handler": {"export": "mcpServerHandler", "module": "$import(@zuplo/runtime)",
                     "options": {"name": "Todo MCP", "version": "1.2.3"}},
-                "policies": {"inbound": ["mcp-hdr"]}
+                "policies": {"inbound": mcp_inbound}
             }
         }}),
     );
@@ -115,7 +115,11 @@ fn project(dir: &std::path::Path, api: SocketAddr) {
         Value::Object(paths),
         json!([
             set_headers("mcp-hdr", "x-mcp-route"),
-            set_headers("tool-hdr", "x-tool-route")
+            set_headers("tool-hdr", "x-tool-route"),
+            {"name": "only-get", "policyType": "mcp-capability-filter-inbound", "handler": {
+                "export": "McpCapabilityFilterInboundPolicy",
+                "module": "$import(@zuplo/runtime/mcp-gateway)",
+                "options": {"tools": ["getTodo"]}}}
         ]),
     );
 }
@@ -294,9 +298,14 @@ struct Gw {
 }
 
 async fn start() -> Gw {
+    start_with(&["mcp-hdr"]).await
+}
+
+/// [`start`] with these inbound policies on the MCP route.
+async fn start_with(mcp_inbound: &[&str]) -> Gw {
     let api = api().await;
     let dir = tempfile::tempdir().unwrap();
-    project(dir.path(), api);
+    project(dir.path(), api, mcp_inbound);
     let mut report = gateway::load(dir.path().to_path_buf()).await.unwrap();
     let errors: Vec<_> = report
         .diagnostics
@@ -839,5 +848,28 @@ async fn a_tool_that_calls_its_own_mcp_route_stops_at_the_nesting_limit() {
             ),
         "{innermost}"
     );
+    gw.running.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_capability_filter_on_the_mcp_route_filters_its_own_answers() {
+    let gw = start_with(&["only-get"]).await;
+    let tools = rpc(&gw.url, "tools/list", json!({})).await;
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["getTodo"]);
+    let blocked = call(&gw.url, "createTodo", json!({"body": {"title": "x"}})).await;
+    assert!(blocked.get("error").is_some(), "{blocked}");
+    let allowed = call(
+        &gw.url,
+        "getTodo",
+        json!({"pathParams": {"id": "1"}, "queryParams": {}, "headers": {}}),
+    )
+    .await;
+    assert_eq!(allowed["result"]["isError"], false, "{allowed}");
     gw.running.shutdown.cancel();
 }
