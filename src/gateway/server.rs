@@ -3,8 +3,7 @@
 //! Owns: the served snapshot ([`Served`]: report, route table, per-policy state) behind an
 //! atomic pointer so a reload swaps it without touching requests in flight, the request entry
 //! point (D10 refusal, registry, routing, then `gateway::route`: pipeline and handler), the
-//! access log line, binding and
-//! graceful shutdown. Watching files lives in `gateway::reload`.
+//! access log line, binding and graceful shutdown. Watching files lives in `gateway::reload`.
 
 use super::pipeline::Inbound;
 use super::proxy::UpstreamStatus;
