@@ -541,6 +541,7 @@ async fn a_tool_call_runs_the_tool_route_with_the_mcp_requests_headers() {
     )
     .header("authorization", "Bearer client-key")
     .header("mcp-protocol-version", "2025-11-25")
+    .header("accept-encoding", "gzip, br")
     .send()
     .await
     .unwrap();
@@ -574,6 +575,10 @@ async fn a_tool_call_runs_the_tool_route_with_the_mcp_requests_headers() {
         "the tool route's own pipeline ran"
     );
     assert!(h.get("content-type").is_none(), "no body, no content-type");
+    assert!(
+        h.get("accept-encoding").is_none(),
+        "the tool's answer is read as text"
+    );
 
     let created = call(&gw.url, "createTodo", json!({"body": {"title": "milk"}})).await;
     assert_eq!(created["result"]["isError"], false);

@@ -162,6 +162,9 @@ impl RouteInvoker for Invoker<'_> {
             }
             let mut headers = req.headers;
             proxy::strip_hop_by_hop(&mut headers);
+            // the answer is read here as text (as `Response.text()` decodes it in 7.6.4): the
+            // client's `Accept-Encoding` would get a compressed body nobody decodes
+            headers.remove(header::ACCEPT_ENCODING);
             // a fresh request: the MCP request's user stays with it (§15.6 step 7)
             let inbound = Inbound {
                 method: req.method,
