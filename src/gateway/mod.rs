@@ -5,6 +5,8 @@
 //! - `state`: `AppState` and `Served` (the snapshot swapped on reload), loading a project,
 //!   opening local state, and the narrow contexts handed to `authz` and `upstream`.
 //! - `reload`: watching the project files and swapping in a valid new config.
+//! - `route`: one route's pipeline then its handler; mcpServerHandler routes and the in-process
+//!   invoker of their tool calls.
 //! - `router`: matching a request to a route (multi-method keys, path parameters), 404/405.
 //! - `pipeline`: the inbound policy chain; each policy continues (maybe changing the request) or answers.
 //! - `proxy`: McpProxyHandler and URL forward/rewrite: streaming both ways, SSE untouched.
@@ -18,6 +20,7 @@ pub mod proxy;
 pub mod ratelimit;
 pub mod registry;
 pub mod reload;
+pub mod route;
 pub mod router;
 pub mod server;
 pub mod state;

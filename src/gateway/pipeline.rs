@@ -153,7 +153,7 @@ pub async fn run(
     req: &mut Inbound,
 ) -> Option<Response> {
     let project = &served.report.project;
-    if served.report.model.is_mcp_route(route)
+    if (served.report.model.is_mcp_route(route) || serves_mcp(served, route))
         && let Some(answer) = mcp_entry(state, served, route, req).await
     {
         return Some(answer);
@@ -215,6 +215,15 @@ pub async fn run(
         }
     }
     None
+}
+
+/// An `mcpServerHandler` route gets the entry checks of an MCP route (D27, D28) without being
+/// one in the sense of §2.2 (that needs an MCP OAuth or token-exchange policy).
+fn serves_mcp(served: &Served, route: usize) -> bool {
+    matches!(
+        served.report.model.handlers.get(route),
+        Some(Some(HandlerConfig::McpServer))
+    )
 }
 
 /// What an MCP route checks before anything reads the request: a browser `Origin` that is

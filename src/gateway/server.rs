@@ -2,11 +2,11 @@
 //!
 //! Owns: the served snapshot ([`Served`]: report, route table, per-policy state) behind an
 //! atomic pointer so a reload swaps it without touching requests in flight, the request entry
-//! point (D10 refusal, registry, routing, pipeline, proxy), the access log line, binding and
-//! graceful shutdown. Watching files lives in `gateway::reload`.
+//! point (D10 refusal, registry, routing, then `gateway::route`: pipeline and handler), the
+//! access log line, binding and graceful shutdown. Watching files lives in `gateway::reload`.
 
-use super::pipeline::{self, Inbound};
-use super::proxy::{self, UpstreamStatus};
+use super::pipeline::Inbound;
+use super::proxy::UpstreamStatus;
 use super::registry;
 use super::router::Match;
 use super::state::{AppState, Served};
@@ -205,7 +205,7 @@ async fn dispatch(
             None,
         ),
         Match::Found { route, params } => {
-            let mut inbound = Inbound {
+            let inbound = Inbound {
                 method: parts.method,
                 path,
                 query: parts.uri.query().map(str::to_string),
@@ -220,27 +220,9 @@ async fn dispatch(
                 response_filters: Vec::new(),
                 mcp: None,
             };
-            let answer = pipeline::run(state, served, route, &mut inbound).await;
-            let mcp = inbound.mcp.clone();
-            let with_mcp = |mut resp: Response| {
-                if let Some(m) = mcp {
-                    resp.extensions_mut().insert(m);
-                }
-                resp
-            };
-            if let Some(resp) = answer {
-                return (with_mcp(resp), Some(route));
-            }
-            let Some(Some(handler)) = served.report.model.handlers.get(route) else {
-                return (
-                    GatewayError::NoHandler
-                        .at(&inbound.path, &inbound.request_id)
-                        .into_response(),
-                    Some(route),
-                );
-            };
+            // the route's pipeline and handler (mcpServerHandler routes included)
             (
-                with_mcp(proxy::forward(state, served, handler, inbound).await),
+                super::route::answer(state, served, route, inbound, 0).await,
                 Some(route),
             )
         }

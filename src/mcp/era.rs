@@ -21,6 +21,8 @@ pub const SESSION_VERSIONS: [&str; 5] = [
 pub const PROTOCOL_VERSION_META_KEY: &str = "io.modelcontextprotocol/protocolVersion";
 /// `_meta` key of the client's capabilities on a 2026-07-28 request (required with the version).
 pub const CLIENT_CAPABILITIES_META_KEY: &str = "io.modelcontextprotocol/clientCapabilities";
+/// `_meta` key of a server's implementation info in a 2026-07-28 result (`server/discover`).
+pub const SERVER_INFO_META_KEY: &str = "io.modelcontextprotocol/serverInfo";
 
 /// The protocol-version header (both eras).
 pub const PROTOCOL_VERSION_HEADER: &str = "mcp-protocol-version";

@@ -6,6 +6,8 @@
 //!
 //! - [`encode_component`]: everything but ASCII letters, digits and `*-._` is escaped; a space
 //!   is `%20` (what `form_urlencoded::byte_serialize` writes, with `%20` for its `+`).
+//! - [`encode_uri_component`]: JavaScript's `encodeURIComponent` (also `!~'()` stay), for the
+//!   path arguments of `mcpServerHandler` tool calls (SPEC §15.6).
 //! - [`decode_component`]: WHATWG URL percent-decode, then UTF-8 with replacement. A `%` not
 //!   followed by two hex digits stays as it is; a malformed UTF-8 sequence becomes U+FFFD.
 //!   Never fails: used where a request is matched, not judged.
@@ -28,6 +30,21 @@ const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
 /// A path component, percent-encoded (a space is `%20`, a `+` is `%2B`, a `/` is `%2F`).
 pub fn encode_component(s: &str) -> String {
     utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// The bytes JavaScript's `encodeURIComponent` escapes: all but ASCII letters, digits and
+/// `-_.!~*'()`.
+const URI_COMPONENT: &AsciiSet = &COMPONENT
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// A value as JavaScript's `encodeURIComponent` writes it: what `mcpServerHandler` puts in a
+/// tool route's path (SPEC §15.6 step 3), so the route sees the path 7.6.4 would send.
+pub fn encode_uri_component(s: &str) -> String {
+    utf8_percent_encode(s, URI_COMPONENT).to_string()
 }
 
 /// A percent-encoded path component, decoded leniently (WHATWG URL): bad escapes are kept as
@@ -71,6 +88,14 @@ mod tests {
             assert_eq!(encode_component(&s), before, "{s:?}");
             assert_eq!(decode_component_strict(&encode_component(&s)), Some(s));
         }
+    }
+
+    #[test]
+    fn uri_component_is_javascripts() {
+        assert_eq!(
+            encode_uri_component("a b/c?d&e=f!~*'()-_.é"),
+            "a%20b%2Fc%3Fd%26e%3Df!~*'()-_.%C3%A9"
+        );
     }
 
     #[test]

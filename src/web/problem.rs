@@ -243,6 +243,12 @@ pub enum GatewayError {
         "Requests from the origin {0} are not allowed here: only the gateway's own origin and the origins allowed for the route (mcpgw dev --allow-origin, the route's corsPolicy) may call it."
     )]
     OriginNotAllowed(String),
+    /// An `mcpServerHandler` route without a registered MCP server in the model (501): the
+    /// registration of §15.3 has not run for it.
+    #[error(
+        "mcpgw dev has no MCP server model for the mcpServerHandler route {0} (registration of its tools, prompts and resources is not available)."
+    )]
+    McpServerNotBuilt(String),
 }
 
 fn more_than_five(n: usize) -> String {
@@ -268,7 +274,7 @@ impl GatewayError {
             E::InsufficientScope { .. } | E::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
             E::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             E::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            E::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            E::NotImplemented(_) | E::McpServerNotBuilt(_) => StatusCode::NOT_IMPLEMENTED,
             E::NoHandler
             | E::BadRewriteTarget(_)
             | E::TokenExchangeWithoutUser

@@ -1,0 +1,214 @@
+//! Running one route of the served project: its inbound pipeline, then its handler (SPEC §7.1,
+//! §15).
+//!
+//! Owns: which handler answers (the proxy for `McpProxyHandler`, `urlForwardHandler` and
+//! `urlRewriteHandler`; the route's MCP server for `mcpServerHandler`), and the in-process
+//! [`RouteInvoker`] through which an MCP server's tools, prompts and resources call their
+//! target routes (§15.6, D20): a fresh request (headers from the call, no `request.user`)
+//! through the target route's whole pipeline and handler, nested at most [`MAX_NESTING`] deep,
+//! its answer read whole up to [`INNER_BODY_LIMIT`].
+
+use super::filter;
+use super::pipeline::{self, DEFAULT_BODY_LIMIT, Inbound};
+use super::proxy;
+use super::state::{AppState, Served};
+use crate::config::policies::handlers::HandlerConfig;
+use crate::mcp::era::Era;
+use crate::server_handler::{self, InnerRequest, InnerResponse, InvokeError, RouteInvoker};
+use crate::web::problem::GatewayError;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::future::BoxFuture;
+use std::net::IpAddr;
+
+/// How many tool calls may nest (a tool whose route is itself an MCP server route): deeper
+/// calls end as an error result, so a route that reaches itself cannot loop forever.
+pub const MAX_NESTING: usize = 4;
+
+/// The largest answer of a target route that a tool, prompt or resource reads.
+pub const INNER_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The route's pipeline, then its handler. `depth` counts the in-process invocations that led
+/// here (0 for a request from the network).
+pub async fn answer(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    mut inbound: Inbound,
+    depth: usize,
+) -> Response {
+    let answered = pipeline::run(state, served, route, &mut inbound).await;
+    let mcp = inbound.mcp.clone();
+    let mut resp = match answered {
+        Some(resp) => resp,
+        None => match served.report.model.handlers.get(route) {
+            Some(Some(HandlerConfig::McpServer)) => {
+                serve_mcp(state, served, route, inbound, depth).await
+            }
+            Some(Some(handler)) => proxy::forward(state, served, handler, inbound).await,
+            _ => GatewayError::NoHandler
+                .at(&inbound.path, &inbound.request_id)
+                .into_response(),
+        },
+    };
+    if let Some(m) = mcp {
+        resp.extensions_mut().insert(m);
+    }
+    resp
+}
+
+/// An `mcpServerHandler` route after its policies: the POST answered by `server_handler`, its
+/// list results filtered by the route's capability filters as a proxied answer would be.
+async fn serve_mcp(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    mut inbound: Inbound,
+    depth: usize,
+) -> Response {
+    let (path, request_id) = (inbound.path.clone(), inbound.request_id.clone());
+    let fail = |e: GatewayError| e.at(&path, &request_id).into_response();
+    if inbound.method != Method::POST {
+        // the route is POST only (rule 78); no SSE streams (§15.11, §3.17)
+        return fail(GatewayError::SseGetNotSupported);
+    }
+    let route_path = served.report.project.routes[route].path.value.as_str();
+    let Some(server) = served.report.model.mcp_server(route) else {
+        return fail(GatewayError::McpServerNotBuilt(route_path.to_string()));
+    };
+    // the MCP route's entry checks read the body once (D27); this is that reading
+    let body = match inbound.buffered.take() {
+        Some(b) => b,
+        None => {
+            let body = std::mem::replace(&mut inbound.body, Body::empty());
+            match axum::body::to_bytes(body, DEFAULT_BODY_LIMIT).await {
+                Ok(b) => b,
+                Err(_) => {
+                    return fail(GatewayError::BodyTooLarge {
+                        limit: DEFAULT_BODY_LIMIT as u64,
+                    });
+                }
+            }
+        }
+    };
+    let era = inbound
+        .mcp
+        .as_ref()
+        .and_then(|m| m.era)
+        .unwrap_or(Era::Session);
+    let invoker = Invoker {
+        state,
+        served,
+        depth,
+        client_ip: inbound.client_ip,
+        request_id: request_id.clone(),
+    };
+    let incoming = server_handler::Incoming {
+        route_path,
+        headers: &inbound.headers,
+        body: &body,
+        era,
+        request_id: &request_id,
+    };
+    let answer = server_handler::handle(server, incoming, &invoker).await;
+    let status = answer.status;
+    let mut bytes = answer.bytes();
+    let json = answer.body.is_some();
+    for (f, caller, plan) in &inbound.response_filters {
+        if let Some(filtered) = filter::filter_response(f, plan, caller, "application/json", &bytes)
+        {
+            bytes = filtered;
+        }
+    }
+    if !json {
+        return status.into_response();
+    }
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Calls target routes in process for one MCP request.
+struct Invoker<'a> {
+    state: &'a AppState,
+    served: &'a Served,
+    /// Invocations that led to the MCP request this invoker serves.
+    depth: usize,
+    client_ip: Option<IpAddr>,
+    request_id: String,
+}
+
+impl RouteInvoker for Invoker<'_> {
+    fn invoke(
+        &self,
+        route: usize,
+        req: InnerRequest,
+    ) -> BoxFuture<'_, Result<InnerResponse, InvokeError>> {
+        Box::pin(async move {
+            if self.depth >= MAX_NESTING {
+                return Err(InvokeError::TooDeep { max: MAX_NESTING });
+            }
+            if route >= self.served.report.project.routes.len() {
+                return Err(InvokeError::BadRequest(format!(
+                    "route {route} does not exist"
+                )));
+            }
+            let mut headers = req.headers;
+            proxy::strip_hop_by_hop(&mut headers);
+            // the answer is read here as text (as `Response.text()` decodes it in 7.6.4): the
+            // client's `Accept-Encoding` would get a compressed body nobody decodes
+            headers.remove(header::ACCEPT_ENCODING);
+            // a fresh request: the MCP request's user stays with it (§15.6 step 7)
+            let inbound = Inbound {
+                method: req.method,
+                path: req.path,
+                query: req.query,
+                headers,
+                body: Body::empty(),
+                buffered: Some(req.body),
+                client_ip: self.client_ip,
+                user: None,
+                upstream: None,
+                params: req.params,
+                request_id: self.request_id.clone(),
+                response_filters: Vec::new(),
+                mcp: None,
+            };
+            let resp = answer(self.state, self.served, route, inbound, self.depth + 1).await;
+            let (parts, body) = resp.into_parts();
+            let body = read_bounded(body).await?;
+            Ok(InnerResponse {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            })
+        })
+    }
+}
+
+/// A route's answer, whole: a body over [`INNER_BODY_LIMIT`] or one that breaks off (the
+/// proxy ends a stalled upstream body with an error) is an error, never a shorter text.
+async fn read_bounded(body: Body) -> Result<Bytes, InvokeError> {
+    axum::body::to_bytes(body, INNER_BODY_LIMIT)
+        .await
+        .map_err(|e| {
+            let inner = e.into_inner();
+            if inner
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                InvokeError::TooLarge {
+                    limit: INNER_BODY_LIMIT,
+                }
+            } else {
+                InvokeError::Unreadable(inner.to_string())
+            }
+        })
+}
