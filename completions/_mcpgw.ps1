@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a project from a template')
             [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'Drive and inspect the MCP OAuth flow')
             [CompletionResult]::new('upstream', 'upstream', [CompletionResultType]::ParameterValue, 'Inspect and emulate upstream MCP servers')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint a token from mcpgw''s local issuer for a route''s JWT policy (for dev --local-idp)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -185,6 +186,19 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
         'mcpgw;upstream;help;help' {
             break
         }
+        'mcpgw;token' {
+            [CompletionResult]::new('--route', '--route', [CompletionResultType]::ParameterName, 'The route whose JWT policy the token is for (its path, e.g. /v1/todos)')
+            [CompletionResult]::new('--policy', '--policy', [CompletionResultType]::ParameterName, 'The JWT policy, when the route has several')
+            [CompletionResult]::new('--sub', '--sub', [CompletionResultType]::ParameterName, 'The token''s subject (`sub`; PropelAuth''s `user_id` too)')
+            [CompletionResult]::new('--claim', '--claim', [CompletionResultType]::ParameterName, 'An extra claim (repeatable); VALUE is JSON when it parses, else a string')
+            [CompletionResult]::new('--ttl', '--ttl', [CompletionResultType]::ParameterName, 'Lifetime in seconds')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where local-idp.key lives (default: <DIR>/.mcpgw, as mcpgw dev)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print {token, iss, aud, exp, policy} as JSON instead of the bare token')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'mcpgw;completions' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -197,6 +211,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create a project from a template')
             [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'Drive and inspect the MCP OAuth flow')
             [CompletionResult]::new('upstream', 'upstream', [CompletionResultType]::ParameterValue, 'Inspect and emulate upstream MCP servers')
+            [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint a token from mcpgw''s local issuer for a route''s JWT policy (for dev --local-idp)')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -226,6 +241,9 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             break
         }
         'mcpgw;help;upstream;mock' {
+            break
+        }
+        'mcpgw;help;token' {
             break
         }
         'mcpgw;help;completions' {

@@ -31,6 +31,9 @@ _mcpgw() {
             mcpgw,oauth)
                 cmd="mcpgw__subcmd__oauth"
                 ;;
+            mcpgw,token)
+                cmd="mcpgw__subcmd__token"
+                ;;
             mcpgw,upstream)
                 cmd="mcpgw__subcmd__upstream"
                 ;;
@@ -51,6 +54,9 @@ _mcpgw() {
                 ;;
             mcpgw__subcmd__help,oauth)
                 cmd="mcpgw__subcmd__help__subcmd__oauth"
+                ;;
+            mcpgw__subcmd__help,token)
+                cmd="mcpgw__subcmd__help__subcmd__token"
                 ;;
             mcpgw__subcmd__help,upstream)
                 cmd="mcpgw__subcmd__help__subcmd__upstream"
@@ -104,7 +110,7 @@ _mcpgw() {
 
     case "${cmd}" in
         mcpgw)
-            opts="-h -V --color --help --version dev validate init oauth upstream completions help"
+            opts="-h -V --color --help --version dev validate init oauth upstream token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,7 +216,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__help)
-            opts="dev validate init oauth upstream completions help"
+            opts="dev validate init oauth upstream token completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -296,6 +302,20 @@ _mcpgw() {
         mcpgw__subcmd__help__subcmd__oauth__subcmd__walk)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__help__subcmd__token)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -502,6 +522,48 @@ _mcpgw() {
                     ;;
                 --protocol)
                     COMPREPLY=($(compgen -W "auto 2026-07-28 2025-11-25" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__token)
+            opts="-h --route --policy --sub --claim --ttl --state-dir --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --route)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --policy)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sub)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --claim)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ttl)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --color)

@@ -34,6 +34,7 @@ complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "validate" -d 'Check a p
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "init" -d 'Create a project from a template'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "token" -d 'Mint a token from mcpgw\'s local issuer for a route\'s JWT policy (for dev --local-idp)'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l port -d 'Port to listen on' -r
@@ -164,17 +165,29 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_su
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand upstream; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l route -d 'The route whose JWT policy the token is for (its path, e.g. /v1/todos)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l policy -d 'The JWT policy, when the route has several' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l sub -d 'The token\'s subject (`sub`; PropelAuth\'s `user_id` too)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l claim -d 'An extra claim (repeatable); VALUE is JSON when it parses, else a string' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l ttl -d 'Lifetime in seconds' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l state-dir -d 'Where local-idp.key lives (default: <DIR>/.mcpgw, as mcpgw dev)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l json -d 'Print {token, iss, aud, exp, policy} as JSON instead of the bare token'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand completions" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "dev" -d 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "validate" -d 'Check a project the way the gateway would at boot, plus what would fail later'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "init" -d 'Create a project from a template'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "dev" -d 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "validate" -d 'Check a project the way the gateway would at boot, plus what would fail later'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "init" -d 'Create a project from a template'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "token" -d 'Mint a token from mcpgw\'s local issuer for a route\'s JWT policy (for dev --local-idp)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from oauth" -f -a "walk" -d 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from upstream" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from upstream" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'

@@ -7,6 +7,7 @@ mod dev;
 mod init;
 mod mock;
 mod probe;
+mod token;
 mod validate;
 mod walk;
 
@@ -82,6 +83,13 @@ pub enum Command {
     /// Inspect and emulate upstream MCP servers
     #[command(subcommand)]
     Upstream(UpstreamCommand),
+
+    /// Mint a token from mcpgw's local issuer for a route's JWT policy (for dev --local-idp)
+    #[command(
+        long_about = "Mint a token signed by mcpgw's local issuer (an RS256 key in <state>/local-idp.key, created on first use) with the iss and aud the route's JWT policy expects. `mcpgw dev --local-idp` accepts it on that route; without the flag it is refused like any other token (401 Invalid token). Prints only the token, so it can be used in scripts.",
+        after_help = "Examples:\n  mcpgw token --route /v1/todos --sub alice\n  curl -H \"Authorization: Bearer $(mcpgw token --route /v1/todos --sub alice)\" http://127.0.0.1:9000/v1/todos\n  mcpgw token --route /mcp --policy auth0 --sub bob --claim email=bob@example.com --ttl 600\n  mcpgw token --route /v1/admin --sub carol --claim 'app_metadata={\"user_role\":\"admin\"}' --json"
+    )]
+    Token(token::TokenArgs),
 
     /// Print a shell completion script
     #[command(
@@ -276,6 +284,7 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Validate(args) => validate::run(args, color),
         Command::Init(args) => init::run(args, color),
         Command::Completions(args) => completions::run(args),
+        Command::Token(args) => token::run(args),
         Command::Dev(args) => dev::run(args, color),
         Command::Oauth(OauthCommand::Walk(args)) => walk::run(args, color),
         Command::Upstream(UpstreamCommand::Probe(args)) => probe::run(args),

@@ -1,7 +1,7 @@
 //! `modules/zuplo.runtime.ts` read as text (SPEC §1.6, D11).
 //!
-//! Owns: finding `new McpGatewayPlugin(...)` outside comments and reading a literal options
-//! object (`basePath`, `registry`). It runs no TypeScript; options that are not a literal are
+//! Owns: finding `new McpGatewayPlugin(...)` and `new OAuthProtectedResourcePlugin(...)`
+//! (SPEC §16.4) outside comments and reading their literal options objects. It runs no TypeScript; options that are not a literal are
 //! reported and the defaults assumed. Validating the option values is rule 13, in `validate`.
 
 use super::jsonc::{self, Node};
@@ -20,6 +20,46 @@ pub struct PluginInfo {
     pub registered_at: Option<Span>,
     /// The literal options object, when one was given.
     pub options: Option<Node>,
+    /// `new OAuthProtectedResourcePlugin(...)` (SPEC §16.4), when registered.
+    pub protected_resource: Option<ProtectedResourcePlugin>,
+}
+
+/// What `OAuthProtectedResourcePlugin` publishes at `/.well-known/oauth-protected-resource/*`.
+#[derive(Debug, Clone)]
+pub struct ProtectedResourcePlugin {
+    /// Where `new OAuthProtectedResourcePlugin(` was found.
+    pub registered_at: Span,
+    /// `authorizationServers` as given (published as is), when the options are a literal.
+    pub authorization_servers: Option<Node>,
+    /// `resourceName` as given.
+    pub resource_name: Option<Node>,
+    /// The options could not be read as a literal (D11: without Node they stay unknown).
+    pub not_literal: bool,
+}
+
+impl ProtectedResourcePlugin {
+    fn from_call(call: NewCall) -> Self {
+        let get = |k: &str| call.options.as_ref().and_then(|o| o.get(k)).cloned();
+        ProtectedResourcePlugin {
+            registered_at: call.at,
+            authorization_servers: get("authorizationServers"),
+            resource_name: get("resourceName"),
+            not_literal: call.not_literal,
+        }
+    }
+
+    /// The PRM document for `resource` (§16.4): the two options as given, nothing else.
+    pub fn document(&self, resource: &str) -> serde_json::Value {
+        let mut doc = serde_json::Map::new();
+        doc.insert("resource".into(), resource.into());
+        if let Some(a) = &self.authorization_servers {
+            doc.insert("authorization_servers".into(), a.to_json());
+        }
+        if let Some(n) = &self.resource_name {
+            doc.insert("resource_name".into(), n.to_json());
+        }
+        serde_json::Value::Object(doc)
+    }
 }
 
 impl PluginInfo {
@@ -90,18 +130,46 @@ pub fn route_prefix_problem(s: &str) -> Option<&'static str> {
     None
 }
 
-/// Finds the plugin registration in the text of `modules/zuplo.runtime.ts`.
+/// Finds the plugin registrations in the text of `modules/zuplo.runtime.ts`.
 pub fn read(file: FileId, text: &str, findings: &mut Findings) -> PluginInfo {
     let mut info = PluginInfo {
         file: Some(file),
         ..Default::default()
     };
     let code = blank_comments(text);
-    let needle = "McpGatewayPlugin";
+    if let Some(call) = find_new(file, &code, text, "McpGatewayPlugin", findings) {
+        info.registered_at = Some(call.at);
+        info.options = call.options;
+    }
+    if let Some(call) = find_new(file, &code, text, "OAuthProtectedResourcePlugin", findings) {
+        info.protected_resource = Some(ProtectedResourcePlugin::from_call(call));
+    }
+    info
+}
+
+/// A `new <Class>(...)` call found in the code.
+struct NewCall {
+    /// From `new` to the end of the class name.
+    at: Span,
+    /// The literal options object, when the argument is one.
+    options: Option<Node>,
+    /// The arguments could not be read as a literal (a note was pushed).
+    not_literal: bool,
+}
+
+/// The first `new <class>(` outside comments, with its literal options object when there is
+/// one; arguments that are not a literal are noted (rule 111) and read as absent.
+fn find_new(
+    file: FileId,
+    code: &str,
+    text: &str,
+    class: &str,
+    findings: &mut Findings,
+) -> Option<NewCall> {
     let mut from = 0;
-    while let Some(i) = code[from..].find(needle) {
+    while let Some(i) = code[from..].find(class) {
         let at = from + i;
-        from = at + needle.len();
+        from = at + class.len();
         let before = code[..at].trim_end();
         if !before.ends_with("new") {
             continue;
@@ -112,41 +180,56 @@ pub fn read(file: FileId, text: &str, findings: &mut Findings) -> PluginInfo {
             continue;
         }
         let new_at = before.len() - 3;
-        info.registered_at = Some(Span::new(file, new_at, from));
-        let Some(close) = matching_paren(&code, open) else {
+        let mut call = NewCall {
+            at: Span::new(file, new_at, from),
+            options: None,
+            not_literal: false,
+        };
+        let Some(close) = matching_paren(code, open) else {
             findings.push(
                 &rules::PLUGIN_OPTIONS_NOT_LITERAL,
-                Span::new(file, new_at, from),
-                "the arguments of new McpGatewayPlugin( have no closing parenthesis; assuming the defaults",
+                call.at,
+                format!("the arguments of new {class}( have no closing parenthesis; assuming the defaults"),
             );
-            break;
+            call.not_literal = true;
+            return Some(call);
         };
         let inner = &text[open + 1..close];
         let trimmed = inner.trim();
         if trimmed.is_empty() {
-            break;
+            return Some(call);
         }
         let lead = inner.len() - inner.trim_start().len();
         let start = open + 1 + lead;
+        let span = Span::new(file, start, start + trimmed.len());
         if trimmed.starts_with('{') && trimmed.ends_with('}') {
             match jsonc::parse_js_literal(file, trimmed, start) {
-                Ok(node) => info.options = node,
-                Err(_) => findings.push(
-                    &rules::PLUGIN_OPTIONS_NOT_LITERAL,
-                    Span::new(file, start, start + trimmed.len()),
-                    "McpGatewayPlugin options could not be read as a literal object; assuming the defaults",
-                ),
+                Ok(node) => call.options = node,
+                Err(_) => {
+                    call.not_literal = true;
+                    findings.push(
+                        &rules::PLUGIN_OPTIONS_NOT_LITERAL,
+                        span,
+                        format!("{class} options could not be read as a literal object; assuming the defaults"),
+                    )
+                }
             }
         } else {
+            call.not_literal = true;
+            let defaults = if class == "McpGatewayPlugin" {
+                "assuming the defaults (basePath /__zuplo)"
+            } else {
+                "its values are not checked"
+            };
             findings.push(
                 &rules::PLUGIN_OPTIONS_NOT_LITERAL,
-                Span::new(file, start, start + trimmed.len()),
-                "McpGatewayPlugin options are not a literal object; assuming the defaults (basePath /__zuplo)",
+                span,
+                format!("{class} options are not a literal object; {defaults}"),
             );
         }
-        break;
+        return Some(call);
     }
-    info
+    None
 }
 
 /// The text with `//` and `/* */` comments replaced by spaces, so offsets stay the same.
@@ -270,6 +353,23 @@ mod tests {
         assert!(info.is_registered());
         assert_eq!(f.items[0].rule.code, "MCP111");
         assert_eq!(info.base_path().0, DEFAULT_BASE_PATH);
+    }
+
+    #[test]
+    fn finds_the_protected_resource_plugin() {
+        let (info, f) = read_text(
+            "runtime.addPlugin(new OAuthProtectedResourcePlugin({ authorizationServers: ['https://t.auth0.com/'], resourceName: 'My MCP' }));",
+        );
+        assert!(f.is_empty());
+        assert!(!info.is_registered());
+        let prm = info.protected_resource.expect("registered");
+        assert_eq!(
+            prm.document("http://localhost:9000/mcp"),
+            serde_json::json!({"resource": "http://localhost:9000/mcp", "authorization_servers": ["https://t.auth0.com/"], "resource_name": "My MCP"})
+        );
+        let (info, f) = read_text("runtime.addPlugin(new OAuthProtectedResourcePlugin(opts));");
+        assert!(info.protected_resource.expect("registered").not_literal);
+        assert_eq!(f.items[0].rule.code, "MCP111");
     }
 
     #[test]

@@ -13,8 +13,11 @@
 //! - `filter`: the capability filter (SPEC §7.2) on requests and on list responses.
 //! - `ratelimit`: sliding-window counters for `rate-limit-inbound`.
 //! - `registry`: the MCP server registry (SPEC §3.16).
+//! - `jwt`: the JWT policy step, `OAuthProtectedResourcePlugin`'s documents and the local
+//!   issuer's JWKS (SPEC §16.2-§16.4, §16.13).
 
 pub mod filter;
+pub mod jwt;
 pub mod pipeline;
 pub mod proxy;
 pub mod ratelimit;

@@ -122,9 +122,6 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
                 Some("mcpgw dev cannot run rateLimitBy function (TypeScript)".to_string())
             }
-            PolicyConfig::Jwt(_) => {
-                Some("the JWT policy family is not supported yet by mcpgw dev".to_string())
-            }
             PolicyConfig::Other => Some(format!(
                 "mcpgw dev does not implement policy type {}",
                 decl.policy_type.value
@@ -181,6 +178,18 @@ pub async fn run(
                         // the gateway's token stops here (no token passthrough)
                         req.headers.remove(header::AUTHORIZATION);
                         req.user = Some(user);
+                        None
+                    }
+                    Err(problem) => Some(req.problem(problem)),
+                }
+            }
+            PolicyConfig::Jwt(j) => {
+                // the token stays in Authorization, as Zuplo's JWT policies leave it (§16.2)
+                match super::jwt::check(state, served, route, j, &req.headers, &req.path).await {
+                    Ok(user) => {
+                        if user.is_some() {
+                            req.user = user;
+                        }
                         None
                     }
                     Err(problem) => Some(req.problem(problem)),

@@ -149,6 +149,9 @@ async fn dispatch(
     }
 
     let (parts, body) = req.into_parts();
+    if let Some(resp) = super::jwt::well_known(state, served, &parts, &request_id) {
+        return (resp, None);
+    }
     if let Some(resp) =
         crate::upstream::connect::handle(&state.upstream_env(served), &parts, &request_id).await
     {
@@ -344,6 +347,9 @@ pub async fn start_with_state(
         allowed_origins: options.allow_origins.clone(),
     };
     let mut app_state = AppState::new(served, origin, opened.store, opened.secret);
+    if options.dev.local_idp {
+        app_state.jwt.local = Some(super::jwt::local_issuer(&opened.dir).await?);
+    }
     app_state.dev = options.dev.clone();
     app_state.upstream_timeout_secs = options.upstream_timeout_secs;
     app_state.upstream_idle_timeout_secs = options.upstream_idle_timeout_secs;

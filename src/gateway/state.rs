@@ -97,6 +97,9 @@ pub struct AppState {
     pub upstream_timeout_secs: u64,
     /// How long a streamed upstream body (JSON or SSE) may send nothing before it is ended.
     pub upstream_idle_timeout_secs: u64,
+    /// The JWT policies' key sets (per URL, kept across reloads) and, under `--local-idp`,
+    /// mcpgw's local issuer (§16.2, §16.13).
+    pub jwt: crate::policies::jwt::JwtRuntime,
 }
 
 /// The default of [`AppState::upstream_idle_timeout_secs`] (`--upstream-idle-timeout`).
@@ -151,6 +154,7 @@ impl AppState {
             upstream_idle_timeout_secs: DEFAULT_UPSTREAM_IDLE_TIMEOUT_SECS,
             upstreams,
             origin,
+            jwt: Default::default(),
         }
     }
 }

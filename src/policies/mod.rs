@@ -4,3 +4,11 @@
 //! decision out: continue (maybe with `request.user` or changed headers) or answer. The JWT
 //! family with its JWKS cache and mcpgw's local issuer (`--local-idp`, `mcpgw token`) live
 //! here. It does not know routes, the pipeline's order or the gateway's state.
+//!
+//! - `jwt`: the JWT family's checks and 401 answers (§16.2, §16.3).
+//! - `jwks`: remote key sets, cached per URL.
+//! - `local_issuer`: mcpgw's own RS256 issuer for `--local-idp` and `mcpgw token` (§16.13).
+
+pub mod jwks;
+pub mod jwt;
+pub mod local_issuer;

@@ -213,14 +213,23 @@ fn read_key_file(path: &Path) -> Result<GatewaySecret, StoreError> {
 /// Writes `bytes` to `path` with mode 0600 unless the file exists. `Ok(false)` when another
 /// process got there first.
 fn create_key_file(path: &Path, bytes: &[u8; 32]) -> Result<bool, StoreError> {
+    create_private_file(path, bytes)
+}
+
+/// [`create_key_file`] for any private file of the state folder (the local issuer's key too):
+/// mode 0600, written under a temporary name and hard-linked into place.
+pub(super) fn create_private_file(path: &Path, bytes: &[u8]) -> Result<bool, StoreError> {
     let io = |action, source| StoreError::Io {
         path: path.to_path_buf(),
         action,
         source,
     };
     let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or(KEY_FILE_NAME.into(), |n| n.to_string_lossy());
     let tmp = dir.join(format!(
-        ".{KEY_FILE_NAME}.{}.{}.tmp",
+        ".{name}.{}.{}.tmp",
         std::process::id(),
         crate::crypto::new_id()
     ));

@@ -24,6 +24,7 @@
 //! * [`keyfile`]: the gateway secret and the state folder.
 
 pub mod keyfile;
+pub mod local_idp_key;
 mod records;
 pub mod sqlite;
 pub mod ttl;

@@ -6,6 +6,7 @@
 //! never prints; `validate::render` turns a report into text.
 
 pub mod baseline;
+mod jwt_rules;
 mod policy_rules;
 mod project_rules;
 pub mod render;
@@ -67,6 +68,7 @@ pub fn validate_project(project: Project, mut findings: Findings, options: &Opti
 
     route_rules::check(&project, &model, &mut findings);
     policy_rules::check(&project, &model, &mut findings);
+    jwt_rules::check(&project, &model, &mut findings);
     schema::check(&project, &mut findings);
     if let Some(rev) = &options.baseline {
         baseline::check(&project, &model, rev, &mut findings);

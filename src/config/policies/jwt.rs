@@ -469,6 +469,21 @@ fn required_claims(r: &mut ObjReader<'_, '_>) -> Option<Vec<RequiredClaim>> {
     )
 }
 
+/// The PRM path of a route (§16.2): `/.well-known/oauth-protected-resource<route path>`.
+pub fn prm_path(route_path: &str) -> String {
+    format!("/.well-known/oauth-protected-resource{route_path}")
+}
+
+/// Whether the missing-header 401 of a JWT policy on `route_path` can point at a PRM document
+/// (§16.2 [rt]): an `OAuthProtectedResourcePlugin` or the MCP gateway's plugin is registered,
+/// or a project route has the route's PRM path.
+pub fn prm_route_exists(project: &crate::config::project::Project, route_path: &str) -> bool {
+    let wanted = prm_path(route_path);
+    project.plugin.protected_resource.is_some()
+        || project.plugin.is_registered()
+        || project.routes.iter().any(|r| r.path.value == wanted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
