@@ -3,7 +3,7 @@
 //! Owns: [`Model`] (typed policies and handlers, index-aligned with the project's declarations)
 //! and what an MCP route is (§2.2). No cross-route rules: those are `validate`'s.
 
-use crate::config::mcp_server::McpServer;
+use crate::config::mcp_server::{self, McpServer};
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::{self, PolicyConfig, PolicyContext, PolicyKind};
 use crate::config::project::{self, Project, Route};
@@ -57,11 +57,12 @@ impl Model {
             .filter(|(_, r)| is_mcp_route(project, r))
             .map(|(i, _)| i)
             .collect();
+        let mcp_servers = mcp_server::register(project, &handlers, findings);
         Model {
             policies,
             handlers,
             mcp_routes,
-            mcp_servers: Vec::new(),
+            mcp_servers,
         }
     }
 }
