@@ -10,7 +10,9 @@ use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mcp_server").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/mcp_server")
+        .join(name)
 }
 
 /// The lists a client would see, as 7.6.4 shapes their entries (§15.5, §15.8, §15.9).
@@ -69,7 +71,10 @@ fn lists(server: &McpServer) -> Value {
 fn targets(server: &McpServer) -> Vec<String> {
     let tools = server.tools.iter().map(|t| {
         let how = match &t.kind {
-            ToolKind::Operation { content_type, channels } => format!(
+            ToolKind::Operation {
+                content_type,
+                channels,
+            } => format!(
                 "{} flat={} body={}",
                 content_type.as_deref().unwrap_or("-"),
                 channels.flat,
@@ -77,16 +82,21 @@ fn targets(server: &McpServer) -> Vec<String> {
             ),
             other => format!("{other:?}"),
         };
-        format!("tool {} -> {} {} ({how})", t.name, t.target.method, t.target.path)
+        format!(
+            "tool {} -> {} {} ({how})",
+            t.name, t.target.method, t.target.path
+        )
     });
     let prompts = server
         .prompts
         .iter()
         .map(|p| format!("prompt {} -> {} {}", p.name, p.target.method, p.target.path));
-    let resources = server
-        .resources
-        .iter()
-        .map(|r| format!("resource {} -> {} {}", r.name, r.target.method, r.target.path));
+    let resources = server.resources.iter().map(|r| {
+        format!(
+            "resource {} -> {} {}",
+            r.name, r.target.method, r.target.path
+        )
+    });
     tools.chain(prompts).chain(resources).collect()
 }
 
@@ -98,7 +108,10 @@ fn todo_project_registers_the_golden_lists() {
         .iter()
         .map(|d| format!("{} {}", d.rule.code, d.message))
         .collect();
-    assert!(rendered.is_empty(), "the example must validate clean: {rendered:#?}");
+    assert!(
+        rendered.is_empty(),
+        "the example must validate clean: {rendered:#?}"
+    );
     assert_eq!(report.model.mcp_servers.len(), 1);
     let server = &report.model.mcp_servers[0];
     assert_eq!(report.project.routes[server.route].path.value, "/mcp");

@@ -16,7 +16,7 @@ use super::{
 use crate::config::jsonc::Node;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::project::{Project, Route};
-use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::diagnostic::{Diagnostic, Findings, Severity};
 use crate::diag::rules;
 use crate::diag::source::{FileId, Span};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -284,7 +284,9 @@ impl<'p> Ctx<'p> {
         if let Some((t, _)) = in_file().find(|(_, r)| r.operation_id() == id) {
             return Some(t);
         }
+        // the hint leaves out MCP servers: they are never tools
         let ids: Vec<&str> = in_file()
+            .filter(|(t, _)| !matches!(self.handlers.get(*t), Some(Some(HandlerConfig::McpServer))))
             .map(|(_, r)| r.operation_id())
             .filter(|i| !i.is_empty())
             .collect();
@@ -324,14 +326,20 @@ impl<'p> Ctx<'p> {
             (Mode::Operations, _) => {
                 let id = route.operation_id();
                 let span = route.operation_id.as_ref().map_or(route.span(), |s| s.span);
-                findings.push_with_help(
-                    &rules::MCP_ROUTE_BLOCK,
+                // a note, not an error: the docs make such an operation a tool; what is worth
+                // knowing is the fallback name and the warning the deployed runtime logs
+                findings.items.push(Diagnostic {
+                    rule: &rules::MCP_ROUTE_BLOCK,
+                    severity: Severity::Note,
                     span,
-                    format!(
+                    message: format!(
                         "Could not find \"x-zuplo-route.mcp\" configuration for operation: \"{id}\". Creating tool with fallback name and description (Zuplo 7.6.4 logs this warning at every cold start)"
                     ),
-                    "add \"mcp\": {\"type\": \"tool\", \"description\": \"…\"} to x-zuplo-route",
-                );
+                    help: Some(
+                        "add \"mcp\": {\"type\": \"tool\", \"description\": \"…\"} to x-zuplo-route"
+                            .to_string(),
+                    ),
+                });
                 RouteMcp::default_tool()
             }
             (Mode::FilePaths, _) => RouteMcp::default_tool(),
