@@ -1,7 +1,7 @@
 //! Registration and tool generation over whole projects written to a temporary folder.
 
 use super::*;
-use crate::config::model::Model;
+use crate::config::policies::handlers::{self, HandlerConfig};
 use crate::config::project::{self, Project};
 use crate::diag::diagnostic::{Findings, Severity};
 use serde_json::{Value, json};
@@ -37,8 +37,23 @@ fn build_with(
     }
     let mut findings = Findings::default();
     let project = project::load(root, false, &mut findings).unwrap();
-    let model = Model::build(&project, &mut findings);
-    (project, model, findings)
+    // what `Model::build` does for handlers (config::model imports this module)
+    let handlers: Vec<Option<HandlerConfig>> = project
+        .routes
+        .iter()
+        .map(|r| {
+            r.handler
+                .as_ref()
+                .map(|h| handlers::parse(&r.path.value, h, &project.env, &mut findings))
+        })
+        .collect();
+    let mcp_servers = register(&project, &handlers, &mut findings);
+    (project, Model { mcp_servers }, findings)
+}
+
+/// The part of `config::model::Model` these tests read.
+struct Model {
+    mcp_servers: Vec<McpServer>,
 }
 
 fn build(paths: Value) -> (Project, Model, Findings) {
