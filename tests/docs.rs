@@ -11,7 +11,8 @@ fn rules_markdown() -> String {
     let mut out = String::from(
         "# Validation rules\n\n\
          Generated from `src/diag/rules.rs` by `tests/docs.rs`; do not edit by hand.\n\n\
-         `MCP001`–`MCP077` are the rules of SPEC §2 with the same numbers. `MCP1xx` are mcpgw's own:\n\
+         `MCP001`–`MCP077` are the rules of SPEC §2 with the same numbers, `MCP078`–`MCP088` those\n\
+         of SPEC §15.15 (the MCP Server handler). `MCP1xx` are mcpgw's own:\n\
          what `mcpgw dev` cannot run (D11), JSON Schema checks of other policies (D13), and shape\n\
          checks the gateway makes at boot.\n\n\
          | id | name | severity | checks | fix |\n|---|---|---|---|---|\n",

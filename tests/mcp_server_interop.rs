@@ -51,7 +51,14 @@ fn api_route(op: &str, mcp: Value, inbound: &[&str], extra: Value) -> Value {
 
 /// The to-do MCP server at `/mcp` (guarded by `mcp_inbound`) over three tool routes, a prompt
 /// and a resource (guarded by `tool_inbound`).
-fn write_todo_project(dir: &Path, api_url: &str, mcp_inbound: &[&str], tool_inbound: &[&str], policies: Value, runtime_ts: &str) {
+fn write_todo_project(
+    dir: &Path,
+    api_url: &str,
+    mcp_inbound: &[&str],
+    tool_inbound: &[&str],
+    policies: Value,
+    runtime_ts: &str,
+) {
     let file = "./config/routes.oas.json";
     let paths = json!({
         "/mcp": {"post": {"operationId": "todo-mcp-server", "x-zuplo-route": {
@@ -77,9 +84,19 @@ fn write_todo_project(dir: &Path, api_url: &str, mcp_inbound: &[&str], tool_inbo
         "/readme": {"get": api_route("readme", json!({"type": "resource", "uri": "todo://readme", "mimeType": "text/markdown"}), tool_inbound, json!({}))}
     });
     let files = [
-        ("zuplo.jsonc", r#"{"version": 1, "compatibilityDate": "2026-03-01"}"#.to_string()),
-        ("config/routes.oas.json", json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths}).to_string()),
-        ("config/policies.json", json!({"policies": policies}).to_string()),
+        (
+            "zuplo.jsonc",
+            r#"{"version": 1, "compatibilityDate": "2026-03-01"}"#.to_string(),
+        ),
+        (
+            "config/routes.oas.json",
+            json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths})
+                .to_string(),
+        ),
+        (
+            "config/policies.json",
+            json!({"policies": policies}).to_string(),
+        ),
         ("modules/zuplo.runtime.ts", runtime_ts.to_string()),
         (".env", format!("API_URL={api_url}\n")),
     ];
@@ -116,14 +133,30 @@ async fn sdk_clients_complete_oauth_against_an_mcp_server_route() {
     };
     let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
     let project = tempfile::tempdir().unwrap();
-    write_todo_project(project.path(), &mock_api(&mock), &["dev-oauth"], &[], json!([dev_oauth_policy()]), MCP_GATEWAY_PLUGIN);
+    write_todo_project(
+        project.path(),
+        &mock_api(&mock),
+        &["dev-oauth"],
+        &[],
+        json!([dev_oauth_policy()]),
+        MCP_GATEWAY_PLUGIN,
+    );
     let gw = gateway_for(project.path(), false).await;
     let url = format!("http://{}/mcp", gw.addr);
 
     let mut cmd = Command::new("node");
     cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
-        "--list-tools", "--call", "add_todo", "--args", r#"{"body":{"title":"from the TS SDK"}}"#,
-        "--list-prompts", "--list-resources", "--read-resource", "todo://readme", "--timeout", "60",
+        "--list-tools",
+        "--call",
+        "add_todo",
+        "--args",
+        r#"{"body":{"title":"from the TS SDK"}}"#,
+        "--list-prompts",
+        "--list-resources",
+        "--read-resource",
+        "todo://readme",
+        "--timeout",
+        "60",
     ]);
     let steps = run_client(cmd).await;
     assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
@@ -133,15 +166,27 @@ async fn sdk_clients_complete_oauth_against_an_mcp_server_route() {
     assert!(!call.contains("\"isError\":true"), "{call}");
     let all = serde_json::to_string(&steps).unwrap();
     assert!(all.contains("summarise"), "the prompt is listed: {all}");
-    assert!(all.contains("A to-do list served by"), "the resource is read: {all}");
+    assert!(
+        all.contains("A to-do list served by"),
+        "the resource is read: {all}"
+    );
 
     let mut cmd = Command::new(dir.join("venv/bin/python"));
     cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
-        "--list-tools", "--call", "list_todos", "--args", r#"{"queryParams":{}}"#, "--timeout", "60",
+        "--list-tools",
+        "--call",
+        "list_todos",
+        "--args",
+        r#"{"queryParams":{}}"#,
+        "--timeout",
+        "60",
     ]);
     let steps = run_client(cmd).await;
     assert_eq!(step(&steps, "token")["token_type"], "Bearer");
     let call = call_text(&steps);
-    assert!(call.contains("from the TS SDK"), "the Python client sees the TS client's to-do: {call}");
+    assert!(
+        call.contains("from the TS SDK"),
+        "the Python client sees the TS client's to-do: {call}"
+    );
     gw.shutdown.cancel();
 }

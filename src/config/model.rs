@@ -3,7 +3,7 @@
 //! Owns: [`Model`] (typed policies and handlers, index-aligned with the project's declarations)
 //! and what an MCP route is (§2.2). No cross-route rules: those are `validate`'s.
 
-use crate::config::mcp_server::McpServer;
+use crate::config::mcp_server::{self, McpServer};
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::{self, OAuthInbound, PolicyConfig, PolicyContext, PolicyKind};
 use crate::config::project::{self, Project, Route};
@@ -87,11 +87,12 @@ impl Model {
                 project.policies[i].span,
             ))
         });
+        let mcp_servers = mcp_server::register(project, &handlers, findings);
         Model {
             policies,
             handlers,
             mcp_routes,
-            mcp_servers: Vec::new(),
+            mcp_servers,
             local_authorization,
             local_idp,
         }

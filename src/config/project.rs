@@ -130,6 +130,9 @@ pub struct Project {
     /// The root object of zuplo.jsonc, when it parsed as an object.
     pub zuplo: Option<Node>,
     pub route_files: Vec<FileId>,
+    /// The parsed root object of each route file that parsed as one (what `$ref`s and the
+    /// `mcpServerHandler` registration read, §15.5), keyed by file.
+    pub route_docs: Vec<(FileId, Node)>,
     pub routes: Vec<Route>,
     pub policies_file: Option<FileId>,
     /// Whether `config/policies.json` was found, parsed and holds a `policies` array (rule 6).
@@ -169,6 +172,39 @@ impl Project {
                 .inbound
                 .iter()
                 .all(|n| self.policy(&n.value).is_some())
+    }
+
+    /// The parsed root object of a route file.
+    pub fn route_doc(&self, file: FileId) -> Option<&Node> {
+        self.route_docs
+            .iter()
+            .find(|(id, _)| *id == file)
+            .map(|(_, doc)| doc)
+    }
+
+    /// The path as Zuplo's build records a route file, e.g. `./config/routes.oas.json`: what
+    /// `mcpServerHandler`'s `operations[].file` must equal character for character (§15.3).
+    pub fn route_file_path(&self, file: FileId) -> String {
+        format!("./{}", self.sources.get(file).path)
+    }
+
+    /// The path item (`paths["/todos"]`) a route's operation belongs to.
+    pub fn path_item_node(&self, route: &Route) -> Option<&Node> {
+        self.route_doc(route.file)?
+            .get("paths")?
+            .as_object()?
+            .iter()
+            .find(|m| m.key_span == route.path.span)
+            .map(|m| &m.node)
+    }
+
+    /// The operation object of a route (`paths["/todos"].get`).
+    pub fn operation_node(&self, route: &Route) -> Option<&Node> {
+        self.path_item_node(route)?
+            .as_object()?
+            .iter()
+            .find(|m| m.key_span == route.method_key.span)
+            .map(|m| &m.node)
     }
 
     /// The span to use for a finding about a whole file.
@@ -284,6 +320,7 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
 
     let config_dir = root.join("config");
     let mut route_files = Vec::new();
+    let mut route_docs = Vec::new();
     let mut routes = Vec::new();
     for (rel, full) in list_route_files(&config_dir)? {
         let text = read_required(&full)?;
@@ -291,6 +328,7 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
         route_files.push(id);
         if let Some(doc) = parse_root_object(&sources, id, &rules::ROUTE_FILE_INVALID, findings) {
             read_routes(id, &doc, &env, &mut routes, findings);
+            route_docs.push((id, doc));
         }
     }
 
@@ -349,6 +387,7 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
         zuplo_file,
         zuplo,
         route_files,
+        route_docs,
         routes,
         policies_file,
         policies_readable,

@@ -1,8 +1,10 @@
 //! The rule catalogue: every check `mcpgw validate` makes, with a stable id.
 //!
 //! Owns: ids, names, default severities, one-line summaries and fix hints. `MCP001`–`MCP077`
-//! are the rules of SPEC §2 with the same numbers; `MCP1xx` are mcpgw's own (D11, D13, and
-//! shape checks the gateway makes at boot). Ids never change meaning once released.
+//! are the rules of SPEC §2 with the same numbers, `MCP078`–`MCP088` those of §15.15 (the
+//! MCP Server handler), `MCP090`–`MCP093` those of §16.14 (JWT policies and the PRM plugin);
+//! `MCP1xx` are mcpgw's own (D11, D13, and shape checks the gateway makes
+//! at boot). Ids never change meaning once released.
 
 use serde::Serialize;
 
@@ -284,6 +286,39 @@ rules! {
     WRAPPER_OPTIONS = "MCP077", "wrapper-options", Error,
         "wrapper options are strict, clientId/clientSecret non-empty, and the derived URLs valid",
         "fix or remove the option; secrets as $env(...)";
+    MCP_SERVER_METHOD = "MCP078", "mcp-server-method", Error,
+        "a route whose handler is mcpServerHandler declares only POST",
+        "set the method key to \"post\": Zuplo answers every request to the route with 500 Invalid route config otherwise";
+    MCP_SERVER_EXPORT = "MCP079", "mcp-server-export", Error,
+        "the MCP Server handler is exported as mcpServerHandler from $import(@zuplo/runtime)",
+        "set handler.export to \"mcpServerHandler\" (no other spelling exists)";
+    MCP_SERVER_OPERATION_REF = "MCP080", "mcp-server-operation-ref", Error,
+        "operations entries name a route file as ./config/<name>.oas.json and an operationId in it",
+        "write file exactly as ./config/<name>.oas.json and id as an operationId of a route in that file";
+    MCP_SERVER_TARGET_METHOD = "MCP081", "mcp-server-target-method", Error,
+        "MCP tools and resources call a route with exactly one method; resources use GET",
+        "give the route one method key (resources: \"get\"), or split it into one route per method";
+    MCP_SERVER_DUPLICATE_NAME = "MCP082", "mcp-server-duplicate-name", Error,
+        "tool, prompt and resource names are unique per MCP server and kind (GraphQL tools count as tools)",
+        "set a distinct x-zuplo-route.mcp.name on one of the operations";
+    MCP_ROUTE_BLOCK = "MCP083", "mcp-route-block", Error,
+        "x-zuplo-route.mcp has a type and only the keys that type allows",
+        "add \"type\": \"tool\" (or prompt, resource, graphql) and remove keys the type does not allow";
+    MCP_SERVER_OPENAPI_FILE_PATHS = "MCP084", "mcp-server-openapi-file-paths", Warning,
+        "openApiFilePaths: mcpgw serves its tools, Zuplo 7.6.4 lists none",
+        "use operations: [{\"file\": \"./config/routes.oas.json\", \"id\": \"<operationId>\"}]";
+    MCP_SERVER_IGNORED_OPTION = "MCP085", "mcp-server-ignored-option", Warning,
+        "openApiTools and openApiSpec are ignored by Zuplo 7.6.4 and by mcpgw",
+        "use operations: [{\"file\": \"./config/routes.oas.json\", \"id\": \"<operationId>\"}]";
+    MCP_SERVER_DEPRECATED_OPTION = "MCP086", "mcp-server-deprecated-option", Warning,
+        "files, prompts and resources options are deprecated (7.6.4 logs DEPRECATED per operation)",
+        "use operations with x-zuplo-route.mcp on each operation";
+    MCP_SERVER_PATH_ITEM_PARAMETERS = "MCP087", "mcp-server-path-item-parameters", Warning,
+        "parameters declared on a path item: mcpgw applies them to the tool, Zuplo 7.6.4 ignores them",
+        "declare the parameters on the operation itself";
+    MCP_PROMPT_NON_STRING_ARGUMENT = "MCP088", "mcp-prompt-non-string-argument", Warning,
+        "prompt arguments are strings: every property of a prompt's request-body schema is a string",
+        "make the property {\"type\": \"string\"} (MCP prompt arguments are strings), or make the operation a tool";
     JWT_KEY_SOURCE = "MCP090", "jwt-key-source", Error,
         "open-id-jwt-auth-inbound has exactly one of jwkUrl and secret",
         "set jwkUrl (the issuer's JWKS URL) or secret (an HS256 secret as $env(...)), not both";
@@ -361,8 +396,8 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             );
         }
-        // every SPEC §2 rule 1..=77 has its own id
-        for n in 1..=77 {
+        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 90..=93 has its own id
+        for n in (1..=88).chain(90..=93) {
             assert!(
                 rule_by_code(&format!("MCP{n:03}")).is_some(),
                 "rule {n} missing"

@@ -262,11 +262,15 @@ fn mcp_route(project: &Project, route: &Route, findings: &mut Findings) {
             ),
         );
     }
-    // 24
+    // 24 (an mcpServerHandler route is POST only: rule 78 replaces the get,post advice)
     let mut methods = route.methods.clone();
     methods.sort();
     methods.dedup();
-    if methods != ["get", "post"] && methods != ["post"] {
+    let server_handler = route
+        .handler
+        .as_ref()
+        .is_some_and(|h| h.export() == "mcpServerHandler");
+    if !server_handler && methods != ["get", "post"] && methods != ["post"] {
         findings.push(
             &rules::MCP_ROUTE_METHODS,
             route.method_key.span,

@@ -8,6 +8,17 @@
 //! It does not serve: `server_handler` answers JSON-RPC from this model, `gateway` runs the
 //! calls through the target route's pipeline.
 
+mod options;
+mod register;
+mod route_mcp;
+mod schema;
+#[cfg(test)]
+mod tests;
+
+pub use options::{HandlerOptions, LegacyRef, OperationRef};
+pub use register::{generated_name, register};
+pub use route_mcp::{Block, Kind, Legacy, RouteMcp};
+
 use serde_json::Value;
 
 /// `toolInputStyle` (§15.5): `nested` is 7.6.4's default and mcpgw's (D20).

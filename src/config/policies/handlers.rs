@@ -1,5 +1,5 @@
 //! Route handler options: `McpProxyHandler` (SPEC §2.4, rules 28–31), `urlForwardHandler`,
-//! `urlRewriteHandler`.
+//! `urlRewriteHandler`, and which spelling of `mcpServerHandler` exists (rule 79).
 //!
 //! Owns: the typed forwarding target of a route and its options with defaults, including the
 //! whole-value `${env.NAME}` form of `rewritePattern` (rule 30). Custom TypeScript handlers are
@@ -115,6 +115,21 @@ pub fn parse(
             }
         }
         "mcpServerHandler" if handler.module() == RUNTIME_MODULE => HandlerConfig::McpServer,
+        // rule 79: `McpServerHandler` and other spellings exist in no version of the runtime
+        export
+            if handler.module() == RUNTIME_MODULE
+                && export.eq_ignore_ascii_case("mcpServerHandler") =>
+        {
+            let span = handler.export.as_ref().map_or(handler.span, |e| e.span);
+            findings.push(
+                &rules::MCP_SERVER_EXPORT,
+                span,
+                format!(
+                    "route {route}: {RUNTIME_MODULE} has no export {export:?}; the MCP Server handler is \"mcpServerHandler\""
+                ),
+            );
+            HandlerConfig::Invalid
+        }
         export => HandlerConfig::Unsupported {
             export: export.to_string(),
             module: handler.module().to_string(),
