@@ -479,6 +479,72 @@ async fn local_idp_stands_in_for_the_auth0_tenant() {
     }
 }
 
+/// D22 on a project guarded only by JWT-family policies (the Auth0 guide's setup, tenant not
+/// configured, no network): under `--local-idp` the gateway's PRM and a dev-login
+/// authorization server stand in for the IdP, so a client completes OAuth; the token passes
+/// on every route of the same JWT policy and on no other.
+#[tokio::test]
+async fn local_idp_serves_oauth_for_jwt_guarded_routes() {
+    let jwt = |name: &str| {
+        json!({"name": name, "policyType": "auth0-jwt-auth-inbound", "handler": {"export": "Auth0JwtInboundPolicy", "module": "$import(@zuplo/runtime)", "options": {
+        "auth0Domain": "placeholder-tenant.invalid", "audience": "https://api.example.com/mcp", "oAuthResourceMetadataEnabled": true}}})
+    };
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({
+            "/mcp/a-v1": mcp_route("a-server", &mock.url, &["auth0-jwt"], json!({})),
+            "/mcp/b-v1": mcp_route("b-server", &mock.url, &["auth0-jwt"], json!({})),
+            "/mcp/c-v1": mcp_route("c-server", &mock.url, &["other-jwt"], json!({})),
+        }),
+        json!([jwt("auth0-jwt"), jwt("other-jwt")]),
+    );
+    let gw = gateway_for(dir, mock, 0, true).await;
+    // the JWT policy's challenge points at the gateway's PRM, which names its own AS
+    let r = mcp(&gw, "/mcp/a-v1", None).await;
+    assert_eq!(r.status(), 401);
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let prm_url = format!("{}/.well-known/oauth-protected-resource/mcp/a-v1", gw.base);
+    assert_eq!(challenge, format!("Bearer resource_metadata=\"{prm_url}\""));
+    let prm: serde_json::Value = http()
+        .get(&prm_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        prm["authorization_servers"],
+        json!([format!("{}/mcp/a-v1", gw.base)])
+    );
+    let id = client_id(&gw).await;
+    let code = code_for(&gw, &id, "/mcp/a-v1").await;
+    let r = exchange(&gw, &id, &code, VERIFIER).await;
+    assert_eq!(r.status(), 200);
+    let t: serde_json::Value = r.json().await.unwrap();
+    let access = t["access_token"].as_str();
+    assert_eq!(mcp(&gw, "/mcp/a-v1", access).await.status(), 200);
+    assert_eq!(
+        mcp(&gw, "/mcp/b-v1", access).await.status(),
+        200,
+        "same policy"
+    );
+    assert_eq!(
+        mcp(&gw, "/mcp/c-v1", access).await.status(),
+        401,
+        "another policy"
+    );
+    assert_eq!(
+        mcp(&gw, "/mcp/a-v1", Some("not-a-token")).await.status(),
+        401
+    );
+}
+
 #[tokio::test]
 async fn full_flow_refresh_revoke_and_restart() {
     let gw = gateway().await;

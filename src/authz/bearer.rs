@@ -9,6 +9,7 @@ use crate::store::{self, ValidateOutcome};
 use crate::web::origin::{self, encode_route};
 use crate::web::problem::GatewayError;
 use axum::http::{HeaderMap, header};
+use std::sync::Arc;
 
 /// Validated access tokens, so the proxy path does not query SQLite on every request. Entries
 /// expire with their token; anything that can revoke a token (revocation, a reused code or
@@ -142,29 +143,12 @@ pub async fn check(
             false,
         ),
     };
-    let now = env.clock.now();
-    let hash = crate::crypto::hash_token(&token);
-    let at = match env.tokens.get(&hash, now) {
-        Some(at) => at,
-        None => {
-            let secret = Secret::new(token);
-            let outcome = env
-                .store
-                .run(move |s| s.validate_access_token(&secret, now))
-                .await;
-            match outcome {
-                Ok(ValidateOutcome::Valid(at)) => {
-                    let at = std::sync::Arc::new(*at);
-                    env.tokens.put(hash, at.clone());
-                    at
-                }
-                Ok(_) => return Err(invalid("The access token is expired, revoked, or invalid.")),
-                Err(e) => {
-                    tracing::error!(event = "gateway_access_token_validate_failed", error = %e, "token validation failed");
-                    return Err(GatewayError::TokenCheckFailed);
-                }
-            }
+    let at = match lookup(env, token).await {
+        Ok(at) => at,
+        Err(Lookup::Invalid) => {
+            return Err(invalid("The access token is expired, revoked, or invalid."));
         }
+        Err(Lookup::Failed) => return Err(GatewayError::TokenCheckFailed),
     };
     if at.resource != resource || at.operation_id != operation_id {
         return Err(invalid(
@@ -183,7 +167,43 @@ pub async fn check(
             ),
         });
     }
-    Ok(serde_json::json!({
+    Ok(user_of(&at))
+}
+
+enum Lookup {
+    Invalid,
+    Failed,
+}
+
+/// A valid (unexpired, unrevoked) access token's record, from the cache or the store.
+async fn lookup(env: &super::Env<'_>, token: String) -> Result<Arc<store::AccessToken>, Lookup> {
+    let now = env.clock.now();
+    let hash = crate::crypto::hash_token(&token);
+    if let Some(at) = env.tokens.get(&hash, now) {
+        return Ok(at);
+    }
+    let secret = Secret::new(token);
+    let outcome = env
+        .store
+        .run(move |s| s.validate_access_token(&secret, now))
+        .await;
+    match outcome {
+        Ok(ValidateOutcome::Valid(at)) => {
+            let at = Arc::new(*at);
+            env.tokens.put(hash, at.clone());
+            Ok(at)
+        }
+        Ok(_) => Err(Lookup::Invalid),
+        Err(e) => {
+            tracing::error!(event = "gateway_access_token_validate_failed", error = %e, "token validation failed");
+            Err(Lookup::Failed)
+        }
+    }
+}
+
+/// `request.user` of a gateway access token (§3.17).
+fn user_of(at: &store::AccessToken) -> serde_json::Value {
+    serde_json::json!({
         "sub": at.subject,
         "data": {
             "zuploSubjectId": at.subject,
@@ -196,5 +216,22 @@ pub async fn check(
             "createdAt": at.created_at,
             "expiresAt": at.expires_at,
         }
-    }))
+    })
+}
+
+/// A gateway access token in the request's `Authorization` header, valid and carrying
+/// `mcp:tools`, whatever route it was issued for: its `request.user` and the resource it is
+/// bound to. Under `--local-idp` a JWT policy accepts the tokens that the stand-in
+/// authorization server issued for any route the same policy guards, as the real IdP's tokens
+/// for the policy's audience pass on all of them (D22).
+pub async fn holder(
+    env: &super::Env<'_>,
+    headers: &HeaderMap,
+) -> Option<(serde_json::Value, String)> {
+    let token = bearer(headers)?;
+    let at = lookup(env, token).await.ok()?;
+    at.scope
+        .split_whitespace()
+        .any(|s| s == SCOPE)
+        .then(|| (user_of(&at), at.resource.clone()))
 }
