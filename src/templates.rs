@@ -16,68 +16,85 @@ pub const GITIGNORE_LINES: [&str; 3] = [".mcpgw/", ".env", ".zuplo-local/"];
 pub struct TemplateInfo {
     pub name: &'static str,
     pub about: &'static str,
+    /// The `mcpgw dev` flags that run the new project at once, offline where it can be.
+    pub dev_args: &'static str,
 }
 
 pub const TEMPLATES: &[TemplateInfo] = &[
     TemplateInfo {
         name: "quickstart",
         about: "dev-login OAuth and one route to the built-in mock upstream; runs offline",
+        dev_args: "--with-mock",
     },
     TemplateInfo {
         name: "mcp-server",
         about: "the project's own routes as MCP tools (mcpServerHandler), Auth0 JWT + PRM plugin; runs offline with --local-idp --with-mock",
+        dev_args: "--local-idp --with-mock",
     },
     TemplateInfo {
         name: "multi-upstream",
         about: "several upstreams, a capability filter and per-user token exchange",
+        dev_args: "",
     },
     TemplateInfo {
         name: "oidc",
         about: "generic mcp-oauth-inbound against any OpenID provider",
+        dev_args: "",
     },
     TemplateInfo {
         name: "auth0",
         about: "mcp-auth0-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "okta",
         about: "mcp-okta-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "entra",
         about: "mcp-entra-oauth-inbound (Microsoft Entra ID)",
+        dev_args: "",
     },
     TemplateInfo {
         name: "google",
         about: "mcp-google-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "clerk",
         about: "mcp-clerk-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "cognito",
         about: "mcp-cognito-oauth-inbound (Amazon Cognito)",
+        dev_args: "",
     },
     TemplateInfo {
         name: "keycloak",
         about: "mcp-keycloak-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "logto",
         about: "mcp-logto-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "onelogin",
         about: "mcp-onelogin-oauth-inbound",
+        dev_args: "",
     },
     TemplateInfo {
         name: "ping",
         about: "mcp-ping-oauth-inbound (PingOne)",
+        dev_args: "",
     },
     TemplateInfo {
         name: "workos",
         about: "mcp-workos-oauth-inbound",
+        dev_args: "",
     },
 ];
 

@@ -260,6 +260,20 @@ fn stand_ins(report: &crate::validate::Report, dev_user: &str) -> Vec<String> {
             ));
         }
     }
+    let stand_in_as = report.model.local_idp_stands_in();
+    for (decl, config) in report.project.policies.iter().zip(&report.model.policies) {
+        if let PolicyConfig::Jwt(j) = config {
+            let issuer = j.issuer.as_deref().unwrap_or("no issuer");
+            let mut line = format!(
+                "policy {:?} ({}) also accepts `mcpgw token --route R` tokens (iss {issuer})",
+                decl.name.value, decl.policy_type.value
+            );
+            if stand_in_as {
+                line.push_str(" and tokens from this gateway's dev-login OAuth server");
+            }
+            lines.push(line);
+        }
+    }
     if lines.is_empty() {
         lines.push("no policy of this project names an identity provider".to_string());
     }

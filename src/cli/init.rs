@@ -73,6 +73,11 @@ pub fn run(args: InitArgs, color: bool) -> anyhow::Result<u8> {
             "Fill in the placeholders in {dir}/.env (it is git-ignored; .env.example is the template to commit)."
         );
     }
-    println!("Next:\n  mcpgw validate {dir}\n  mcpgw dev {dir}");
+    let dev_args = crate::templates::TEMPLATES
+        .iter()
+        .find(|t| t.name == args.template)
+        .map_or("", |t| t.dev_args);
+    let dev = format!("mcpgw dev {dir} {dev_args}");
+    println!("Next:\n  mcpgw validate {dir}\n  {}", dev.trim_end());
     Ok(0)
 }
