@@ -190,3 +190,186 @@ async fn sdk_clients_complete_oauth_against_an_mcp_server_route() {
     );
     gw.shutdown.cancel();
 }
+
+/// A free port on 127.0.0.1, for a gateway whose URL must be written into its project first.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+async fn gateway_on(dir: &Path, port: u16) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir);
+    options.port = port;
+    gateway::start(Served::new(report), &options).await.unwrap()
+}
+
+/// The Auth0 guide's setup against the certified interop OpenID provider: a JWT policy with
+/// `oAuthResourceMetadataEnabled` on the MCP route and on every tool route, and
+/// `OAuthProtectedResourcePlugin` naming the provider. The SDK clients discover the provider
+/// from the gateway's challenge and PRM, register there, log in, and call a tool with the
+/// provider's access token, which the tool route checks again (the MCP request's
+/// `Authorization` is forwarded, its user is not).
+#[tokio::test]
+async fn sdk_clients_use_an_openid_providers_tokens_on_a_jwt_guarded_mcp_server() {
+    let Some(dir) =
+        interop_dir("sdk_clients_use_an_openid_providers_tokens_on_a_jwt_guarded_mcp_server")
+    else {
+        return;
+    };
+    let (_idp, ready) = spawn_ready(
+        Command::new("node")
+            .arg(dir.join("idp/oidc-idp.mjs"))
+            .args(["--port", "0"])
+            .current_dir(&dir),
+    );
+    let issuer = ready["issuer"].as_str().unwrap().to_string();
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let jwt = json!({"name": "idp-jwt", "policyType": "open-id-jwt-auth-inbound", "handler": {
+        "export": "OpenIdJwtInboundPolicy", "module": "$import(@zuplo/runtime)", "options": {
+            "issuer": issuer, "audience": url, "jwkUrl": format!("{issuer}/jwks"),
+            "oAuthResourceMetadataEnabled": true}}});
+    let runtime = format!(
+        "import {{ OAuthProtectedResourcePlugin }} from \"@zuplo/runtime\";\nexport function runtimeInit(runtime) {{\n  runtime.addPlugin(new OAuthProtectedResourcePlugin({{ authorizationServers: [\"{issuer}\"], resourceName: \"To-do MCP server\" }}));\n}}\n"
+    );
+    let project = tempfile::tempdir().unwrap();
+    write_todo_project(
+        project.path(),
+        &mock_api(&mock),
+        &["idp-jwt"],
+        &["idp-jwt"],
+        json!([jwt]),
+        &runtime,
+    );
+    let gw = gateway_on(project.path(), port).await;
+
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
+        "--scope",
+        "openid mcp:tools",
+        "--list-tools",
+        "--call",
+        "add_todo",
+        "--args",
+        r#"{"body":{"title":"via the OpenID provider"}}"#,
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
+    let call = call_text(&steps);
+    assert!(call.contains("via the OpenID provider"), "{call}");
+    assert!(
+        !call.contains("\"isError\":true"),
+        "the tool route accepted the forwarded token: {call}"
+    );
+
+    let mut cmd = Command::new(dir.join("venv/bin/python"));
+    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
+        "--scope",
+        "openid mcp:tools",
+        "--list-tools",
+        "--call",
+        "list_todos",
+        "--args",
+        r#"{"queryParams":{}}"#,
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    let call = call_text(&steps);
+    assert!(call.contains("via the OpenID provider"), "{call}");
+    gw.shutdown.cancel();
+}
+
+/// The `mcp-server` template, files unchanged (Auth0 tenant a placeholder, no network), under
+/// `--local-idp`: both SDK clients complete OAuth through the gateway's dev-login stand-in and
+/// call tools on every route the Auth0 policy guards; a `mcpgw token` token works as well.
+#[tokio::test]
+async fn sdk_clients_run_the_mcp_server_template_with_local_idp() {
+    let Some(dir) = interop_dir("sdk_clients_run_the_mcp_server_template_with_local_idp") else {
+        return;
+    };
+    let mock = mcpgw::mock::spawn("127.0.0.1:0").await.unwrap();
+    let project = tempfile::tempdir().unwrap();
+    mcpgw::templates::init(project.path(), "mcp-server").unwrap();
+    // only .env (git-ignored, made by init from .env.example) changes: where the API listens
+    std::fs::write(
+        project.path().join(".env"),
+        format!(
+            "API_URL={}\nAUTH0_DOMAIN=your-tenant.us.auth0.com\nAUTH0_AUDIENCE=http://localhost:9000/mcp\n",
+            mock_api(&mock)
+        ),
+    )
+    .unwrap();
+    let gw = gateway_for(project.path(), true).await;
+    let url = format!("http://{}/mcp", gw.addr);
+
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
+        "--list-tools",
+        "--call",
+        "add_todo",
+        "--args",
+        r#"{"body":{"title":"local idp"}}"#,
+        "--list-prompts",
+        "--list-resources",
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
+    let call = call_text(&steps);
+    assert!(call.contains("local idp"), "{call}");
+    assert!(!call.contains("\"isError\":true"), "{call}");
+
+    let mut cmd = Command::new(dir.join("venv/bin/python"));
+    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
+        "--list-tools",
+        "--call",
+        "get_todo",
+        "--args",
+        r#"{"pathParams":{"id":"1"}}"#,
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    let call = call_text(&steps);
+    assert!(call.contains("Try mcpgw dev"), "{call}");
+
+    // a token from `mcpgw token`, as a script or a client with a static header would use it
+    let out = assert_cmd::Command::cargo_bin("mcpgw")
+        .unwrap()
+        .arg("token")
+        .arg(project.path())
+        .args(["--route", "/mcp", "--sub", "carol"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
+        "--bearer",
+        &token,
+        "--no-browser",
+        "--call",
+        "list_todos",
+        "--args",
+        r#"{"queryParams":{"done":false}}"#,
+        "--timeout",
+        "60",
+    ]);
+    let steps = run_client(cmd).await;
+    let call = call_text(&steps);
+    assert!(call.contains("local idp"), "{call}");
+    gw.shutdown.cancel();
+}
