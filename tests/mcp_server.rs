@@ -166,7 +166,7 @@ fn operation(channels: Channels, content_type: Option<&str>) -> ToolKind {
     }
 }
 
-/// What registration will build for the project of [`project`] (hand-built until then).
+/// The MCP server of [`project`]'s `/mcp` route, written by hand (see [`start_with`]).
 fn server(routes: &[mcpgw::config::project::Route]) -> McpServer {
     let get_todo = tool(
         "getTodo",
@@ -314,8 +314,11 @@ async fn start_with(mcp_inbound: &[&str]) -> Gw {
         .map(|d| d.message.clone())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let built = server(&report.project.routes);
-    report.model.mcp_servers.push(built);
+    // The runtime is tested against a hand-written model that also holds what registration
+    // refuses to build (a tool on its own MCP route for the nesting guard, a prompt on a GET
+    // route, open channel schemas); registration and the served lists of a real project are
+    // tests/mcp_server_model.rs and tests/mcp_server_interop.rs.
+    report.model.mcp_servers = vec![server(&report.project.routes)];
     let mut options = DevOptions::new(dir.path());
     options.port = 0;
     let running = gateway::start(Served::new(report), &options).await.unwrap();

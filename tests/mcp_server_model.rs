@@ -146,3 +146,43 @@ fn todo_project_registers_the_golden_lists() {
         ]
     );
 }
+
+/// The same lists as the gateway serves them: `tools/list`, `prompts/list` and
+/// `resources/list` on the fixture's MCP route answer exactly what the golden holds.
+#[tokio::test]
+async fn the_served_lists_are_the_golden_lists() {
+    use mcpgw::gateway::{self, DevOptions, Served};
+    let report = gateway::load(fixture("todo")).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let state = tempfile::tempdir().unwrap();
+    let mut options = DevOptions::new(fixture("todo"));
+    options.port = 0;
+    options.state_dir = Some(state.path().to_path_buf());
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/mcp-server-todo.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (method, key) in [
+        ("tools/list", "tools"),
+        ("prompts/list", "prompts"),
+        ("resources/list", "resources"),
+    ] {
+        let answer: Value = client
+            .post(format!("http://{}/mcp", gw.addr))
+            .header("accept", "application/json, text/event-stream")
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(answer["result"][key], golden[key], "{method}: {answer}");
+    }
+    gw.shutdown.cancel();
+}
