@@ -367,7 +367,8 @@ async fn local_idp_accepts_mcpgw_token_tokens_only_with_the_flag() {
 }
 
 /// A real OpenID Provider: its RS256 access token (aud = the resource) passes against its own
-/// JWKS; the same token fails a policy that expects another audience.
+/// JWKS; the same token fails a policy that expects another audience or another issuer, a
+/// tampered copy fails, and so does the token itself once it has expired.
 #[tokio::test]
 async fn a_real_idp_access_token_passes_against_its_jwks() {
     let Some(idir) = interop_dir("a_real_idp_access_token_passes_against_its_jwks") else {
@@ -377,6 +378,7 @@ async fn a_real_idp_access_token_passes_against_its_jwks() {
         Command::new("node")
             .arg(idir.join("idp/oidc-idp.mjs"))
             .args(["--port", "0"])
+            .env("ACCESS_TOKEN_TTL", "6")
             .current_dir(&idir),
     );
     let issuer = ready["issuer"].as_str().unwrap().to_string();
@@ -454,10 +456,24 @@ async fn a_real_idp_access_token_passes_against_its_jwks() {
             json!({"issuer": issuer, "audience": aud, "jwkUrl": jwks}),
         )
     };
+    let wrong_issuer = policy(
+        "idp-wrong-iss",
+        "open-id-jwt-auth-inbound",
+        "OpenIdJwtInboundPolicy",
+        json!({"issuer": "https://not-this-issuer.test/", "audience": AUD, "jwkUrl": jwks}),
+    );
     write_project(
         dir.path(),
-        json!({"/api": forward_route(&upstream.to_string(), &["idp"]), "/other": forward_route(&upstream.to_string(), &["idp-other"])}),
-        json!([op("idp", AUD), op("idp-other", "https://elsewhere.test/")]),
+        json!({
+            "/api": forward_route(&upstream.to_string(), &["idp"]),
+            "/other": forward_route(&upstream.to_string(), &["idp-other"]),
+            "/wrong-iss": forward_route(&upstream.to_string(), &["idp-wrong-iss"]),
+        }),
+        json!([
+            op("idp", AUD),
+            op("idp-other", "https://elsewhere.test/"),
+            wrong_issuer
+        ]),
     );
     std::fs::write(
         dir.path().join("modules/zuplo.runtime.ts"),
@@ -468,10 +484,48 @@ async fn a_real_idp_access_token_passes_against_its_jwks() {
     let base = format!("http://{}", gw.addr);
     let (status, _, body) = get(&format!("{base}/api"), Some(&access)).await;
     assert_eq!(status, 200, "{body}");
-    let (status, _, body) = get(&format!("{base}/other"), Some(&access)).await;
+    let invalid = (401, Some("Invalid token"));
+    for (path, token, why) in [
+        ("/other", access.clone(), "wrong audience"),
+        ("/wrong-iss", access.clone(), "wrong issuer"),
+        ("/api", tampered(&access), "tampered payload"),
+    ] {
+        let (status, headers, body) = get(&format!("{base}{path}"), Some(&token)).await;
+        assert_eq!((status, body["detail"].as_str()), invalid, "{why}: {body}");
+        assert!(headers.get("www-authenticate").is_none(), "{why}");
+    }
+    // the provider's own expiry (ACCESS_TOKEN_TTL=6): refused once it has passed
+    let exp = payload_of(&access)["exp"].as_i64().expect("exp");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    tokio::time::sleep(std::time::Duration::from_secs((exp - now + 1).max(0) as u64)).await;
+    let (status, _, body) = get(&format!("{base}/api"), Some(&access)).await;
     assert_eq!(
         (status, body["detail"].as_str()),
-        (401, Some("Invalid token"))
+        invalid,
+        "expired: {body}"
     );
     gw.shutdown.cancel();
+}
+
+/// The payload of a JWT, decoded (no check).
+fn payload_of(jwt: &str) -> Value {
+    use base64::Engine as _;
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
+}
+
+/// The same JWT with one claim changed and the signature kept: a forgery.
+fn tampered(jwt: &str) -> String {
+    use base64::Engine as _;
+    let mut parts: Vec<String> = jwt.split('.').map(str::to_string).collect();
+    let mut c = payload_of(jwt);
+    c["sub"] = json!("mallory");
+    parts[1] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.to_string());
+    parts.join(".")
 }
