@@ -241,6 +241,42 @@ async fn wait_for_signal() {
     }
 }
 
+/// `MCP server "name": tools a, b; prompt c; resource u`: what an `mcpServerHandler` serves.
+fn mcp_server_summary(s: &crate::config::mcp_server::McpServer) -> String {
+    let kind = |n: usize, one: &str, many: &str, names: Vec<&str>| -> Option<String> {
+        (n > 0).then(|| format!("{} {}", if n == 1 { one } else { many }, names.join(", ")))
+    };
+    let parts: Vec<String> = [
+        kind(
+            s.tools.len(),
+            "tool",
+            "tools",
+            s.tools.iter().map(|t| t.name.as_str()).collect(),
+        ),
+        kind(
+            s.prompts.len(),
+            "prompt",
+            "prompts",
+            s.prompts.iter().map(|p| p.name.as_str()).collect(),
+        ),
+        kind(
+            s.resources.len(),
+            "resource",
+            "resources",
+            s.resources.iter().map(|r| r.uri.as_str()).collect(),
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let what = if parts.is_empty() {
+        "nothing registered".to_string()
+    } else {
+        parts.join("; ")
+    };
+    format!("MCP server {:?}: {what}", s.options.name)
+}
+
 /// What `--local-idp` stands in for, one line per policy (D22: the banner says it).
 fn stand_ins(report: &crate::validate::Report, dev_user: &str) -> Vec<String> {
     use crate::config::policies::PolicyConfig;
@@ -307,12 +343,7 @@ fn banner(say: &Say, served: &Served, origin: &str) {
                 rewrite_pattern, ..
             } => format!("→ {rewrite_pattern}"),
             HandlerConfig::McpServer => match model.mcp_server(i) {
-                Some(s) => format!(
-                    "MCP server: {} tools, {} prompts, {} resources",
-                    s.tools.len(),
-                    s.prompts.len(),
-                    s.resources.len()
-                ),
+                Some(s) => mcp_server_summary(s),
                 None => "MCP server".to_string(),
             },
             _ => "(not runnable under mcpgw dev: 501)".to_string(),
@@ -322,7 +353,11 @@ fn banner(say: &Say, served: &Served, origin: &str) {
             "  {:<9} {origin}{:<width$}  {target}",
             methods, r.path.value
         ));
-        if model.is_mcp_route(i) {
+        // an MCP server guarded by a JWT policy gets its OAuth from --local-idp's stand-in
+        let served_by_as = model.is_mcp_route(i)
+            || (matches!(handler, HandlerConfig::McpServer)
+                && crate::authz::route_has_oauth(&served.report, i));
+        if served_by_as {
             any_oauth = true;
             say.line(&format!(
                 "  {:<9} PRM {origin}/.well-known/oauth-protected-resource/{}",
