@@ -173,10 +173,14 @@ fn decode_hex(s: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-fn read_key_file(path: &Path) -> Result<GatewaySecret, StoreError> {
+/// Opens a key file for reading, refusing one that others may read (mode must be 0600).
+pub(crate) fn open_private_file(
+    path: &Path,
+    action: &'static str,
+) -> Result<std::fs::File, StoreError> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
-        action: "read the gateway secret",
+        action,
         source,
     };
     let file = std::fs::File::open(path).map_err(io)?;
@@ -191,6 +195,16 @@ fn read_key_file(path: &Path) -> Result<GatewaySecret, StoreError> {
             });
         }
     }
+    Ok(file)
+}
+
+fn read_key_file(path: &Path) -> Result<GatewaySecret, StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        action: "read the gateway secret",
+        source,
+    };
+    let file = open_private_file(path, "read the gateway secret")?;
     // Read at most one byte more than expected, so a huge file is not read whole.
     let mut buf = Vec::with_capacity(33);
     file.take(33).read_to_end(&mut buf).map_err(io)?;

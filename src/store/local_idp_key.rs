@@ -70,18 +70,7 @@ fn read(path: &Path) -> Result<Secret, StoreError> {
         action: "read the local issuer's key",
         source,
     };
-    let file = std::fs::File::open(path).map_err(io)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mode = file.metadata().map_err(io)?.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            return Err(StoreError::KeyFileTooOpen {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-    }
+    let file = super::keyfile::open_private_file(path, "read the local issuer's key")?;
     let mut text = String::new();
     file.take(MAX_KEY_FILE_BYTES)
         .read_to_string(&mut text)

@@ -149,71 +149,53 @@ fn objects<'n>(r: &mut ObjReader<'n, '_>, key: &str) -> Vec<&'n Node> {
     out
 }
 
-fn operations(r: &mut ObjReader<'_, '_>) -> Vec<OperationRef> {
-    let ctx = format!("{}.operations[]", r.ctx);
+/// Reads each object of the array `key` with `read`; entries it cannot use are left out (their
+/// findings say why).
+fn entries<T>(
+    r: &mut ObjReader<'_, '_>,
+    key: &str,
+    mut read: impl FnMut(&mut ObjReader<'_, '_>) -> Option<T>,
+) -> Vec<T> {
+    let ctx = format!("{}.{key}[]", r.ctx);
     let mut out = Vec::new();
-    for item in objects(r, "operations") {
-        let Some(mut e) = ObjReader::new(
-            item,
-            ctx.clone(),
-            &rules::MCP_SERVER_OPERATION_REF,
-            r.findings,
-        ) else {
-            continue;
-        };
-        let file = e.req_nonempty("file");
-        let id = e.req_nonempty("id");
-        if let (Some(file), Some(id)) = (file, id) {
-            out.push(OperationRef { file, id });
+    for item in objects(r, key) {
+        let rule = &rules::MCP_SERVER_OPERATION_REF;
+        if let Some(mut e) = ObjReader::new(item, ctx.clone(), rule, r.findings)
+            && let Some(entry) = read(&mut e)
+        {
+            out.push(entry);
         }
     }
     out
 }
 
+fn operations(r: &mut ObjReader<'_, '_>) -> Vec<OperationRef> {
+    entries(r, "operations", |e| {
+        let file = e.req_nonempty("file");
+        let id = e.req_nonempty("id");
+        Some(OperationRef {
+            file: file?,
+            id: id?,
+        })
+    })
+}
+
 fn legacy_list(r: &mut ObjReader<'_, '_>, key: &str) -> Vec<LegacyRef> {
-    let ctx = format!("{}.{key}[]", r.ctx);
-    let mut out = Vec::new();
-    for item in objects(r, key) {
-        let Some(mut e) = ObjReader::new(
-            item,
-            ctx.clone(),
-            &rules::MCP_SERVER_OPERATION_REF,
-            r.findings,
-        ) else {
-            continue;
-        };
+    entries(r, key, |e| {
         let path = e.req_nonempty("path");
         if !e.has("operationIds") {
             e.missing("operationIds", &rules::MCP_SERVER_OPERATION_REF);
         }
-        let ids = e
+        let operation_ids = e
             .opt_str_list_with("operationIds", &rules::MCP_SERVER_OPERATION_REF, false)
             .unwrap_or_default();
-        if let Some(path) = path {
-            out.push(LegacyRef {
-                path,
-                operation_ids: ids,
-            });
-        }
-    }
-    out
+        Some(LegacyRef {
+            path: path?,
+            operation_ids,
+        })
+    })
 }
 
 fn file_paths(r: &mut ObjReader<'_, '_>) -> Vec<Spanned<String>> {
-    let ctx = format!("{}.openApiFilePaths[]", r.ctx);
-    let mut out = Vec::new();
-    for item in objects(r, "openApiFilePaths") {
-        let Some(mut e) = ObjReader::new(
-            item,
-            ctx.clone(),
-            &rules::MCP_SERVER_OPERATION_REF,
-            r.findings,
-        ) else {
-            continue;
-        };
-        if let Some(p) = e.req_nonempty("filePath") {
-            out.push(p);
-        }
-    }
-    out
+    entries(r, "openApiFilePaths", |e| e.req_nonempty("filePath"))
 }

@@ -7,7 +7,7 @@
 
 use super::reader::ObjReader;
 use crate::config::jsonc::Node;
-use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::diagnostic::Findings;
 use crate::diag::rules;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -72,25 +72,6 @@ fn reader<'n, 'f>(
     )
 }
 
-/// Unknown keys: a warning, since these policies accept more than mcpgw uses.
-fn lenient(r: &mut ObjReader<'_, '_>, allowed: &[&str]) {
-    for m in r.members() {
-        if !allowed.contains(&m.key.as_str()) {
-            r.findings.push_as(
-                &rules::POLICY_OPTIONS,
-                Severity::Warning,
-                m.key_span,
-                format!(
-                    "{}: unknown option `{}` is ignored (known: {})",
-                    r.ctx,
-                    m.key,
-                    allowed.join(", ")
-                ),
-            );
-        }
-    }
-}
-
 fn header_name_ok(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -135,7 +116,7 @@ pub fn parse_set_headers(
     findings: &mut Findings,
 ) -> Option<SetHeaders> {
     let mut r = reader(name, options, findings)?;
-    lenient(&mut r, &["headers"]);
+    r.lenient(&["headers"]);
     if !r.has("headers") {
         r.missing("headers", &rules::POLICY_OPTIONS);
         return None;
@@ -158,7 +139,7 @@ pub fn parse_set_headers(
             &rules::POLICY_OPTIONS,
             r.findings,
         )?;
-        lenient(&mut hr, &["name", "value", "overwrite"]);
+        hr.lenient(&["name", "value", "overwrite"]);
         match read_header(&mut hr, "name", None) {
             Some(h) => headers.push(h),
             None => ok = false,
@@ -173,7 +154,7 @@ pub fn parse_set_upstream_api_key(
     findings: &mut Findings,
 ) -> Option<SetUpstreamApiKey> {
     let mut r = reader(name, options, findings)?;
-    lenient(&mut r, &["header", "value", "overwrite"]);
+    r.lenient(&["header", "value", "overwrite"]);
     let header = read_header(&mut r, "header", Some("Authorization"))?;
     Some(SetUpstreamApiKey { header })
 }
@@ -184,7 +165,7 @@ pub fn parse_remove_headers(
     findings: &mut Findings,
 ) -> Option<RemoveHeaders> {
     let mut r = reader(name, options, findings)?;
-    lenient(&mut r, &["headers"]);
+    r.lenient(&["headers"]);
     if !r.has("headers") {
         r.missing("headers", &rules::POLICY_OPTIONS);
         return None;
@@ -201,7 +182,7 @@ pub fn parse_request_size_limit(
     findings: &mut Findings,
 ) -> Option<RequestSizeLimit> {
     let mut r = reader(name, options, findings)?;
-    lenient(&mut r, &["maxSizeInBytes", "trustContentLengthHeader"]);
+    r.lenient(&["maxSizeInBytes", "trustContentLengthHeader"]);
     if !r.has("maxSizeInBytes") {
         r.missing("maxSizeInBytes", &rules::POLICY_OPTIONS);
         return None;
@@ -218,18 +199,15 @@ pub fn parse_request_size_limit(
 
 pub fn parse_rate_limit(name: &str, options: &Node, findings: &mut Findings) -> Option<RateLimit> {
     let mut r = reader(name, options, findings)?;
-    lenient(
-        &mut r,
-        &[
-            "rateLimitBy",
-            "requestsAllowed",
-            "timeWindowMinutes",
-            "identifier",
-            "headerMode",
-            "mode",
-            "throwOnFailure",
-        ],
-    );
+    r.lenient(&[
+        "rateLimitBy",
+        "requestsAllowed",
+        "timeWindowMinutes",
+        "identifier",
+        "headerMode",
+        "mode",
+        "throwOnFailure",
+    ]);
     let by = if r.has("rateLimitBy") {
         r.opt_enum_with(
             "rateLimitBy",

@@ -171,24 +171,6 @@ impl IdpOnly {
     }
 }
 
-fn lenient(r: &mut ObjReader<'_, '_>, allowed: &[&str]) {
-    for m in r.members() {
-        if !allowed.contains(&m.key.as_str()) {
-            r.findings.push_as(
-                &rules::POLICY_OPTIONS,
-                Severity::Warning,
-                m.key_span,
-                format!(
-                    "{}: unknown option `{}` is ignored (known: {})",
-                    r.ctx,
-                    m.key,
-                    allowed.join(", ")
-                ),
-            );
-        }
-    }
-}
-
 /// A required string only the IdP needs; `None` (with a finding) when unset or empty.
 fn idp_string(r: &mut ObjReader<'_, '_>, idp: &IdpOnly, key: &str) -> Option<String> {
     if !r.has(key) {
@@ -244,7 +226,7 @@ pub fn parse(
         "allowUnauthenticatedRequests",
         "oAuthResourceMetadataEnabled",
     ]);
-    lenient(&mut r, &known);
+    r.lenient(&known);
     let idp = IdpOnly {
         local_idp: ctx.local_idp,
     };

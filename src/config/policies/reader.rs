@@ -6,8 +6,8 @@
 //! message says which variable was unset.
 
 use crate::config::jsonc::{Member, Node, Value};
-use crate::diag::diagnostic::Findings;
-use crate::diag::rules::Rule;
+use crate::diag::diagnostic::{Findings, Severity};
+use crate::diag::rules::{self, Rule};
 use crate::diag::source::{Span, Spanned};
 
 /// Reads one JSON object's members for a named owner (e.g. "policy `mcp-oauth`: browserLogin").
@@ -108,6 +108,26 @@ impl<'n, 'f> ObjReader<'n, 'f> {
                     m.key_span,
                     format!(
                         "{}: unknown option `{}` (allowed: {})",
+                        self.ctx,
+                        m.key,
+                        allowed.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Unknown keys are warnings (MCP110), for policies whose runtime reads the keys it knows and
+    /// ignores the rest (§16.0).
+    pub fn lenient(&mut self, allowed: &[&str]) {
+        for m in self.members() {
+            if !allowed.contains(&m.key.as_str()) {
+                self.findings.push_as(
+                    &rules::POLICY_OPTIONS,
+                    Severity::Warning,
+                    m.key_span,
+                    format!(
+                        "{}: unknown option `{}` is ignored (known: {})",
                         self.ctx,
                         m.key,
                         allowed.join(", ")
