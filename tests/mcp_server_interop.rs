@@ -32,6 +32,26 @@ async fn run_client(mut cmd: Command) -> Vec<Value> {
         .unwrap()
 }
 
+/// The TS SDK v1 client of the harness on `url` with `args`; its JSON steps.
+async fn ts_client(dir: &Path, url: &str, args: &[&str]) -> Vec<Value> {
+    let mut cmd = Command::new("node");
+    cmd.arg(dir.join("clients/mcp-client.mjs"))
+        .arg(url)
+        .args(args)
+        .args(["--timeout", "60"]);
+    run_client(cmd).await
+}
+
+/// The Python SDK 2.3 client of the harness on `url` with `args`; its JSON steps.
+async fn py_client(dir: &Path, url: &str, args: &[&str]) -> Vec<Value> {
+    let mut cmd = Command::new(dir.join("venv/bin/python"));
+    cmd.arg(dir.join("clients/py-client.py"))
+        .arg(url)
+        .args(args)
+        .args(["--timeout", "60"]);
+    run_client(cmd).await
+}
+
 /// A tool route of the to-do API: `urlForwardHandler` to the mock's `/api`.
 fn api_route(op: &str, mcp: Value, inbound: &[&str], extra: Value) -> Value {
     let mut operation = json!({
@@ -144,21 +164,22 @@ async fn sdk_clients_complete_oauth_against_an_mcp_server_route() {
     let gw = gateway_for(project.path(), false).await;
     let url = format!("http://{}/mcp", gw.addr);
 
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
-        "--list-tools",
-        "--call",
-        "add_todo",
-        "--args",
-        r#"{"body":{"title":"from the TS SDK"}}"#,
-        "--list-prompts",
-        "--list-resources",
-        "--read-resource",
-        "todo://readme",
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = ts_client(
+        &dir,
+        &url,
+        &[
+            "--list-tools",
+            "--call",
+            "add_todo",
+            "--args",
+            r#"{"body":{"title":"from the TS SDK"}}"#,
+            "--list-prompts",
+            "--list-resources",
+            "--read-resource",
+            "todo://readme",
+        ],
+    )
+    .await;
     assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
     assert_eq!(step(&steps, "token")["token_type"], "Bearer");
     let call = call_text(&steps);
@@ -171,17 +192,18 @@ async fn sdk_clients_complete_oauth_against_an_mcp_server_route() {
         "the resource is read: {all}"
     );
 
-    let mut cmd = Command::new(dir.join("venv/bin/python"));
-    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
-        "--list-tools",
-        "--call",
-        "list_todos",
-        "--args",
-        r#"{"queryParams":{}}"#,
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = py_client(
+        &dir,
+        &url,
+        &[
+            "--list-tools",
+            "--call",
+            "list_todos",
+            "--args",
+            r#"{"queryParams":{}}"#,
+        ],
+    )
+    .await;
     assert_eq!(step(&steps, "token")["token_type"], "Bearer");
     let call = call_text(&steps);
     assert!(
@@ -248,19 +270,20 @@ async fn sdk_clients_use_an_openid_providers_tokens_on_a_jwt_guarded_mcp_server(
     );
     let gw = gateway_on(project.path(), port).await;
 
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
-        "--scope",
-        "openid mcp:tools",
-        "--list-tools",
-        "--call",
-        "add_todo",
-        "--args",
-        r#"{"body":{"title":"via the OpenID provider"}}"#,
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = ts_client(
+        &dir,
+        &url,
+        &[
+            "--scope",
+            "openid mcp:tools",
+            "--list-tools",
+            "--call",
+            "add_todo",
+            "--args",
+            r#"{"body":{"title":"via the OpenID provider"}}"#,
+        ],
+    )
+    .await;
     assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
     let call = call_text(&steps);
     assert!(call.contains("via the OpenID provider"), "{call}");
@@ -269,19 +292,20 @@ async fn sdk_clients_use_an_openid_providers_tokens_on_a_jwt_guarded_mcp_server(
         "the tool route accepted the forwarded token: {call}"
     );
 
-    let mut cmd = Command::new(dir.join("venv/bin/python"));
-    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
-        "--scope",
-        "openid mcp:tools",
-        "--list-tools",
-        "--call",
-        "list_todos",
-        "--args",
-        r#"{"queryParams":{}}"#,
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = py_client(
+        &dir,
+        &url,
+        &[
+            "--scope",
+            "openid mcp:tools",
+            "--list-tools",
+            "--call",
+            "list_todos",
+            "--args",
+            r#"{"queryParams":{}}"#,
+        ],
+    )
+    .await;
     let call = call_text(&steps);
     assert!(call.contains("via the OpenID provider"), "{call}");
     gw.shutdown.cancel();
@@ -310,35 +334,37 @@ async fn sdk_clients_run_the_mcp_server_template_with_local_idp() {
     let gw = gateway_for(project.path(), true).await;
     let url = format!("http://{}/mcp", gw.addr);
 
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
-        "--list-tools",
-        "--call",
-        "add_todo",
-        "--args",
-        r#"{"body":{"title":"local idp"}}"#,
-        "--list-prompts",
-        "--list-resources",
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = ts_client(
+        &dir,
+        &url,
+        &[
+            "--list-tools",
+            "--call",
+            "add_todo",
+            "--args",
+            r#"{"body":{"title":"local idp"}}"#,
+            "--list-prompts",
+            "--list-resources",
+        ],
+    )
+    .await;
     assert_eq!(step(&steps, "authorize")["resource"], url.as_str());
     let call = call_text(&steps);
     assert!(call.contains("local idp"), "{call}");
     assert!(!call.contains("\"isError\":true"), "{call}");
 
-    let mut cmd = Command::new(dir.join("venv/bin/python"));
-    cmd.arg(dir.join("clients/py-client.py")).arg(&url).args([
-        "--list-tools",
-        "--call",
-        "get_todo",
-        "--args",
-        r#"{"pathParams":{"id":"1"}}"#,
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = py_client(
+        &dir,
+        &url,
+        &[
+            "--list-tools",
+            "--call",
+            "get_todo",
+            "--args",
+            r#"{"pathParams":{"id":"1"}}"#,
+        ],
+    )
+    .await;
     let call = call_text(&steps);
     assert!(call.contains("Try mcpgw dev"), "{call}");
 
@@ -356,19 +382,20 @@ async fn sdk_clients_run_the_mcp_server_template_with_local_idp() {
         String::from_utf8_lossy(&out.stderr)
     );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let mut cmd = Command::new("node");
-    cmd.arg(dir.join("clients/mcp-client.mjs")).arg(&url).args([
-        "--bearer",
-        &token,
-        "--no-browser",
-        "--call",
-        "list_todos",
-        "--args",
-        r#"{"queryParams":{"done":false}}"#,
-        "--timeout",
-        "60",
-    ]);
-    let steps = run_client(cmd).await;
+    let steps = ts_client(
+        &dir,
+        &url,
+        &[
+            "--bearer",
+            &token,
+            "--no-browser",
+            "--call",
+            "list_todos",
+            "--args",
+            r#"{"queryParams":{"done":false}}"#,
+        ],
+    )
+    .await;
     let call = call_text(&steps);
     assert!(call.contains("local idp"), "{call}");
     gw.shutdown.cancel();
