@@ -62,9 +62,11 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
         'mcpgw;validate' {
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--baseline', '--baseline', [CompletionResultType]::ParameterName, 'Compare upstream ids and MCP operationIds with this git revision (rule MCP045)')
+            [CompletionResult]::new('--env-file', '--env-file', [CompletionResultType]::ParameterName, 'Read variables from this `.env`-style file too, after the project''s `.env` (repeatable): for CI, where the project''s `.env` is not checked in')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--deny-warnings', '--deny-warnings', [CompletionResultType]::ParameterName, 'Exit 1 on warnings too')
             [CompletionResult]::new('--local-idp', '--local-idp', [CompletionResultType]::ParameterName, 'Judge the project as `mcpgw dev --local-idp` serves it: options only the real identity provider needs may be unset (D25 b)')
+            [CompletionResult]::new('--env-example', '--env-example', [CompletionResultType]::ParameterName, 'Count the names in the project''s `.env.example` as set by the deployment: their values are not checked, but a `$env(NAME)` that no source defines is still an error')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break

@@ -756,7 +756,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__validate)
-            opts="-h --format --deny-warnings --baseline --local-idp --color --help"
+            opts="-h --format --deny-warnings --baseline --local-idp --env-file --env-example --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -767,6 +767,10 @@ _mcpgw() {
                     return 0
                     ;;
                 --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -64,11 +64,13 @@ json\t'{"diagnostics": [...], "summary": {...}}'
 github\t'GitHub Actions workflow annotations'
 sarif\t'SARIF 2.1.0'"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l baseline -d 'Compare upstream ids and MCP operationIds with this git revision (rule MCP045)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l env-file -d 'Read variables from this `.env`-style file too, after the project\'s `.env` (repeatable): for CI, where the project\'s `.env` is not checked in' -r -F
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l deny-warnings -d 'Exit 1 on warnings too'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l local-idp -d 'Judge the project as `mcpgw dev --local-idp` serves it: options only the real identity provider needs may be unset (D25 b)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -l env-example -d 'Count the names in the project\'s `.env.example` as set by the deployment: their values are not checked, but a `$env(NAME)` that no source defines is still an error'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -s t -l template -d 'Template name (see --list)' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand init" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''

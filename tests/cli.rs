@@ -388,3 +388,91 @@ fn the_bundled_example_is_the_quickstart_template_and_templates_hold_no_state() 
         }
     }
 }
+
+/// Issue #15 point 4: CI validates a checkout with no `.env`. Without flags the unset variables
+/// are errors; with `--env-example` the names of `.env.example` count as set by the deployment
+/// (their placeholder values are not judged); a name it lacks is still an error at its
+/// position; `--env-file` supplies real values, which are judged.
+#[test]
+fn validate_in_ci_without_secrets() {
+    let dir = fixture("ci-env");
+    mcpgw()
+        .args(["validate", &dir])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("is not set"));
+    mcpgw()
+        .args(["validate", &dir, "--env-example"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors"));
+
+    // a variable that neither .env.example nor the environment defines
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(Path::new(&dir), tmp.path());
+    let policies = tmp.path().join("config/policies.json");
+    let text = std::fs::read_to_string(&policies)
+        .unwrap()
+        .replace("\"abc\"", "\"$env(CI_ENV_TEST_NOT_IN_EXAMPLE)\"");
+    std::fs::write(&policies, text).unwrap();
+    let out = mcpgw()
+        .args(["validate", "--env-example", "--format", "json"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let missing = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["rule"] == "MCP009")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(missing["severity"], "error");
+    assert_eq!(
+        (missing["file"].as_str(), missing["line"].as_u64()),
+        (Some("config/policies.json"), Some(11))
+    );
+
+    // --env-file values are real: a bad one is judged
+    let env_file = tmp.path().join("ci.env");
+    std::fs::write(
+        &env_file,
+        "CI_ENV_TEST_API_URL=not a url\nCI_ENV_TEST_AUTH0_DOMAIN=acme.us.auth0.com\nCI_ENV_TEST_AUTH0_CLIENT_SECRET=s\n",
+    )
+    .unwrap();
+    mcpgw()
+        .args(["validate", &dir, "--env-file"])
+        .arg(&env_file)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not an http(s) URL"));
+    std::fs::write(
+        &env_file,
+        "CI_ENV_TEST_API_URL=https://api.example.com/mcp\nCI_ENV_TEST_AUTH0_DOMAIN=acme.us.auth0.com\nCI_ENV_TEST_AUTH0_CLIENT_SECRET=s\n",
+    )
+    .unwrap();
+    mcpgw()
+        .args(["validate", &dir, "--env-file"])
+        .arg(&env_file)
+        .assert()
+        .success();
+    mcpgw()
+        .args(["validate", &dir, "--env-file", "/nonexistent/ci.env"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/ci.env"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}

@@ -61,6 +61,7 @@ pub fn run(args: TokenArgs) -> anyhow::Result<u8> {
         process_env: true,
         baseline: None,
         local_idp: true,
+        ..Options::default()
     };
     let report = validate::validate_path(&args.dir, &options)
         .with_context(|| format!("cannot read the project {}", args.dir.display()))?;

@@ -23,6 +23,14 @@ pub struct ValidateArgs {
     /// provider needs may be unset (D25 b)
     #[arg(long)]
     pub local_idp: bool,
+    /// Read variables from this `.env`-style file too, after the project's `.env`
+    /// (repeatable): for CI, where the project's `.env` is not checked in
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+    /// Count the names in the project's `.env.example` as set by the deployment: their values
+    /// are not checked, but a `$env(NAME)` that no source defines is still an error
+    #[arg(long)]
+    pub env_example: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,6 +50,8 @@ pub fn run(args: ValidateArgs, color: bool) -> anyhow::Result<u8> {
         process_env: true,
         baseline: args.baseline.clone(),
         local_idp: args.local_idp,
+        env_files: args.env_file.clone(),
+        env_example: args.env_example,
     };
     let report = match validate::validate_path(&args.path, &options) {
         Ok(r) => r,

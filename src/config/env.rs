@@ -1,13 +1,28 @@
 //! Environment variables for a project, and `$env(NAME)` substitution (SPEC §1.4).
 //!
 //! Owns: reading `.env` and `.env.zuplo` (each variable remembers the line that defined it),
-//! falling back to the process environment, and replacing `$env(NAME)` inside a [`Node`] tree.
+//! `--env-file` files, falling back to the process environment, then, with `--env-example`,
+//! to the names of `.env.example` as "set by the deployment", and replacing `$env(NAME)`
+//! inside a [`Node`] tree.
 //! It does not decide *where* substitution is allowed; `config::project` asks it only for the
 //! places §1.4 permits and reports the others.
 
 use super::jsonc::{EnvOrigin, EnvVarUse, Node, Value};
 use crate::diag::source::{FileId, SourceFile, Span};
 use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Where a project's variables come from besides its own `.env` and `.env.zuplo`.
+#[derive(Debug, Clone, Default)]
+pub struct EnvSources {
+    /// Let `$env(NAME)` fall back to the process environment (the CLI does; fixtures do not).
+    pub process_env: bool,
+    /// `--env-file`: more `.env`-style files, read after `.env` and `.env.zuplo`.
+    pub files: Vec<PathBuf>,
+    /// `--env-example`: a name listed in `.env.example` counts as set by the deployment (its
+    /// value there is only a placeholder, so findings about the value are not reported).
+    pub example: bool,
+}
 
 /// One variable's value and where it came from.
 #[derive(Debug, Clone)]
@@ -15,6 +30,9 @@ pub struct EnvVar {
     pub value: String,
     /// The `.env` line that defined it; `None` when it came from the process environment.
     pub defined_in: Option<Span>,
+    /// Named by `.env.example` under `--env-example`: the deployment sets it, the value here
+    /// is a placeholder.
+    pub from_deployment: bool,
 }
 
 /// The variables visible to a project: `.env`, then `.env.zuplo`, then the process environment.
@@ -22,6 +40,8 @@ pub struct EnvVar {
 pub struct EnvVars {
     file_vars: HashMap<String, EnvVar>,
     use_process_env: bool,
+    /// `--env-example`: looked up last.
+    deployment_vars: HashMap<String, EnvVar>,
 }
 
 impl EnvVars {
@@ -33,13 +53,27 @@ impl EnvVars {
                 file_vars.entry(name).or_insert(EnvVar {
                     value,
                     defined_in: Some(span),
+                    from_deployment: false,
                 });
             }
         }
         EnvVars {
             file_vars,
             use_process_env: false,
+            deployment_vars: HashMap::new(),
         }
+    }
+
+    /// The names of a `.env.example` as set by the deployment, after every other source.
+    pub fn with_deployment_names(mut self, id: FileId, example: &SourceFile) -> Self {
+        for (name, value, span) in parse_dotenv(id, &example.text) {
+            self.deployment_vars.entry(name).or_insert(EnvVar {
+                value,
+                defined_in: Some(span),
+                from_deployment: true,
+            });
+        }
+        self
     }
 
     /// Also look variables up in the process environment when the files lack them.
@@ -58,9 +92,10 @@ impl EnvVars {
             return Some(EnvVar {
                 value,
                 defined_in: None,
+                from_deployment: false,
             });
         }
-        None
+        self.deployment_vars.get(name).cloned()
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -174,6 +209,7 @@ pub fn substitute(node: &mut Node, vars: &EnvVars) {
                         name: r.name.clone(),
                         defined_in: var.as_ref().and_then(|v| v.defined_in),
                         set: var.is_some(),
+                        from_deployment: var.as_ref().is_some_and(|v| v.from_deployment),
                     }
                 })
                 .collect();

@@ -34,6 +34,8 @@ pub struct EnvVarUse {
     /// environment or an unset variable.
     pub defined_in: Option<Span>,
     pub set: bool,
+    /// Set by the deployment (`--env-example`): the value is a placeholder.
+    pub from_deployment: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

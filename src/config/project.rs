@@ -7,7 +7,7 @@
 //! findings; only a folder that cannot be read at all is a [`LoadError`]. What the options of a
 //! policy *mean* is `config::policies`' job.
 
-use super::env::{self, EnvVars};
+use super::env::{self, EnvSources, EnvVars};
 use super::jsonc::{self, Node, Value};
 use super::plugin::{self, PluginInfo};
 use crate::diag::diagnostic::{Findings, Severity};
@@ -277,6 +277,20 @@ pub fn resolve_root(path: &Path) -> Result<PathBuf, LoadError> {
 /// Loads the project in `path` (the project folder or its `config/` folder).
 /// `process_env` lets `$env(NAME)` fall back to the process environment.
 pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<Project, LoadError> {
+    let sources = EnvSources {
+        process_env,
+        ..EnvSources::default()
+    };
+    load_with(path, &sources, findings)
+}
+
+/// [`load`] with variables from `--env-file` files and, with `--env-example`, the names of
+/// `.env.example` as set by the deployment.
+pub fn load_with(
+    path: &Path,
+    env_sources: &EnvSources,
+    findings: &mut Findings,
+) -> Result<Project, LoadError> {
     let root = resolve_root(path)?;
     let mut sources = SourceMap::default();
 
@@ -287,11 +301,31 @@ pub fn load(path: &Path, process_env: bool, findings: &mut Findings) -> Result<P
             env_files.push(sources.add(SourceFile::new(name, text)));
         }
     }
+    for file in &env_sources.files {
+        // named on the command line: it must be there
+        let text = read_optional(file)?.ok_or_else(|| LoadError::Io {
+            path: file.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file (--env-file)"),
+        })?;
+        env_files.push(sources.add(SourceFile::new(file.display().to_string(), text)));
+    }
     let env_refs: Vec<(FileId, &SourceFile)> =
         env_files.iter().map(|id| (*id, sources.get(*id))).collect();
     let mut env = EnvVars::from_files(&env_refs);
-    if process_env {
+    if env_sources.process_env {
         env = env.with_process_env();
+    }
+    if env_sources.example {
+        let example = root.join(".env.example");
+        let text = read_optional(&example)?.ok_or_else(|| LoadError::Io {
+            path: example.clone(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "--env-example needs this file: commit one that lists every variable the deployment sets",
+            ),
+        })?;
+        let id = sources.add(SourceFile::new(".env.example", text));
+        env = env.with_deployment_names(id, sources.get(id));
     }
 
     // zuplo.jsonc wins over zuplo.json

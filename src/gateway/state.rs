@@ -201,6 +201,7 @@ pub async fn load_for(
         process_env: true,
         baseline: None,
         local_idp,
+        ..validate::Options::default()
     };
     match tokio::task::spawn_blocking(move || validate::validate_path(&dir, &options)).await {
         Ok(r) => r,

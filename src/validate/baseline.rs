@@ -36,8 +36,7 @@ pub fn check(project: &Project, model: &Model, rev: &str, findings: &mut Finding
         old_root.path(),
         &Options {
             process_env: false,
-            baseline: None,
-            local_idp: false,
+            ..Options::default()
         },
     ) else {
         return;

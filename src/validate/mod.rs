@@ -18,6 +18,7 @@ pub use crate::config::model::{
 };
 use crate::config::project::{self, LoadError, Project};
 use crate::diag::diagnostic::{Diagnostic, Findings, Severity};
+use crate::diag::rules;
 use std::path::Path;
 
 /// How to validate.
@@ -25,6 +26,10 @@ use std::path::Path;
 pub struct Options {
     /// Let `$env(NAME)` fall back to the process environment (the CLI does; fixtures do not).
     pub process_env: bool,
+    /// `--env-file`: more `.env`-style files (CI without the project's `.env`).
+    pub env_files: Vec<std::path::PathBuf>,
+    /// `--env-example`: the names of `.env.example` are set by the deployment.
+    pub env_example: bool,
     /// A git revision to compare upstream ids and operationIds with (rule 45).
     pub baseline: Option<String>,
     /// `mcpgw dev --local-idp` (D25 b): options only the real identity provider needs may be
@@ -56,7 +61,12 @@ impl Report {
 /// Loads and validates the project at `path` (the project folder or its `config/`).
 pub fn validate_path(path: &Path, options: &Options) -> Result<Report, LoadError> {
     let mut findings = Findings::default();
-    let project = project::load(path, options.process_env, &mut findings)?;
+    let sources = crate::config::env::EnvSources {
+        process_env: options.process_env,
+        files: options.env_files.clone(),
+        example: options.env_example,
+    };
+    let project = project::load_with(path, &sources, &mut findings)?;
     Ok(validate_project(project, findings, options))
 }
 
@@ -75,6 +85,9 @@ pub fn validate_project(project: Project, mut findings: Findings, options: &Opti
     }
 
     let mut diagnostics = findings.items;
+    if options.env_example || !options.env_files.is_empty() {
+        ci_env_rules(&project, &mut diagnostics);
+    }
     note_env_origins(&project, &mut diagnostics);
     sort_diagnostics(&project, &mut diagnostics);
     Report {
@@ -84,9 +97,10 @@ pub fn validate_project(project: Project, mut findings: Findings, options: &Opti
     }
 }
 
-/// A finding about a value that came from `$env(NAME)` says so, and where NAME is defined:
-/// the span points at `$env(NAME)` in the config, but the bad value lives in `.env`.
-fn note_env_origins(project: &Project, diagnostics: &mut [Diagnostic]) {
+/// Every node whose value came from `$env(...)`, by its span.
+fn env_nodes(
+    project: &Project,
+) -> std::collections::HashMap<crate::diag::source::Span, &crate::config::jsonc::Node> {
     use crate::config::jsonc::{Node, Value};
     use std::collections::HashMap;
     fn collect<'a>(node: &'a Node, out: &mut HashMap<crate::diag::source::Span, &'a Node>) {
@@ -114,6 +128,41 @@ fn note_env_origins(project: &Project, diagnostics: &mut [Diagnostic]) {
         .cors_policies
         .iter()
         .for_each(|n| collect(n, &mut origins));
+    origins
+}
+
+/// `validate --env-example` / `--env-file` (CI without the project's `.env`): a value the
+/// deployment sets (named in `.env.example`) is a placeholder here, so findings about it are
+/// not reported; a variable that no source defines is an error, not a warning.
+fn ci_env_rules(project: &Project, diagnostics: &mut Vec<Diagnostic>) {
+    let origins = env_nodes(project);
+    diagnostics.retain(|d| {
+        let name_rule = [
+            rules::ENV_VAR_UNDEFINED.code,
+            rules::ENV_VAR_NAME_INVALID.code,
+            rules::ENV_VAR_RESERVED.code,
+            rules::ENV_NOT_ALLOWED_HERE.code,
+        ]
+        .contains(&d.rule.code);
+        let placeholder = origins
+            .get(&d.span)
+            .and_then(|n| n.env.as_ref())
+            .is_some_and(|o| o.vars.iter().any(|v| v.from_deployment));
+        name_rule || !placeholder
+    });
+    for d in diagnostics.iter_mut() {
+        if d.rule.code == rules::ENV_VAR_UNDEFINED.code {
+            d.severity = Severity::Error;
+            d.message
+                .push_str(" (nor in .env.example or an --env-file: no deployment would set it)");
+        }
+    }
+}
+
+/// A finding about a value that came from `$env(NAME)` says so, and where NAME is defined:
+/// the span points at `$env(NAME)` in the config, but the bad value lives in `.env`.
+fn note_env_origins(project: &Project, diagnostics: &mut [Diagnostic]) {
+    let origins = env_nodes(project);
     if origins.is_empty() {
         return;
     }

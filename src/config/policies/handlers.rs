@@ -223,7 +223,16 @@ fn parse_proxy(
             );
             return None;
         };
-        match parse_url(&var.value).filter(|u| matches!(u.scheme(), "http" | "https")) {
+        // `--env-example`: the deployment sets it; `.env.example` holds only a placeholder
+        let deployment_placeholder = || {
+            var.from_deployment
+                .then(|| parse_url("https://set-by-the-deployment.invalid/"))
+                .flatten()
+        };
+        match parse_url(&var.value)
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .or_else(deployment_placeholder)
+        {
             Some(url) => ProxyTarget::Env {
                 name: name.to_string(),
                 url,
