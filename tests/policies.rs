@@ -249,7 +249,7 @@ async fn audit_records_reach_the_audit_log_file_with_the_final_status() {
     let gw = start(dir.path(), Some(&log)).await;
     let base = format!("http://{}", gw.addr);
 
-    let (status, headers, _) = get(
+    let (status, _, _) = get(
         &format!("{base}/audited?q=1"),
         &[
             ("user-agent", "policies-test/1"),
@@ -258,7 +258,6 @@ async fn audit_records_reach_the_audit_log_file_with_the_final_status() {
     )
     .await;
     assert_eq!(status, 200);
-    let _ = headers;
     let (status, _, _) = get(&format!("{base}/audited-denied?q=2"), &[]).await;
     assert_eq!(status, 403);
     // a policy that answers first keeps the audit policy from running
@@ -503,5 +502,39 @@ async fn client_credentials_against_a_real_openid_provider() {
         .await
         .unwrap();
     assert_eq!(count["tokens"], 1, "the provider saw one token request");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test]
+async fn a_fractional_rate_limit_window_is_served_as_written() {
+    let upstream = echo_upstream().await.to_string();
+    let dir = tempfile::tempdir().unwrap();
+    write_project(
+        dir.path(),
+        json!({ "/limited": forward_route(&upstream, "limited", &["half-minute"]) }),
+        json!([policy(
+            "half-minute",
+            "rate-limit-inbound",
+            "RateLimitInboundPolicy",
+            json!({"rateLimitBy": "ip", "requestsAllowed": 1, "timeWindowMinutes": 0.5}),
+        )]),
+    );
+    // a warning, not an error: the project is served
+    let report = gateway::load(dir.path().to_path_buf()).await.unwrap();
+    assert!(
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.rule.code == "MCP110" && d.message.contains("timeWindowMinutes"))
+    );
+    let gw = start(dir.path(), None).await;
+    let base = format!("http://{}", gw.addr);
+    let (status, _, _) = get(&format!("{base}/limited"), &[]).await;
+    assert_eq!(status, 200);
+    let (status, headers, body) = get(&format!("{base}/limited"), &[]).await;
+    assert_eq!(status, 429, "{body}");
+    // the window is 30 s, not 0 and not a whole minute
+    let retry: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=30).contains(&retry), "{retry}");
     gw.shutdown.cancel();
 }
