@@ -82,6 +82,7 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.public_url = args.public_url.clone();
     options.trust_forwarded_host = args.trust_forwarded_host;
     options.allow_origins = args.allow_origin.clone();
+    options.audit_log = args.audit_log.clone();
     options.state_dir = args.state_dir.clone();
     options.reset_secret_key = args.reset_secret_key;
     options.upstream_timeout_secs = args.upstream_timeout.max(1);
@@ -98,6 +99,12 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
         eprintln!(
             "error: --auto-consent is refused unless the gateway listens on loopback (--host 127.0.0.1)"
         );
+        return Ok(2);
+    }
+    if let Some(path) = &options.audit_log
+        && let Err(e) = crate::policies::audit_log::AuditSink::with_file(path)
+    {
+        eprintln!("error: cannot open the audit log {}: {e}", path.display());
         return Ok(2);
     }
     let opened = match server::open_state(options.state_dir(), options.reset_secret_key).await {
@@ -159,6 +166,12 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     }
     if let Some(m) = &mock {
         say.line(&format!("  mock upstream: {}", m.url));
+    }
+    if let Some(path) = &options.audit_log {
+        say.line(&format!(
+            "  audit-log-inbound records: the dev log and {}",
+            path.display()
+        ));
     }
     if options.dev.local_idp {
         for line in stand_ins(&running.state.served.load().report, &options.dev.user) {

@@ -164,6 +164,10 @@ pub struct DevArgs {
         value_delimiter = ','
     )]
     pub allow_origin: Vec<String>,
+    /// Append each audit-log-inbound record to FILE as a JSON line (created 0600), besides the
+    /// dev log
+    #[arg(long, value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
     /// Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that
     /// point at it, such as the quickstart template
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9001")]

@@ -331,6 +331,21 @@ rules! {
     PRM_PLUGINS_OVERLAP = "MCP093", "prm-plugins-overlap", Warning,
         "McpGatewayPlugin and OAuthProtectedResourcePlugin both serve /.well-known/oauth-protected-resource/...",
         "keep one of them, or rely on mcpgw's precedence: the gateway's document for its MCP routes, the plugin's for every other path";
+    QUERY_PARAM_TO_HEADER_OPTIONS = "MCP094", "query-param-to-header-options", Error,
+        "query-param-to-header-inbound has queryParam, headerName and headerValue",
+        "set all three, e.g. \"queryParam\": \"apiKey\", \"headerName\": \"Authorization\", \"headerValue\": \"Bearer {value}\"";
+    QUERY_PARAM_REMOVE_FROM_URL = "MCP095", "query-param-remove-from-url", Warning,
+        "query-param-to-header-inbound without removeFromUrl keeps the parameter in the URL (7.6.4 and mcpgw default to false; the docs say true)",
+        "set \"removeFromUrl\": true so the parameter (often an API key) does not reach the upstream in the URL";
+    IP_RESTRICTION_OPTIONS = "MCP096", "ip-restriction-options", Error,
+        "ip-address-restriction-inbound options are strict: allow and/or deny, each a non-empty list of IPv4/IPv6 addresses or CIDR ranges",
+        "remove unknown options, and write entries such as 203.0.113.7, 10.0.0.0/8 or 2001:db8::/32";
+    IP_RESTRICTION_LOCAL = "MCP097", "ip-restriction-local", Warning,
+        "an ip-address-restriction-inbound allow list that does not admit 127.0.0.1 rejects every local request (no clientIpHeader)",
+        "add 127.0.0.1 to allow for local runs, or set clientIpHeader and send that header";
+    CLIENT_CREDENTIALS_OPTIONS = "MCP098", "client-credentials-options", Error,
+        "upstream-oauth-client-credentials-inbound options are strict; tokenUrl, clientId and clientSecret are non-empty; additionalParameters do not override reserved parameters",
+        "remove unknown options, set tokenUrl, clientId and clientSecret (as $env(...)), and drop grant_type, client_id, client_secret, scope and audience from additionalParameters";
     UNSUPPORTED_IN_DEV = "MCP100", "unsupported-in-dev", Warning,
         "mcpgw dev cannot run this piece (TypeScript modules, policies it does not implement)",
         "routes that use it answer 501 under mcpgw dev; test them on Zuplo";
@@ -396,8 +411,8 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             );
         }
-        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 90..=93 has its own id
-        for n in (1..=88).chain(90..=93) {
+        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 90..=98 has its own id
+        for n in (1..=88).chain(90..=98) {
             assert!(
                 rule_by_code(&format!("MCP{n:03}")).is_some(),
                 "rule {n} missing"

@@ -47,6 +47,8 @@ pub struct Inbound {
     /// A POST on an MCP route: the gateway's one reading of its body, once the 2026-07-28
     /// rules passed (D27). The capability filter and the access log use it, never a header.
     pub mcp: Option<McpRequest>,
+    /// Records of `audit-log-inbound` policies that ran, finished once the response is known.
+    pub audits: Vec<crate::policies::audit_log::Pending>,
 }
 
 impl Inbound {
@@ -217,6 +219,28 @@ pub async fn run(
             PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
             PolicyConfig::CapabilityFilter(c) => capability_filter(served, i, c, req).await,
             PolicyConfig::TokenExchange(te) => token_exchange(state, served, route, te, req).await,
+            PolicyConfig::QueryParamToHeader(q) => {
+                crate::policies::query_param::apply(q, &mut req.headers, &mut req.query)
+                    .err()
+                    .map(|e| {
+                        req.problem(Problem::new(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            e.to_string(),
+                        ))
+                    })
+            }
+            PolicyConfig::IpRestriction(p) => {
+                crate::policies::ip_restriction::check(p, req.client_ip, &req.headers)
+                    .err()
+                    .map(|p| req.problem(p))
+            }
+            PolicyConfig::AuditLog(a) => {
+                audit_begin(a, req);
+                None
+            }
+            PolicyConfig::ClientCredentials(c) => {
+                client_credentials(state, &project.policies[i].name.value, c, req).await
+            }
             _ => None,
         };
         if answer.is_some() {
@@ -484,5 +508,46 @@ async fn token_exchange(
             )
         }
         CredentialOutcome::Failed(problem) => Some(req.problem(problem)),
+    }
+}
+
+/// `audit-log-inbound` (§16.7): notes the request now; `route::answer` finishes the record.
+fn audit_begin(a: &crate::config::policies::audit_log::AuditLog, req: &mut Inbound) {
+    use crate::policies::audit_log::{Seen, begin};
+    let seen = Seen {
+        method: &req.method,
+        path: &req.path,
+        query: req.query.as_deref(),
+        headers: &req.headers,
+        client_ip: req.client_ip,
+        request_id: &req.request_id,
+    };
+    if let Some(pending) = begin(a, &seen) {
+        req.audits.push(pending);
+    }
+}
+
+/// `upstream-oauth-client-credentials-inbound` (§16.8): the token's header, set (overwriting).
+async fn client_credentials(
+    state: &AppState,
+    name: &str,
+    c: &crate::config::policies::client_credentials::ClientCredentials,
+    req: &mut Inbound,
+) -> Option<Response> {
+    match state.client_credentials.header_value(name, c).await {
+        Ok(value) => {
+            match HeaderName::from_bytes(c.header_name.as_bytes()) {
+                Ok(header) => {
+                    req.headers.insert(header, value);
+                    None
+                }
+                // the options were checked at load; this is not reached
+                Err(_) => Some(req.problem(GatewayError::Internal("set the token header"))),
+            }
+        }
+        Err(e) => {
+            tracing::warn!(policy = name, cause = e.cause(), "{e}");
+            Some(req.problem(e.problem()))
+        }
     }
 }

@@ -40,6 +40,10 @@ pub async fn answer(
 ) -> Response {
     let answered = pipeline::run(state, served, route, &mut inbound).await;
     let mcp = inbound.mcp.clone();
+    // audit-log-inbound records take `request.user` as the pipeline left it (the handlers do
+    // not change it) and the final status
+    let audits = std::mem::take(&mut inbound.audits);
+    let user = (!audits.is_empty()).then(|| inbound.user.clone()).flatten();
     let mut resp = match answered {
         Some(resp) => resp,
         None => match served.report.model.handlers.get(route) {
@@ -54,6 +58,12 @@ pub async fn answer(
     };
     if let Some(m) = mcp {
         resp.extensions_mut().insert(m);
+    }
+    for pending in audits {
+        state
+            .audit
+            .emit(pending.finish(user.as_ref(), resp.status()))
+            .await;
     }
     resp
 }
@@ -180,6 +190,7 @@ impl RouteInvoker for Invoker<'_> {
                 request_id: self.request_id.clone(),
                 response_filters: Vec::new(),
                 mcp: None,
+                audits: Vec::new(),
             };
             let resp = answer(self.state, self.served, route, inbound, self.depth + 1).await;
             let (parts, body) = resp.into_parts();

@@ -55,6 +55,8 @@ pub struct DevOptions {
     pub dev: DevLogin,
     /// `--allow-origin`: browser origins allowed on MCP routes besides the gateway's own (D28).
     pub allow_origins: Vec<String>,
+    /// `--audit-log FILE`: `audit-log-inbound` records are appended here too (§16.7).
+    pub audit_log: Option<PathBuf>,
 }
 
 impl DevOptions {
@@ -82,6 +84,7 @@ impl DevOptions {
             upstream_connect_timeout_secs: super::state::DEFAULT_UPSTREAM_CONNECT_TIMEOUT_SECS,
             dev: DevLogin::default(),
             allow_origins: Vec::new(),
+            audit_log: None,
         }
     }
 }
@@ -222,6 +225,7 @@ async fn dispatch(
                 request_id,
                 response_filters: Vec::new(),
                 mcp: None,
+                audits: Vec::new(),
             };
             // the route's pipeline and handler (mcpServerHandler routes included)
             (
@@ -351,6 +355,11 @@ pub async fn start_with_state(
         app_state.jwt.local = Some(super::jwt::local_issuer(&opened.dir).await?);
     }
     app_state.dev = options.dev.clone();
+    if let Some(path) = &options.audit_log {
+        app_state.audit = crate::policies::audit_log::AuditSink::with_file(path).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("--audit-log {}: {e}", path.display()))
+        })?;
+    }
     app_state.upstream_timeout_secs = options.upstream_timeout_secs;
     app_state.upstream_idle_timeout_secs = options.upstream_idle_timeout_secs;
     let connect = Duration::from_secs(options.upstream_connect_timeout_secs.max(1));

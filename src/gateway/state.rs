@@ -54,7 +54,10 @@ impl Served {
         for (i, p) in report.model.policies.iter().enumerate() {
             match p {
                 PolicyConfig::RateLimit(l) => {
-                    let window = Duration::from_secs(l.time_window_minutes.saturating_mul(60));
+                    // a fraction of a minute is allowed (issue #15); the bound keeps the
+                    // limiter's window arithmetic far from overflow
+                    let secs = (l.time_window_minutes * 60.0).clamp(0.0, 1e10);
+                    let window = Duration::try_from_secs_f64(secs).unwrap_or(Duration::ZERO);
                     limiters.insert(i, RateLimiter::new(l.requests_allowed, window));
                 }
                 PolicyConfig::CapabilityFilter(c) => {
@@ -100,6 +103,10 @@ pub struct AppState {
     /// The JWT policies' key sets (per URL, kept across reloads) and, under `--local-idp`,
     /// mcpgw's local issuer (§16.2, §16.13).
     pub jwt: crate::policies::jwt::JwtRuntime,
+    /// `upstream-oauth-client-credentials-inbound` tokens per policy (kept across reloads).
+    pub client_credentials: crate::policies::client_credentials::TokenCache,
+    /// Where `audit-log-inbound` records go: the dev log, and `--audit-log FILE`.
+    pub audit: crate::policies::audit_log::AuditSink,
 }
 
 /// The default of [`AppState::upstream_idle_timeout_secs`] (`--upstream-idle-timeout`).
@@ -155,6 +162,8 @@ impl AppState {
             upstreams,
             origin,
             jwt: Default::default(),
+            client_credentials: Default::default(),
+            audit: Default::default(),
         }
     }
 }

@@ -68,7 +68,7 @@ pub enum Revocable<'a> {
 /// ones in the order they were added, then the client's authentication.
 #[must_use = "build() makes the request"]
 pub struct TokenRequest<'a> {
-    form: Vec<(&'static str, &'a str)>,
+    form: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> TokenRequest<'a> {
@@ -81,6 +81,14 @@ impl<'a> TokenRequest<'a> {
                 ("redirect_uri", redirect_uri),
                 ("code_verifier", verifier.secret()),
             ],
+        }
+    }
+
+    /// The client_credentials grant (RFC 6749 §4.4), as `upstream-oauth-client-credentials-inbound`
+    /// sends it (§16.8): its scope, audience and extra parameters follow through [`Self::param`].
+    pub fn client_credentials() -> Self {
+        TokenRequest {
+            form: vec![("grant_type", "client_credentials")],
         }
     }
 
@@ -105,8 +113,9 @@ impl<'a> TokenRequest<'a> {
         }
     }
 
-    /// An extra parameter (RFC 8707 `resource`, a refresh's `scope`); nothing when `None`.
-    pub fn param(mut self, name: &'static str, value: Option<&'a str>) -> Self {
+    /// An extra parameter (RFC 8707 `resource`, a refresh's `scope`, a policy's
+    /// `additionalParameters`); nothing when `None`.
+    pub fn param(mut self, name: &'a str, value: Option<&'a str>) -> Self {
         if let Some(v) = value {
             self.form.push((name, v));
         }

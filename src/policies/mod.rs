@@ -8,7 +8,15 @@
 //! - `jwt`: the JWT family's checks and 401 answers (§16.2, §16.3).
 //! - `jwks`: remote key sets, cached per URL.
 //! - `local_issuer`: mcpgw's own RS256 issuer for `--local-idp` and `mcpgw token` (§16.13).
+//! - `query_param`: `query-param-to-header-inbound` (§16.5).
+//! - `ip_restriction`: `ip-address-restriction-inbound` (§16.6).
+//! - `audit_log`: `audit-log-inbound`'s records and where they go (§16.7).
+//! - `client_credentials`: `upstream-oauth-client-credentials-inbound`'s grant and cache (§16.8).
 
+pub mod audit_log;
+pub mod client_credentials;
+pub mod ip_restriction;
 pub mod jwks;
 pub mod jwt;
 pub mod local_issuer;
+pub mod query_param;

@@ -35,6 +35,12 @@ impl Problem {
         }
     }
 
+    /// A problem without `detail`, as Zuplo's generic refusals (e.g. the 403 of
+    /// `ip-address-restriction-inbound`, §16.6) are sent.
+    pub fn without_detail(status: StatusCode) -> Self {
+        Problem::new(status, "")
+    }
+
     pub fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self
@@ -59,8 +65,11 @@ impl Problem {
             "type": format!("https://httpproblems.com/http-status/{status}"),
             "title": self.status.canonical_reason().unwrap_or("Error"),
             "status": status,
-            "detail": self.detail,
         });
+        // an empty detail is no detail (see `without_detail`)
+        if !self.detail.is_empty() {
+            doc["detail"] = json!(self.detail);
+        }
         if let Some(code) = self.code {
             doc["code"] = json!(code);
         }

@@ -54,7 +54,9 @@ pub enum RateLimitBy {
 pub struct RateLimit {
     pub by: RateLimitBy,
     pub requests_allowed: u64,
-    pub time_window_minutes: u64,
+    /// Minutes; a fraction breaks the published schema but works on 7.6.4 (issue #15), so it
+    /// is kept as written.
+    pub time_window_minutes: f64,
     /// `retry-after` (default) or `none`.
     pub retry_after_header: bool,
 }
@@ -72,7 +74,7 @@ fn reader<'n, 'f>(
     )
 }
 
-fn header_name_ok(s: &str) -> bool {
+pub(crate) fn header_name_ok(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
@@ -248,7 +250,7 @@ pub fn parse_rate_limit(name: &str, options: &Node, findings: &mut Findings) -> 
         r.opt_pos_int(key).map(|v| v.value)
     };
     let requests_allowed = limit(&mut r, "requestsAllowed");
-    let time_window_minutes = limit(&mut r, "timeWindowMinutes");
+    let time_window_minutes = window_minutes(&mut r, needs_limits);
     let header_mode = match r.get("headerMode") {
         Some(_) => {
             r.opt_enum_with(
@@ -266,7 +268,85 @@ pub fn parse_rate_limit(name: &str, options: &Node, findings: &mut Findings) -> 
     Some(RateLimit {
         by,
         requests_allowed: requests_allowed.unwrap_or(0),
-        time_window_minutes: time_window_minutes.unwrap_or(0),
+        time_window_minutes: time_window_minutes.unwrap_or(0.0),
         retry_after_header: header_mode == "retry-after",
     })
+}
+
+/// `timeWindowMinutes`: a positive number. The schema asks for an integer, but 7.6.4 computes
+/// the window from whatever number it gets, and a public project uses a fraction, so a fraction
+/// is a warning (an error would stop the whole project under D10) and works.
+fn window_minutes(r: &mut ObjReader<'_, '_>, needed: bool) -> Option<f64> {
+    let key = "timeWindowMinutes";
+    let Some(node) = r.get(key) else {
+        if needed {
+            r.missing(key, &rules::POLICY_OPTIONS);
+        }
+        return None;
+    };
+    match &node.value {
+        crate::config::jsonc::Value::Number(n) if n.value > 0.0 && n.value.is_finite() => {
+            if n.value.fract() != 0.0 {
+                r.findings.push_as(
+                    &rules::POLICY_OPTIONS,
+                    crate::diag::diagnostic::Severity::Warning,
+                    node.span,
+                    format!(
+                        "{}: `{key}` is {}, not a whole number as the policy's schema asks; 7.6.4 and mcpgw use it as written ({} s)",
+                        r.ctx,
+                        n.raw,
+                        n.value * 60.0
+                    ),
+                );
+            }
+            Some(n.value)
+        }
+        _ => {
+            // the integer reading reports the wrong value
+            r.opt_pos_int(key);
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::jsonc;
+    use crate::diag::source::FileId;
+
+    fn rate(text: &str) -> (Option<RateLimit>, Vec<String>) {
+        let node = jsonc::parse(FileId(0), text).unwrap().unwrap();
+        let mut f = Findings::default();
+        let out = parse_rate_limit("rl", &node, &mut f);
+        let msgs = f
+            .items
+            .iter()
+            .map(|d| format!("{} {} {}", d.rule.code, d.severity.as_str(), d.message))
+            .collect();
+        (out, msgs)
+    }
+
+    #[test]
+    fn a_fractional_time_window_is_a_warning_and_works() {
+        let (l, f) = rate(r#"{"rateLimitBy":"ip","requestsAllowed":2,"timeWindowMinutes":0.5}"#);
+        assert_eq!(l.unwrap().time_window_minutes, 0.5);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].starts_with("MCP110 warning"), "{f:?}");
+        assert!(f[0].contains("30 s"), "{f:?}");
+        let (l, f) = rate(r#"{"rateLimitBy":"ip","requestsAllowed":2,"timeWindowMinutes":1}"#);
+        assert_eq!(l.unwrap().time_window_minutes, 1.0);
+        assert!(f.is_empty());
+    }
+
+    #[test]
+    fn a_window_that_is_no_positive_number_is_an_error() {
+        for bad in ["0", "-1", "\"1\""] {
+            let (l, f) = rate(&format!(
+                r#"{{"rateLimitBy":"ip","requestsAllowed":2,"timeWindowMinutes":{bad}}}"#
+            ));
+            assert!(l.is_none(), "{bad}");
+            assert!(f[0].starts_with("MCP110 error"), "{f:?}");
+        }
+    }
 }

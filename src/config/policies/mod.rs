@@ -4,11 +4,15 @@
 //! with their defaults, and reading them from the located option nodes. Option problems become
 //! findings at the offending value. Cross-policy and cross-route rules live in `validate`.
 
+pub mod audit_log;
 pub mod basic;
 pub mod capability_filter;
+pub mod client_credentials;
 pub mod handlers;
+pub mod ip_restriction;
 pub mod jwt;
 pub mod oauth_inbound;
+pub mod query_param;
 pub mod reader;
 pub mod token_exchange;
 
@@ -33,6 +37,10 @@ pub enum PolicyKind {
     Jwt(JwtProvider),
     /// The generic `oauth-inbound` policyType: which JWT policy runs depends on `export`.
     JwtGeneric,
+    QueryParamToHeader,
+    IpRestriction,
+    AuditLog,
+    ClientCredentials,
     /// A policy type mcpgw does not implement (D11/D13).
     Other,
 }
@@ -51,6 +59,10 @@ impl PolicyKind {
             "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
             "rate-limit-inbound" => PolicyKind::RateLimit,
             jwt::GENERIC_POLICY_TYPE => PolicyKind::JwtGeneric,
+            "query-param-to-header-inbound" => PolicyKind::QueryParamToHeader,
+            "ip-address-restriction-inbound" => PolicyKind::IpRestriction,
+            "audit-log-inbound" => PolicyKind::AuditLog,
+            "upstream-oauth-client-credentials-inbound" => PolicyKind::ClientCredentials,
             t => JwtProvider::from_policy_type(t).map_or(PolicyKind::Other, PolicyKind::Jwt),
         }
     }
@@ -67,6 +79,10 @@ impl PolicyKind {
             PolicyKind::RequestSizeLimit => "RequestSizeLimitInboundPolicy",
             PolicyKind::RateLimit => "RateLimitInboundPolicy",
             PolicyKind::Jwt(p) => p.export(),
+            PolicyKind::QueryParamToHeader => "QueryParamToHeaderInboundPolicy",
+            PolicyKind::IpRestriction => "IpAddressRestrictionInboundPolicy",
+            PolicyKind::AuditLog => "AuditLogInboundPolicy",
+            PolicyKind::ClientCredentials => "UpstreamOAuthClientCredentialsInboundPolicy",
             PolicyKind::JwtGeneric | PolicyKind::Other => return None,
         })
     }
@@ -95,6 +111,10 @@ pub enum PolicyConfig {
     RateLimit(basic::RateLimit),
     /// A JWT-family policy (§16.2, §16.3), with its derived issuer, keys and audience.
     Jwt(Box<JwtPolicy>),
+    QueryParamToHeader(query_param::QueryParamToHeader),
+    IpRestriction(ip_restriction::IpRestriction),
+    AuditLog(audit_log::AuditLog),
+    ClientCredentials(Box<client_credentials::ClientCredentials>),
     /// The options did not pass; findings say why.
     Invalid,
     /// Not a policy mcpgw runs.
@@ -148,6 +168,17 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
             jwt::parse(provider, name, options, ctx, findings)
                 .map(|j| PolicyConfig::Jwt(Box::new(j)))
         }
+        PolicyKind::QueryParamToHeader => {
+            query_param::parse(name, options, findings).map(PolicyConfig::QueryParamToHeader)
+        }
+        PolicyKind::IpRestriction => {
+            ip_restriction::parse(name, options, findings).map(PolicyConfig::IpRestriction)
+        }
+        PolicyKind::AuditLog => {
+            audit_log::parse(name, options, findings).map(PolicyConfig::AuditLog)
+        }
+        PolicyKind::ClientCredentials => client_credentials::parse(name, options, findings)
+            .map(|c| PolicyConfig::ClientCredentials(Box::new(c))),
         PolicyKind::Other => return PolicyConfig::Other,
     };
     parsed.unwrap_or(PolicyConfig::Invalid)
