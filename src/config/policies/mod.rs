@@ -4,6 +4,7 @@
 //! with their defaults, and reading them from the located option nodes. Option problems become
 //! findings at the offending value. Cross-policy and cross-route rules live in `validate`.
 
+pub mod api_key;
 pub mod basic;
 pub mod capability_filter;
 pub mod handlers;
@@ -33,6 +34,8 @@ pub enum PolicyKind {
     Jwt(JwtProvider),
     /// The generic `oauth-inbound` policyType: which JWT policy runs depends on `export`.
     JwtGeneric,
+    /// `api-key-inbound` against the local consumer store (§16.1, D21).
+    ApiKey,
     /// A policy type mcpgw does not implement (D11/D13).
     Other,
 }
@@ -50,6 +53,7 @@ impl PolicyKind {
             "remove-headers-inbound" => PolicyKind::RemoveHeaders,
             "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
             "rate-limit-inbound" => PolicyKind::RateLimit,
+            "api-key-inbound" => PolicyKind::ApiKey,
             jwt::GENERIC_POLICY_TYPE => PolicyKind::JwtGeneric,
             t => JwtProvider::from_policy_type(t).map_or(PolicyKind::Other, PolicyKind::Jwt),
         }
@@ -67,6 +71,7 @@ impl PolicyKind {
             PolicyKind::RequestSizeLimit => "RequestSizeLimitInboundPolicy",
             PolicyKind::RateLimit => "RateLimitInboundPolicy",
             PolicyKind::Jwt(p) => p.export(),
+            PolicyKind::ApiKey => "ApiKeyInboundPolicy",
             PolicyKind::JwtGeneric | PolicyKind::Other => return None,
         })
     }
@@ -95,6 +100,8 @@ pub enum PolicyConfig {
     RateLimit(basic::RateLimit),
     /// A JWT-family policy (§16.2, §16.3), with its derived issuer, keys and audience.
     Jwt(Box<JwtPolicy>),
+    /// `api-key-inbound` (§16.1).
+    ApiKey(api_key::ApiKeyPolicy),
     /// The options did not pass; findings say why.
     Invalid,
     /// Not a policy mcpgw runs.
@@ -148,6 +155,7 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
             jwt::parse(provider, name, options, ctx, findings)
                 .map(|j| PolicyConfig::Jwt(Box::new(j)))
         }
+        PolicyKind::ApiKey => api_key::parse(name, options, findings).map(PolicyConfig::ApiKey),
         PolicyKind::Other => return PolicyConfig::Other,
     };
     parsed.unwrap_or(PolicyConfig::Invalid)

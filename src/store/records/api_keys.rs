@@ -73,15 +73,9 @@ pub fn consumer_name_problem(name: &str) -> Option<String> {
             "the consumer name is longer than {MAX_CONSUMER_NAME} characters"
         ));
     }
-    match name
-        .chars()
+    name.chars()
         .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@')))
-    {
-        Some(c) => Some(format!(
-            "the consumer name may hold letters, digits and - _ . @ only, not {c:?}"
-        )),
-        None => None,
-    }
+        .map(|c| format!("the consumer name may hold letters, digits and - _ . @ only, not {c:?}"))
 }
 
 /// What `mcpgw keys create` asks for.
