@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'Drive and inspect the MCP OAuth flow')
             [CompletionResult]::new('upstream', 'upstream', [CompletionResultType]::ParameterValue, 'Inspect and emulate upstream MCP servers')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint a token from mcpgw''s local issuer for a route''s JWT policy (for dev --local-idp)')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage the local API keys that api-key-inbound checks under mcpgw dev')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -202,6 +203,64 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'mcpgw;keys' {
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a consumer with a key, or a further key for an existing consumer; prints the key once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumers, their metadata and key ids (never the keys)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key by its id: it answers 401 Authorization Failed from the next request on')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;keys;create' {
+            [CompletionResult]::new('--metadata', '--metadata', [CompletionResultType]::ParameterName, 'The consumer''s metadata as a JSON object (request.user.data); replaces an existing consumer''s metadata')
+            [CompletionResult]::new('--expires', '--expires', [CompletionResultType]::ParameterName, 'When the key stops working: an RFC 3339 date-time, or YYYY-MM-DD (end of that day, UTC)')
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project folder')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where state.db lives (default: <DIR>/.mcpgw, as mcpgw dev)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;keys;list' {
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project folder')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where state.db lives (default: <DIR>/.mcpgw, as mcpgw dev)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;keys;revoke' {
+            [CompletionResult]::new('--project', '--project', [CompletionResultType]::ParameterName, 'Project folder')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where state.db lives (default: <DIR>/.mcpgw, as mcpgw dev)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print JSON instead of text')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'mcpgw;keys;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a consumer with a key, or a further key for an existing consumer; prints the key once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumers, their metadata and key ids (never the keys)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key by its id: it answers 401 Authorization Failed from the next request on')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'mcpgw;keys;help;create' {
+            break
+        }
+        'mcpgw;keys;help;list' {
+            break
+        }
+        'mcpgw;keys;help;revoke' {
+            break
+        }
+        'mcpgw;keys;help;help' {
+            break
+        }
         'mcpgw;completions' {
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
@@ -215,6 +274,7 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('oauth', 'oauth', [CompletionResultType]::ParameterValue, 'Drive and inspect the MCP OAuth flow')
             [CompletionResult]::new('upstream', 'upstream', [CompletionResultType]::ParameterValue, 'Inspect and emulate upstream MCP servers')
             [CompletionResult]::new('token', 'token', [CompletionResultType]::ParameterValue, 'Mint a token from mcpgw''s local issuer for a route''s JWT policy (for dev --local-idp)')
+            [CompletionResult]::new('keys', 'keys', [CompletionResultType]::ParameterValue, 'Manage the local API keys that api-key-inbound checks under mcpgw dev')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -247,6 +307,21 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             break
         }
         'mcpgw;help;token' {
+            break
+        }
+        'mcpgw;help;keys' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a consumer with a key, or a further key for an existing consumer; prints the key once')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List consumers, their metadata and key ids (never the keys)')
+            [CompletionResult]::new('revoke', 'revoke', [CompletionResultType]::ParameterValue, 'Revoke a key by its id: it answers 401 Authorization Failed from the next request on')
+            break
+        }
+        'mcpgw;help;keys;create' {
+            break
+        }
+        'mcpgw;help;keys;list' {
+            break
+        }
+        'mcpgw;help;keys;revoke' {
             break
         }
         'mcpgw;help;completions' {

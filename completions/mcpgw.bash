@@ -28,6 +28,9 @@ _mcpgw() {
             mcpgw,init)
                 cmd="mcpgw__subcmd__init"
                 ;;
+            mcpgw,keys)
+                cmd="mcpgw__subcmd__keys"
+                ;;
             mcpgw,oauth)
                 cmd="mcpgw__subcmd__oauth"
                 ;;
@@ -52,6 +55,9 @@ _mcpgw() {
             mcpgw__subcmd__help,init)
                 cmd="mcpgw__subcmd__help__subcmd__init"
                 ;;
+            mcpgw__subcmd__help,keys)
+                cmd="mcpgw__subcmd__help__subcmd__keys"
+                ;;
             mcpgw__subcmd__help,oauth)
                 cmd="mcpgw__subcmd__help__subcmd__oauth"
                 ;;
@@ -64,6 +70,15 @@ _mcpgw() {
             mcpgw__subcmd__help,validate)
                 cmd="mcpgw__subcmd__help__subcmd__validate"
                 ;;
+            mcpgw__subcmd__help__subcmd__keys,create)
+                cmd="mcpgw__subcmd__help__subcmd__keys__subcmd__create"
+                ;;
+            mcpgw__subcmd__help__subcmd__keys,list)
+                cmd="mcpgw__subcmd__help__subcmd__keys__subcmd__list"
+                ;;
+            mcpgw__subcmd__help__subcmd__keys,revoke)
+                cmd="mcpgw__subcmd__help__subcmd__keys__subcmd__revoke"
+                ;;
             mcpgw__subcmd__help__subcmd__oauth,walk)
                 cmd="mcpgw__subcmd__help__subcmd__oauth__subcmd__walk"
                 ;;
@@ -72,6 +87,30 @@ _mcpgw() {
                 ;;
             mcpgw__subcmd__help__subcmd__upstream,probe)
                 cmd="mcpgw__subcmd__help__subcmd__upstream__subcmd__probe"
+                ;;
+            mcpgw__subcmd__keys,create)
+                cmd="mcpgw__subcmd__keys__subcmd__create"
+                ;;
+            mcpgw__subcmd__keys,help)
+                cmd="mcpgw__subcmd__keys__subcmd__help"
+                ;;
+            mcpgw__subcmd__keys,list)
+                cmd="mcpgw__subcmd__keys__subcmd__list"
+                ;;
+            mcpgw__subcmd__keys,revoke)
+                cmd="mcpgw__subcmd__keys__subcmd__revoke"
+                ;;
+            mcpgw__subcmd__keys__subcmd__help,create)
+                cmd="mcpgw__subcmd__keys__subcmd__help__subcmd__create"
+                ;;
+            mcpgw__subcmd__keys__subcmd__help,help)
+                cmd="mcpgw__subcmd__keys__subcmd__help__subcmd__help"
+                ;;
+            mcpgw__subcmd__keys__subcmd__help,list)
+                cmd="mcpgw__subcmd__keys__subcmd__help__subcmd__list"
+                ;;
+            mcpgw__subcmd__keys__subcmd__help,revoke)
+                cmd="mcpgw__subcmd__keys__subcmd__help__subcmd__revoke"
                 ;;
             mcpgw__subcmd__oauth,help)
                 cmd="mcpgw__subcmd__oauth__subcmd__help"
@@ -110,7 +149,7 @@ _mcpgw() {
 
     case "${cmd}" in
         mcpgw)
-            opts="-h -V --color --help --version dev validate init oauth upstream token completions help"
+            opts="-h -V --color --help --version dev validate init oauth upstream token keys completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,7 +259,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__help)
-            opts="dev validate init oauth upstream token completions help"
+            opts="dev validate init oauth upstream token keys completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -278,6 +317,62 @@ _mcpgw() {
         mcpgw__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__help__subcmd__keys)
+            opts="create list revoke"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__help__subcmd__keys__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__help__subcmd__keys__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__help__subcmd__keys__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -399,6 +494,180 @@ _mcpgw() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys)
+            opts="-h --color --help create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__create)
+            opts="-h --metadata --expires --project --state-dir --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metadata)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expires)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__help)
+            opts="create list revoke help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__help__subcmd__revoke)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__list)
+            opts="-h --project --state-dir --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        mcpgw__subcmd__keys__subcmd__revoke)
+            opts="-h --project --state-dir --json --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

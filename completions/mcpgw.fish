@@ -35,6 +35,7 @@ complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "init" -d 'Create a proj
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "token" -d 'Mint a token from mcpgw\'s local issuer for a route\'s JWT policy (for dev --local-idp)'
+complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "keys" -d 'Manage the local API keys that api-key-inbound checks under mcpgw dev'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "completions" -d 'Print a shell completion script'
 complete -c mcpgw -n "__fish_mcpgw_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l port -d 'Port to listen on' -r
@@ -179,18 +180,57 @@ always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -l json -d 'Print {token, iss, aud, exp, policy} as JSON instead of the bare token'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand token" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and not __fish_seen_subcommand_from create list revoke help" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and not __fish_seen_subcommand_from create list revoke help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and not __fish_seen_subcommand_from create list revoke help" -f -a "create" -d 'Create a consumer with a key, or a further key for an existing consumer; prints the key once'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and not __fish_seen_subcommand_from create list revoke help" -f -a "list" -d 'List consumers, their metadata and key ids (never the keys)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke a key by its id: it answers 401 Authorization Failed from the next request on'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -l metadata -d 'The consumer\'s metadata as a JSON object (request.user.data); replaces an existing consumer\'s metadata' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -l expires -d 'When the key stops working: an RFC 3339 date-time, or YYYY-MM-DD (end of that day, UTC)' -r
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -l project -d 'Project folder' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -l state-dir -d 'Where state.db lives (default: <DIR>/.mcpgw, as mcpgw dev)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -l json -d 'Print JSON instead of text'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from list" -l project -d 'Project folder' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from list" -l state-dir -d 'Where state.db lives (default: <DIR>/.mcpgw, as mcpgw dev)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from list" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from list" -l json -d 'Print JSON instead of text'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l project -d 'Project folder' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l state-dir -d 'Where state.db lives (default: <DIR>/.mcpgw, as mcpgw dev)' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from revoke" -l json -d 'Print JSON instead of text'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a consumer with a key, or a further key for an existing consumer; prints the key once'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "list" -d 'List consumers, their metadata and key ids (never the keys)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a key by its id: it answers 401 Authorization Failed from the next request on'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand keys; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand completions" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''
 never\t''"
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "dev" -d 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "validate" -d 'Check a project the way the gateway would at boot, plus what would fail later'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "init" -d 'Create a project from a template'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "token" -d 'Mint a token from mcpgw\'s local issuer for a route\'s JWT policy (for dev --local-idp)'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "completions" -d 'Print a shell completion script'
-complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "dev" -d 'Run the whole gateway locally: OAuth endpoints, MCP policies, the proxy, dev-login, SQLite state'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "validate" -d 'Check a project the way the gateway would at boot, plus what would fail later'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "init" -d 'Create a project from a template'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "oauth" -d 'Drive and inspect the MCP OAuth flow'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "upstream" -d 'Inspect and emulate upstream MCP servers'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "token" -d 'Mint a token from mcpgw\'s local issuer for a route\'s JWT policy (for dev --local-idp)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "keys" -d 'Manage the local API keys that api-key-inbound checks under mcpgw dev'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "completions" -d 'Print a shell completion script'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and not __fish_seen_subcommand_from dev validate init oauth upstream token keys completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from oauth" -f -a "walk" -d 'Walk the manual PKCE flow step by step: discovery, registration, authorize, token, MCP call, refresh, revoke'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from upstream" -f -a "probe" -d 'Ask an upstream MCP server what auth it needs and how to configure the gateway for it'
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from upstream" -f -a "mock" -d 'Run a real Streamable HTTP MCP server for local labs and tests'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "create" -d 'Create a consumer with a key, or a further key for an existing consumer; prints the key once'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "list" -d 'List consumers, their metadata and key ids (never the keys)'
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand help; and __fish_seen_subcommand_from keys" -f -a "revoke" -d 'Revoke a key by its id: it answers 401 Authorization Failed from the next request on'

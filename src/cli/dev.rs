@@ -183,6 +183,16 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     } else {
         banner(&say, &running.state.served.load(), &origin);
     }
+    let served_now = running.state.served.load();
+    let hint = super::keys::dev_hint(
+        &served_now.report,
+        &running.state.store,
+        &args.dir,
+        args.state_dir.as_deref(),
+    );
+    if let Some(hint) = hint.await {
+        say.line(&format!("  {hint}"));
+    }
 
     let mut events = reload::watch(
         running.state.clone(),

@@ -5,6 +5,7 @@
 pub mod completions;
 mod dev;
 mod init;
+mod keys;
 mod mock;
 mod probe;
 mod token;
@@ -90,6 +91,14 @@ pub enum Command {
         after_help = "Examples:\n  mcpgw token --route /v1/todos --sub alice\n  curl -H \"Authorization: Bearer $(mcpgw token --route /v1/todos --sub alice)\" http://127.0.0.1:9000/v1/todos\n  mcpgw token --route /mcp --policy auth0 --sub bob --claim email=bob@example.com --ttl 600\n  mcpgw token --route /v1/admin --sub carol --claim 'app_metadata={\"user_role\":\"admin\"}' --json"
     )]
     Token(token::TokenArgs),
+
+    /// Manage the local API keys that api-key-inbound checks under mcpgw dev
+    #[command(
+        subcommand,
+        long_about = "Manage the consumers and API keys that api-key-inbound policies check under mcpgw dev, kept in the project's state folder (<DIR>/.mcpgw/state.db; only each key's sha256 hash is stored). No Zuplo account, bucket or `zuplo link` is needed. A running mcpgw dev reads them on every request: a new key works at once, a revoked or expired one answers 401 Authorization Failed.",
+        after_help = "Examples:\n  mcpgw keys create alice --metadata '{\"roles\":[\"admin\"]}'\n  curl -H \"Authorization: Bearer zpka_…\" http://127.0.0.1:9000/v1/todos\n  mcpgw keys list\n  mcpgw keys revoke key_3f9a0c1d2e4b5a69"
+    )]
+    Keys(keys::KeysCommand),
 
     /// Print a shell completion script
     #[command(
@@ -289,6 +298,7 @@ pub fn run(cli: Cli, color: bool) -> anyhow::Result<u8> {
         Command::Init(args) => init::run(args, color),
         Command::Completions(args) => completions::run(args),
         Command::Token(args) => token::run(args),
+        Command::Keys(command) => keys::run(command),
         Command::Dev(args) => dev::run(args, color),
         Command::Oauth(OauthCommand::Walk(args)) => walk::run(args, color),
         Command::Upstream(UpstreamCommand::Probe(args)) => probe::run(args),

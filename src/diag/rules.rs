@@ -2,7 +2,7 @@
 //!
 //! Owns: ids, names, default severities, one-line summaries and fix hints. `MCP001`–`MCP077`
 //! are the rules of SPEC §2 with the same numbers, `MCP078`–`MCP088` those of §15.15 (the
-//! MCP Server handler), `MCP090`–`MCP093` those of §16.14 (JWT policies and the PRM plugin);
+//! MCP Server handler), `MCP089`–`MCP093` those of §16.14 (API keys, JWT policies and the PRM plugin);
 //! `MCP1xx` are mcpgw's own (D11, D13, and shape checks the gateway makes
 //! at boot). Ids never change meaning once released.
 
@@ -319,6 +319,9 @@ rules! {
     MCP_PROMPT_NON_STRING_ARGUMENT = "MCP088", "mcp-prompt-non-string-argument", Warning,
         "prompt arguments are strings: every property of a prompt's request-body schema is a string",
         "make the property {\"type\": \"string\"} (MCP prompt arguments are strings), or make the operation a tool";
+    API_KEY_CACHE_TTL = "MCP089", "api-key-cache-ttl", Error,
+        "api-key-inbound cacheTtlSeconds is at least 60",
+        "set cacheTtlSeconds to 60 or more, or leave it out (default 60): Zuplo answers 500 on every request of the route otherwise";
     JWT_KEY_SOURCE = "MCP090", "jwt-key-source", Error,
         "open-id-jwt-auth-inbound has exactly one of jwkUrl and secret",
         "set jwkUrl (the issuer's JWKS URL) or secret (an HS256 secret as $env(...)), not both";
@@ -411,8 +414,8 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             );
         }
-        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 90..=98 has its own id
-        for n in (1..=88).chain(90..=98) {
+        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 89..=98 has its own id
+        for n in 1..=98 {
             assert!(
                 rule_by_code(&format!("MCP{n:03}")).is_some(),
                 "rule {n} missing"

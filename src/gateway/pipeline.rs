@@ -197,6 +197,18 @@ pub async fn run(
                     Err(problem) => Some(req.problem(problem)),
                 }
             }
+            PolicyConfig::ApiKey(k) => {
+                let now = state.clock.now();
+                match crate::policies::api_key::check(&state.store, now, k, &req.headers).await {
+                    Ok(user) => {
+                        if user.is_some() {
+                            req.user = user;
+                        }
+                        None
+                    }
+                    Err(problem) => Some(req.problem(problem)),
+                }
+            }
             PolicyConfig::SetHeaders(s) => {
                 s.headers
                     .iter()

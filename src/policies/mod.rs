@@ -5,6 +5,7 @@
 //! family with its JWKS cache and mcpgw's local issuer (`--local-idp`, `mcpgw token`) live
 //! here. It does not know routes, the pipeline's order or the gateway's state.
 //!
+//! - `api_key`: `api-key-inbound` against the local consumer store (§16.1).
 //! - `jwt`: the JWT family's checks and 401 answers (§16.2, §16.3).
 //! - `jwks`: remote key sets, cached per URL.
 //! - `local_issuer`: mcpgw's own RS256 issuer for `--local-idp` and `mcpgw token` (§16.13).
@@ -13,6 +14,7 @@
 //! - `audit_log`: `audit-log-inbound`'s records and where they go (§16.7).
 //! - `client_credentials`: `upstream-oauth-client-credentials-inbound`'s grant and cache (§16.8).
 
+pub mod api_key;
 pub mod audit_log;
 pub mod client_credentials;
 pub mod ip_restriction;

@@ -18,7 +18,7 @@
 //! * `records/`: the records by kind: `clients` (§3.5, §3.6), `authorizations` (pending
 //!   authorizations, §3.7–§3.10), `tokens` (grants, access tokens, §3.11, §3.12, §5.3, §5.4),
 //!   `sessions` (browser sessions, §5.5), `upstream` (connections, upstream OAuth state,
-//!   connect tickets, §6).
+//!   connect tickets, §6), `api_keys` (API-key consumers and their keys, §16.1, D25 e).
 //! * [`ttl`]: the default lifetimes.
 //! * [`sqlite`]: the implementation (schema, migrations, one transaction per operation).
 //! * [`keyfile`]: the gateway secret and the state folder.
@@ -34,6 +34,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use keyfile::{GatewaySecret, KeySource};
+pub use records::api_keys::{
+    ApiKeyOutcome, ApiKeyRecord, Consumer, ConsumerKeys, CreatedApiKey, KEY_PREFIX, NewApiKey,
+    RevokeApiKeyOutcome, consumer_name_problem,
+};
 pub use records::authorizations::*;
 pub use records::clients::*;
 pub use records::sessions::*;
@@ -252,6 +256,17 @@ pub trait Store: Send + Sync {
         ticket_token: &Secret,
         now: i64,
     ) -> Result<ConsumeTicketOutcome, StoreError>;
+
+    // API-key consumers (§16.1, D21, D25 e)
+    /// Creates the consumer when new (replacing an existing one's metadata when given) and a
+    /// new key for it, in one transaction; the key is in the answer once, the store keeps its
+    /// hash.
+    fn create_api_key(&self, request: &NewApiKey, now: i64) -> Result<CreatedApiKey, StoreError>;
+    /// Every consumer with its keys (never the keys themselves).
+    fn list_consumers(&self) -> Result<Vec<ConsumerKeys>, StoreError>;
+    fn revoke_api_key(&self, id: &str, now: i64) -> Result<RevokeApiKeyOutcome, StoreError>;
+    /// The check of a presented key: looked up by hash, revocation and expiry read each time.
+    fn validate_api_key(&self, key: &Secret, now: i64) -> Result<ApiKeyOutcome, StoreError>;
 
     /// Housekeeping: drops records that can no longer matter. Returns how many rows went.
     fn purge_expired(&self, now: i64) -> Result<usize, StoreError>;

@@ -4,6 +4,7 @@
 //! with their defaults, and reading them from the located option nodes. Option problems become
 //! findings at the offending value. Cross-policy and cross-route rules live in `validate`.
 
+pub mod api_key;
 pub mod audit_log;
 pub mod basic;
 pub mod capability_filter;
@@ -37,6 +38,8 @@ pub enum PolicyKind {
     Jwt(JwtProvider),
     /// The generic `oauth-inbound` policyType: which JWT policy runs depends on `export`.
     JwtGeneric,
+    /// `api-key-inbound` against the local consumer store (§16.1, D21).
+    ApiKey,
     QueryParamToHeader,
     IpRestriction,
     AuditLog,
@@ -58,6 +61,7 @@ impl PolicyKind {
             "remove-headers-inbound" => PolicyKind::RemoveHeaders,
             "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
             "rate-limit-inbound" => PolicyKind::RateLimit,
+            "api-key-inbound" => PolicyKind::ApiKey,
             jwt::GENERIC_POLICY_TYPE => PolicyKind::JwtGeneric,
             "query-param-to-header-inbound" => PolicyKind::QueryParamToHeader,
             "ip-address-restriction-inbound" => PolicyKind::IpRestriction,
@@ -79,6 +83,7 @@ impl PolicyKind {
             PolicyKind::RequestSizeLimit => "RequestSizeLimitInboundPolicy",
             PolicyKind::RateLimit => "RateLimitInboundPolicy",
             PolicyKind::Jwt(p) => p.export(),
+            PolicyKind::ApiKey => "ApiKeyInboundPolicy",
             PolicyKind::QueryParamToHeader => "QueryParamToHeaderInboundPolicy",
             PolicyKind::IpRestriction => "IpAddressRestrictionInboundPolicy",
             PolicyKind::AuditLog => "AuditLogInboundPolicy",
@@ -111,6 +116,8 @@ pub enum PolicyConfig {
     RateLimit(basic::RateLimit),
     /// A JWT-family policy (§16.2, §16.3), with its derived issuer, keys and audience.
     Jwt(Box<JwtPolicy>),
+    /// `api-key-inbound` (§16.1).
+    ApiKey(api_key::ApiKeyPolicy),
     QueryParamToHeader(query_param::QueryParamToHeader),
     IpRestriction(ip_restriction::IpRestriction),
     AuditLog(audit_log::AuditLog),
@@ -168,6 +175,7 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
             jwt::parse(provider, name, options, ctx, findings)
                 .map(|j| PolicyConfig::Jwt(Box::new(j)))
         }
+        PolicyKind::ApiKey => api_key::parse(name, options, findings).map(PolicyConfig::ApiKey),
         PolicyKind::QueryParamToHeader => {
             query_param::parse(name, options, findings).map(PolicyConfig::QueryParamToHeader)
         }

@@ -5,6 +5,7 @@
 //! operation of §5.6) and the rules that need no storage (expiry, client authentication, the
 //! AAD of a connection key). Nothing here knows SQL; [`super::sqlite`] maps the records to rows.
 
+pub mod api_keys;
 pub mod authorizations;
 pub mod clients;
 pub mod sessions;

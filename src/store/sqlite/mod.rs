@@ -7,11 +7,12 @@
 //! store is `Send + Sync`; async code reaches it through [`super::AsyncStore`].
 //!
 //! The operations live by record kind in the submodules (`clients`, `authorizations`,
-//! `tokens`, `sessions`, `upstream`); each takes the transaction's connection, and the
+//! `tokens`, `sessions`, `upstream`, `api_keys`); each takes the transaction's connection, and the
 //! [`Store`] impl here wraps every call in `SqliteStore::tx`. `once` is the single-use helper
 //! behind every consume (authorization codes, upstream OAuth state, connect tickets), `schema`
 //! holds the migration scripts, `rows` the small row helpers.
 
+mod api_keys;
 mod authorizations;
 mod clients;
 mod once;
@@ -22,13 +23,14 @@ mod tokens;
 mod upstream;
 
 use super::{
-    AdvancePendingOutcome, BrowserSession, Client, ConditionalUpsertOutcome, ConnectTicket,
-    ConnectionKey, ConnectionWrite, ConsumeTicketOutcome, ConsumeUpstreamStateOutcome, DecideSetup,
-    DecideSetupOutcome, ExchangeCode, ExchangeCodeOutcome, MarkSetupApprovedOutcome, NewClient,
+    AdvancePendingOutcome, ApiKeyOutcome, BrowserSession, Client, ConditionalUpsertOutcome,
+    ConnectTicket, ConnectionKey, ConnectionWrite, ConsumeTicketOutcome,
+    ConsumeUpstreamStateOutcome, ConsumerKeys, CreatedApiKey, DecideSetup, DecideSetupOutcome,
+    ExchangeCode, ExchangeCodeOutcome, MarkSetupApprovedOutcome, NewApiKey, NewClient,
     NewConnectTicket, NewUpstreamOAuthState, Principal, ReadPendingOutcome, RefreshOutcome,
-    RefreshRequest, RegisterClientOutcome, RevokeOutcome, RevokeRequest, SessionOutcome,
-    StartAuthorization, StartAuthorizationOutcome, Store, StoreError, UpstreamConnection,
-    ValidateOutcome, WriteCondition,
+    RefreshRequest, RegisterClientOutcome, RevokeApiKeyOutcome, RevokeOutcome, RevokeRequest,
+    SessionOutcome, StartAuthorization, StartAuthorizationOutcome, Store, StoreError,
+    UpstreamConnection, ValidateOutcome, WriteCondition,
 };
 use crate::secret::Secret;
 use rows::exec;
@@ -393,6 +395,24 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<ConsumeTicketOutcome, StoreError> {
         self.tx(|c| once::consume_token(c, ticket_token, now))
+    }
+
+    fn create_api_key(&self, req: &NewApiKey, now: i64) -> Result<CreatedApiKey, StoreError> {
+        let key = super::records::api_keys::new_api_key();
+        let id = super::records::api_keys::new_key_id();
+        self.tx(|c| api_keys::create_api_key(c, req, key, id, now))
+    }
+
+    fn list_consumers(&self) -> Result<Vec<ConsumerKeys>, StoreError> {
+        self.tx(api_keys::list_consumers)
+    }
+
+    fn revoke_api_key(&self, id: &str, now: i64) -> Result<RevokeApiKeyOutcome, StoreError> {
+        self.tx(|c| api_keys::revoke_api_key(c, id, now))
+    }
+
+    fn validate_api_key(&self, key: &Secret, now: i64) -> Result<ApiKeyOutcome, StoreError> {
+        self.tx(|c| api_keys::validate_api_key(c, key, now))
     }
 
     fn purge_expired(&self, now: i64) -> Result<usize, StoreError> {

@@ -2,7 +2,7 @@
 
 /// Migration scripts, applied in order; script `i` brings the schema to version `i + 1`.
 /// Never edit a released script: append a new one.
-pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+pub(super) const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE clients (
@@ -167,6 +167,26 @@ UPDATE refresh_tokens
 /// v3, RFC 9207: the issuer a pending authorization answers with (`iss` on the redirect).
 const SCHEMA_V3: &str = r#"
 ALTER TABLE pending_authorizations ADD COLUMN issuer TEXT NOT NULL DEFAULT '';
+"#;
+
+/// v4, `api-key-inbound` (§16.1, D21, D25 e): local consumers (name = `request.user.sub`,
+/// metadata = `request.user.data`) and their keys, each stored only as its `sha256:` hash.
+const SCHEMA_V4: &str = r#"
+CREATE TABLE api_consumers (
+    name       TEXT PRIMARY KEY,
+    metadata   TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id         TEXT PRIMARY KEY,
+    consumer   TEXT NOT NULL REFERENCES api_consumers(name) ON DELETE CASCADE,
+    hash       TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX api_keys_consumer ON api_keys(consumer);
 "#;
 
 #[cfg(test)]
