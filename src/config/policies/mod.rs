@@ -10,6 +10,7 @@ pub mod handlers;
 pub mod jwt;
 pub mod oauth_inbound;
 pub mod reader;
+pub mod secret_masking;
 pub mod token_exchange;
 
 use crate::config::project::PolicyDecl;
@@ -33,6 +34,12 @@ pub enum PolicyKind {
     Jwt(JwtProvider),
     /// The generic `oauth-inbound` policyType: which JWT policy runs depends on `export`.
     JwtGeneric,
+    /// `set-headers-outbound` (§16.10): the options of `set-headers-inbound`, on the response.
+    SetHeadersOutbound,
+    /// `remove-headers-outbound`: the options of `remove-headers-inbound`, on the response.
+    RemoveHeadersOutbound,
+    /// `secret-masking-outbound` (§16.9).
+    SecretMasking,
     /// A policy type mcpgw does not implement (D11/D13).
     Other,
 }
@@ -50,6 +57,9 @@ impl PolicyKind {
             "remove-headers-inbound" => PolicyKind::RemoveHeaders,
             "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
             "rate-limit-inbound" => PolicyKind::RateLimit,
+            "set-headers-outbound" => PolicyKind::SetHeadersOutbound,
+            "remove-headers-outbound" => PolicyKind::RemoveHeadersOutbound,
+            "secret-masking-outbound" => PolicyKind::SecretMasking,
             jwt::GENERIC_POLICY_TYPE => PolicyKind::JwtGeneric,
             t => JwtProvider::from_policy_type(t).map_or(PolicyKind::Other, PolicyKind::Jwt),
         }
@@ -67,6 +77,9 @@ impl PolicyKind {
             PolicyKind::RequestSizeLimit => "RequestSizeLimitInboundPolicy",
             PolicyKind::RateLimit => "RateLimitInboundPolicy",
             PolicyKind::Jwt(p) => p.export(),
+            PolicyKind::SetHeadersOutbound => "SetHeadersOutboundPolicy",
+            PolicyKind::RemoveHeadersOutbound => "RemoveHeadersOutboundPolicy",
+            PolicyKind::SecretMasking => "SecretMaskingOutboundPolicy",
             PolicyKind::JwtGeneric | PolicyKind::Other => return None,
         })
     }
@@ -95,6 +108,12 @@ pub enum PolicyConfig {
     RateLimit(basic::RateLimit),
     /// A JWT-family policy (§16.2, §16.3), with its derived issuer, keys and audience.
     Jwt(Box<JwtPolicy>),
+    /// `set-headers-outbound` (§16.10).
+    SetHeadersOutbound(basic::SetHeaders),
+    /// `remove-headers-outbound`.
+    RemoveHeadersOutbound(basic::RemoveHeaders),
+    /// `secret-masking-outbound` (§16.9).
+    SecretMasking(Box<secret_masking::SecretMasking>),
     /// The options did not pass; findings say why.
     Invalid,
     /// Not a policy mcpgw runs.
@@ -148,6 +167,13 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
             jwt::parse(provider, name, options, ctx, findings)
                 .map(|j| PolicyConfig::Jwt(Box::new(j)))
         }
+        PolicyKind::SetHeadersOutbound => {
+            basic::parse_set_headers(name, options, findings).map(PolicyConfig::SetHeadersOutbound)
+        }
+        PolicyKind::RemoveHeadersOutbound => basic::parse_remove_headers(name, options, findings)
+            .map(PolicyConfig::RemoveHeadersOutbound),
+        PolicyKind::SecretMasking => secret_masking::parse(name, options, findings)
+            .map(|m| PolicyConfig::SecretMasking(Box::new(m))),
         PolicyKind::Other => return PolicyConfig::Other,
     };
     parsed.unwrap_or(PolicyConfig::Invalid)
