@@ -499,3 +499,43 @@ async fn an_answer_too_large_or_encoded_to_mask_is_refused_not_passed_on() {
         );
     }
 }
+
+/// On a proxied MCP answer the capability filter rewrites the upstream's list first, then the
+/// route's outbound policies see the filtered answer: masking the name of the one tool the
+/// filter lets through leaves that tool, masked (masking first would have hidden it from the
+/// filter, leaving no tool at all).
+#[tokio::test]
+async fn the_capability_filter_runs_before_the_outbound_policies() {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let filter = json!({"name": "only-add", "policyType": "mcp-capability-filter-inbound", "handler": {
+        "export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
+        "options": {"tools": ["add"]}}});
+    let mask = policy(
+        "mask-add",
+        "secret-masking-outbound",
+        "SecretMaskingOutboundPolicy",
+        json!({"mask": "masked-add", "additionalPatterns": [r#"(?<="name":")add(?=")"#]}),
+    );
+    let route = json!({ "post": { "operationId": "f", "x-zuplo-route": {
+        "handler": { "export": "urlForwardHandler", "module": "$import(@zuplo/runtime)",
+            "options": { "baseUrl": format!("http://{up}") } },
+        "policies": { "inbound": ["only-add"], "outbound": ["mask-add"] } } } });
+    write_project(dir.path(), json!({ "/mcp": route }), json!([filter, mask]));
+    let gw = start(dir.path()).await;
+    let v: Value = client()
+        .post(format!("http://{}/mcp", gw.addr))
+        .header("content-type", "application/json")
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tools = v["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"));
+    let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["masked-add"], "{v}");
+}

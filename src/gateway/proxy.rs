@@ -7,7 +7,8 @@
 //! chunk as it arrives (JSON or `text/event-stream`), and is only read whole when a capability
 //! filter must rewrite a JSON list result or a token-exchange upstream's JSON `initialize`
 //! result may need icons (§6.7). An answer that breaks off while it is being read whole is a
-//! 502, never a shorter body.
+//! 502, never a shorter body. The route's outbound policies (`gateway::outbound`) run on what
+//! leaves here, so they see the filtered answer, as the client would.
 
 use super::filter;
 use super::pipeline::Inbound;
