@@ -180,7 +180,8 @@ async fn mask_response(
     };
     let masked = match mask(m, &bytes) {
         Ok(Some(text)) => Bytes::from(text),
-        Ok(None) => bytes,
+        // untouched, head included (a HEAD answer's content-length is not its empty body's)
+        Ok(None) => return Ok(Response::from_parts(parts, Body::from(bytes))),
         Err(e) => {
             return Err(refuse(
                 format!("a pattern could not be matched ({e})"),
