@@ -2,7 +2,9 @@
 //!
 //! Owns: ids, names, default severities, one-line summaries and fix hints. `MCP001`–`MCP077`
 //! are the rules of SPEC §2 with the same numbers, `MCP078`–`MCP088` those of §15.15 (the
-//! MCP Server handler), `MCP089`–`MCP093` those of §16.14 (API keys, JWT policies and the PRM plugin);
+//! MCP Server handler), `MCP089`–`MCP099` those of §16.14 (API keys, JWT policies, the PRM
+//! plugin, the other built-in policies), with §16.14's rules 100 and 101 as `MCP113` and
+//! `MCP114` (their numbers were already released with another meaning);
 //! `MCP1xx` are mcpgw's own (D11, D13, and shape checks the gateway makes
 //! at boot). Ids never change meaning once released.
 
@@ -349,6 +351,9 @@ rules! {
     CLIENT_CREDENTIALS_OPTIONS = "MCP098", "client-credentials-options", Error,
         "upstream-oauth-client-credentials-inbound options are strict; tokenUrl, clientId and clientSecret are non-empty; additionalParameters do not override reserved parameters",
         "remove unknown options, set tokenUrl, clientId and clientSecret (as $env(...)), and drop grant_type, client_id, client_secret, scope and audience from additionalParameters";
+    SET_HEADERS_ENTRIES = "MCP099", "set-headers-entries", Error,
+        "set-headers-inbound / set-headers-outbound have a non-empty headers list, each entry with a name",
+        "list at least one entry such as {\"name\": \"x-my-header\", \"value\": \"...\"}, or remove the policy";
     UNSUPPORTED_IN_DEV = "MCP100", "unsupported-in-dev", Warning,
         "mcpgw dev cannot run this piece (TypeScript modules, policies it does not implement)",
         "routes that use it answer 501 under mcpgw dev; test them on Zuplo";
@@ -388,6 +393,14 @@ rules! {
     PROJECT_TYPE = "MCP112", "project-type", Error,
         "projectType is managed-edge, managed-dedicated or self-hosted",
         "use one of managed-edge (default), managed-dedicated, self-hosted";
+    // SPEC §16.14 rule 100: MCP100 was already released as unsupported-in-dev, so it is MCP113
+    SET_HEADERS_TEMPLATE_VERBATIM = "MCP113", "set-headers-template-verbatim", Warning,
+        "a set-headers value containing ${...} is sent verbatim, not evaluated (SPEC rule 100)",
+        "write the literal value, or $env(NAME) for a build-time value; runtime templates such as ${request.user.sub} are not evaluated by set-headers";
+    // SPEC §16.14 rule 101: MCP101 was already released as route-file-invalid, so it is MCP114
+    SECRET_MASKING_PATTERN_INVALID = "MCP114", "secret-masking-pattern-invalid", Warning,
+        "secret-masking-outbound additionalPatterns entries are valid JavaScript regular expressions (SPEC rule 101)",
+        "fix the pattern (it is compiled as new RegExp(pattern, \"g\")); until then it is skipped and what it should mask is sent as is";
 }
 
 /// The rule with this code, e.g. `rule_by_code("MCP019")`.
@@ -414,8 +427,9 @@ mod tests {
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             );
         }
-        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 89..=98 has its own id
-        for n in 1..=98 {
+        // every SPEC §2 rule 1..=77, §15.15 rule 78..=88 and §16.14 rule 89..=99 has its own
+        // id; §16.14 rules 100 and 101 are MCP113 and MCP114 (MCP100/MCP101 were taken)
+        for n in (1..=99).chain([113, 114]) {
             assert!(
                 rule_by_code(&format!("MCP{n:03}")).is_some(),
                 "rule {n} missing"

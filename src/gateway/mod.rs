@@ -10,6 +10,7 @@
 //! - `router`: matching a request to a route (multi-method keys, path parameters), 404/405.
 //! - `pipeline`: the inbound policy chain; each policy continues (maybe changing the request) or answers.
 //! - `proxy`: McpProxyHandler and URL forward/rewrite: streaming both ways, SSE untouched.
+//! - `outbound`: the outbound policies of a route, after its handler (SPEC §16.11).
 //! - `filter`: the capability filter (SPEC §7.2) on requests and on list responses.
 //! - `ratelimit`: sliding-window counters for `rate-limit-inbound`.
 //! - `registry`: the MCP server registry (SPEC §3.16).
@@ -18,6 +19,7 @@
 
 pub mod filter;
 pub mod jwt;
+pub mod outbound;
 pub mod pipeline;
 pub mod proxy;
 pub mod ratelimit;

@@ -131,6 +131,12 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             PolicyConfig::Invalid => {
                 Some("its options are invalid (run mcpgw validate)".to_string())
             }
+            PolicyConfig::SetHeadersOutbound(_)
+            | PolicyConfig::RemoveHeadersOutbound(_)
+            | PolicyConfig::SecretMasking(_) => Some(
+                "it is an outbound policy but listed under policies.inbound; move it to policies.outbound"
+                    .to_string(),
+            ),
             _ => None,
         };
         if let Some(why) = why {
@@ -139,6 +145,47 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
                 decl.name.value, decl.policy_type.value
             ));
         }
+    }
+    unsupported_outbound(served, route)
+}
+
+/// The outbound half of [`unsupported`] (§16.11, D21): mcpgw runs set-headers-outbound,
+/// remove-headers-outbound and secret-masking-outbound; anything else listed under
+/// `policies.outbound` (custom modules, other types, an inbound policy) refuses the route
+/// before its handler runs, never skipped after it.
+fn unsupported_outbound(served: &Served, route: usize) -> Option<String> {
+    let project = &served.report.project;
+    for name in &project.routes[route].outbound {
+        let Some(i) = project.policy_position(&name.value) else {
+            return Some(format!("policy {:?} is not defined", name.value));
+        };
+        let decl = &project.policies[i];
+        let why = if decl.handler.is_custom_module() {
+            format!(
+                "mcpgw dev cannot run the custom outbound policy {:?} ({})",
+                decl.name.value,
+                decl.handler.module()
+            )
+        } else {
+            match &served.report.model.policies[i] {
+                PolicyConfig::SetHeadersOutbound(_)
+                | PolicyConfig::RemoveHeadersOutbound(_)
+                | PolicyConfig::SecretMasking(_) => continue,
+                PolicyConfig::Invalid => format!(
+                    "policy {:?} ({}): its options are invalid (run mcpgw validate)",
+                    decl.name.value, decl.policy_type.value
+                ),
+                PolicyConfig::Other => format!(
+                    "mcpgw dev does not implement the outbound policy type {} (policy {:?})",
+                    decl.policy_type.value, decl.name.value
+                ),
+                _ => format!(
+                    "policy {:?} ({}) is an inbound policy but listed under policies.outbound",
+                    decl.name.value, decl.policy_type.value
+                ),
+            }
+        };
+        return Some(why);
     }
     None
 }
@@ -325,7 +372,8 @@ fn body_limit(served: &Served, route: usize) -> usize {
         .fold(DEFAULT_BODY_LIMIT, usize::max)
 }
 
-fn set_header(headers: &mut HeaderMap, h: &HeaderSetting) {
+/// One `set-headers-*` entry (also the outbound policy's, `gateway::outbound`).
+pub(super) fn set_header(headers: &mut HeaderMap, h: &HeaderSetting) {
     let (Ok(name), Ok(value)) = (
         HeaderName::from_bytes(h.name.as_bytes()),
         HeaderValue::from_str(&h.value),

@@ -7,7 +7,8 @@
 //! chunk as it arrives (JSON or `text/event-stream`), and is only read whole when a capability
 //! filter must rewrite a JSON list result or a token-exchange upstream's JSON `initialize`
 //! result may need icons (§6.7). An answer that breaks off while it is being read whole is a
-//! 502, never a shorter body.
+//! 502, never a shorter body. The route's outbound policies (`gateway::outbound`) run on what
+//! leaves here, so they see the filtered answer, as the client would.
 
 use super::filter;
 use super::pipeline::Inbound;
@@ -443,7 +444,7 @@ async fn forward_response(
     let mut resp = if rewrite {
         let content_type = content_type.to_string();
         let mut headers = upstream.headers().clone();
-        let body = match read_limited(upstream, FILTER_BUFFER_LIMIT, idle).await {
+        let body = match read_limited(upstream.bytes_stream(), FILTER_BUFFER_LIMIT, idle).await {
             Ok(Buffered::Whole(bytes)) => {
                 let mut current = bytes.to_vec();
                 let mut changed = false;
@@ -538,8 +539,9 @@ where
     })
 }
 
-/// A JSON answer read for rewriting.
-enum Buffered {
+/// A JSON answer read for rewriting (also an answer read by an outbound policy,
+/// `gateway::outbound`).
+pub(super) enum Buffered {
     /// The whole body.
     Whole(bytes::Bytes),
     /// More than the limit: what was read followed by the rest, streamed unfiltered.
@@ -550,9 +552,9 @@ enum Buffered {
 /// it was whole.
 #[derive(Debug, thiserror::Error)]
 #[error("the upstream's answer broke off after {read} bytes: {cause}")]
-struct BodyBroken {
+pub(super) struct BodyBroken {
     /// Bytes received before the error.
-    read: usize,
+    pub(super) read: usize,
     /// The stream's error, or [`idle_limited`]'s timeout.
     cause: std::io::Error,
 }
@@ -563,18 +565,22 @@ impl From<BodyBroken> for GatewayError {
     }
 }
 
-/// Reads a response whole when it is at most `limit` bytes; otherwise streams what was read
-/// followed by the rest, unfiltered. A stream error before the end is an error, never a
-/// shorter body.
+/// Reads a body (the upstream's, or a route's answer for an outbound policy) whole when it is
+/// at most `limit` bytes; otherwise streams what was read followed by the rest, unfiltered. A
+/// stream error before the end is an error, never a shorter body.
 /// No chunk for `idle` is a failure too (issue #13).
-async fn read_limited(
-    upstream: reqwest::Response,
+pub(super) async fn read_limited<S, E>(
+    body: S,
     limit: usize,
     idle: Duration,
-) -> Result<Buffered, BodyBroken> {
+) -> Result<Buffered, BodyBroken>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
     use futures_util::StreamExt;
     // the same idle limit as a streamed answer (one implementation: idle_limited)
-    let mut stream = Box::pin(idle_limited(upstream.bytes_stream(), idle));
+    let mut stream = Box::pin(idle_limited(body, idle));
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let c = chunk.map_err(|cause| BodyBroken {

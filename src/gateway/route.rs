@@ -1,5 +1,5 @@
-//! Running one route of the served project: its inbound pipeline, then its handler (SPEC §7.1,
-//! §15).
+//! Running one route of the served project: its inbound pipeline, then its handler, then its
+//! outbound policies (SPEC §7.1, §15, §16.11).
 //!
 //! Owns: which handler answers (the proxy for `McpProxyHandler`, `urlForwardHandler` and
 //! `urlRewriteHandler`; the route's MCP server for `mcpServerHandler`), and the in-process
@@ -9,6 +9,7 @@
 //! its answer read whole up to [`INNER_BODY_LIMIT`].
 
 use super::filter;
+use super::outbound;
 use super::pipeline::{self, DEFAULT_BODY_LIMIT, Inbound};
 use super::proxy;
 use super::state::{AppState, Served};
@@ -45,16 +46,22 @@ pub async fn answer(
     let audits = std::mem::take(&mut inbound.audits);
     let user = (!audits.is_empty()).then(|| inbound.user.clone()).flatten();
     let mut resp = match answered {
+        // an inbound policy answered: no handler, no outbound policy (§16.0)
         Some(resp) => resp,
-        None => match served.report.model.handlers.get(route) {
-            Some(Some(HandlerConfig::McpServer)) => {
-                serve_mcp(state, served, route, inbound, depth).await
-            }
-            Some(Some(handler)) => proxy::forward(state, served, handler, inbound).await,
-            _ => GatewayError::NoHandler
-                .at(&inbound.path, &inbound.request_id)
-                .into_response(),
-        },
+        None => {
+            outbound::prepare(served, route, &mut inbound);
+            let (path, request_id) = (inbound.path.clone(), inbound.request_id.clone());
+            let resp = match served.report.model.handlers.get(route) {
+                Some(Some(HandlerConfig::McpServer)) => {
+                    serve_mcp(state, served, route, inbound, depth).await
+                }
+                Some(Some(handler)) => proxy::forward(state, served, handler, inbound).await,
+                _ => GatewayError::NoHandler
+                    .at(&inbound.path, &inbound.request_id)
+                    .into_response(),
+            };
+            outbound::run(state, served, route, resp, &path, &request_id).await
+        }
     };
     if let Some(m) = mcp {
         resp.extensions_mut().insert(m);

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 pub fn check(project: &Project, model: &Model, findings: &mut Findings) {
     for (i, route) in project.routes.iter().enumerate() {
         unknown_references(project, route, findings);
+        wrong_direction(project, route, findings);
         handler(project, model, i, route, findings);
     }
     for &i in &model.mcp_routes {
@@ -53,6 +54,42 @@ fn unknown_references(project: &Project, route: &Route, findings: &mut Findings)
                     route.path.value, name.value
                 ),
                 help,
+            );
+        }
+    }
+}
+
+/// A built-in policy listed in the other direction (an `-outbound` type under `inbound`, an
+/// `-inbound` one under `outbound`): Zuplo would call it with the other signature, and mcpgw
+/// dev refuses the route with 501 (`gateway::pipeline::unsupported`).
+fn wrong_direction(project: &Project, route: &Route, findings: &mut Findings) {
+    let lists = [
+        ("inbound", &route.inbound, "-outbound"),
+        ("outbound", &route.outbound, "-inbound"),
+    ];
+    for (list, names, wrong_suffix) in lists {
+        for name in names {
+            let Some(p) = project.policy(&name.value) else {
+                continue;
+            };
+            // a custom module is MCP100 already, wherever it is listed
+            if p.handler.is_custom_module() || !p.policy_type.value.ends_with(wrong_suffix) {
+                continue;
+            }
+            findings.push_with_help(
+                &rules::UNSUPPORTED_IN_DEV,
+                name.span,
+                format!(
+                    "route {} lists the {} policy {:?} under policies.{list}; it answers 501 under mcpgw dev",
+                    route.path.value,
+                    p.policy_type.value,
+                    name.value
+                ),
+                format!(
+                    "move {:?} to policies.{}",
+                    name.value,
+                    if list == "inbound" { "outbound" } else { "inbound" }
+                ),
             );
         }
     }

@@ -258,6 +258,13 @@ pub enum GatewayError {
         "mcpgw dev has no MCP server model for the mcpServerHandler route {0} (registration of its tools, prompts and resources is not available)."
     )]
     McpServerNotBuilt(String),
+    /// An outbound policy that reads the answer (`secret-masking-outbound`, §16.9) could not:
+    /// the answer is larger than mcpgw reads, encoded, or the matcher gave up (500). The answer
+    /// is refused rather than passed on with its secrets unmasked.
+    #[error(
+        "The outbound policy {policy:?} could not mask the answer: {why}. mcpgw does not pass it on unmasked."
+    )]
+    OutboundPolicyFailed { policy: String, why: String },
 }
 
 fn more_than_five(n: usize) -> String {
@@ -296,6 +303,7 @@ impl GatewayError {
             E::UnknownUpstream(_) | E::InvalidConnectRequest(_) => StatusCode::BAD_REQUEST,
             E::SignInToConnect => StatusCode::UNAUTHORIZED,
             E::NoRouteForUpstream { .. } | E::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            E::OutboundPolicyFailed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             E::ConnectionRemoved => StatusCode::CONFLICT,
             E::UpstreamTimeout { .. } | E::UpstreamTimeoutDefault { .. } => {
                 StatusCode::GATEWAY_TIMEOUT

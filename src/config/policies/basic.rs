@@ -1,8 +1,10 @@
-//! Options of the general-purpose policies mcpgw runs (D12): `set-headers-inbound`,
-//! `set-upstream-api-key-inbound`, `remove-headers-inbound`, `request-size-limit-inbound`,
-//! `rate-limit-inbound`.
+//! Options of the general-purpose policies mcpgw runs (D12, D21): `set-headers-inbound` and
+//! `set-headers-outbound` (one reading), `set-upstream-api-key-inbound`,
+//! `remove-headers-inbound` and `remove-headers-outbound` (one reading),
+//! `request-size-limit-inbound`, `rate-limit-inbound`.
 //!
-//! Owns: their typed options with the documented defaults and the shape checks (rule MCP110).
+//! Owns: their typed options with the documented defaults and the shape checks (rule MCP110;
+//! MCP099 and MCP113 for set-headers, SPEC §16.14 rules 99 and 100).
 //! Unknown keys are warnings: these schemas are not strict, and mcpgw ignores what it does not use.
 
 use super::reader::ObjReader;
@@ -132,6 +134,14 @@ pub fn parse_set_headers(
         );
         return None;
     };
+    if items.is_empty() {
+        r.err(
+            &rules::SET_HEADERS_ENTRIES,
+            node.span,
+            format!("{}: `headers` is empty, so the policy sets nothing", r.ctx),
+        );
+        return None;
+    }
     let mut headers = Vec::new();
     let mut ok = true;
     for item in items {
@@ -142,12 +152,49 @@ pub fn parse_set_headers(
             r.findings,
         )?;
         hr.lenient(&["name", "value", "overwrite"]);
+        // absent or blank (a name of another type is read_header's type error)
+        let nameless = hr
+            .get("name")
+            .is_none_or(|n| n.as_str().is_some_and(|s| s.trim().is_empty()));
+        if nameless {
+            let note = hr.unset_note("name");
+            let span = hr.value_span("name");
+            hr.err(
+                &rules::SET_HEADERS_ENTRIES,
+                span,
+                format!("{}: an entry without `name`{note}", hr.ctx),
+            );
+            ok = false;
+            continue;
+        }
         match read_header(&mut hr, "name", None) {
-            Some(h) => headers.push(h),
+            Some(h) => {
+                runtime_template_note(&mut hr, &h.value);
+                headers.push(h);
+            }
             None => ok = false,
         }
     }
     ok.then_some(SetHeaders { headers })
+}
+
+/// Rule 100 (MCP113): set-headers values are literal; `${...}` is not a runtime template here.
+fn runtime_template_note(r: &mut ObjReader<'_, '_>, value: &str) {
+    let Some(start) = value.find("${") else {
+        return;
+    };
+    if !value[start..].contains('}') {
+        return;
+    }
+    let span = r.value_span("value");
+    r.err(
+        &rules::SET_HEADERS_TEMPLATE_VERBATIM,
+        span,
+        format!(
+            "{}: the value {value:?} is sent verbatim: set-headers does not evaluate ${{...}} templates",
+            r.ctx
+        ),
+    );
 }
 
 pub fn parse_set_upstream_api_key(

@@ -15,6 +15,7 @@ pub mod jwt;
 pub mod oauth_inbound;
 pub mod query_param;
 pub mod reader;
+pub mod secret_masking;
 pub mod token_exchange;
 
 use crate::config::project::PolicyDecl;
@@ -44,6 +45,12 @@ pub enum PolicyKind {
     IpRestriction,
     AuditLog,
     ClientCredentials,
+    /// `set-headers-outbound` (§16.10): the options of `set-headers-inbound`, on the response.
+    SetHeadersOutbound,
+    /// `remove-headers-outbound`: the options of `remove-headers-inbound`, on the response.
+    RemoveHeadersOutbound,
+    /// `secret-masking-outbound` (§16.9).
+    SecretMasking,
     /// A policy type mcpgw does not implement (D11/D13).
     Other,
 }
@@ -62,6 +69,9 @@ impl PolicyKind {
             "request-size-limit-inbound" => PolicyKind::RequestSizeLimit,
             "rate-limit-inbound" => PolicyKind::RateLimit,
             "api-key-inbound" => PolicyKind::ApiKey,
+            "set-headers-outbound" => PolicyKind::SetHeadersOutbound,
+            "remove-headers-outbound" => PolicyKind::RemoveHeadersOutbound,
+            "secret-masking-outbound" => PolicyKind::SecretMasking,
             jwt::GENERIC_POLICY_TYPE => PolicyKind::JwtGeneric,
             "query-param-to-header-inbound" => PolicyKind::QueryParamToHeader,
             "ip-address-restriction-inbound" => PolicyKind::IpRestriction,
@@ -88,6 +98,9 @@ impl PolicyKind {
             PolicyKind::IpRestriction => "IpAddressRestrictionInboundPolicy",
             PolicyKind::AuditLog => "AuditLogInboundPolicy",
             PolicyKind::ClientCredentials => "UpstreamOAuthClientCredentialsInboundPolicy",
+            PolicyKind::SetHeadersOutbound => "SetHeadersOutboundPolicy",
+            PolicyKind::RemoveHeadersOutbound => "RemoveHeadersOutboundPolicy",
+            PolicyKind::SecretMasking => "SecretMaskingOutboundPolicy",
             PolicyKind::JwtGeneric | PolicyKind::Other => return None,
         })
     }
@@ -122,6 +135,12 @@ pub enum PolicyConfig {
     IpRestriction(ip_restriction::IpRestriction),
     AuditLog(audit_log::AuditLog),
     ClientCredentials(Box<client_credentials::ClientCredentials>),
+    /// `set-headers-outbound` (§16.10).
+    SetHeadersOutbound(basic::SetHeaders),
+    /// `remove-headers-outbound`.
+    RemoveHeadersOutbound(basic::RemoveHeaders),
+    /// `secret-masking-outbound` (§16.9).
+    SecretMasking(Box<secret_masking::SecretMasking>),
     /// The options did not pass; findings say why.
     Invalid,
     /// Not a policy mcpgw runs.
@@ -187,6 +206,13 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
         }
         PolicyKind::ClientCredentials => client_credentials::parse(name, options, findings)
             .map(|c| PolicyConfig::ClientCredentials(Box::new(c))),
+        PolicyKind::SetHeadersOutbound => {
+            basic::parse_set_headers(name, options, findings).map(PolicyConfig::SetHeadersOutbound)
+        }
+        PolicyKind::RemoveHeadersOutbound => basic::parse_remove_headers(name, options, findings)
+            .map(PolicyConfig::RemoveHeadersOutbound),
+        PolicyKind::SecretMasking => secret_masking::parse(name, options, findings)
+            .map(|m| PolicyConfig::SecretMasking(Box::new(m))),
         PolicyKind::Other => return PolicyConfig::Other,
     };
     parsed.unwrap_or(PolicyConfig::Invalid)

@@ -1,0 +1,262 @@
+//! The outbound policies of a route (SPEC §16.11, D21): `set-headers-outbound`,
+//! `remove-headers-outbound` and `secret-masking-outbound` (§16.9, §16.10).
+//!
+//! Owns: when the stage runs (after the handler, never after an inbound policy answered; for
+//! every status from compatibilityDate 2024-01-15 on, `runOutboundPoliciesOnHandlerOnAllStatuses`,
+//! else only for 2xx), the list order (each policy receives the previous one's response), and
+//! what each policy does to the response. Whatever else is listed under `policies.outbound`
+//! refuses the route up front (`pipeline::unsupported`, 501), so nothing here is skipped.
+//!
+//! Streaming: header-level policies change the head of the response and leave its body a
+//! stream (SSE stays SSE). Only `secret-masking-outbound` reads the body, whole, up to
+//! [`BODY_LIMIT`], with the proxy's bounded reader; an answer it cannot read whole (too large,
+//! broken off, content-encoded) or cannot scan is refused with a 500 problem, never passed on
+//! with its secrets unmasked. So that the upstream sends a body the policy can read, a route
+//! with that policy forwards no `Accept-Encoding` ([`prepare`]; 7.6.4's `fetch` decodes).
+//!
+//! Order on an MCP proxy route: the answer leaves the handler with the capability filter and
+//! the icons of §6.7 already applied (they rewrite the upstream's answer, `proxy`), so the
+//! route's outbound policies see, and may mask, exactly what the client would get. On an
+//! `mcpServerHandler` route a tool route's outbound policies see the tool route's HTTP answer
+//! (before it becomes a tool result) and the MCP route's see the JSON-RPC answer (§16.11).
+
+use super::pipeline::{self, Inbound};
+use super::proxy::{self, Buffered};
+use super::state::{AppState, Served};
+use crate::config::policies::PolicyConfig;
+use crate::config::policies::secret_masking::SecretMasking;
+use crate::web::problem::GatewayError;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// The largest answer `secret-masking-outbound` reads; a larger one is refused (500).
+pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// The first compatibilityDate with `runOutboundPoliciesOnHandlerOnAllStatuses` (§1.3).
+const ALL_STATUSES_FROM: &str = "2024-01-15";
+
+/// The route's outbound policies with their names, in list order. Names that do not resolve
+/// were refused before the handler ([`pipeline::unsupported`]).
+fn policies(served: &Served, route: usize) -> Vec<(&str, &PolicyConfig)> {
+    let project = &served.report.project;
+    project.routes[route]
+        .outbound
+        .iter()
+        .filter_map(|n| project.policy_position(&n.value))
+        .map(|i| {
+            (
+                project.policies[i].name.value.as_str(),
+                &served.report.model.policies[i],
+            )
+        })
+        .collect()
+}
+
+/// Before the handler: a route whose outbound policies read the body asks for an answer that
+/// is not content-encoded (mcpgw's client does not decode, and a policy cannot mask what it
+/// cannot read).
+pub fn prepare(served: &Served, route: usize, inbound: &mut Inbound) {
+    if policies(served, route).iter().any(|(_, p)| reads_body(p)) {
+        inbound.headers.remove(header::ACCEPT_ENCODING);
+    }
+}
+
+fn reads_body(p: &PolicyConfig) -> bool {
+    matches!(p, PolicyConfig::SecretMasking(_))
+}
+
+/// Whether outbound policies run for every status: compatibilityDate 2024-01-15 or later. A
+/// project without a date gets Zuplo's flags of "none" (all off, §1.2): 2xx only.
+fn on_all_statuses(served: &Served) -> bool {
+    served
+        .report
+        .project
+        .zuplo
+        .as_ref()
+        .and_then(|z| z.get("compatibilityDate"))
+        .and_then(|d| d.as_str())
+        // the known dates are ISO dates, so text order is date order
+        .is_some_and(|d| d >= ALL_STATUSES_FROM)
+}
+
+/// After the handler (only then): the route's outbound policies in order, each on the
+/// previous one's response.
+pub async fn run(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    mut resp: Response,
+    path: &str,
+    request_id: &str,
+) -> Response {
+    let chain = policies(served, route);
+    if chain.is_empty() || !(resp.status().is_success() || on_all_statuses(served)) {
+        return resp;
+    }
+    let idle = Duration::from_secs(state.upstream_idle_timeout_secs);
+    for (name, policy) in chain {
+        resp = match policy {
+            PolicyConfig::SetHeadersOutbound(s) => {
+                for h in &s.headers {
+                    pipeline::set_header(resp.headers_mut(), h);
+                }
+                resp
+            }
+            PolicyConfig::RemoveHeadersOutbound(r) => {
+                for h in &r.headers {
+                    resp.headers_mut().remove(h.as_str());
+                }
+                resp
+            }
+            PolicyConfig::SecretMasking(m) => {
+                match mask_response(m, name, resp, idle, path, request_id).await {
+                    Ok(r) | Err(r) => r,
+                }
+            }
+            // refused before the handler by pipeline::unsupported; never skipped silently
+            _ => GatewayError::NotImplemented(format!(
+                "mcpgw dev cannot run the outbound policy {name:?}"
+            ))
+            .at(path, request_id)
+            .into_response(),
+        };
+    }
+    resp
+}
+
+/// `secret-masking-outbound`: the body read whole as text, every match of every pattern
+/// replaced by the mask; same status and headers, `content-length` recomputed. An unchanged
+/// body goes on byte for byte. `Err` is the refusal that replaces the answer.
+async fn mask_response(
+    m: &SecretMasking,
+    policy: &str,
+    resp: Response,
+    idle: Duration,
+    path: &str,
+    request_id: &str,
+) -> Result<Response, Response> {
+    let (mut parts, body) = resp.into_parts();
+    let refuse = |why: String, extensions: axum::http::Extensions| {
+        let mut r = GatewayError::OutboundPolicyFailed {
+            policy: policy.to_string(),
+            why,
+        }
+        .at(path, request_id)
+        .into_response();
+        // the access log still names the upstream's status
+        *r.extensions_mut() = extensions;
+        r
+    };
+    if let Some(encoding) = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .filter(|e| !e.trim().eq_ignore_ascii_case("identity"))
+    {
+        return Err(refuse(
+            format!("the answer is {encoding}-encoded and mcpgw does not decode it"),
+            parts.extensions,
+        ));
+    }
+    let bytes = match proxy::read_limited(body.into_data_stream(), BODY_LIMIT, idle).await {
+        Ok(Buffered::Whole(b)) => b,
+        Ok(Buffered::TooLarge(_)) => {
+            return Err(refuse(
+                format!("the answer is larger than the {BODY_LIMIT} bytes mcpgw reads"),
+                parts.extensions,
+            ));
+        }
+        Err(broken) => {
+            tracing::warn!(error = %broken, "an answer broke off while an outbound policy read it");
+            let mut r = GatewayError::from(broken)
+                .at(path, request_id)
+                .into_response();
+            *r.extensions_mut() = parts.extensions;
+            return Err(r);
+        }
+    };
+    let masked = match mask(m, &bytes) {
+        Ok(Some(text)) => Bytes::from(text),
+        // untouched, head included (a HEAD answer's content-length is not its empty body's)
+        Ok(None) => return Ok(Response::from_parts(parts, Body::from(bytes))),
+        Err(e) => {
+            return Err(refuse(
+                format!("a pattern could not be matched ({e})"),
+                parts.extensions,
+            ));
+        }
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(masked.len()));
+    Ok(Response::from_parts(parts, Body::from(masked)))
+}
+
+/// The body with every match of every pattern replaced, in pattern order (as 7.6.4 chains
+/// `String.replace`), or `None` when nothing matched. The body is text as `Response.text()`
+/// reads it (invalid UTF-8 becomes U+FFFD); the mask is inserted literally.
+pub fn mask(m: &SecretMasking, body: &[u8]) -> Result<Option<String>, fancy_regex::Error> {
+    let text = String::from_utf8_lossy(body);
+    let mut current: Cow<'_, str> = Cow::Borrowed(&text);
+    let mut changed = false;
+    for re in &m.patterns {
+        let replaced = re.try_replacen(&current, 0, fancy_regex::NoExpand(&m.mask))?;
+        if let Cow::Owned(new) = replaced {
+            current = Cow::Owned(new);
+            changed = true;
+        }
+    }
+    Ok(changed.then(|| current.into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::policies::secret_masking::BUILT_IN_PATTERNS;
+    use fancy_regex::Regex;
+
+    fn masking(extra: &[&str], mask: &str) -> SecretMasking {
+        SecretMasking {
+            mask: mask.to_string(),
+            patterns: BUILT_IN_PATTERNS
+                .iter()
+                .chain(extra)
+                .map(|p| Regex::new(p).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn built_in_patterns_mask_keys_tokens_and_pem_blocks() {
+        let zpka = format!("zpka_{}", "a1B2_".repeat(9));
+        let ghp = format!("ghp_{}", "x".repeat(36));
+        let pat = format!("github_pat_{}", "Y_".repeat(11));
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\nabc\n-----END RSA PRIVATE KEY-----";
+        let body = format!("k={zpka} g={ghp} p={pat} pem={pem} end");
+        let out = mask(&masking(&[], "[REDACTED]"), body.as_bytes())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            out,
+            "k=[REDACTED] g=[REDACTED] p=[REDACTED] pem=[REDACTED] end"
+        );
+    }
+
+    #[test]
+    fn short_lookalikes_and_clean_bodies_are_left_alone() {
+        let body = format!("zpka_{} ghp_short", "a".repeat(41));
+        assert_eq!(mask(&masking(&[], "X"), body.as_bytes()).unwrap(), None);
+    }
+
+    #[test]
+    fn additional_look_behind_pattern_and_literal_mask() {
+        let m = masking(&[r#"(?<="secret":\s*")[^"]+"#], "$1$&");
+        let out = mask(&m, br#"{"secret": "hunter2", "other": "x"}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(out, r#"{"secret": "$1$&", "other": "x"}"#);
+    }
+}
