@@ -36,12 +36,7 @@ const OPTIONS: &[&str] = &[
 ];
 
 pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<ApiKeyPolicy> {
-    let mut r = ObjReader::new(
-        options,
-        format!("policy `{name}` options"),
-        &rules::POLICY_OPTIONS,
-        findings,
-    )?;
+    let mut r = ObjReader::policy(name, options, &rules::POLICY_OPTIONS, findings)?;
     r.lenient(OPTIONS);
     let auth_header = match r.opt_nonempty("authHeader") {
         Some(h) => h.value.to_ascii_lowercase(),

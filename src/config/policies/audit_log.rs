@@ -34,12 +34,7 @@ pub struct Include {
 pub const DEFAULT_EVENT_TYPE_BASE: &str = "com.zuplo.api";
 
 pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<AuditLog> {
-    let mut r = ObjReader::new(
-        options,
-        format!("policy `{name}` options"),
-        &rules::POLICY_OPTIONS,
-        findings,
-    )?;
+    let mut r = ObjReader::policy(name, options, &rules::POLICY_OPTIONS, findings)?;
     r.lenient(&["eventTypeBase", "bucketId", "samplingRate", "include"]);
     let event_type_base = r
         .opt_nonempty("eventTypeBase")
@@ -103,19 +98,11 @@ pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<Audi
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::jsonc;
-    use crate::diag::source::FileId;
+    use crate::config::policies::testing;
 
     fn run(text: &str) -> (Option<AuditLog>, Vec<String>) {
-        let node = jsonc::parse(FileId(0), text).unwrap().unwrap();
-        let mut f = Findings::default();
-        let out = parse("audit", &node, &mut f);
-        let msgs = f
-            .items
-            .iter()
-            .map(|d| format!("{} {} {}", d.rule.code, d.severity.as_str(), d.message))
-            .collect();
-        (out, msgs)
+        let (out, findings) = testing::parsed(text, |n, f| parse("audit", n, f));
+        (out, testing::lines(&findings))
     }
 
     #[test]

@@ -68,12 +68,7 @@ fn reader<'n, 'f>(
     options: &'n Node,
     findings: &'f mut Findings,
 ) -> Option<ObjReader<'n, 'f>> {
-    ObjReader::new(
-        options,
-        format!("policy `{name}` options"),
-        &rules::POLICY_OPTIONS,
-        findings,
-    )
+    ObjReader::policy(name, options, &rules::POLICY_OPTIONS, findings)
 }
 
 pub(crate) fn header_name_ok(s: &str) -> bool {
@@ -359,19 +354,11 @@ fn window_minutes(r: &mut ObjReader<'_, '_>, needed: bool) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::jsonc;
-    use crate::diag::source::FileId;
+    use crate::config::policies::testing;
 
     fn rate(text: &str) -> (Option<RateLimit>, Vec<String>) {
-        let node = jsonc::parse(FileId(0), text).unwrap().unwrap();
-        let mut f = Findings::default();
-        let out = parse_rate_limit("rl", &node, &mut f);
-        let msgs = f
-            .items
-            .iter()
-            .map(|d| format!("{} {} {}", d.rule.code, d.severity.as_str(), d.message))
-            .collect();
-        (out, msgs)
+        let (out, findings) = testing::parsed(text, |n, f| parse_rate_limit("rl", n, f));
+        (out, testing::lines(&findings))
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub const DEFAULT_EXPIRATION_OFFSET_SECONDS: i64 = 300;
 
 pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<ClientCredentials> {
     let rule = &rules::CLIENT_CREDENTIALS_OPTIONS;
-    let mut r = ObjReader::new(options, format!("policy `{name}` options"), rule, findings)?;
+    let mut r = ObjReader::policy(name, options, rule, findings)?;
     r.strict(KNOWN, rule);
     let mut ok = r.members().iter().all(|m| KNOWN.contains(&m.key.as_str()));
     let token_url = r.req_nonempty("tokenUrl");
@@ -236,19 +236,11 @@ fn additional(r: &mut ObjReader<'_, '_>, ok: &mut bool) -> Option<Vec<(String, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::jsonc;
-    use crate::diag::source::FileId;
+    use crate::config::policies::testing;
 
     fn run(text: &str) -> (Option<ClientCredentials>, Vec<(String, String)>) {
-        let node = jsonc::parse(FileId(0), text).unwrap().unwrap();
-        let mut f = Findings::default();
-        let out = parse("cc", &node, &mut f);
-        let msgs = f
-            .items
-            .iter()
-            .map(|d| (d.rule.code.to_string(), d.message.clone()))
-            .collect();
-        (out, msgs)
+        let (out, findings) = testing::parsed(text, |n, f| parse("cc", n, f));
+        (out, testing::codes(&findings))
     }
 
     const BASE: &str =

@@ -111,7 +111,7 @@ pub const LOCAL_CLIENT: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<IpRestriction> {
     let rule = &rules::IP_RESTRICTION_OPTIONS;
-    let mut r = ObjReader::new(options, format!("policy `{name}` options"), rule, findings)?;
+    let mut r = ObjReader::policy(name, options, rule, findings)?;
     r.strict(KNOWN, rule);
     let mut ok = r.members().iter().all(|m| KNOWN.contains(&m.key.as_str()));
     if !r.has("allow") && !r.has("deny") {
@@ -240,19 +240,11 @@ fn list(r: &mut ObjReader<'_, '_>, key: &str, ok: &mut bool) -> Option<Vec<IpRan
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::jsonc;
-    use crate::diag::source::FileId;
+    use crate::config::policies::testing;
 
     fn run(text: &str) -> (Option<IpRestriction>, Vec<(String, String)>) {
-        let node = jsonc::parse(FileId(0), text).unwrap().unwrap();
-        let mut f = Findings::default();
-        let out = parse("ip", &node, &mut f);
-        let msgs = f
-            .items
-            .iter()
-            .map(|d| (d.rule.code.to_string(), d.message.clone()))
-            .collect();
-        (out, msgs)
+        let (out, findings) = testing::parsed(text, |n, f| parse("ip", n, f));
+        (out, testing::codes(&findings))
     }
 
     fn ip(s: &str) -> IpAddr {

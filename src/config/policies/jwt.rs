@@ -215,12 +215,7 @@ pub fn parse(
     ctx: &PolicyContext,
     findings: &mut Findings,
 ) -> Option<JwtPolicy> {
-    let mut r = ObjReader::new(
-        options,
-        format!("policy `{name}` options"),
-        &rules::POLICY_OPTIONS,
-        findings,
-    )?;
+    let mut r = ObjReader::policy(name, options, &rules::POLICY_OPTIONS, findings)?;
     let mut known: Vec<&str> = provider.own_options().to_vec();
     known.extend([
         "allowUnauthenticatedRequests",

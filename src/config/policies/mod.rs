@@ -217,3 +217,41 @@ pub fn parse(decl: &PolicyDecl, ctx: &PolicyContext, findings: &mut Findings) ->
     };
     parsed.unwrap_or(PolicyConfig::Invalid)
 }
+
+/// What the policy option parsers' unit tests share: parse JSON text with one parser.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::config::jsonc::{self, Node};
+    use crate::diag::diagnostic::{Diagnostic, Findings};
+    use crate::diag::source::FileId;
+
+    /// `parse` run on `text` (which must be valid JSON): its result and its findings.
+    pub fn parsed<T>(
+        text: &str,
+        parse: impl FnOnce(&Node, &mut Findings) -> Option<T>,
+    ) -> (Option<T>, Vec<Diagnostic>) {
+        let node = jsonc::parse(FileId(0), text)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("test options do not parse: {text}"));
+        let mut findings = Findings::default();
+        let out = parse(&node, &mut findings);
+        (out, findings.items)
+    }
+
+    /// `(rule code, message)` of each finding.
+    pub fn codes(findings: &[Diagnostic]) -> Vec<(String, String)> {
+        findings
+            .iter()
+            .map(|d| (d.rule.code.to_string(), d.message.clone()))
+            .collect()
+    }
+
+    /// `CODE severity message` of each finding.
+    pub fn lines(findings: &[Diagnostic]) -> Vec<String> {
+        findings
+            .iter()
+            .map(|d| format!("{} {} {}", d.rule.code, d.severity.as_str(), d.message))
+            .collect()
+    }
+}

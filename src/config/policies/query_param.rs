@@ -33,9 +33,9 @@ fn truthy(node: &Node) -> bool {
 }
 
 pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<QueryParamToHeader> {
-    let mut r = ObjReader::new(
+    let mut r = ObjReader::policy(
+        name,
         options,
-        format!("policy `{name}` options"),
         &rules::QUERY_PARAM_TO_HEADER_OPTIONS,
         findings,
     )?;
@@ -86,19 +86,11 @@ pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<Quer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::jsonc;
-    use crate::diag::source::FileId;
+    use crate::config::policies::testing;
 
     fn run(text: &str) -> (Option<QueryParamToHeader>, Vec<(String, String)>) {
-        let node = jsonc::parse(FileId(0), text).unwrap().unwrap();
-        let mut f = Findings::default();
-        let out = parse("qp", &node, &mut f);
-        let msgs = f
-            .items
-            .iter()
-            .map(|d| (d.rule.code.to_string(), d.message.clone()))
-            .collect();
-        (out, msgs)
+        let (out, findings) = testing::parsed(text, |n, f| parse("qp", n, f));
+        (out, testing::codes(&findings))
     }
 
     #[test]

@@ -117,6 +117,17 @@ impl<'n, 'f> ObjReader<'n, 'f> {
         }
     }
 
+    /// The options object of policy `name`: `policy `name` options` in messages; a non-object
+    /// is reported under `rule`.
+    pub fn policy(
+        name: &str,
+        options: &'n Node,
+        rule: &'static Rule,
+        findings: &'f mut Findings,
+    ) -> Option<Self> {
+        ObjReader::new(options, format!("policy `{name}` options"), rule, findings)
+    }
+
     /// Unknown keys are warnings (MCP110), for policies whose runtime reads the keys it knows and
     /// ignores the rest (§16.0).
     pub fn lenient(&mut self, allowed: &[&str]) {

@@ -32,12 +32,7 @@ pub struct SecretMasking {
 }
 
 pub fn parse(name: &str, options: &Node, findings: &mut Findings) -> Option<SecretMasking> {
-    let mut r = ObjReader::new(
-        options,
-        format!("policy `{name}` options"),
-        &rules::POLICY_OPTIONS,
-        findings,
-    )?;
+    let mut r = ObjReader::policy(name, options, &rules::POLICY_OPTIONS, findings)?;
     r.lenient(&["mask", "additionalPatterns"]);
     let mask = match r.get("mask") {
         Some(_) => r.opt_str("mask")?.value,
