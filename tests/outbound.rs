@@ -141,6 +141,7 @@ fn policies() -> Value {
             json!({"headers": ["x-upstream-secret"]})),
         policy("small", "request-size-limit-inbound", "RequestSizeLimitInboundPolicy",
             json!({"maxSizeInBytes": 10})),
+        policy("key", "api-key-inbound", "ApiKeyInboundPolicy", json!({})),
         policy("tag-in", "set-headers-inbound", "SetHeadersInboundPolicy",
             json!({"headers": [{"name": "x-in", "value": "1"}]})),
         {"name": "custom-out", "policyType": "custom-code-outbound", "handler": {
@@ -243,6 +244,8 @@ async fn the_chain_runs_on_a_500_from_the_upstream_in_list_order() {
     assert_eq!(v["key"], "[REDACTED]");
 }
 
+/// An inbound answer (a 413 from a size limit, a 401 from an API-key check) ends the request:
+/// neither the handler nor any outbound policy runs.
 #[tokio::test]
 async fn no_outbound_policy_runs_after_an_inbound_policy_answered() {
     let up = upstream().await;
@@ -250,7 +253,10 @@ async fn no_outbound_policy_runs_after_an_inbound_policy_answered() {
     write(
         dir.path(),
         "2026-03-01",
-        json!({ "/json": route("post", up.addr, &["small"], &["tag"]) }),
+        json!({
+            "/json": route("post", up.addr, &["small"], &["tag"]),
+            "/keyed": route("get", up.addr, &["key"], &["tag"]),
+        }),
     );
     let gw = start(dir.path()).await;
     let url = format!("http://{}/json", gw.addr);
@@ -261,6 +267,12 @@ async fn no_outbound_policy_runs_after_an_inbound_policy_answered() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 413);
+    assert!(refused.headers().get("x-tag").is_none());
+    assert_eq!(up.hits.load(Ordering::SeqCst), 0);
+    // an authentication policy's 401 ends the request just as well
+    let keyed = format!("http://{}/keyed", gw.addr);
+    let refused = client().get(&keyed).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
     assert!(refused.headers().get("x-tag").is_none());
     assert_eq!(up.hits.load(Ordering::SeqCst), 0);
     // the same route within the limit: the handler answers and the chain runs
