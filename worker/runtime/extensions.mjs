@@ -68,13 +68,17 @@ export class RuntimeExtensions {
     this.#notFoundHandler = fn;
   }
 
-  /** Worker-internal view of what runtimeInit registered. */
+  /** Worker-internal live view of what runtimeInit registered (also later assignments). */
   static registrations(runtime) {
     return {
       plugins: runtime.#plugins,
       hooks: runtime.#hooks,
-      problemResponseFormat: runtime.#problemResponseFormat,
-      notFoundHandler: runtime.#notFoundHandler,
+      get problemResponseFormat() {
+        return runtime.#problemResponseFormat;
+      },
+      get notFoundHandler() {
+        return runtime.#notFoundHandler;
+      },
     };
   }
 }
