@@ -5,7 +5,9 @@ import { ZuploRequest } from "./runtime/request.mjs";
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 // A fetched Response's body is already decoded and its length is the gateway's business.
-const DROP_FROM_FETCHED = new Set(["content-encoding", "content-length", "transfer-encoding"]);
+const DROP_FROM_FETCHED = new Set([
+  "content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive",
+]);
 
 /** The bytes a request arrived with, for a request user code consumed and handed back as is. */
 const arrivedBodies = new WeakMap();

@@ -29,14 +29,7 @@ before(async () => {
   initDone = await worker.next("init_done");
 });
 
-after(async () => {
-  await worker.stop();
-  // stdout carried protocol lines only (every line parsed as JSON), user output went to stderr
-  assert.match(worker.stderr, /this goes to stderr, not the protocol/);
-  for (const line of worker.lines) {
-    assert.ok(["ready", "init_done", "result", "log", "invoke"].includes(JSON.parse(line).type), line);
-  }
-});
+after(() => worker.stop());
 
 test("ready names protocol 1 and the node version", () => {
   assert.equal(worker.ready.protocol, 1);
@@ -52,7 +45,7 @@ test("init_done reports runtimeInit's plugins with their options, and its hooks"
   ]);
   assert.deepEqual(initDone.hooks, {
     request: 1, preRouting: 0, responseSending: 1, responseSendingFinal: 0,
-    problemResponseFormat: false, notFoundHandler: true,
+    problemResponseFormat: true, notFoundHandler: true,
   });
 });
 
@@ -262,6 +255,42 @@ test("runtimeInit hooks: request hook continues or answers; response-sending hoo
   assert.equal(text(notFound.ok.response), "custom not found: /nowhere");
 });
 
+test("problemResponseFormat hook: the gateway's problem in, the project's Response out", async () => {
+  const r = await worker.call({ kind: "hook", hook: "problemResponseFormat", request: req("/p"), problem: { status: 403, title: "Forbidden" } });
+  assert.equal(r.ok.response.status, 403);
+  assert.deepEqual(JSON.parse(text(r.ok.response)), { custom: "Forbidden", path: "/p" });
+});
+
+test("context hooks added by an inbound policy that continues: pendingResponseHooks, then they run on the responseSending hook call", async () => {
+  const context = ctx("rid-pending");
+  const call = worker.call({ kind: "inbound", module: P, export: "addsHooksAndContinues", options: {}, policyName: "hooks", request: req("/ph"), context });
+  const r = await call;
+  assert.equal(r.ok.pendingResponseHooks, 2);
+  const sending = await worker.call({ kind: "hook", hook: "responseSending", request: req("/ph"), response: resp(200, "final body"), context });
+  assert.equal(header(sending.ok.response, "x-policy-hook"), "rid-pending");
+  assert.equal(header(sending.ok.response, "x-response-hook"), "rid-pending");
+  assert.equal(text(sending.ok.response), "final body");
+  const line = worker.logs.find((l) => l.message.startsWith("final hook saw"));
+  assert.equal(line.message, "final hook saw 200 final body");
+  // each runs once
+  const again = await worker.call({ kind: "hook", hook: "responseSending", request: req("/ph"), response: resp(200, "x"), context });
+  assert.equal(header(again.ok.response, "x-policy-hook"), null);
+});
+
+test("waitUntil: the answer comes first; a rejection later becomes an error log line", async () => {
+  const call = worker.call({ kind: "handler", module: P, export: "backgroundFailure", request: req("/w") });
+  const r = await call;
+  assert.equal(text(r.ok.response), '"answered before the background work"');
+  const line = await new Promise((resolve) => {
+    const poll = () => {
+      const found = worker.logs.find((l) => l.callId === call.id && l.level === "error");
+      found ? resolve(found) : setTimeout(poll, 10);
+    };
+    poll();
+  });
+  assert.match(line.message, /waitUntil promise rejected: Error: late failure/);
+});
+
 test("ZuploMcpSdk.setRawCallToolResult: the override travels as mcpOverride next to the response", async () => {
   const r = await worker.call({ kind: "handler", module: P, export: "toolOverride", request: req("/tool", { method: "POST", body: "{}" }) });
   assert.deepEqual(JSON.parse(text(r.ok.response)), { default: "result" });
@@ -303,4 +332,13 @@ test("init_failed when the runtime module has no runtimeInit; calls still run", 
   const r = await other.call({ kind: "handler", module: H, export: "asString", request: req("/s") });
   assert.equal(text(r.ok.response), '"just a string"');
   await other.stop();
+});
+
+// Last on purpose: it checks everything the tests above made the worker print.
+test("stdout carried protocol lines only; user console output went to stderr", () => {
+  assert.match(worker.stderr, /this goes to stderr, not the protocol/);
+  assert.ok(worker.lines.length > 50);
+  for (const line of worker.lines) {
+    assert.ok(["ready", "init_done", "result", "log", "invoke"].includes(JSON.parse(line).type), line);
+  }
 });
