@@ -22,7 +22,7 @@ function encodeBody(bytes) {
 
 /** REQ → ZuploRequest. */
 export function requestFromWire(req) {
-  if (req == null || typeof req !== "object") throw new TypeError("call has no request");
+  if (req == null || typeof req !== "object") throw new TypeError("no request was given");
   const method = (req.method ?? "GET").toUpperCase();
   const body = method === "GET" || method === "HEAD" ? null : decodeBody(req.bodyB64);
   const request = new ZuploRequest(req.url, {
@@ -60,7 +60,7 @@ export async function requestToWire(request) {
 
 /** RESP → Response. */
 export function responseFromWire(resp) {
-  if (resp == null || typeof resp !== "object") throw new TypeError("call has no response");
+  if (resp == null || typeof resp !== "object") throw new TypeError("no response was given");
   const status = resp.status ?? 200;
   const body = NULL_BODY_STATUS.has(status) ? null : decodeBody(resp.bodyB64);
   return new Response(body, { status, headers: resp.headers ?? [] });
