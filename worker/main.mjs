@@ -23,6 +23,17 @@ process.on("uncaughtException", (error) => {
 });
 
 let initialised = null;
+let inFlight = 0;
+let stdinClosed = false;
+
+// After stdin closes, answer what is in flight, then leave (user timers must not keep us alive).
+function track(promise) {
+  inFlight++;
+  promise.finally(() => {
+    inFlight--;
+    if (stdinClosed && inFlight === 0) process.exit(0);
+  });
+}
 
 async function onInit(message) {
   initialised = init(message);
@@ -56,10 +67,10 @@ function onLine(line) {
   }
   switch (message?.type) {
     case "init":
-      onInit(message);
+      track(onInit(message));
       break;
     case "call":
-      onCall(message);
+      track(onCall(message));
       break;
     case "reply":
       channel.settleReply(message);
@@ -71,6 +82,11 @@ function onLine(line) {
 
 createInterface({ input: process.stdin, crlfDelay: Infinity })
   .on("line", onLine)
-  .on("close", () => process.exit(0));
+  .on("close", () => {
+    stdinClosed = true;
+    if (inFlight === 0) process.exit(0);
+    setTimeout(() => process.exit(0), 5000).unref(); // a call waiting on a reply never gets one
+
+  });
 
 channel.send({ type: "ready", protocol: 1, node: process.version });

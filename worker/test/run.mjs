@@ -305,9 +305,11 @@ test("ZuploRequest constructor carries params and user over unless init replaces
   });
 });
 
-test("APIs the stand-in lacks fail loudly: context.invokeInboundPolicy and an unknown @zuplo/runtime import", async () => {
+test("APIs the stand-in lacks fail loudly: context.invokeInboundPolicy, a built-in policy class, an unknown @zuplo/runtime import", async () => {
   const r = await worker.call({ kind: "handler", module: H, export: "usesUnavailable", request: req("/x") });
   assert.equal(r.error.message, "not available in mcpgw dev: context.invokeInboundPolicy");
+  const builtin = await worker.call({ kind: "handler", module: H, export: "usesBuiltinPolicy", request: req("/x") });
+  assert.equal(builtin.error.message, "not available in mcpgw dev: ApiKeyInboundPolicy");
   for (let i = 0; i < 2; i++) {
     const broken = await worker.call({ kind: "handler", module: "./modules/broken.ts", export: "default", request: req("/x") });
     assert.match(broken.error.message, /loading \.\/modules\/broken\.ts failed: .*SomethingZuploHasNot.*\(not available in mcpgw dev: SomethingZuploHasNot\)/);
@@ -332,6 +334,17 @@ test("init_failed when the runtime module has no runtimeInit; calls still run", 
   const r = await other.call({ kind: "handler", module: H, export: "asString", request: req("/s") });
   assert.equal(text(r.ok.response), '"just a string"');
   await other.stop();
+});
+
+test("stdin closing: the calls in flight still answer, then the worker exits 0", async () => {
+  const other = new Worker(node);
+  await other.next("ready");
+  other.send({ type: "init", project: (await import("./harness.mjs")).FIXTURE, env: {}, runtimeModule: null });
+  const result = other.call({ kind: "handler", module: H, export: "asObject", request: req("/late") });
+  const exit = new Promise((resolve) => other.child.once("exit", resolve));
+  other.child.stdin.end();
+  assert.deepEqual(JSON.parse(text((await result).ok.response)), { text: "hello nobody", lib: "fixture-lib" });
+  assert.equal(await exit, 0);
 });
 
 // Last on purpose: it checks everything the tests above made the worker print.
