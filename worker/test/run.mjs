@@ -58,7 +58,7 @@ test("handler returning a Response: status, headers and body as they are", async
   assert.equal(header(r.ok.response, "x-request-id"), "rid-response");
 });
 
-test("handler returning an object: JSON; extensionless ./util and ./lib imports resolve", async () => {
+test("handler returning an object: JSON; extensionless ./util, ./lib (index.ts) and ../util.js (a .ts file) resolve", async () => {
   const r = await worker.call({ kind: "handler", module: H, export: "asObject", request: req("/a", { params: { name: "ann" } }) });
   assert.equal(header(r.ok.response, "content-type"), "application/json");
   assert.deepEqual(JSON.parse(text(r.ok.response)), { text: "hello ann", lib: "fixture-lib" });
