@@ -83,6 +83,8 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.trust_forwarded_host = args.trust_forwarded_host;
     options.allow_origins = args.allow_origin.clone();
     options.audit_log = args.audit_log.clone();
+    options.node = args.node.clone();
+    options.custom_timeout = Duration::from_secs(args.custom_timeout.max(1));
     options.state_dir = args.state_dir.clone();
     options.reset_secret_key = args.reset_secret_key;
     options.upstream_timeout_secs = args.upstream_timeout.max(1);
