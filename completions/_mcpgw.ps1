@@ -51,6 +51,8 @@ Register-ArgumentCompleter -Native -CommandName 'mcpgw' -ScriptBlock {
             [CompletionResult]::new('--dev-roles', '--dev-roles', [CompletionResultType]::ParameterName, 'Roles of the dev-login user, comma-separated')
             [CompletionResult]::new('--allow-origin', '--allow-origin', [CompletionResultType]::ParameterName, 'A browser origin allowed on MCP routes besides the gateway''s own (repeatable; patterns such as http://localhost:* allowed); other Origin headers get 403')
             [CompletionResult]::new('--audit-log', '--audit-log', [CompletionResultType]::ParameterName, 'Append each audit-log-inbound record to FILE as a JSON line (created 0600), besides the dev log')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'The Node.js (22.6 or later) that runs custom code in modules/; default: node on PATH')
+            [CompletionResult]::new('--custom-timeout', '--custom-timeout', [CompletionResultType]::ParameterName, 'Seconds one call of custom code may take before it answers 504 and the worker restarts')
             [CompletionResult]::new('--with-mock', '--with-mock', [CompletionResultType]::ParameterName, 'Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that point at it, such as the quickstart template')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colors: auto (a terminal without NO_COLOR), always, never')
             [CompletionResult]::new('--reset-secret-key', '--reset-secret-key', [CompletionResultType]::ParameterName, 'Start over when secret.key is gone: delete the upstream connections sealed with it')

@@ -185,7 +185,7 @@ _mcpgw() {
             return 0
             ;;
         mcpgw__subcmd__dev)
-            opts="-h --port --host --public-url --state-dir --reset-secret-key --upstream-timeout --upstream-idle-timeout --upstream-connect-timeout --header-read-timeout --log-format --dev-user --dev-roles --auto-consent --local-idp --trust-forwarded-host --allow-origin --audit-log --with-mock --color --help"
+            opts="-h --port --host --public-url --state-dir --reset-secret-key --upstream-timeout --upstream-idle-timeout --upstream-connect-timeout --header-read-timeout --log-format --dev-user --dev-roles --auto-consent --local-idp --trust-forwarded-host --allow-origin --audit-log --node --custom-timeout --with-mock --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +240,14 @@ _mcpgw() {
                     return 0
                     ;;
                 --audit-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --custom-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

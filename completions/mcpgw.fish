@@ -52,6 +52,8 @@ complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l dev-user -d 'Subject
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l dev-roles -d 'Roles of the dev-login user, comma-separated' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l allow-origin -d 'A browser origin allowed on MCP routes besides the gateway\'s own (repeatable; patterns such as http://localhost:* allowed); other Origin headers get 403' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l audit-log -d 'Append each audit-log-inbound record to FILE as a JSON line (created 0600), besides the dev log' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l node -d 'The Node.js (22.6 or later) that runs custom code in modules/; default: node on PATH' -r -F
+complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l custom-timeout -d 'Seconds one call of custom code may take before it answers 504 and the worker restarts' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l with-mock -d 'Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that point at it, such as the quickstart template' -r
 complete -c mcpgw -n "__fish_mcpgw_using_subcommand dev" -l color -d 'When to use colors: auto (a terminal without NO_COLOR), always, never' -r -f -a "auto\t''
 always\t''

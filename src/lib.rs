@@ -20,6 +20,8 @@
 //! - [`templates`]: the project templates of `mcpgw init`.
 //! - [`server_handler`]: `mcpServerHandler`, the project's own routes as an MCP server (§15).
 //! - [`policies`]: the built-in policies beyond the MCP ones: JWT family, local issuer (§16).
+//! - [`custom`]: custom code (`modules/*.ts`) in a Node.js worker: finding Node, the worker
+//!   process and its protocol (§17, D23).
 //!
 //! Layer 3, rules and protocols:
 //! - [`validate`]: the rule catalogue over the model → a report; renderers.
@@ -48,6 +50,7 @@ pub mod client_metadata;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod custom;
 pub mod diag;
 pub mod gateway;
 pub mod mcp;

@@ -25,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("templates", 4),
     ("server_handler", 4),
     ("policies", 4),
+    ("custom", 4),
     ("validate", 3),
     ("oauth", 3),
     ("mcp", 3),

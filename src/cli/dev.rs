@@ -83,6 +83,8 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     options.trust_forwarded_host = args.trust_forwarded_host;
     options.allow_origins = args.allow_origin.clone();
     options.audit_log = args.audit_log.clone();
+    options.node = args.node.clone();
+    options.custom_timeout = Duration::from_secs(args.custom_timeout.max(1));
     options.state_dir = args.state_dir.clone();
     options.reset_secret_key = args.reset_secret_key;
     options.upstream_timeout_secs = args.upstream_timeout.max(1);
@@ -181,7 +183,8 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
     if broken {
         say.line("Not serving until the errors above are fixed: every request answers 503. Watching for changes…");
     } else {
-        banner(&say, &running.state.served.load(), &origin);
+        let custom_runs = custom_runs(&running.state).await;
+        banner(&say, &running.state.served.load(), &origin, custom_runs);
     }
     let served_now = running.state.served.load();
     let hint = super::keys::dev_hint(
@@ -209,7 +212,8 @@ async fn serve(args: DevArgs, root: std::path::PathBuf, color: bool) -> anyhow::
                         say.line(render::human(&served.report, style).trim_end());
                     }
                     say.line("Reloaded: serving the new configuration.");
-                    banner(&say, &served, &origin);
+                    let custom_runs = custom_runs(&running.state).await;
+                    banner(&say, &served, &origin, custom_runs);
                 }
                 ReloadEvent::Rejected(report) => {
                     say.line(render::human(&report, style).trim_end());
@@ -344,7 +348,14 @@ fn is_loopback_bind(host: &str) -> bool {
 }
 
 /// Where every route is, aligned.
-fn banner(say: &Say, served: &Served, origin: &str) {
+/// Whether custom code runs (a suitable Node); asked only of projects that have some.
+async fn custom_runs(state: &crate::gateway::AppState) -> bool {
+    let served = state.served.load();
+    crate::gateway::custom::project_needs_worker(&served.report)
+        && state.custom.node().await.is_ok()
+}
+
+fn banner(say: &Say, served: &Served, origin: &str, custom_runs: bool) {
     let project = &served.report.project;
     let model = &served.report.model;
     let width = project
@@ -369,6 +380,11 @@ fn banner(say: &Say, served: &Served, origin: &str) {
                 Some(s) => mcp_server_summary(s),
                 None => "MCP server".to_string(),
             },
+            HandlerConfig::Unsupported { module, export }
+                if custom_runs && crate::gateway::custom::is_custom_module(module) =>
+            {
+                format!("custom handler {export} of {module} (Node.js worker)")
+            }
             _ => "(not runnable under mcpgw dev: 501)".to_string(),
         };
         let methods = r.method_key.value.to_ascii_uppercase();
@@ -388,7 +404,7 @@ fn banner(say: &Say, served: &Served, origin: &str) {
                 encode_route(&r.path.value)
             ));
         }
-        if let Some(why) = crate::gateway::pipeline::unsupported(served, i) {
+        if let Some(why) = crate::gateway::pipeline::unsupported_for(served, i, custom_runs) {
             say.line(&format!("  {:<9} answers 501: {why}", ""));
         }
     }

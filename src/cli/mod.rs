@@ -177,6 +177,12 @@ pub struct DevArgs {
     /// dev log
     #[arg(long, value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// The Node.js (22.6 or later) that runs custom code in modules/; default: node on PATH
+    #[arg(long, value_name = "PATH", env = "MCPGW_NODE")]
+    pub node: Option<PathBuf>,
+    /// Seconds one call of custom code may take before it answers 504 and the worker restarts
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub custom_timeout: u64,
     /// Also run the built-in mock upstream (mcpgw upstream mock) on ADDR, for projects that
     /// point at it, such as the quickstart template
     #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:9001")]

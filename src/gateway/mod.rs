@@ -11,12 +11,15 @@
 //! - `pipeline`: the inbound policy chain; each policy continues (maybe changing the request) or answers.
 //! - `proxy`: McpProxyHandler and URL forward/rewrite: streaming both ways, SSE untouched.
 //! - `outbound`: the outbound policies of a route, after its handler (SPEC §16.11).
+//! - `custom`: custom code (SPEC §17) from the gateway's side: the worker handle, which pieces
+//!   need it, REQ/RESP conversions, how its failures are answered.
 //! - `filter`: the capability filter (SPEC §7.2) on requests and on list responses.
 //! - `ratelimit`: sliding-window counters for `rate-limit-inbound`.
 //! - `registry`: the MCP server registry (SPEC §3.16).
 //! - `jwt`: the JWT policy step, `OAuthProtectedResourcePlugin`'s documents and the local
 //!   issuer's JWKS (SPEC §16.2-§16.4, §16.13).
 
+pub mod custom;
 pub mod filter;
 pub mod jwt;
 pub mod outbound;

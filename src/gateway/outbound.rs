@@ -20,11 +20,14 @@
 //! `mcpServerHandler` route a tool route's outbound policies see the tool route's HTTP answer
 //! (before it becomes a tool result) and the MCP route's see the JSON-RPC answer (§16.11).
 
+use super::custom;
 use super::pipeline::{self, Inbound};
 use super::proxy::{self, Buffered};
 use super::state::{AppState, Served};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::secret_masking::SecretMasking;
+use crate::custom::protocol::{WireRequest, WireResponse, encode_body};
+use crate::custom::{GatewayCalls, Target};
 use crate::web::problem::GatewayError;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
@@ -38,9 +41,9 @@ pub const BODY_LIMIT: usize = 16 * 1024 * 1024;
 /// The first compatibilityDate with `runOutboundPoliciesOnHandlerOnAllStatuses` (§1.3).
 const ALL_STATUSES_FROM: &str = "2024-01-15";
 
-/// The route's outbound policies with their names, in list order. Names that do not resolve
-/// were refused before the handler ([`pipeline::unsupported`]).
-fn policies(served: &Served, route: usize) -> Vec<(&str, &PolicyConfig)> {
+/// The route's outbound policies with their index and name, in list order. Names that do not
+/// resolve were refused before the handler ([`pipeline::unsupported`]).
+fn policies(served: &Served, route: usize) -> Vec<(usize, &str, &PolicyConfig)> {
     let project = &served.report.project;
     project.routes[route]
         .outbound
@@ -48,6 +51,7 @@ fn policies(served: &Served, route: usize) -> Vec<(&str, &PolicyConfig)> {
         .filter_map(|n| project.policy_position(&n.value))
         .map(|i| {
             (
+                i,
                 project.policies[i].name.value.as_str(),
                 &served.report.model.policies[i],
             )
@@ -55,11 +59,45 @@ fn policies(served: &Served, route: usize) -> Vec<(&str, &PolicyConfig)> {
         .collect()
 }
 
+/// What the outbound stage knows of the request besides the response.
+pub struct Stage<'a> {
+    pub path: &'a str,
+    pub request_id: &'a str,
+    /// The request as custom outbound policies get it ([`custom_request`]).
+    pub request: Option<&'a WireRequest>,
+    pub calls: &'a dyn GatewayCalls,
+}
+
+/// Before the handler, for a route with custom outbound policies: the request as they get it
+/// (`(response, request, …)`, §17.1). Its body is the one policies read, when one did; a
+/// streamed body is not held back for them.
+pub fn custom_request(served: &Served, route: usize, inbound: &Inbound) -> Option<WireRequest> {
+    let project = &served.report.project;
+    policies(served, route)
+        .iter()
+        .any(|(i, _, _)| project.policies[*i].handler.is_custom_module())
+        .then(|| {
+            custom::wire_request(custom::RequestParts {
+                method: &inbound.method,
+                path: &inbound.path,
+                query: inbound.query.as_deref(),
+                headers: &inbound.headers,
+                body: inbound.buffered.as_deref().unwrap_or_default(),
+                params: &inbound.params,
+                user: inbound.user.as_ref(),
+            })
+        })
+}
+
 /// Before the handler: a route whose outbound policies read the body asks for an answer that
 /// is not content-encoded (mcpgw's client does not decode, and a policy cannot mask what it
 /// cannot read).
 pub fn prepare(served: &Served, route: usize, inbound: &mut Inbound) {
-    if policies(served, route).iter().any(|(_, p)| reads_body(p)) {
+    let project = &served.report.project;
+    if policies(served, route)
+        .iter()
+        .any(|(i, _, p)| reads_body(p) || project.policies[*i].handler.is_custom_module())
+    {
         inbound.headers.remove(header::ACCEPT_ENCODING);
     }
 }
@@ -89,15 +127,19 @@ pub async fn run(
     served: &Served,
     route: usize,
     mut resp: Response,
-    path: &str,
-    request_id: &str,
+    stage: Stage<'_>,
 ) -> Response {
+    let (path, request_id) = (stage.path, stage.request_id);
     let chain = policies(served, route);
     if chain.is_empty() || !(resp.status().is_success() || on_all_statuses(served)) {
         return resp;
     }
     let idle = Duration::from_secs(state.upstream_idle_timeout_secs);
-    for (name, policy) in chain {
+    for (i, name, policy) in chain {
+        if served.report.project.policies[i].handler.is_custom_module() {
+            resp = custom_outbound(state, served, route, i, resp, &stage, idle).await;
+            continue;
+        }
         resp = match policy {
             PolicyConfig::SetHeadersOutbound(s) => {
                 for h in &s.headers {
@@ -125,6 +167,86 @@ pub async fn run(
         };
     }
     resp
+}
+
+/// A custom outbound policy (`custom-code-outbound`, §17.1): the response read whole (up to
+/// [`BODY_LIMIT`]) to the worker; the response it returns goes on.
+async fn custom_outbound(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    policy: usize,
+    resp: Response,
+    stage: &Stage<'_>,
+    idle: Duration,
+) -> Response {
+    let report = &served.report;
+    let name = report.project.policies[policy].name.value.as_str();
+    let piece = format!("the custom outbound policy {name:?}");
+    let fail = |e| custom::error_response(&piece, e, stage.path, stage.request_id);
+    let code = match state.custom.code(report).await {
+        Ok(c) => c.clone(),
+        Err(e) => return fail(e),
+    };
+    let (parts, body) = resp.into_parts();
+    let bytes = match proxy::read_limited(body.into_data_stream(), BODY_LIMIT, idle).await {
+        Ok(Buffered::Whole(b)) => b,
+        Ok(Buffered::TooLarge(_)) => {
+            return GatewayError::OutboundPolicyFailed {
+                policy: name.to_string(),
+                why: format!("the answer is larger than the {BODY_LIMIT} bytes mcpgw reads"),
+            }
+            .at(stage.path, stage.request_id)
+            .into_response();
+        }
+        Err(broken) => {
+            return GatewayError::from(broken)
+                .at(stage.path, stage.request_id)
+                .into_response();
+        }
+    };
+    let response = WireResponse {
+        status: parts.status.as_u16(),
+        headers: custom::wire_headers(&parts.headers),
+        body_b64: encode_body(&bytes),
+    };
+    let request = stage.request.cloned().unwrap_or_else(|| WireRequest {
+        method: "GET".into(),
+        url: format!("http://localhost{}", stage.path),
+        headers: Vec::new(),
+        body_b64: None,
+        params: Default::default(),
+        user: None,
+    });
+    let context = custom::wire_context(report, route, stage.request_id, None);
+    let (module, export) = custom::module_and_export(report, policy);
+    let options = custom::policy_options(report, policy);
+    let target = Target {
+        module: &module,
+        export: &export,
+    };
+    match code
+        .call_outbound(
+            target,
+            name,
+            options,
+            response,
+            request,
+            context,
+            stage.calls,
+        )
+        .await
+    {
+        Ok(w) => match custom::response_from_wire(w) {
+            Ok(mut r) => {
+                // the access log still names the upstream's status
+                *r.extensions_mut() = parts.extensions;
+                r
+            }
+            Err(e) => fail(e),
+        },
+        Err(e) => fail(e),
+    }
 }
 
 /// `secret-masking-outbound`: the body read whole as text, every match of every pattern

@@ -7,12 +7,16 @@
 //! up-front refusal (501) of a route that uses anything mcpgw cannot run — an unsupported piece
 //! is never skipped. Each policy either lets the request continue, maybe changed, or answers it.
 
+use super::custom;
 use super::filter::{self, Caller, RequestVerdict, ResponsePlan};
+use super::ratelimit::RateLimiter;
 use super::state::{AppState, Served};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
 use crate::config::policies::handlers::HandlerConfig;
+use crate::custom::protocol::InboundResult;
+use crate::custom::{CustomError, GatewayCalls};
 use crate::mcp::McpRequest;
 use crate::web::origin;
 use crate::web::problem::{GatewayError, Problem};
@@ -21,7 +25,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::response::{IntoResponse, Response};
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Requests whose body a policy reads are buffered up to this size when no size limit is set.
 pub const DEFAULT_BODY_LIMIT: usize = 4 * 1024 * 1024;
@@ -53,12 +57,12 @@ pub struct Inbound {
 
 impl Inbound {
     /// The problem document of a failure of this request.
-    fn problem(&self, p: impl Into<Problem>) -> Response {
+    pub(super) fn problem(&self, p: impl Into<Problem>) -> Response {
         p.into().at(&self.path, &self.request_id).into_response()
     }
 
     /// The whole body, read once (bounded) and kept for the policies and the proxy.
-    async fn body_bytes(&mut self, limit: usize) -> Result<Bytes, Response> {
+    pub(super) async fn body_bytes(&mut self, limit: usize) -> Result<Bytes, Response> {
         if let Some(b) = &self.buffered {
             return Ok(b.clone());
         }
@@ -75,12 +79,21 @@ impl Inbound {
     }
 }
 
-/// Why a route cannot be served by mcpgw dev, naming the piece (D11), or `None`.
+/// Why a route cannot be served by mcpgw dev, naming the piece (D11), or `None`; custom code
+/// counts as not runnable (no worker).
 pub fn unsupported(served: &Served, route: usize) -> Option<String> {
+    unsupported_for(served, route, false)
+}
+
+/// [`unsupported`], where `custom_runs` says whether the custom-code worker can run custom
+/// handlers, custom policies and rate-limit functions (§17.4).
+pub fn unsupported_for(served: &Served, route: usize, custom_runs: bool) -> Option<String> {
     let project = &served.report.project;
     let model = &served.report.model;
     let r = &project.routes[route];
     match model.handlers.get(route) {
+        Some(Some(HandlerConfig::Unsupported { module, .. }))
+            if custom_runs && super::custom::is_custom_module(module) => {}
         Some(Some(HandlerConfig::Unsupported { export, module })) => {
             return Some(format!(
                 "mcpgw dev cannot run the handler {export} from {module} of route {}",
@@ -100,6 +113,9 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             return Some(format!("policy {:?} is not defined", name.value));
         };
         let decl = &project.policies[i];
+        if decl.handler.is_custom_module() && custom_runs {
+            continue;
+        }
         if decl.handler.is_custom_module() {
             return Some(format!(
                 "mcpgw dev cannot run the custom policy {:?} ({})",
@@ -121,7 +137,9 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
                         .to_string(),
                 )
             }
-            PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
+            PolicyConfig::RateLimit(l)
+                if matches!(l.by, RateLimitBy::Function { .. }) && !custom_runs =>
+            {
                 Some("mcpgw dev cannot run rateLimitBy function (TypeScript)".to_string())
             }
             PolicyConfig::Other => Some(format!(
@@ -146,20 +164,23 @@ pub fn unsupported(served: &Served, route: usize) -> Option<String> {
             ));
         }
     }
-    unsupported_outbound(served, route)
+    unsupported_outbound(served, route, custom_runs)
 }
 
 /// The outbound half of [`unsupported`] (§16.11, D21): mcpgw runs set-headers-outbound,
 /// remove-headers-outbound and secret-masking-outbound; anything else listed under
 /// `policies.outbound` (custom modules, other types, an inbound policy) refuses the route
 /// before its handler runs, never skipped after it.
-fn unsupported_outbound(served: &Served, route: usize) -> Option<String> {
+fn unsupported_outbound(served: &Served, route: usize, custom_runs: bool) -> Option<String> {
     let project = &served.report.project;
     for name in &project.routes[route].outbound {
         let Some(i) = project.policy_position(&name.value) else {
             return Some(format!("policy {:?} is not defined", name.value));
         };
         let decl = &project.policies[i];
+        if decl.handler.is_custom_module() && custom_runs {
+            continue;
+        }
         let why = if decl.handler.is_custom_module() {
             format!(
                 "mcpgw dev cannot run the custom outbound policy {:?} ({})",
@@ -197,6 +218,7 @@ pub async fn run(
     served: &Served,
     route: usize,
     req: &mut Inbound,
+    calls: &dyn GatewayCalls,
 ) -> Option<Response> {
     let project = &served.report.project;
     if (served.report.model.is_mcp_route(route) || serves_mcp(served, route))
@@ -204,13 +226,19 @@ pub async fn run(
     {
         return Some(answer);
     }
-    if let Some(why) = unsupported(served, route) {
+    if let Some(why) = custom_unsupported(state, served, route).await {
         return Some(req.problem(GatewayError::NotImplemented(why)));
     }
     for name in &project.routes[route].inbound {
         let Some(i) = project.policy_position(&name.value) else {
             continue;
         };
+        if project.policies[i].handler.is_custom_module() {
+            match custom_inbound(state, served, route, i, req, calls).await {
+                None => continue,
+                answer => return answer,
+            }
+        }
         let answer = match &served.report.model.policies[i] {
             PolicyConfig::OAuth(_) => {
                 let r = &project.routes[route];
@@ -274,6 +302,9 @@ pub async fn run(
             }
             PolicyConfig::RequestSizeLimit(l) => {
                 size_limit(req, l.max_size_in_bytes, l.trust_content_length_header).await
+            }
+            PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
+                custom_rate_limit(state, served, route, i, l, req, calls).await
             }
             PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
             PolicyConfig::CapabilityFilter(c) => capability_filter(served, i, c, req).await,
@@ -609,5 +640,210 @@ async fn client_credentials(
             tracing::warn!(policy = name, cause = e.cause(), "{e}");
             Some(req.problem(e.problem()))
         }
+    }
+}
+
+/// [`unsupported`] as this gateway can run the route: with custom code when the worker can
+/// run (D23), else D11's refusal ending with the Node advice; and every route refused while
+/// `runtimeInit` registers hooks mcpgw dev does not run yet (D25 c: never skipped).
+async fn custom_unsupported(state: &AppState, served: &Served, route: usize) -> Option<String> {
+    let hooks = state.custom.registered_hooks();
+    if !hooks.is_empty() {
+        return Some(format!(
+            "modules/zuplo.runtime.ts registers {} in runtimeInit, which mcpgw dev does not run yet",
+            hooks.join(", ")
+        ));
+    }
+    if !custom::route_needs_worker(&served.report, route) {
+        return unsupported(served, route);
+    }
+    match state.custom.code(&served.report).await {
+        Ok(_) => unsupported_for(served, route, true),
+        Err(e) => unsupported(served, route).map(|why| match e {
+            CustomError::NoNode(n) => format!("{why}; {}", n.advice()),
+            other => format!("{why} ({other})"),
+        }),
+    }
+}
+
+/// The request as user code sees it, its body read whole (bounded by the route's limit).
+async fn wire_of(
+    served: &Served,
+    route: usize,
+    req: &mut Inbound,
+) -> Result<crate::custom::protocol::WireRequest, Response> {
+    let body = req.body_bytes(body_limit(served, route)).await?;
+    Ok(custom::wire_request(custom::RequestParts {
+        method: &req.method,
+        path: &req.path,
+        query: req.query.as_deref(),
+        headers: &req.headers,
+        body: &body,
+        params: &req.params,
+        user: req.user.as_ref(),
+    }))
+}
+
+/// A custom inbound policy (`custom-code-inbound`, §17.1): the request goes on as the policy
+/// returned it, or the policy's response answers.
+async fn custom_inbound(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    policy: usize,
+    req: &mut Inbound,
+    calls: &dyn GatewayCalls,
+) -> Option<Response> {
+    let report = &served.report;
+    let name = report.project.policies[policy].name.value.as_str();
+    let piece = format!("the custom policy {name:?}");
+    let fail = |e: CustomError, req: &Inbound| {
+        Some(custom::error_response(
+            &piece,
+            e,
+            &req.path,
+            &req.request_id,
+        ))
+    };
+    let code = match state.custom.code(report).await {
+        Ok(c) => c.clone(),
+        Err(e) => return fail(e, req),
+    };
+    let wire = match wire_of(served, route, req).await {
+        Ok(w) => w,
+        Err(resp) => return Some(resp),
+    };
+    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
+    let (module, export) = custom::module_and_export(report, policy);
+    let options = custom::policy_options(report, policy);
+    let target = crate::custom::Target {
+        module: &module,
+        export: &export,
+    };
+    match code
+        .call_inbound(target, name, options, wire, context, calls)
+        .await
+    {
+        Ok(InboundResult {
+            response: Some(r), ..
+        }) => Some(
+            custom::response_from_wire(r)
+                .unwrap_or_else(|e| custom::error_response(&piece, e, &req.path, &req.request_id)),
+        ),
+        Ok(InboundResult {
+            request: Some(r), ..
+        }) => match apply_wire_request(req, r) {
+            Ok(()) => None,
+            Err(e) => fail(e, req),
+        },
+        Ok(_) => fail(
+            CustomError::Protocol("an inbound result needs a request or a response".into()),
+            req,
+        ),
+        Err(e) => fail(e, req),
+    }
+}
+
+/// The request a custom inbound policy returned, applied: method, URL (path and query),
+/// headers, body and `user`. The route stays the matched one, as on Zuplo.
+fn apply_wire_request(
+    req: &mut Inbound,
+    w: crate::custom::protocol::WireRequest,
+) -> Result<(), CustomError> {
+    let method = Method::from_bytes(w.method.as_bytes())
+        .map_err(|_| CustomError::Protocol(format!("{:?} is not an HTTP method", w.method)))?;
+    let (path, query) = custom::path_and_query(&w.url).map_err(CustomError::Protocol)?;
+    let body = crate::custom::protocol::decode_body(w.body_b64.as_deref())
+        .map_err(|e| CustomError::Protocol(format!("bodyB64: {e}")))?;
+    let mut headers = custom::header_map(&w.headers);
+    headers.remove(header::TRANSFER_ENCODING);
+    if !body.is_empty() || headers.contains_key(header::CONTENT_LENGTH) {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    req.method = method;
+    req.path = path;
+    req.query = query;
+    req.headers = headers;
+    req.body = Body::empty();
+    req.buffered = Some(Bytes::from(body));
+    req.user = w.user.filter(|u| !u.is_null());
+    Ok(())
+}
+
+/// `rateLimitBy: "function"` (§17.1): the function's key counted against its limits (or the
+/// policy's); `null` / `undefined` is no limit for this request.
+async fn custom_rate_limit(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    policy: usize,
+    l: &crate::config::policies::basic::RateLimit,
+    req: &mut Inbound,
+    calls: &dyn GatewayCalls,
+) -> Option<Response> {
+    let report = &served.report;
+    let name = report.project.policies[policy].name.value.as_str();
+    let piece = format!("the rateLimitBy function of policy {name:?}");
+    let fail = |e: CustomError, req: &Inbound| {
+        Some(custom::error_response(
+            &piece,
+            e,
+            &req.path,
+            &req.request_id,
+        ))
+    };
+    let code = match state.custom.code(report).await {
+        Ok(c) => c.clone(),
+        Err(e) => return fail(e, req),
+    };
+    let wire = match wire_of(served, route, req).await {
+        Ok(w) => w,
+        Err(resp) => return Some(resp),
+    };
+    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
+    let (module, export) = custom::module_and_export(report, policy);
+    let target = crate::custom::Target {
+        module: &module,
+        export: &export,
+    };
+    let details = match code
+        .call_rate_limit(target, name, wire, context, calls)
+        .await
+    {
+        Ok(None) => return None,
+        Ok(Some(d)) => d,
+        Err(e) => return fail(e, req),
+    };
+    let requests = details.requests_allowed.unwrap_or(l.requests_allowed);
+    let minutes = details.time_window_minutes.unwrap_or(l.time_window_minutes);
+    if requests == 0 || minutes.is_nan() || minutes <= 0.0 {
+        return Some(req.problem(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "{piece} returned no requestsAllowed and timeWindowMinutes, and the policy sets none"
+            ),
+        )));
+    }
+    let window =
+        Duration::try_from_secs_f64((minutes * 60.0).clamp(0.0, 1e10)).unwrap_or(Duration::ZERO);
+    let slot = (
+        policy,
+        requests,
+        u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
+    );
+    let limiter = {
+        let mut map = match served.custom_limiters.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        map.entry(slot)
+            .or_insert_with(|| Arc::new(RateLimiter::new(requests, window)))
+            .clone()
+    };
+    match limiter.check(&details.key, Instant::now()) {
+        Ok(()) => None,
+        Err(limited) => Some(req.problem(GatewayError::RateLimited {
+            retry_after_secs: l.retry_after_header.then_some(limited.retry_after_secs),
+        })),
     }
 }

@@ -45,6 +45,8 @@ fn fingerprint(root: &Path) -> Fingerprint {
             paths.push(e.path());
         }
     }
+    // custom code (§17.4): a change under modules/ restarts the worker
+    module_files(&root.join("modules"), 0, &mut paths);
     paths.sort();
     paths
         .into_iter()
@@ -53,6 +55,27 @@ fn fingerprint(root: &Path) -> Fingerprint {
             Some((p, meta.len(), meta.modified().ok()))
         })
         .collect()
+}
+
+/// The files under `modules/` (bounded depth and count: a project's own code, not a tree of
+/// dependencies).
+fn module_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    const MAX_DEPTH: usize = 8;
+    const MAX_FILES: usize = 2000;
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        if out.len() >= MAX_FILES {
+            return;
+        }
+        let Ok(kind) = e.file_type() else { continue };
+        if kind.is_dir() && depth < MAX_DEPTH && e.file_name() != "node_modules" {
+            module_files(&e.path(), depth + 1, out);
+        } else if kind.is_file() {
+            out.push(e.path());
+        }
+    }
 }
 
 /// Watches `root` until `stop`; sends one event per change it acted on.
@@ -101,6 +124,9 @@ pub fn watch(
                     let served = Arc::new(Served::new(report));
                     state.served.store(served.clone());
                     state.upstreams.forget_all_setups();
+                    // a new worker for the new config: modules, variables and runtimeInit as
+                    // they are now; calls in flight on the old one finish first
+                    state.custom.start_for(&served.report, true).await;
                     ReloadEvent::Reloaded(served)
                 }
             };

@@ -8,12 +8,16 @@
 //! through the target route's whole pipeline and handler, nested at most [`MAX_NESTING`] deep,
 //! its answer read whole up to [`INNER_BODY_LIMIT`].
 
+use super::custom;
 use super::filter;
 use super::outbound;
 use super::pipeline::{self, DEFAULT_BODY_LIMIT, Inbound};
 use super::proxy;
+use super::router::Match;
 use super::state::{AppState, Served};
 use crate::config::policies::handlers::HandlerConfig;
+use crate::custom::protocol::{WireRequest, WireResponse, decode_body, encode_body};
+use crate::custom::{GatewayCalls, Target};
 use crate::mcp::era::Era;
 use crate::server_handler::{self, InnerRequest, InnerResponse, InvokeError, RouteInvoker};
 use crate::web::problem::GatewayError;
@@ -39,7 +43,14 @@ pub async fn answer(
     mut inbound: Inbound,
     depth: usize,
 ) -> Response {
-    let answered = pipeline::run(state, served, route, &mut inbound).await;
+    let calls = CustomCalls {
+        state,
+        served,
+        depth,
+        client_ip: inbound.client_ip,
+        request_id: inbound.request_id.clone(),
+    };
+    let answered = pipeline::run(state, served, route, &mut inbound, &calls).await;
     let mcp = inbound.mcp.clone();
     // audit-log-inbound records take `request.user` as the pipeline left it (the handlers do
     // not change it) and the final status
@@ -51,16 +62,29 @@ pub async fn answer(
         None => {
             outbound::prepare(served, route, &mut inbound);
             let (path, request_id) = (inbound.path.clone(), inbound.request_id.clone());
+            // custom outbound policies get the request as the handler got it
+            let seen = outbound::custom_request(served, route, &inbound);
             let resp = match served.report.model.handlers.get(route) {
                 Some(Some(HandlerConfig::McpServer)) => {
                     serve_mcp(state, served, route, inbound, depth).await
+                }
+                Some(Some(HandlerConfig::Unsupported { module, export }))
+                    if custom::is_custom_module(module) =>
+                {
+                    custom_handler(state, served, route, inbound, &calls, module, export).await
                 }
                 Some(Some(handler)) => proxy::forward(state, served, handler, inbound).await,
                 _ => GatewayError::NoHandler
                     .at(&inbound.path, &inbound.request_id)
                     .into_response(),
             };
-            outbound::run(state, served, route, resp, &path, &request_id).await
+            let stage = outbound::Stage {
+                path: &path,
+                request_id: &request_id,
+                request: seen.as_ref(),
+                calls: &calls,
+            };
+            outbound::run(state, served, route, resp, stage).await
         }
     };
     if let Some(m) = mcp {
@@ -229,4 +253,124 @@ async fn read_bounded(body: Body) -> Result<Bytes, InvokeError> {
                 InvokeError::Unreadable(inner.to_string())
             }
         })
+}
+
+/// A custom handler (`$import(./modules/…)`, §17.1): the request, its body read whole
+/// (bounded), to the worker; its answer as the route's response.
+async fn custom_handler(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    mut inbound: Inbound,
+    calls: &CustomCalls<'_>,
+    module: &str,
+    export: &str,
+) -> Response {
+    let piece = format!("the handler {export} of {module}");
+    let (path, request_id) = (inbound.path.clone(), inbound.request_id.clone());
+    let fail = |e| custom::error_response(&piece, e, &path, &request_id);
+    let code = match state.custom.code(&served.report).await {
+        Ok(c) => c.clone(),
+        Err(e) => return fail(e),
+    };
+    let body = match inbound.body_bytes(DEFAULT_BODY_LIMIT).await {
+        Ok(b) => b,
+        Err(resp) => return resp,
+    };
+    let request = custom::wire_request(custom::RequestParts {
+        method: &inbound.method,
+        path: &inbound.path,
+        query: inbound.query.as_deref(),
+        headers: &inbound.headers,
+        body: &body,
+        params: &inbound.params,
+        user: inbound.user.as_ref(),
+    });
+    let context = custom::wire_context(&served.report, route, &request_id, inbound.client_ip);
+    let target = Target {
+        module: crate::custom::import_path(module),
+        export,
+    };
+    match code.call_handler(target, request, context, calls).await {
+        Ok(w) => custom::response_from_wire(w).unwrap_or_else(fail),
+        Err(e) => fail(e),
+    }
+}
+
+/// What custom code of one request may call back into the gateway: `context.invokeRoute`
+/// runs the matched route's whole pipeline and handler in process as a child request (no
+/// `user` unless the request gives one; nested at most [`MAX_NESTING`] deep, as tool calls).
+pub(super) struct CustomCalls<'a> {
+    state: &'a AppState,
+    served: &'a Served,
+    depth: usize,
+    client_ip: Option<IpAddr>,
+    request_id: String,
+}
+
+impl GatewayCalls for CustomCalls<'_> {
+    fn invoke_route(
+        &self,
+        _call_id: u64,
+        req: WireRequest,
+    ) -> BoxFuture<'_, Result<WireResponse, String>> {
+        Box::pin(async move {
+            if self.depth >= MAX_NESTING {
+                return Err(InvokeError::TooDeep { max: MAX_NESTING }.to_string());
+            }
+            let method = Method::from_bytes(req.method.as_bytes())
+                .map_err(|_| format!("{:?} is not an HTTP method", req.method))?;
+            let (path, query) = custom::path_and_query(&req.url)?;
+            let body = decode_body(req.body_b64.as_deref()).map_err(|e| format!("bodyB64: {e}"))?;
+            let mut headers = custom::header_map(&req.headers);
+            proxy::strip_hop_by_hop(&mut headers);
+            // the answer goes back to user code whole, as text it can read
+            headers.remove(header::ACCEPT_ENCODING);
+            if !body.is_empty() {
+                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+            }
+            let id = &self.request_id;
+            let resp = match self.served.table.lookup(method.as_str(), &path) {
+                Match::Found { route, params } => {
+                    let inbound = Inbound {
+                        method,
+                        path,
+                        query,
+                        headers,
+                        body: Body::empty(),
+                        buffered: Some(Bytes::from(body)),
+                        client_ip: self.client_ip,
+                        user: req.user.filter(|u| !u.is_null()),
+                        upstream: None,
+                        params,
+                        request_id: id.clone(),
+                        response_filters: Vec::new(),
+                        mcp: None,
+                        audits: Vec::new(),
+                    };
+                    answer(self.state, self.served, route, inbound, self.depth + 1).await
+                }
+                Match::NotFound => GatewayError::NoRoute {
+                    method: method.to_string(),
+                    path: path.clone(),
+                }
+                .at(&path, id)
+                .into_response(),
+                Match::MethodNotAllowed { allow } => GatewayError::MethodNotAllowed {
+                    method: method.to_string(),
+                    path: path.clone(),
+                    allow: allow.join(", "),
+                }
+                .at(&path, id)
+                .into_response(),
+            };
+            let (parts, body) = resp.into_parts();
+            let body = read_bounded(body).await.map_err(|e| e.to_string())?;
+            Ok(WireResponse {
+                status: parts.status.as_u16(),
+                headers: custom::wire_headers(&parts.headers),
+                body_b64: encode_body(&body),
+            })
+        })
+    }
 }

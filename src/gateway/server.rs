@@ -57,6 +57,13 @@ pub struct DevOptions {
     pub allow_origins: Vec<String>,
     /// `--audit-log FILE`: `audit-log-inbound` records are appended here too (§16.7).
     pub audit_log: Option<PathBuf>,
+    /// `--node PATH`: the Node.js that runs custom code; else `node` on PATH (§17.4).
+    pub node: Option<PathBuf>,
+    /// `--custom-timeout`: how long one call of custom code may take.
+    pub custom_timeout: Duration,
+    /// Runs this script as the custom-code worker instead of the embedded `worker/main.mjs`
+    /// (tests, and a worker under development).
+    pub worker_main: Option<PathBuf>,
 }
 
 impl DevOptions {
@@ -85,6 +92,9 @@ impl DevOptions {
             dev: DevLogin::default(),
             allow_origins: Vec::new(),
             audit_log: None,
+            node: None,
+            custom_timeout: crate::custom::DEFAULT_TIMEOUT,
+            worker_main: None,
         }
     }
 }
@@ -365,8 +375,22 @@ pub async fn start_with_state(
     let connect = Duration::from_secs(options.upstream_connect_timeout_secs.max(1));
     app_state.client = super::state::http_client(false, connect);
     app_state.client_following = super::state::http_client(true, connect);
+    app_state.custom.node_path = options.node.clone();
+    app_state.custom.timeout = options.custom_timeout.max(Duration::from_millis(1));
+    app_state.custom.worker_dir = opened.dir.join("worker");
+    app_state.custom.worker_main = options.worker_main.clone();
     let state = Arc::new(app_state);
     let shutdown = CancellationToken::new();
+    // custom code: the worker starts now when the project needs it (a route that needs it
+    // waits for the start or answers why there is none); stopped with the gateway
+    let custom_state = state.clone();
+    let custom_stop = shutdown.clone();
+    tokio::spawn(async move {
+        let served = custom_state.served.load_full();
+        custom_state.custom.start_for(&served.report, false).await;
+        custom_stop.cancelled().await;
+        custom_state.custom.stop().await;
+    });
     // housekeeping: expired codes, tokens and sessions leave the database hourly
     let housekeeping_store = state.store.clone();
     let housekeeping_stop = shutdown.clone();

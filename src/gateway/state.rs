@@ -36,6 +36,9 @@ pub struct Served {
     pub errors: Vec<String>,
     /// Where the MCP server registry is mounted, when it is enabled.
     pub registry_mount: Option<String>,
+    /// Rate-limit state of `rateLimitBy: "function"` policies, per (policy, requests allowed,
+    /// window in ms): the function may return its own limits (§17.1).
+    pub custom_limiters: std::sync::Mutex<HashMap<(usize, u64, u64), Arc<RateLimiter>>>,
 }
 
 impl Served {
@@ -74,6 +77,7 @@ impl Served {
             filters,
             registry_mount,
             errors,
+            custom_limiters: Default::default(),
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct AppState {
     pub client_credentials: crate::policies::client_credentials::TokenCache,
     /// Where `audit-log-inbound` records go: the dev log, and `--audit-log FILE`.
     pub audit: crate::policies::audit_log::AuditSink,
+    /// Custom code (`modules/*.ts`) in the Node.js worker (§17.4).
+    pub custom: super::custom::CustomState,
 }
 
 /// The default of [`AppState::upstream_idle_timeout_secs`] (`--upstream-idle-timeout`).
@@ -164,6 +170,7 @@ impl AppState {
             jwt: Default::default(),
             client_credentials: Default::default(),
             audit: Default::default(),
+            custom: Default::default(),
         }
     }
 }

