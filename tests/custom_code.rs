@@ -1,11 +1,8 @@
 //! Custom code (`modules/*.ts`) in `mcpgw dev` (SPEC §17.4, D11, D23, D25 d): the gateway on
 //! 127.0.0.1:0 in process, a real Node worker process, real HTTP.
 //!
-//! The worker these tests run is [`worker_main`]: for now the PROTOCOL DOUBLE
-//! `tests/fixtures/custom/fake-worker.mjs` (answers from the module name, runs no user code),
-//! so the Rust side is tested on its own. To run them against the real worker, make
-//! `worker_main` return `None` (the embedded `worker/`, written to the state folder) and give
-//! the fixture modules real TypeScript that behaves as the double documents.
+//! The worker is the real one (`worker/`, embedded in the binary and written to the state
+//! folder), running the TypeScript modules of `tests/fixtures/custom/modules/`.
 //!
 //! Node: `MCPGW_NODE`, else `$MCPGW_INTEROP_DIR/node22/…/bin/node`, else `node` on PATH when
 //! it is 22.6 or later. Without one only the 501 tests run; the others print SKIP.
@@ -18,9 +15,9 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The worker script the tests run (`None` = the embedded `worker/main.mjs`).
+/// The worker script the tests run: the embedded `worker/main.mjs`.
 fn worker_main() -> Option<PathBuf> {
-    Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/fake-worker.mjs"))
+    None
 }
 
 /// A Node.js of 22.6 or later, or `None` after printing SKIP for `test`.
@@ -78,6 +75,10 @@ fn custom_project(dir: &Path, upstream: &str) {
         "/limited": route("limited", rewrite_to(upstream), &["limit-fn"], &[]),
         "/invoker": route("invoker", handler("invoke", "default"), &[], &[]),
         "/wrapped": route("wrapped", rewrite_to(upstream), &[], &["custom-out"]),
+        "/nothing": route("nothing", handler("results", "nothing"), &[], &[]),
+        "/text": route("text", handler("results", "text"), &[], &[]),
+        "/env": route("env", handler("results", "env"), &[], &[]),
+        "/cache": route("cache", handler("results", "cache"), &[], &[]),
     });
     let policies = json!([
         { "name": "custom-add", "policyType": "custom-code-inbound",
@@ -92,24 +93,12 @@ fn custom_project(dir: &Path, upstream: &str) {
                                     "identifier": { "module": "$import(./modules/limit)", "export": "limitBy" } } } },
     ]);
     write_project(dir, routes, policies);
-    for m in [
-        "hello",
-        "hang",
-        "crash",
-        "throw",
-        "status500",
-        "invoke",
-        "add-header",
-        "deny",
-        "wrap",
-        "limit",
-    ] {
-        std::fs::write(
-            dir.join(format!("modules/{m}.ts")),
-            "export default async function (request: any, context: any) { return {}; }\nexport function limitBy() { return null; }\n",
-        )
-        .unwrap();
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/modules");
+    for entry in std::fs::read_dir(modules).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.join("modules").join(entry.file_name())).unwrap();
     }
+    std::fs::write(dir.join(".env"), "CUSTOM_TEST_GREETING=hello from .env\n").unwrap();
 }
 
 async fn start(dir: &Path, set: impl FnOnce(&mut DevOptions)) -> gateway::Running {
@@ -299,8 +288,8 @@ async fn an_exception_in_user_code_is_a_500_problem_with_its_cause() {
         body["cause"]["stack"]
             .as_str()
             .unwrap()
-            .contains("./modules/throw:2:9"),
-        "{body}"
+            .contains("modules/throw.ts:2"),
+        "the stack names the TypeScript file and line: {body}"
     );
     assert_eq!(body["instance"], "/throw");
     gw.shutdown.cancel();
@@ -402,4 +391,30 @@ async fn an_old_node_is_refused_with_its_version() {
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
     let found = format!("found: v20.19.0 at {}", fake.display());
     assert_501_without_node(fake, &found).await;
+}
+
+/// §17.2's result rules, `environment` from the project's `.env`, and `ZoneCache`'s TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_environment_and_zone_cache() {
+    let Some((gw, _dir)) = served("results", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, _) = post(&gw, "/nothing", &[]).await;
+    assert_eq!((status, body), (200, Value::String(String::new())));
+    let (status, body, headers) = post(&gw, "/text", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(body, json!("plain words"), "a string becomes a JSON string");
+    let (_, body, _) = post(&gw, "/env", &[]).await;
+    assert_eq!(
+        body,
+        json!({"greeting": "hello from .env", "stage": "local"})
+    );
+    // put with a 1 s TTL, found at once, gone after it
+    let ttl = [("x-cache-key", "a"), ("x-ttl", "1")];
+    assert_eq!(post(&gw, "/cache", &ttl).await.1["found"], Value::Null);
+    assert_eq!(post(&gw, "/cache", &ttl).await.1["found"], "stored");
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(post(&gw, "/cache", &ttl).await.1["found"], Value::Null);
+    gw.shutdown.cancel();
 }
