@@ -19,6 +19,10 @@ pub const SOURCE_EXTENSIONS: [&str; 4] = [".ts", ".mts", ".js", ".mjs"];
 /// At most this many `export * from` targets are read per module.
 const MAX_STAR_FOLLOWS: usize = 16;
 
+/// Forward scans that are not bracket matching (a type annotation, `<…>`) look at most this
+/// many tokens, so that no input makes scanning quadratic.
+const MAX_SCAN: usize = 256;
+
 /// The relative path of a custom module reference: `$import(./modules/x)` → `./modules/x`.
 /// `None` for package imports (`$import(@zuplo/runtime)`) and other values.
 pub fn import_spec(module: &str) -> Option<&str> {
@@ -424,24 +428,20 @@ fn variable_exports(toks: &[Token<'_>], k: usize, out: &mut Scan) {
 /// statement ends. (A comma inside `Map<K, V>` may be taken for one: extra names only make the
 /// rules more lenient.)
 fn next_declarator(toks: &[Token<'_>], from: usize) -> Option<usize> {
-    let mut depth = 0usize;
     let mut j = from;
     while let Some(t) = toks.get(j) {
-        if depth == 0 && j > from && t.nl_before && starts_statement(t) {
+        // `export` at the top level always starts the next statement
+        if j > from && (t.is_ident("export") || (t.nl_before && starts_statement(t))) {
             return None;
         }
         match &t.tok {
-            Tok::Punct("(" | "[" | "{") => depth += 1,
-            Tok::Punct(")" | "]" | "}") => {
-                if depth == 0 {
-                    return None;
-                }
-                depth -= 1;
+            // a bracketed part cannot end the declarator: skip it whole
+            Tok::Punct("(" | "[" | "{") => {
+                j = t.mate?;
             }
-            Tok::Punct(";") if depth == 0 => return None,
+            Tok::Punct(")" | "]" | "}" | ";") => return None,
             Tok::Punct(",")
-                if depth == 0
-                    && ident_at(toks, j + 1).is_some()
+                if ident_at(toks, j + 1).is_some()
                     && toks.get(j + 2).is_none_or(|n| {
                         ["=", ":", ",", ";"].iter().any(|p| n.is_punct(p)) || n.nl_before
                     }) =>
@@ -533,14 +533,18 @@ fn initializer(toks: &[Token<'_>], from: usize) -> Option<usize> {
         return None;
     }
     // the annotation ends at a top-level `=` that is not part of `=>`
-    let mut depth = 0usize;
+    let mut angle = 0usize;
     j += 1;
-    while let Some(t) = toks.get(j) {
+    for _ in 0..MAX_SCAN {
+        let t = toks.get(j)?;
         match &t.tok {
-            Tok::Punct("(" | "[" | "{" | "<") => depth += 1,
-            Tok::Punct(")" | "]" | "}" | ">") => depth = depth.checked_sub(1)?,
-            Tok::Punct("=") if depth == 0 => return Some(j + 1),
-            Tok::Punct(";" | ",") if depth == 0 => return None,
+            // a bracketed part of the type is skipped whole
+            Tok::Punct("(" | "[" | "{") => j = t.mate?,
+            Tok::Punct(")" | "]" | "}") | Tok::Ident("export") => return None,
+            Tok::Punct("<") => angle += 1,
+            Tok::Punct(">") => angle = angle.checked_sub(1)?,
+            Tok::Punct("=") if angle == 0 => return Some(j + 1),
+            Tok::Punct(";" | ",") if angle == 0 => return None,
             _ => {}
         }
         j += 1;
@@ -647,8 +651,12 @@ fn matching(toks: &[Token<'_>], open: usize) -> Option<usize> {
         Tok::Punct("<") => ("<", ">"),
         _ => return None,
     };
+    if o != "<" {
+        return toks.get(open)?.mate;
+    }
+    // type parameters are short: a bounded scan keeps odd input linear
     let mut depth = 0usize;
-    for (n, t) in toks.iter().enumerate().skip(open) {
+    for (n, t) in toks.iter().enumerate().skip(open).take(MAX_SCAN) {
         if t.is_punct(o) {
             depth += 1;
         } else if t.is_punct(c) {
@@ -717,6 +725,8 @@ struct Token<'a> {
     tok: Tok<'a>,
     /// A line break (in whitespace or a comment) comes before this token.
     nl_before: bool,
+    /// For `(`, `[` and `{`: the index of the bracket closing it, when it is closed.
+    mate: Option<usize>,
 }
 
 impl Token<'_> {
@@ -752,18 +762,21 @@ fn lex<'a>(text: &'a str) -> Vec<Token<'a>> {
     let mut out: Vec<Token<'a>> = Vec::new();
     // one entry per open `{`: true when it opened `${` of a template literal
     let mut braces: Vec<bool> = Vec::new();
+    // how many entries of `braces` are true
+    let mut in_template = 0usize;
     let mut nl = false;
     let mut i = 0;
     let ident_byte = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'$' || c >= 0x80;
     while i < b.len() {
         let c = b[i];
         // inside `${…}` of a template nothing is emitted: it cannot hold a top-level export
-        let quiet = braces.iter().any(|t| *t);
+        let quiet = in_template > 0;
         let emit = |tok: Tok<'a>, nl: &mut bool, out: &mut Vec<Token<'a>>| {
             if !quiet {
                 out.push(Token {
                     tok,
                     nl_before: *nl,
+                    mate: None,
                 });
             }
             *nl = false;
@@ -802,11 +815,12 @@ fn lex<'a>(text: &'a str) -> Vec<Token<'a>> {
             }
             b'`' => {
                 emit(Tok::Other, &mut nl, &mut out);
-                i = template_rest(b, i + 1, &mut braces);
+                i = template_rest(b, i + 1, &mut braces, &mut in_template);
             }
             b'}' if braces.last() == Some(&true) => {
                 braces.pop();
-                i = template_rest(b, i + 1, &mut braces);
+                in_template -= 1;
+                i = template_rest(b, i + 1, &mut braces, &mut in_template);
             }
             b'/' if regex_allowed(out.last(), quiet) => {
                 i = regex_end(b, i + 1);
@@ -853,18 +867,42 @@ fn lex<'a>(text: &'a str) -> Vec<Token<'a>> {
             }
         }
     }
+    pair_brackets(&mut out);
     out
+}
+
+/// Sets `mate` of each `(`, `[` and `{` to its closing bracket, in one pass; a closer that
+/// does not match the innermost opener is left unpaired.
+fn pair_brackets(toks: &mut [Token<'_>]) {
+    let mut open: Vec<(usize, &'static str)> = Vec::new();
+    for n in 0..toks.len() {
+        match toks[n].tok {
+            Tok::Punct("(") => open.push((n, ")")),
+            Tok::Punct("[") => open.push((n, "]")),
+            Tok::Punct("{") => open.push((n, "}")),
+            Tok::Punct(c @ (")" | "]" | "}")) => {
+                if let Some(&(o, want)) = open.last()
+                    && want == c
+                {
+                    open.pop();
+                    toks[o].mate = Some(n);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Skips template text from `i` to the closing backquote (returns the index after it) or to
 /// `${` (pushes a template brace and returns the index after it).
-fn template_rest(b: &[u8], mut i: usize, braces: &mut Vec<bool>) -> usize {
+fn template_rest(b: &[u8], mut i: usize, braces: &mut Vec<bool>, in_template: &mut usize) -> usize {
     while i < b.len() {
         match b[i] {
             b'\\' => i += 2,
             b'`' => return i + 1,
             b'$' if b.get(i + 1) == Some(&b'{') => {
                 braces.push(true);
+                *in_template += 1;
                 return i + 2;
             }
             _ => i += 1,
@@ -1121,6 +1159,29 @@ mod tests {
         assert_eq!(names("'unterminated\nexport const a = 1"), ["a"]);
         assert_eq!(names("a = /[/]export/; export const d = 1"), ["d"]);
         assert!(!scan("export = foo;").complete);
+    }
+
+    #[test]
+    fn every_prefix_scans_and_odd_input_stays_linear() {
+        let src = r#"export const a: Map<string, number> = new Map(), b = `x${`y${1}`}`;
+            export default async function (r: Req, c = /[)}]/g) { return { r }; }
+            export { a as "é", b as default } from './x'; /* ` */ export * from "./y";"#;
+        for (n, _) in src.char_indices() {
+            let _ = scan(&src[..n]);
+        }
+        // each of these would be quadratic with unbounded forward scans
+        let started = std::time::Instant::now();
+        for unit in [
+            "export const a = x ",
+            "export const a: ",
+            "function f(",
+            "export { ",
+            "const a = <",
+        ] {
+            let big = unit.repeat(100_000);
+            let _ = scan(&big);
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
     }
 
     #[test]
