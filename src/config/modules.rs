@@ -195,6 +195,41 @@ fn find_and_read(
     })
 }
 
+/// Folder levels and files [`source_files`] looks at, at most.
+const MAX_WATCH_DEPTH: usize = 8;
+const MAX_WATCH_FILES: usize = 10_000;
+
+/// The module source files under `<root>/modules` (`.ts`, `.mts`, `.js`, `.mjs`, sorted),
+/// for a watcher that must notice when a module appears, changes or goes (a finding of
+/// MCP115/MCP116 clears only when the project is read again). Hidden folders and
+/// `node_modules` are skipped; depth and count are capped.
+pub fn source_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut pending = vec![(root.join("modules"), 0usize)];
+    while let Some((dir, depth)) = pending.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            if out.len() >= MAX_WATCH_FILES {
+                break;
+            }
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                if depth < MAX_WATCH_DEPTH && !name.starts_with('.') && name != "node_modules" {
+                    pending.push((e.path(), depth + 1));
+                }
+            } else if SOURCE_EXTENSIONS.iter().any(|x| name.ends_with(x)) {
+                out.push(e.path());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 fn add(exports: &mut Vec<Export>, e: Export) {
     match exports.iter_mut().find(|x| x.name == e.name) {
         Some(x) => {
@@ -1230,6 +1265,35 @@ mod tests {
             read_module(dir.path(), "./modules/bin"),
             Err(ModuleError::Unreadable { .. })
         ));
+    }
+
+    #[test]
+    fn source_files_lists_module_sources_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("modules");
+        for f in [
+            "a.ts",
+            "sub/index.ts",
+            "b.mjs",
+            "notes.md",
+            "node_modules/x/y.js",
+            ".cache/z.ts",
+        ] {
+            let p = m.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let got: Vec<String> = source_files(dir.path())
+            .iter()
+            .map(|p| {
+                p.strip_prefix(&m)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
+            .collect();
+        assert_eq!(got, ["a.ts", "b.mjs", "sub/index.ts"]);
+        assert!(source_files(&dir.path().join("nowhere")).is_empty());
     }
 
     #[test]
