@@ -132,6 +132,12 @@ async fn status_cases_404_405_413_429_501_502_504() {
             {"name": "custom", "policyType": "custom-code-inbound", "handler": {"export": "default", "module": "$import(./modules/check)"}},
         ]),
     );
+    // a module that is not there is a config error (MCP115), which would make every route 503
+    std::fs::write(
+        dir.path().join("modules/check.ts"),
+        "export default async function (request) { return request; }\n",
+    )
+    .unwrap();
     let gw = start(dir.path()).await;
     let base = format!("http://{}", gw.addr);
     let problem = |r: &reqwest::Response| {

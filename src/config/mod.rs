@@ -7,6 +7,7 @@ pub mod env;
 pub mod jsonc;
 pub mod mcp_server;
 pub mod model;
+pub mod modules;
 pub mod plugin;
 pub mod policies;
 pub mod project;

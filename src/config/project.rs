@@ -439,7 +439,7 @@ pub fn load_with(
 /// Reads a project file that may be absent. Only regular files are opened (a FIFO would block
 /// `validate` and hot reload, `/dev/zero` would never end); reads are capped at
 /// [`MAX_PROJECT_FILE_BYTES`]. Symbolic links are followed; a loop is an error naming the file.
-fn read_optional(path: &Path) -> Result<Option<String>, LoadError> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, LoadError> {
     use std::io::Read;
     let io = |source: std::io::Error| LoadError::Io {
         path: path.to_path_buf(),

@@ -5,7 +5,7 @@
 //! MCP Server handler), `MCP089`–`MCP099` those of §16.14 (API keys, JWT policies, the PRM
 //! plugin, the other built-in policies), with §16.14's rules 100 and 101 as `MCP113` and
 //! `MCP114` (their numbers were already released with another meaning);
-//! `MCP1xx` are mcpgw's own (D11, D13, and shape checks the gateway makes
+//! `MCP1xx` are mcpgw's own (D11, D13, D23 custom code, and shape checks the gateway makes
 //! at boot). Ids never change meaning once released.
 
 use serde::Serialize;
@@ -355,7 +355,7 @@ rules! {
         "set-headers-inbound / set-headers-outbound have a non-empty headers list, each entry with a name",
         "list at least one entry such as {\"name\": \"x-my-header\", \"value\": \"...\"}, or remove the policy";
     UNSUPPORTED_IN_DEV = "MCP100", "unsupported-in-dev", Warning,
-        "mcpgw dev cannot run this piece (TypeScript modules, policies it does not implement)",
+        "mcpgw dev cannot run this piece (policies and handlers it does not implement)",
         "routes that use it answer 501 under mcpgw dev; test them on Zuplo";
     ROUTE_FILE_INVALID = "MCP101", "route-file-invalid", Error,
         "config/*.oas.json parses as an OpenAPI document with a `paths` object",
@@ -401,6 +401,18 @@ rules! {
     SECRET_MASKING_PATTERN_INVALID = "MCP114", "secret-masking-pattern-invalid", Warning,
         "secret-masking-outbound additionalPatterns entries are valid JavaScript regular expressions (SPEC rule 101)",
         "fix the pattern (it is compiled as new RegExp(pattern, \"g\")); until then it is skipped and what it should mask is sent as is";
+    CUSTOM_MODULE_NOT_FOUND = "MCP115", "custom-module-not-found", Error,
+        "a $import(./modules/...) reference names a readable file (extensionless: .ts, then /index.ts)",
+        "create the module file, or fix the path after $import( (relative to the project root)";
+    CUSTOM_EXPORT_MISSING = "MCP116", "custom-export-missing", Error,
+        "the export a custom handler, policy or function names is exported by its module",
+        "export the function under that name (export: \"default\" needs `export default`), or set export to one the module has";
+    CUSTOM_FUNCTION_ARITY = "MCP117", "custom-function-arity", Warning,
+        "a custom function declares no more parameters than Zuplo passes (handler 2, inbound policy 4, outbound policy 5, rate-limit function 3)",
+        "match the documented signature, e.g. (request, context) for a handler; extra parameters are always undefined";
+    CUSTOM_CODE_NEEDS_NODE = "MCP118", "custom-code-needs-node", Note,
+        "custom code (TypeScript modules, runtimeInit hooks) runs under mcpgw dev in a Node.js 22.6 or later worker",
+        "install Node.js 22.6 or later (or pass mcpgw dev --node PATH); without it these pieces answer 501 under mcpgw dev";
 }
 
 /// The rule with this code, e.g. `rule_by_code("MCP019")`.

@@ -6,6 +6,7 @@
 //! never prints; `validate::render` turns a report into text.
 
 pub mod baseline;
+mod custom_rules;
 mod jwt_rules;
 mod policy_rules;
 mod project_rules;
@@ -78,6 +79,7 @@ pub fn validate_project(project: Project, mut findings: Findings, options: &Opti
 
     route_rules::check(&project, &model, &mut findings);
     policy_rules::check(&project, &model, &mut findings);
+    custom_rules::check(&project, &model, &mut findings);
     jwt_rules::check(&project, &model, &mut findings);
     schema::check(&project, &mut findings);
     if let Some(rev) = &options.baseline {

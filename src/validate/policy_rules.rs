@@ -1,9 +1,7 @@
 //! Policy rules across the project: export classes (109), upstream ids (35), upstreams known
-//! to need scopes (43), and the policies mcpgw cannot run (D11).
+//! to need scopes (43), and the built-in policies mcpgw cannot run (D11).
 
 use super::Model;
-use crate::config::policies::basic::RateLimitBy;
-use crate::config::policies::capability_filter::AccessControl;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::config::policies::token_exchange::AuthMode;
 use crate::config::policies::{PolicyConfig, PolicyKind};
@@ -130,54 +128,32 @@ fn scopes_needed(project: &Project, model: &Model, findings: &mut Findings) {
     }
 }
 
+/// Built-in policies and modes mcpgw does not run (D11). Custom code (`$import(./modules/…)`,
+/// rate-limit and capability-filter functions) runs in the Node worker: `custom_rules`.
 fn unsupported(project: &Project, model: &Model, findings: &mut Findings) {
     for (p, cfg) in project.policies.iter().zip(&model.policies) {
-        let what = if p.handler.is_custom_module() {
-            Some(format!(
-                "custom policy {:?} ({})",
-                p.name.value,
-                p.handler.module()
-            ))
-        } else {
-            match cfg {
-                PolicyConfig::Other => Some(format!(
-                    "policy type {} (policy {:?})",
-                    p.policy_type.value, p.name.value
-                )),
-                PolicyConfig::TokenExchange(t) if t.auth_mode == AuthMode::IdJag => Some(format!(
-                    "authMode id-jag of policy {:?} (ID-JAG comes in a later version)",
-                    p.name.value
-                )),
-                PolicyConfig::CapabilityFilter(c)
-                    if matches!(c.access, AccessControl::Function { .. }) =>
-                {
-                    Some(format!(
-                        "accessControl mode function of policy {:?} (a TypeScript resolver)",
-                        p.name.value
-                    ))
-                }
-                PolicyConfig::RateLimit(r) if matches!(r.by, RateLimitBy::Function { .. }) => {
-                    Some(format!(
-                        "rateLimitBy function of policy {:?} (a TypeScript function)",
-                        p.name.value
-                    ))
-                }
-                PolicyConfig::OAuth(o) if o.id_jag.enabled => Some(format!(
-                    "idJag of policy {:?} (downstream ID-JAG comes in a later version)",
-                    p.name.value
-                )),
-                _ => None,
-            }
+        if p.handler.is_custom_module() {
+            continue;
+        }
+        let what = match cfg {
+            PolicyConfig::Other => Some(format!(
+                "policy type {} (policy {:?})",
+                p.policy_type.value, p.name.value
+            )),
+            PolicyConfig::TokenExchange(t) if t.auth_mode == AuthMode::IdJag => Some(format!(
+                "authMode id-jag of policy {:?} (ID-JAG comes in a later version)",
+                p.name.value
+            )),
+            PolicyConfig::OAuth(o) if o.id_jag.enabled => Some(format!(
+                "idJag of policy {:?} (downstream ID-JAG comes in a later version)",
+                p.name.value
+            )),
+            _ => None,
         };
         if let Some(what) = what {
-            let span = if p.handler.is_custom_module() {
-                p.handler.module.as_ref().map_or(p.span, |m| m.span)
-            } else {
-                p.policy_type.span
-            };
             findings.push(
                 &rules::UNSUPPORTED_IN_DEV,
-                span,
+                p.policy_type.span,
                 format!(
                     "mcpgw dev cannot run the {what}; routes that use it answer 501 under mcpgw dev"
                 ),

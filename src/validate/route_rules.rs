@@ -1,5 +1,5 @@
 //! Route rules: policy references (11), MCP routes (14–27), their handler (28–31 via
-//! `config::policies::handlers`, 108) and handlers mcpgw cannot run (D11).
+//! `config::policies::handlers`, 108) and built-in handlers mcpgw cannot run (D11).
 
 use super::{Model, is_mcp_oauth_policy, is_token_exchange_policy};
 use crate::config::policies::PolicyKind;
@@ -72,7 +72,7 @@ fn wrong_direction(project: &Project, route: &Route, findings: &mut Findings) {
             let Some(p) = project.policy(&name.value) else {
                 continue;
             };
-            // a custom module is MCP100 already, wherever it is listed
+            // a custom module's direction is its own signature (custom_rules, §17.1)
             if p.handler.is_custom_module() || !p.policy_type.value.ends_with(wrong_suffix) {
                 continue;
             }
@@ -135,17 +135,15 @@ fn handler(project: &Project, model: &Model, i: usize, route: &Route, findings: 
             ),
         );
     }
-    if let Some(Some(HandlerConfig::Unsupported { export, module })) = model.handlers.get(i) {
-        let what = if h.is_custom_module() {
-            format!("custom handler {export} from {module}")
-        } else {
-            format!("handler {export} from {module}")
-        };
+    // custom handlers run in the Node worker: `custom_rules` checks them (MCP115–MCP118)
+    if let Some(Some(HandlerConfig::Unsupported { export, module })) = model.handlers.get(i)
+        && !h.is_custom_module()
+    {
         findings.push(
             &rules::UNSUPPORTED_IN_DEV,
             export_span,
             format!(
-                "route {}: mcpgw dev cannot run the {what}; the route answers 501 under mcpgw dev",
+                "route {}: mcpgw dev cannot run the handler {export} from {module}; the route answers 501 under mcpgw dev",
                 route.path.value
             ),
         );
