@@ -310,7 +310,7 @@ fn main() {
     .expect("zuplo");
     std::fs::write(
         root.join("modules/zuplo.runtime.ts"),
-        "runtime.addPlugin(new McpGatewayPlugin());",
+        "import { McpGatewayPlugin } from \"@zuplo/runtime/mcp-gateway\";\nexport function runtimeInit(runtime) {\n  runtime.addPlugin(new McpGatewayPlugin());\n}\n",
     )
     .expect("ts");
     let routes = serde_json::json!({"openapi": "3.1.0", "info": {"title": "bench", "version": "1"}, "paths": {
