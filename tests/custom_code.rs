@@ -418,3 +418,209 @@ async fn results_environment_and_zone_cache() {
     assert_eq!(post(&gw, "/cache", &ttl).await.1["found"], Value::Null);
     gw.shutdown.cancel();
 }
+
+// ---- runtimeInit hooks, context hooks, capability-filter functions, ZuploMcpSdk (D25 c)
+
+fn custom_tool(operation: &str, tool: &str, export: &str) -> Value {
+    json!({ "post": {
+        "operationId": operation,
+        "x-zuplo-route": {
+            "corsPolicy": "none",
+            "mcp": { "type": "tool", "name": tool },
+            "handler": handler("hooked", export),
+            "policies": { "inbound": [] }
+        }
+    }})
+}
+
+/// A project whose `modules/zuplo.runtime.ts` registers pre-routing, request and
+/// response-sending hooks and a notFoundHandler (tests/fixtures/custom/hooks), with an MCP
+/// server whose tools are custom handlers behind a capability filter in function mode.
+fn hooks_project(dir: &Path, upstream: &str) {
+    let file = "./config/routes.oas.json";
+    let routes = json!({
+        "/echoed": route("echoed", rewrite_to(upstream), &[], &[]),
+        "/ctx": route("ctx", rewrite_to(upstream), &["ctx-hook"], &[]),
+        "/mcp": { "post": {
+            "operationId": "mcp",
+            "x-zuplo-route": {
+                "corsPolicy": "none",
+                "handler": { "export": "mcpServerHandler", "module": "$import(@zuplo/runtime)",
+                             "options": { "name": "hooked", "version": "1.0.0",
+                                          "operations": [{"file": file, "id": "override-tool"},
+                                                         {"file": file, "id": "bad-override"}] } },
+                "policies": { "inbound": ["cap-fn"] }
+            }
+        }},
+        "/tools/override": custom_tool("override-tool", "override_tool", "overrideTool"),
+        "/tools/bad": custom_tool("bad-override", "bad_override", "badOverride"),
+    });
+    let policies = json!([
+        { "name": "ctx-hook", "policyType": "custom-code-inbound",
+          "handler": { "export": "contextHook", "module": "$import(./modules/hooked)", "options": {} } },
+        { "name": "cap-fn", "policyType": "mcp-capability-filter-inbound",
+          "handler": { "export": "McpCapabilityFilterInboundPolicy",
+                       "module": "$import(@zuplo/runtime/mcp-gateway)",
+                       "options": { "tools": ["override_tool", "bad_override"],
+                                    "accessControl": { "mode": "function",
+                                        "identifier": { "module": "$import(./modules/hooked)",
+                                                        "export": "allowedTools" } } } } },
+    ]);
+    write_project(dir, routes, policies);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/hooks");
+    for name in ["zuplo.runtime.ts", "hooked.ts"] {
+        std::fs::copy(fixtures.join(name), dir.join("modules").join(name)).unwrap();
+    }
+}
+
+async fn hooks_served(test: &str) -> Option<(gateway::Running, tempfile::TempDir)> {
+    let node = test_node(test).await?;
+    let up = echo_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    hooks_project(dir.path(), &format!("http://{up}/echo"));
+    let gw = start(dir.path(), |o| {
+        o.node = Some(node);
+        o.custom_timeout = Duration::from_secs(20);
+    })
+    .await;
+    Some((gw, dir))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_init_hooks_run_around_every_request() {
+    let Some((gw, _dir)) = hooks_served("runtimeInit hooks").await else {
+        return;
+    };
+    // request hook: a header the upstream sees (with the matched route in its context);
+    // response-sending hook: a header on the answer
+    let (status, body, headers) = post(&gw, "/echoed", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["headers"]["x-request-hook"], "echoed",
+        "{body}"
+    );
+    assert_eq!(headers["x-response-hook"], "/echoed");
+    // a request hook's response answers; the route's handler does not run
+    let (status, body, headers) = post(&gw, "/echoed", &[("x-block", "yes")]).await;
+    assert_eq!(status, 418);
+    assert_eq!(body, json!("blocked by the request hook"));
+    assert_eq!(headers["x-response-hook"], "/echoed");
+    // pre-routing hook: /old-path is routed as /echoed
+    let (status, body, _) = post(&gw, "/old-path", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["result"]["headers"]["x-request-hook"], "echoed",
+        "{body}"
+    );
+    // notFoundHandler answers an unmatched path, and the response hook sees that too
+    let (status, body, headers) = post(&gw, "/nowhere", &[]).await;
+    assert_eq!(status, 404);
+    assert_eq!(body, json!({"notFound": "/nowhere"}));
+    assert_eq!(headers["x-response-hook"], "/nowhere");
+    // a gateway problem (405) is formatted by problemResponseFormat, then passes the
+    // response hook as well
+    let r = client()
+        .get(format!("http://{}/echoed", gw.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert_eq!(r.headers()["x-response-hook"], "/echoed");
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["status"], 405, "{body}");
+    assert!(body["formatted"].is_string(), "{body}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_response_hook_added_by_a_policy_runs_on_the_proxied_response() {
+    let Some((gw, _dir)) = hooks_served("context hooks").await else {
+        return;
+    };
+    let (status, body, headers) = post(&gw, "/ctx", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-context-hook"], "ran");
+    assert_eq!(headers["x-response-hook"], "/ctx");
+    // the hook belonged to that request only
+    let (_, _, headers) = post(&gw, "/echoed", &[]).await;
+    assert!(headers.get("x-context-hook").is_none());
+    gw.shutdown.cancel();
+}
+
+async fn mcp(gw: &gateway::Running, role: &str, method: &str, params: Value) -> Value {
+    let r = client()
+        .post(format!("http://{}/mcp", gw.addr))
+        .header("accept", "application/json, text/event-stream")
+        .header("content-type", "application/json")
+        .header("x-role", role)
+        .body(json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{method}");
+    r.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_capability_filter_function_decides_what_each_caller_sees() {
+    let Some((gw, _dir)) = hooks_served("capability-filter function").await else {
+        return;
+    };
+    let names = |v: &Value| -> Vec<String> {
+        v["result"]["tools"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = mcp(&gw, "user", "tools/list", json!({})).await;
+    assert_eq!(names(&list), ["override_tool"]);
+    let list = mcp(&gw, "admin", "tools/list", json!({})).await;
+    assert_eq!(names(&list), ["override_tool", "bad_override"]);
+    // a direct call of a hidden tool is "Method not found"
+    let blocked = mcp(
+        &gw,
+        "user",
+        "tools/call",
+        json!({"name": "bad_override", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(blocked["error"]["code"], -32601, "{blocked}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zuplo_mcp_sdk_override_becomes_the_tool_result() {
+    let Some((gw, _dir)) = hooks_served("ZuploMcpSdk override").await else {
+        return;
+    };
+    let r = mcp(
+        &gw,
+        "user",
+        "tools/call",
+        json!({"name": "override_tool", "arguments": {}}),
+    )
+    .await;
+    let result = &r["result"];
+    assert_eq!(
+        result["content"],
+        json!([{"type": "text", "text": "overridden by the handler"}]),
+        "{r}"
+    );
+    assert_eq!(result["_meta"], json!({"by": "ZuploMcpSdk"}));
+    assert_eq!(result["isError"], false);
+    // a bad override is an error result that names the fault
+    let r = mcp(
+        &gw,
+        "admin",
+        "tools/call",
+        json!({"name": "bad_override", "arguments": {}}),
+    )
+    .await;
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("\"video\""), "{text}");
+    gw.shutdown.cancel();
+}

@@ -1,6 +1,7 @@
 // What each message of the protocol does: `init` (environment, runtimeInit, the report of its
-// plugins and hooks) and the `call` kinds handler, inbound, outbound, rateLimit, hook. Each
-// returns the `ok` object of its result or throws (main.mjs turns that into an error result).
+// plugins and hooks) and the `call` kinds handler, inbound, outbound, rateLimit, hook and
+// capabilityFilter. Each returns the `ok` object of its result or throws (main.mjs turns that
+// into an error result).
 
 import { setEnvironment } from "./runtime/environment.mjs";
 import { setBuildId } from "./runtime/problems.mjs";
@@ -104,6 +105,28 @@ const KINDS = {
       rateLimit[field] = result[field];
     }
     return { rateLimit };
+  },
+
+  // Addition to protocol 1 (README): a capability filter's `accessControl.mode: "function"`
+  // resolver, `(request, context, policyName)` → the allowed identifiers per type, or nullish.
+  async capabilityFilter(message, context) {
+    const fn = await loadExport(message.module, message.export);
+    const request = requestFromWire(message.request);
+    const result = await fn(request, context, message.policyName);
+    if (result == null) return { allowed: null };
+    const who = `capability-filter function of '${message.policyName}'`;
+    if (typeof result !== "object") {
+      throw new TypeError(`${who} must return {tools?, prompts?, resources?, resourceTemplates?} (arrays of strings), null or undefined, not ${describe(result)}`);
+    }
+    const allowed = {};
+    for (const type of ["tools", "prompts", "resources", "resourceTemplates"]) {
+      if (result[type] === undefined) continue;
+      if (!Array.isArray(result[type]) || !result[type].every((x) => typeof x === "string")) {
+        throw new TypeError(`${who}: ${type} must be an array of strings`);
+      }
+      allowed[type] = [...result[type]];
+    }
+    return { allowed };
   },
 
   async hook(message, context, state) {

@@ -16,8 +16,8 @@ pub use node::{Node, NodeError};
 pub use worker::{GatewayCalls, InitInfo, Launch, Worker};
 
 use protocol::{
-    Call, CallKind, InboundResult, RateLimitDetails, RateLimitResult, ResponseResult, WireContext,
-    WireError, WireRequest, WireResponse,
+    AllowedCapabilities, Call, CallKind, CapabilityFilterResult, InboundResult, RateLimitDetails,
+    RateLimitResult, ResponseResult, WireContext, WireError, WireRequest, WireResponse,
 };
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -101,6 +101,10 @@ pub struct CustomCode {
     launch: std::sync::RwLock<Launch>,
     timeout: Duration,
     current: tokio::sync::Mutex<Option<Arc<Worker>>>,
+    /// Requests for which user code added `context.addResponseSendingHook[Final]` hooks that
+    /// no worker call has run yet (a result said `pendingResponseHooks`): their response must
+    /// go through a `responseSending` hook call even without `runtimeInit` hooks.
+    pending_hooks: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 impl CustomCode {
@@ -109,6 +113,29 @@ impl CustomCode {
             launch: std::sync::RwLock::new(launch),
             timeout,
             current: tokio::sync::Mutex::new(None),
+            pending_hooks: Default::default(),
+        }
+    }
+
+    /// Whether a worker result said context hooks wait for `request_id`'s response; forgets
+    /// it (asked once, when the response is sent).
+    pub fn take_pending_hooks(&self, request_id: &str) -> bool {
+        match self.pending_hooks.lock() {
+            Ok(mut g) => g.remove(request_id),
+            Err(p) => p.into_inner().remove(request_id),
+        }
+    }
+
+    fn note_pending_hooks(&self, request_id: &str, ok: &Value) {
+        if ok
+            .get("pendingResponseHooks")
+            .and_then(Value::as_u64)
+            .is_some_and(|n| n > 0)
+        {
+            match self.pending_hooks.lock() {
+                Ok(mut g) => g.insert(request_id.to_string()),
+                Err(p) => p.into_inner().insert(request_id.to_string()),
+            };
         }
     }
 
@@ -191,6 +218,7 @@ impl CustomCode {
             }) => {
                 tracing::error!(target: "mcpgw::worker", request_id, kind = kind.as_str(), "{name}: {message}\n{stack}");
             }
+            Ok(ok) => self.note_pending_hooks(&request_id, ok),
             _ => {}
         }
         outcome
@@ -204,17 +232,50 @@ impl CustomCode {
         }
     }
 
-    /// A custom handler: its answer.
+    /// A custom handler: its answer, with the `ZuploMcpSdk` override it set (§15.7).
     pub async fn call_handler(
         &self,
         target: Target<'_>,
         request: WireRequest,
         context: WireContext,
         gateway: &dyn GatewayCalls,
-    ) -> Result<WireResponse, CustomError> {
+    ) -> Result<ResponseResult, CustomError> {
         let call = base(CallKind::Handler, Some(target), request, context);
         let ok = self.call(call, gateway).await?;
-        decode::<ResponseResult>(ok).map(|r| r.response)
+        decode::<ResponseResult>(ok)
+    }
+
+    /// A hook of `runtimeInit` (or the context hooks of a request): `hook` is `preRouting`,
+    /// `request`, `responseSending`, `responseSendingFinal`, `problemResponseFormat` or
+    /// `notFoundHandler`; `call` carries its `response` / `problem` / `notFoundOptions`.
+    /// Neither request nor response in the result: no change.
+    pub async fn call_hook(
+        &self,
+        hook: &str,
+        request: WireRequest,
+        context: WireContext,
+        fill: impl FnOnce(&mut Call),
+        gateway: &dyn GatewayCalls,
+    ) -> Result<InboundResult, CustomError> {
+        let mut call = base(CallKind::Hook, None, request, context);
+        call.hook = Some(hook.to_string());
+        fill(&mut call);
+        decode::<InboundResult>(self.call(call, gateway).await?)
+    }
+
+    /// A capability filter's resolver (`accessControl.mode: "function"`, §7.2): the allowed
+    /// identifiers per type, or `None` when it returned `null` / `undefined`.
+    pub async fn call_capability_filter(
+        &self,
+        target: Target<'_>,
+        policy_name: &str,
+        request: WireRequest,
+        context: WireContext,
+        gateway: &dyn GatewayCalls,
+    ) -> Result<Option<AllowedCapabilities>, CustomError> {
+        let mut call = base(CallKind::CapabilityFilter, Some(target), request, context);
+        call.policy_name = Some(policy_name.to_string());
+        decode::<CapabilityFilterResult>(self.call(call, gateway).await?).map(|r| r.allowed)
     }
 
     /// A custom inbound policy: the request to continue with, or the answer that ends the chain.
@@ -289,6 +350,8 @@ fn base(
         options: None,
         policy_name: None,
         hook: None,
+        problem: None,
+        not_found_options: None,
     }
 }
 

@@ -61,6 +61,13 @@ pub struct WireContext {
     pub request_id: String,
     pub route: RouteInfo,
     pub incoming_request_properties: IncomingProperties,
+    /// The call whose `invokeRoute` made this request (the worker sets `parentContext`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_call_id: Option<u64>,
+    /// The JSON-RPC `tools/call` message a tool route's handler runs for
+    /// (`ZuploMcpSdk.getRawCallToolRequest()`, §15.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_call_tool_request: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,6 +91,8 @@ pub enum CallKind {
     Outbound,
     RateLimit,
     Hook,
+    /// A capability filter's `accessControl.mode: "function"` resolver (§7.2).
+    CapabilityFilter,
 }
 
 impl CallKind {
@@ -94,6 +103,7 @@ impl CallKind {
             CallKind::Outbound => "outbound",
             CallKind::RateLimit => "rateLimit",
             CallKind::Hook => "hook",
+            CallKind::CapabilityFilter => "capabilityFilter",
         }
     }
 }
@@ -118,6 +128,12 @@ pub struct Call {
     pub policy_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook: Option<String>,
+    /// Hook `problemResponseFormat`: the problem document to format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Value>,
+    /// Hook `notFoundHandler`: `{routesMatchedByPathOnly: [...]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_found_options: Option<Value>,
 }
 
 /// Rust → worker.
@@ -253,13 +269,36 @@ pub enum FromWorker {
     },
 }
 
-/// `ok` of a `handler` / `outbound` result, an `invokeRoute` reply: `{"response": RESP}`.
+/// `ok` of a `handler` / `outbound` result, an `invokeRoute` reply: `{"response": RESP}`;
+/// a handler's may carry the `ZuploMcpSdk` override of its tool call (§15.7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResponseResult {
     pub response: WireResponse,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_override: Option<Value>,
 }
 
-/// `ok` of an `inbound` result: a request to continue with, or a response that ends the chain.
+/// `ok` of a `capabilityFilter` result: the identifiers the resolver allows per type
+/// (`null`: it returned nothing, so nothing is allowed).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct CapabilityFilterResult {
+    #[serde(default)]
+    pub allowed: Option<AllowedCapabilities>,
+}
+
+/// What a capability-filter resolver allows; a type it leaves out allows nothing.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AllowedCapabilities {
+    pub tools: Vec<String>,
+    pub prompts: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_templates: Vec<String>,
+}
+
+/// `ok` of an `inbound` result: a request to continue with, or a response that ends the chain;
+/// also of a `hook` call, where neither means "no change".
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct InboundResult {
     #[serde(default)]
@@ -313,6 +352,8 @@ mod tests {
             incoming_request_properties: IncomingProperties {
                 ip: "127.0.0.1".into(),
             },
+            parent_call_id: None,
+            raw_call_tool_request: None,
         }
     }
 
@@ -330,6 +371,8 @@ mod tests {
                 options: Some(json!({"a": 1})),
                 policy_name: Some("p".into()),
                 hook: None,
+                problem: None,
+                not_found_options: None,
             }),
         };
         let v = serde_json::to_value(&call).unwrap();

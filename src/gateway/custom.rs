@@ -10,9 +10,11 @@
 
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::basic::RateLimitBy;
+use crate::config::policies::capability_filter::AccessControl;
 use crate::config::policies::handlers::HandlerConfig;
 use crate::custom::protocol::{
-    IncomingProperties, RouteInfo, WireContext, WireRequest, WireResponse, decode_body, encode_body,
+    Hooks, IncomingProperties, RouteInfo, WireContext, WireRequest, WireResponse, decode_body,
+    encode_body,
 };
 use crate::custom::{CustomCode, CustomError, InitInfo, Launch, Node, NodeError};
 use crate::validate::Report;
@@ -112,6 +114,7 @@ impl CustomState {
     /// worker answers the reason.
     pub async fn start_for(&self, report: &Report, restart: bool) {
         if !project_needs_worker(report) {
+            self.set_init(None);
             if let Some(code) = self.code.get() {
                 code.stop().await;
             }
@@ -136,7 +139,7 @@ impl CustomState {
             Ok(init) => {
                 let hooks = init.hooks.registered();
                 if !hooks.is_empty() {
-                    tracing::warn!(target: "mcpgw::worker", ?hooks, "runtimeInit registers hooks mcpgw dev does not run yet: every route answers 501");
+                    tracing::info!(target: "mcpgw::worker", ?hooks, "runtimeInit registers hooks; they run in the worker");
                 }
                 self.set_init(Some(init));
             }
@@ -154,17 +157,51 @@ impl CustomState {
         }
     }
 
-    /// The hooks the running worker's `runtimeInit` registered (D25 c): mcpgw dev does not run
-    /// them yet, so their presence refuses every route rather than skipping them.
-    pub fn registered_hooks(&self) -> Vec<&'static str> {
+    /// The hooks the running worker's `runtimeInit` registered (D25 c; none when no worker
+    /// runs): the gateway calls the worker only for these, so projects without hooks pay
+    /// nothing.
+    pub fn hooks(&self) -> Hooks {
         match self.init.lock() {
-            Ok(g) => g.as_ref().map(|i| i.hooks.registered()).unwrap_or_default(),
+            Ok(g) => g.as_ref().map(|i| i.hooks.clone()).unwrap_or_default(),
             Err(p) => p
                 .into_inner()
                 .as_ref()
-                .map(|i| i.hooks.registered())
+                .map(|i| i.hooks.clone())
                 .unwrap_or_default(),
         }
+    }
+
+    /// [`CustomState::hooks`], waiting for the worker's start when `report`'s
+    /// `modules/zuplo.runtime.ts` mentions hooks and no start reported yet (a request that
+    /// comes before the start finished must not skip them). Without a suitable Node: none
+    /// (every route answers D25 c's 501 instead); a worker that cannot start: its error.
+    pub async fn hooks_for(&self, report: &Report) -> Result<Hooks, CustomError> {
+        let known = match self.init.lock() {
+            Ok(g) => g.as_ref().map(|i| i.hooks.clone()),
+            Err(p) => p.into_inner().as_ref().map(|i| i.hooks.clone()),
+        };
+        if let Some(h) = known {
+            return Ok(h);
+        }
+        if runtime_hook_names(report).is_empty() {
+            return Ok(Hooks::default());
+        }
+        match self.code(report).await {
+            Err(CustomError::NoNode(_)) => Ok(Hooks::default()),
+            Err(e) => Err(e),
+            Ok(code) => {
+                let init = code.init().await?;
+                let hooks = init.hooks.clone();
+                self.set_init(Some(init));
+                Ok(hooks)
+            }
+        }
+    }
+
+    /// The custom-code handle when one exists already (no Node search, no start): what the
+    /// response-sending step asks, so a project without custom code does nothing there.
+    pub fn running(&self) -> Option<&Arc<CustomCode>> {
+        self.code.get()
     }
 
     /// Stops the worker (gateway shutdown).
@@ -193,7 +230,8 @@ pub fn is_custom_module(module: &str) -> bool {
 }
 
 /// Whether the route at `route` uses a piece the worker runs: a custom handler, a custom
-/// inbound or outbound policy, a `rateLimitBy: "function"` policy.
+/// inbound or outbound policy, a `rateLimitBy: "function"` policy, a capability filter in
+/// function mode.
 pub fn route_needs_worker(report: &Report, route: usize) -> bool {
     let project = &report.project;
     let Some(r) = project.routes.get(route) else {
@@ -211,6 +249,10 @@ pub fn route_needs_worker(report: &Report, route: usize) -> bool {
                     report.model.policies.get(i),
                     Some(PolicyConfig::RateLimit(l)) if matches!(l.by, RateLimitBy::Function { .. })
                 )
+                || matches!(
+                    report.model.policies.get(i),
+                    Some(PolicyConfig::CapabilityFilter(c)) if matches!(c.access, AccessControl::Function { .. })
+                )
         })
     })
 }
@@ -223,8 +265,14 @@ pub fn project_needs_worker(report: &Report) -> bool {
 }
 
 fn runtime_mentions_hooks(report: &Report) -> bool {
+    !runtime_hook_names(report).is_empty()
+}
+
+/// The hooks `modules/zuplo.runtime.ts` mentions, by its text (what D25 c's 501 names when
+/// no worker can run them).
+pub fn runtime_hook_names(report: &Report) -> Vec<&'static str> {
     let Some(file) = report.project.plugin.file else {
-        return false;
+        return Vec::new();
     };
     let text = &report.project.sources.get(file).text;
     [
@@ -235,8 +283,9 @@ fn runtime_mentions_hooks(report: &Report) -> bool {
         "problemResponseFormat",
         "notFoundHandler",
     ]
-    .iter()
-    .any(|h| text.contains(h))
+    .into_iter()
+    .filter(|h| text.contains(h))
+    .collect()
 }
 
 /// The options of a policy as user code gets them (after `$env`).
@@ -250,10 +299,19 @@ pub fn policy_options(report: &Report, policy: usize) -> serde_json::Value {
         .unwrap_or_else(|| serde_json::Value::Object(Default::default()))
 }
 
-/// The module and export of a `rateLimitBy: "function"` identifier or a policy's handler.
+/// The module and export of a `rateLimitBy: "function"` identifier, a capability filter's
+/// resolver or a policy's handler.
 pub fn module_and_export(report: &Report, policy: usize) -> (String, String) {
     if let Some(PolicyConfig::RateLimit(l)) = report.model.policies.get(policy)
         && let RateLimitBy::Function { module, export } = &l.by
+    {
+        return (
+            crate::custom::import_path(module).to_string(),
+            export.clone(),
+        );
+    }
+    if let Some(PolicyConfig::CapabilityFilter(c)) = report.model.policies.get(policy)
+        && let AccessControl::Function { module, export } = &c.access
     {
         return (
             crate::custom::import_path(module).to_string(),
@@ -343,6 +401,8 @@ pub fn wire_context(
                 .map(|ip| ip.to_string())
                 .unwrap_or_else(|| "127.0.0.1".to_string()),
         },
+        parent_call_id: None,
+        raw_call_tool_request: None,
     }
 }
 

@@ -19,6 +19,8 @@ use serde_json::{Map, Value};
 pub struct Caller {
     pub roles: Vec<String>,
     pub groups: Vec<String>,
+    /// `function` mode: what the resolver allowed, by [`CapabilityType`] (empty: nothing).
+    pub resolved: [Vec<String>; 4],
 }
 
 impl Caller {
@@ -33,6 +35,7 @@ impl Caller {
             } => Caller {
                 roles: claim_values(data, role_claim),
                 groups: claim_values(data, group_claim),
+                resolved: Default::default(),
             },
             AccessControl::AllPublic | AccessControl::Function { .. } => Caller::default(),
         }
@@ -127,8 +130,13 @@ fn result_field(t: CapabilityType) -> &'static str {
     }
 }
 
-/// Whether `caller` may use `entry` under the filter's access control.
-fn allowed(access: &AccessControl, entry: &CapabilityEntry, caller: &Caller) -> bool {
+/// Whether `caller` may use `entry` (of type `t`) under the filter's access control.
+fn allowed(
+    access: &AccessControl,
+    t: CapabilityType,
+    entry: &CapabilityEntry,
+    caller: &Caller,
+) -> bool {
     match access {
         AccessControl::AllPublic => true,
         AccessControl::RolesAndGroups { .. } => {
@@ -136,20 +144,22 @@ fn allowed(access: &AccessControl, entry: &CapabilityEntry, caller: &Caller) -> 
                 || entry.roles.iter().any(|r| caller.roles.contains(r))
                 || entry.groups.iter().any(|g| caller.groups.contains(g))
         }
-        // mcpgw cannot run the resolver (D11); a failed resolver denies every configured type.
-        AccessControl::Function { .. } => false,
+        // the resolver's answer (gateway::pipeline), clamped to the configured list: only
+        // configured entries reach here; a failed resolver allowed nothing
+        AccessControl::Function { .. } => caller.resolved[t as usize].contains(&entry.key),
     }
 }
 
 /// The entry of `list` that `caller` may use under this key, if any.
 fn allowed_entry<'a>(
     filter: &CapabilityFilter,
+    t: CapabilityType,
     list: &'a [CapabilityEntry],
     key: &str,
     caller: &Caller,
 ) -> Option<&'a CapabilityEntry> {
     list.iter()
-        .find(|e| e.key == key && allowed(&filter.access, e, caller))
+        .find(|e| e.key == key && allowed(&filter.access, t, e, caller))
 }
 
 /// One JSON-RPC message as the filter judges it.
@@ -243,7 +253,7 @@ fn inspect<'a>(
             };
             let permitted = message
                 .target
-                .is_some_and(|key| allowed_entry(filter, list, key, caller).is_some());
+                .is_some_and(|key| allowed_entry(filter, t, list, key, caller).is_some());
             if !permitted {
                 let id = message.id.cloned().unwrap_or(Value::Null);
                 return RequestVerdict::Block(method_not_found(id));
@@ -348,7 +358,7 @@ fn filter_item(
         .into_iter()
         .filter_map(|mut item| {
             let key = item.get(key_field).and_then(Value::as_str)?;
-            let entry = allowed_entry(filter, list, key, caller)?;
+            let entry = allowed_entry(filter, t, list, key, caller)?;
             if let Value::Object(fields) = &mut item {
                 changed |= overlay(fields, &entry.overlay, key_field);
             }
@@ -461,6 +471,7 @@ mod tests {
         Caller {
             roles: roles.iter().map(|s| s.to_string()).collect(),
             groups: groups.iter().map(|s| s.to_string()).collect(),
+            resolved: Default::default(),
         }
     }
 
@@ -852,6 +863,34 @@ mod tests {
         assert!(matches!(v, RequestVerdict::Forward(_)));
         let out = filter_tools(&f, &c, tools_result(json!([{"name": "t"}])));
         assert_eq!(out, Some(tools_result(json!([]))));
+    }
+
+    #[test]
+    fn function_mode_allows_what_the_resolver_returned_within_the_configured_list() {
+        let f = filter(
+            Some(vec![entry("t"), entry("u")]),
+            None,
+            None,
+            None,
+            AccessControl::Function {
+                module: "$import(./modules/f)".into(),
+                export: "default".into(),
+            },
+        );
+        let mut c = Caller::default();
+        // "x" is not configured: clamped away; "t" allowed as a tool only
+        c.resolved[CapabilityType::Tools as usize] = vec!["t".into(), "x".into()];
+        c.resolved[CapabilityType::Prompts as usize] = vec!["u".into()];
+        let v = inspect(&f, call(json!(1), "tools/call", json!({"name": "t"})), &c);
+        assert!(matches!(v, RequestVerdict::Forward(_)));
+        let v = inspect(&f, call(json!(1), "tools/call", json!({"name": "u"})), &c);
+        assert!(matches!(v, RequestVerdict::Block(_)));
+        let out = filter_tools(
+            &f,
+            &c,
+            tools_result(json!([{"name": "t"}, {"name": "u"}, {"name": "x"}])),
+        );
+        assert_eq!(out, Some(tools_result(json!([{"name": "t"}]))));
     }
 
     // ---- MCP routes: the gateway's reading, 2026-07-28 answers

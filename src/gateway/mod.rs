@@ -13,6 +13,8 @@
 //! - `outbound`: the outbound policies of a route, after its handler (SPEC §16.11).
 //! - `custom`: custom code (SPEC §17) from the gateway's side: the worker handle, which pieces
 //!   need it, REQ/RESP conversions, how its failures are answered.
+//! - `hooks`: runtimeInit's hooks (pre-routing, request, response-sending, final,
+//!   problemResponseFormat, notFoundHandler) and a request's context hooks, in the worker.
 //! - `filter`: the capability filter (SPEC §7.2) on requests and on list responses.
 //! - `ratelimit`: sliding-window counters for `rate-limit-inbound`.
 //! - `registry`: the MCP server registry (SPEC §3.16).
@@ -21,6 +23,7 @@
 
 pub mod custom;
 pub mod filter;
+pub mod hooks;
 pub mod jwt;
 pub mod outbound;
 pub mod pipeline;

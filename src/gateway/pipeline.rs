@@ -130,7 +130,7 @@ pub fn unsupported_for(served: &Served, route: usize, custom_runs: bool) -> Opti
                 Some("the id-jag auth mode is not supported yet by mcpgw dev (D16)".to_string())
             }
             PolicyConfig::CapabilityFilter(c)
-                if matches!(c.access, AccessControl::Function { .. }) =>
+                if matches!(c.access, AccessControl::Function { .. }) && !custom_runs =>
             {
                 Some(
                     "mcpgw dev cannot run a capability filter in function mode (TypeScript)"
@@ -307,7 +307,9 @@ pub async fn run(
                 custom_rate_limit(state, served, route, i, l, req, calls).await
             }
             PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
-            PolicyConfig::CapabilityFilter(c) => capability_filter(served, i, c, req).await,
+            PolicyConfig::CapabilityFilter(c) => {
+                capability_filter(state, served, route, i, c, req, calls).await
+            }
             PolicyConfig::TokenExchange(te) => token_exchange(state, served, route, te, req).await,
             PolicyConfig::QueryParamToHeader(q) => {
                 crate::policies::query_param::apply(q, &mut req.headers, &mut req.query)
@@ -472,10 +474,13 @@ fn rate_limit(
 }
 
 async fn capability_filter(
+    state: &AppState,
     served: &Served,
+    route: usize,
     policy: usize,
     c: &CapabilityFilter,
     req: &mut Inbound,
+    calls: &dyn GatewayCalls,
 ) -> Option<Response> {
     if req.method != Method::POST {
         return None;
@@ -490,7 +495,13 @@ async fn capability_filter(
         .and_then(|u| u.get("data"))
         .cloned()
         .unwrap_or(serde_json::Value::Null);
-    let caller = Caller::from_user_data(&data, &c.access);
+    let mut caller = Caller::from_user_data(&data, &c.access);
+    if matches!(c.access, AccessControl::Function { .. }) {
+        match resolve_capabilities(state, served, route, policy, req, calls).await {
+            Ok(allowed) => caller.resolved = allowed,
+            Err(resp) => return Some(resp),
+        }
+    }
     let verdict = match &req.mcp {
         Some(read) => filter::inspect_mcp_request(c, read, &body, &caller),
         None => filter::inspect_request(c, &body, &caller),
@@ -647,11 +658,16 @@ async fn client_credentials(
 /// run (D23), else D11's refusal ending with the Node advice; and every route refused while
 /// `runtimeInit` registers hooks mcpgw dev does not run yet (D25 c: never skipped).
 async fn custom_unsupported(state: &AppState, served: &Served, route: usize) -> Option<String> {
-    let hooks = state.custom.registered_hooks();
-    if !hooks.is_empty() {
+    // D25 c: hooks of runtimeInit run in the worker (gateway::hooks); without a suitable Node
+    // nothing runs them, so every route says so rather than skipping them
+    let hooks = custom::runtime_hook_names(&served.report);
+    if !hooks.is_empty()
+        && let Err(CustomError::NoNode(n)) = state.custom.code(&served.report).await
+    {
         return Some(format!(
-            "modules/zuplo.runtime.ts registers {} in runtimeInit, which mcpgw dev does not run yet",
-            hooks.join(", ")
+            "mcpgw dev cannot run {} of modules/zuplo.runtime.ts; {}",
+            hooks.join(", "),
+            n.advice()
         ));
     }
     if !custom::route_needs_worker(&served.report, route) {
@@ -667,7 +683,7 @@ async fn custom_unsupported(state: &AppState, served: &Served, route: usize) -> 
 }
 
 /// The request as user code sees it, its body read whole (bounded by the route's limit).
-async fn wire_of(
+pub(super) async fn wire_of(
     served: &Served,
     route: usize,
     req: &mut Inbound,
@@ -746,7 +762,7 @@ async fn custom_inbound(
 
 /// The request a custom inbound policy returned, applied: method, URL (path and query),
 /// headers, body and `user`. The route stays the matched one, as on Zuplo.
-fn apply_wire_request(
+pub(super) fn apply_wire_request(
     req: &mut Inbound,
     w: crate::custom::protocol::WireRequest,
 ) -> Result<(), CustomError> {
@@ -845,5 +861,46 @@ async fn custom_rate_limit(
         Err(limited) => Some(req.problem(GatewayError::RateLimited {
             retry_after_secs: l.retry_after_header.then_some(limited.retry_after_secs),
         })),
+    }
+}
+
+/// A capability filter's resolver (`accessControl.mode: "function"`, §7.2): the identifiers
+/// it allows per type (clamped to the configured lists by the filter itself). A throw or a
+/// `null` / `undefined` allows nothing of the configured types; a worker that cannot answer
+/// (timeout, crash) answers as any custom code does.
+async fn resolve_capabilities(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    policy: usize,
+    req: &mut Inbound,
+    calls: &dyn GatewayCalls,
+) -> Result<[Vec<String>; 4], Response> {
+    let report = &served.report;
+    let name = report.project.policies[policy].name.value.as_str();
+    let piece = format!("the capability-filter function of policy {name:?}");
+    let fail = |e: CustomError, req: &Inbound| {
+        custom::error_response(&piece, e, &req.path, &req.request_id)
+    };
+    let code = match state.custom.code(report).await {
+        Ok(c) => c.clone(),
+        Err(e) => return Err(fail(e, req)),
+    };
+    let wire = wire_of(served, route, req).await?;
+    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
+    let (module, export) = custom::module_and_export(report, policy);
+    let target = crate::custom::Target {
+        module: &module,
+        export: &export,
+    };
+    match code
+        .call_capability_filter(target, name, wire, context, calls)
+        .await
+    {
+        Ok(Some(a)) => Ok([a.tools, a.prompts, a.resources, a.resource_templates]),
+        Ok(None) => Ok(Default::default()),
+        // the stack went to the dev log (CustomCode::call); §7.2: deny every configured type
+        Err(CustomError::UserError { .. }) => Ok(Default::default()),
+        Err(e) => Err(fail(e, req)),
     }
 }

@@ -50,7 +50,13 @@ pub async fn answer(
         client_ip: inbound.client_ip,
         request_id: inbound.request_id.clone(),
     };
-    let answered = pipeline::run(state, served, route, &mut inbound, &calls).await;
+    // runtimeInit's request hooks come first (after matching, before the route's policies),
+    // so the MCP entry checks of the pipeline read the request they return
+    let answered =
+        match super::hooks::request_stage(state, served, route, &mut inbound, &calls).await {
+            Some(answer) => Some(answer),
+            None => pipeline::run(state, served, route, &mut inbound, &calls).await,
+        };
     let mcp = inbound.mcp.clone();
     // audit-log-inbound records take `request.user` as the pipeline left it (the handlers do
     // not change it) and the final status
@@ -78,13 +84,21 @@ pub async fn answer(
                     .at(&inbound.path, &inbound.request_id)
                     .into_response(),
             };
+            let mut resp = resp;
+            // the ZuploMcpSdk override belongs to the call, not to the response the outbound
+            // policies may replace
+            let over = resp.extensions_mut().remove::<McpOverride>();
             let stage = outbound::Stage {
                 path: &path,
                 request_id: &request_id,
                 request: seen.as_ref(),
                 calls: &calls,
             };
-            outbound::run(state, served, route, resp, stage).await
+            let mut resp = outbound::run(state, served, route, resp, stage).await;
+            if let Some(o) = over {
+                resp.extensions_mut().insert(o);
+            }
+            resp
         }
     };
     if let Some(m) = mcp {
@@ -230,6 +244,7 @@ impl RouteInvoker for Invoker<'_> {
                 status: parts.status,
                 headers: parts.headers,
                 body,
+                mcp_override: parts.extensions.get::<McpOverride>().map(|o| o.0.clone()),
             })
         })
     }
@@ -292,10 +307,21 @@ async fn custom_handler(
         export,
     };
     match code.call_handler(target, request, context, calls).await {
-        Ok(w) => custom::response_from_wire(w).unwrap_or_else(fail),
+        Ok(r) => {
+            let mut resp = custom::response_from_wire(r.response).unwrap_or_else(fail);
+            if let Some(o) = r.mcp_override {
+                resp.extensions_mut().insert(McpOverride(o));
+            }
+            resp
+        }
         Err(e) => fail(e),
     }
 }
+
+/// What a custom handler set with `ZuploMcpSdk(context).setRawCallToolResult(...)` (§15.7):
+/// carried with the route's response to the tool call that invoked it (checked there).
+#[derive(Debug, Clone)]
+struct McpOverride(serde_json::Value);
 
 /// What custom code of one request may call back into the gateway: `context.invokeRoute`
 /// runs the matched route's whole pipeline and handler in process as a child request (no
@@ -306,6 +332,24 @@ pub(super) struct CustomCalls<'a> {
     depth: usize,
     client_ip: Option<IpAddr>,
     request_id: String,
+}
+
+impl<'a> CustomCalls<'a> {
+    /// The calls of a request outside a route's pipeline (runtimeInit hooks).
+    pub(super) fn new(
+        state: &'a AppState,
+        served: &'a Served,
+        client_ip: Option<IpAddr>,
+        request_id: String,
+    ) -> Self {
+        CustomCalls {
+            state,
+            served,
+            depth: 0,
+            client_ip,
+            request_id,
+        }
+    }
 }
 
 impl GatewayCalls for CustomCalls<'_> {

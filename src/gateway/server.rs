@@ -8,6 +8,7 @@
 use super::pipeline::Inbound;
 use super::proxy::UpstreamStatus;
 use super::registry;
+use super::route::CustomCalls;
 use super::router::Match;
 use super::state::{AppState, Served};
 use super::state::{OpenedState, open_state};
@@ -114,7 +115,29 @@ async fn handle(
     let served = state.served.load_full();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    // runtimeInit's response hooks see the request as the client sent it
+    let seen = super::hooks::Seen::of(&state, &req);
     let (response, route) = dispatch(&state, &served, peer, request_id.clone(), req).await;
+    let calls = CustomCalls::new(&state, &served, Some(peer.ip()), request_id.clone());
+    let (response, final_hooks) = super::hooks::response_sending(
+        &state,
+        &served,
+        seen,
+        response,
+        route,
+        &request_id,
+        peer.ip(),
+        &calls,
+    )
+    .await;
+    if let Some(f) = final_hooks {
+        // after the response: not awaited, failures logged
+        let (state, served, id) = (state.clone(), served.clone(), request_id.clone());
+        tokio::spawn(async move {
+            let calls = CustomCalls::new(&state, &served, Some(peer.ip()), id);
+            f.run(&calls).await;
+        });
+    }
     let upstream = response.extensions().get::<UpstreamStatus>().map(|u| u.0);
     // the MCP method as the body says it (D27), never a header; not the name or arguments
     let mcp_method = response
@@ -161,7 +184,23 @@ async fn dispatch(
         );
     }
 
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
+    // runtimeInit's pre-routing hooks: everything after routes the request they return
+    let calls = CustomCalls::new(state, served, Some(peer.ip()), request_id.clone());
+    let hooked = super::hooks::pre_routing(
+        state,
+        served,
+        &mut parts,
+        body,
+        &request_id,
+        peer.ip(),
+        &calls,
+    );
+    let body = match hooked.await {
+        Ok(b) => b,
+        Err(resp) => return (resp, None),
+    };
+    let path = parts.uri.path().to_string();
     if let Some(resp) = super::jwt::well_known(state, served, &parts, &request_id) {
         return (resp, None);
     }
@@ -202,12 +241,17 @@ async fn dispatch(
     }
     match served.table.lookup(parts.method.as_str(), &path) {
         Match::NotFound => (
-            GatewayError::NoRoute {
-                method: parts.method.to_string(),
-                path: path.clone(),
-            }
-            .at(&path, &request_id)
-            .into_response(),
+            match super::hooks::not_found(state, served, &parts, &request_id, peer.ip(), &calls)
+                .await
+            {
+                Some(answer) => answer,
+                None => GatewayError::NoRoute {
+                    method: parts.method.to_string(),
+                    path: path.clone(),
+                }
+                .at(&path, &request_id)
+                .into_response(),
+            },
             None,
         ),
         Match::MethodNotAllowed { allow } => (

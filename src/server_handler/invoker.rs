@@ -43,6 +43,9 @@ pub struct InnerResponse {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// What the route's custom handler set with `ZuploMcpSdk.setRawCallToolResult` (§15.7),
+    /// unchecked: a tool call checks and applies it (`result::apply_override`).
+    pub mcp_override: Option<serde_json::Value>,
 }
 
 impl InnerResponse {

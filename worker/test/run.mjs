@@ -238,6 +238,19 @@ test("rate-limit function keyed on request.user.sub; null without a user", async
   assert.deepEqual(anonymous.ok, { rateLimit: null });
 });
 
+test("capability-filter function: allowed identifiers per type; nullish → null; a bad shape is an error", async () => {
+  const fields = { kind: "capabilityFilter", module: H, export: "allowedCapabilities", policyName: "cf" };
+  const admin = await worker.call({ ...fields, request: req("/m", { headers: [["x-role", "admin"]] }) });
+  assert.deepEqual(admin.ok, { allowed: { tools: ["read", "write"], prompts: [] } });
+  const reader = await worker.call({ ...fields, request: req("/m", { headers: [["x-role", "reader"]] }) });
+  assert.deepEqual(reader.ok, { allowed: { tools: ["read"] } });
+  const nobody = await worker.call({ ...fields, request: req("/m") });
+  assert.deepEqual(nobody.ok, { allowed: null });
+  const bad = await worker.call({ ...fields, request: req("/m", { headers: [["x-role", "bad"]] }) });
+  assert.equal(bad.error.name, "TypeError");
+  assert.match(bad.error.message, /tools must be an array of strings/);
+});
+
 test("runtimeInit hooks: request hook continues or answers; response-sending hook; no pre-routing hook → {}", async () => {
   const context = ctx("rid-hooks");
   const pass = await worker.call({ kind: "hook", hook: "request", request: req("/h"), context });
