@@ -700,6 +700,35 @@ pub(super) async fn wire_of(
     }))
 }
 
+/// What a call into the worker from the pipeline needs: the running worker, the request as
+/// the worker sees it, and its context; or the answer that says why there is none (`piece`
+/// names what needed it).
+async fn call_parts(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    req: &mut Inbound,
+    piece: &str,
+) -> Result<
+    (
+        Arc<crate::custom::CustomCode>,
+        crate::custom::protocol::WireRequest,
+        crate::custom::protocol::WireContext,
+    ),
+    Response,
+> {
+    let report = &served.report;
+    let code = state
+        .custom
+        .code(report)
+        .await
+        .map_err(|e| custom::error_response(piece, e, &req.path, &req.request_id))?
+        .clone();
+    let wire = wire_of(served, route, req).await?;
+    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
+    Ok((code, wire, context))
+}
+
 /// A custom inbound policy (`custom-code-inbound`, §17.1): the request goes on as the policy
 /// returned it, or the policy's response answers.
 async fn custom_inbound(
@@ -721,15 +750,10 @@ async fn custom_inbound(
             &req.request_id,
         ))
     };
-    let code = match state.custom.code(report).await {
-        Ok(c) => c.clone(),
-        Err(e) => return fail(e, req),
-    };
-    let wire = match wire_of(served, route, req).await {
-        Ok(w) => w,
+    let (code, wire, context) = match call_parts(state, served, route, req, &piece).await {
+        Ok(parts) => parts,
         Err(resp) => return Some(resp),
     };
-    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
     let (module, export) = custom::module_and_export(report, policy);
     let options = custom::policy_options(report, policy);
     let target = crate::custom::Target {
@@ -800,23 +824,10 @@ async fn custom_rate_limit(
     let report = &served.report;
     let name = report.project.policies[policy].name.value.as_str();
     let piece = format!("the rateLimitBy function of policy {name:?}");
-    let fail = |e: CustomError, req: &Inbound| {
-        Some(custom::error_response(
-            &piece,
-            e,
-            &req.path,
-            &req.request_id,
-        ))
-    };
-    let code = match state.custom.code(report).await {
-        Ok(c) => c.clone(),
-        Err(e) => return fail(e, req),
-    };
-    let wire = match wire_of(served, route, req).await {
-        Ok(w) => w,
+    let (code, wire, context) = match call_parts(state, served, route, req, &piece).await {
+        Ok(parts) => parts,
         Err(resp) => return Some(resp),
     };
-    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
     let (module, export) = custom::module_and_export(report, policy);
     let target = crate::custom::Target {
         module: &module,
@@ -828,7 +839,14 @@ async fn custom_rate_limit(
     {
         Ok(None) => return None,
         Ok(Some(d)) => d,
-        Err(e) => return fail(e, req),
+        Err(e) => {
+            return Some(custom::error_response(
+                &piece,
+                e,
+                &req.path,
+                &req.request_id,
+            ));
+        }
     };
     let requests = details.requests_allowed.unwrap_or(l.requests_allowed);
     let minutes = details.time_window_minutes.unwrap_or(l.time_window_minutes);
