@@ -624,3 +624,26 @@ async fn a_zuplo_mcp_sdk_override_becomes_the_tool_result() {
     assert!(text.contains("\"video\""), "{text}");
     gw.shutdown.cancel();
 }
+
+/// The worker's own protocol-level tests (`worker/test/run.mjs`: every call kind, the
+/// stand-in runtime, TypeScript fixtures) run with the same Node as the tests above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_s_own_tests_pass() {
+    let Some(node) = test_node("worker tests").await else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new(&node)
+        .arg(root.join("worker/test/run.mjs"))
+        .env("MCPGW_NODE", &node)
+        .current_dir(root)
+        .output()
+        .await
+        .unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && report.contains("# fail 0"),
+        "{report}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

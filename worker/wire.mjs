@@ -9,7 +9,8 @@ const DROP_FROM_FETCHED = new Set([
   "content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive",
 ]);
 
-/** The bytes a request arrived with, for a request user code consumed and handed back as is. */
+/** The body a request arrived with (base64, as on the wire): a request object's body cannot
+ * change, so when user code hands the same request back it is sent on without being read. */
 const arrivedBodies = new WeakMap();
 
 function decodeBody(bodyB64) {
@@ -32,27 +33,28 @@ export function requestFromWire(req) {
     params: req.params ?? {},
     user: req.user ?? undefined,
   });
-  if (body) arrivedBodies.set(request, body);
+  if (body) arrivedBodies.set(request, req.bodyB64);
   return request;
 }
 
 /** Request → REQ (reads the body). */
 export async function requestToWire(request) {
-  let bytes = null;
+  let bodyB64 = null;
   if (request.body != null) {
-    if (request.bodyUsed) {
-      const arrived = arrivedBodies.get(request);
-      if (!arrived) throw new TypeError("the returned request's body was already read");
-      bytes = arrived;
+    const arrived = arrivedBodies.get(request);
+    if (arrived !== undefined) {
+      bodyB64 = arrived;
+    } else if (request.bodyUsed) {
+      throw new TypeError("the returned request's body was already read");
     } else {
-      bytes = new Uint8Array(await request.arrayBuffer());
+      bodyB64 = encodeBody(new Uint8Array(await request.arrayBuffer()));
     }
   }
   return {
     method: request.method,
     url: request.url,
     headers: [...request.headers],
-    bodyB64: encodeBody(bytes),
+    bodyB64,
     params: { ...(request.params ?? {}) },
     user: request.user ?? null,
   };

@@ -142,10 +142,11 @@ impl Worker {
         let (tx, mut rx) = mpsc::unbounded_channel::<String>();
         tokio::spawn(async move {
             let mut stdin = stdin;
-            while let Some(line) = rx.recv().await {
+            while let Some(mut line) = rx.recv().await {
+                // one write per message: the worker wakes once, with the whole line
+                line.push('\n');
                 let written = async {
                     stdin.write_all(line.as_bytes()).await?;
-                    stdin.write_all(b"\n").await?;
                     stdin.flush().await
                 };
                 if written.await.is_err() {
