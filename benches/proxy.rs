@@ -132,6 +132,24 @@ fn location(r: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// Approves the consent page `page` (a POST of its form) and returns the redirect to the client.
+async fn approve(http: &reqwest::Client, gateway: &str, cookie: &str, page: &str) -> url::Url {
+    let state = page
+        .split("name=\"state\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("state on the consent page")
+        .to_string();
+    let r = http
+        .post(format!("{gateway}/__zuplo/oauth/setup"))
+        .header("cookie", cookie)
+        .form(&[("state", state.as_str()), ("decision", "approve")])
+        .send()
+        .await
+        .expect("approve");
+    url::Url::parse(&location(&r)).expect("redirect")
+}
+
 /// An access token for `route` from the full browser flow against `mcpgw dev`'s dev-login.
 async fn access_token(gateway: String, route: &str) -> String {
     use base64::Engine;
@@ -195,26 +213,18 @@ async fn access_token(gateway: String, route: &str) -> String {
                 .send()
                 .await
                 .expect("connect");
+            if r.headers().get("location").is_none() {
+                // back on the consent page, now connected: approval is a POST of its form
+                let page = r.text().await.expect("consent page");
+                break approve(&http, &gateway, &cookie, &page).await;
+            }
             next = location(&r);
             if next.starts_with(REDIRECT) {
                 break url::Url::parse(&next).expect("redirect");
             }
         }
     } else {
-        let state = page
-            .split("name=\"state\" value=\"")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .expect("state on the consent page")
-            .to_string();
-        let r = http
-            .post(format!("{gateway}/__zuplo/oauth/setup"))
-            .header("cookie", &cookie)
-            .form(&[("state", state.as_str()), ("decision", "approve")])
-            .send()
-            .await
-            .expect("approve");
-        url::Url::parse(&location(&r)).expect("redirect")
+        approve(&http, &gateway, &cookie, &page).await
     };
     let code = back
         .query_pairs()
