@@ -79,6 +79,7 @@ fn custom_project(dir: &Path, upstream: &str) {
         "/text": route("text", handler("results", "text"), &[], &[]),
         "/env": route("env", handler("results", "env"), &[], &[]),
         "/cache": route("cache", handler("results", "cache"), &[], &[]),
+        "/policy-invoker": route("policy-invoker", handler("invoke-policies", "default"), &[], &[]),
     });
     let policies = json!([
         { "name": "custom-add", "policyType": "custom-code-inbound",
@@ -91,6 +92,13 @@ fn custom_project(dir: &Path, upstream: &str) {
           "handler": { "export": "RateLimitInboundPolicy", "module": "$import(@zuplo/runtime)",
                        "options": { "rateLimitBy": "function", "requestsAllowed": 100, "timeWindowMinutes": 1,
                                     "identifier": { "module": "$import(./modules/limit)", "export": "limitBy" } } } },
+        // listed on no route: only invoked from custom code (context.invoke*Policy)
+        policy("set-greeting", "set-headers-inbound", "SetHeadersInboundPolicy",
+               json!({"headers": [{"name": "x-greeting", "value": "set by policy"}]})),
+        policy("tiny-body", "request-size-limit-inbound", "RequestSizeLimitInboundPolicy",
+               json!({"maxSizeInBytes": 5})),
+        policy("tag-out", "set-headers-outbound", "SetHeadersOutboundPolicy",
+               json!({"headers": [{"name": "x-tag", "value": "outbound"}]})),
     ]);
     write_project(dir, routes, policies);
     let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/modules");
@@ -313,6 +321,36 @@ async fn invoke_route_runs_the_target_pipeline_as_a_child_request() {
     let (status, body, _) = post(&gw, "/invoker", &[("x-invoke", "/nowhere")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["invoked"]["status"], 404);
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_policy_runs_one_named_policy_on_the_request_or_response() {
+    let Some((gw, _dir)) = served("invokeInboundPolicy", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, _) = post(&gw, "/policy-invoker", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    // set-headers-inbound let the request through with its header, body unchanged
+    assert_eq!(body["greeting"], "set by policy", "{body}");
+    assert_eq!(
+        body["bodyKept"],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
+    );
+    // request-size-limit-inbound answered: its Response came back to user code
+    assert_eq!(body["limited"]["status"], 413, "{body}");
+    assert_eq!(body["limited"]["body"]["status"], 413, "{body}");
+    // set-headers-outbound on the response user code gave
+    assert_eq!(
+        body["out"],
+        json!({"status": 202, "tag": "outbound", "body": "done"})
+    );
+    // an unknown policy name is an error that names it
+    let unknown = body["unknown"].as_str().unwrap();
+    assert!(
+        unknown.contains("\"no-such-policy\" is not defined"),
+        "{unknown}"
+    );
     gw.shutdown.cancel();
 }
 
