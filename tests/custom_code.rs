@@ -486,12 +486,14 @@ fn hooks_project(dir: &Path, upstream: &str) {
                 "handler": { "export": "mcpServerHandler", "module": "$import(@zuplo/runtime)",
                              "options": { "name": "hooked", "version": "1.0.0",
                                           "operations": [{"file": file, "id": "override-tool"},
-                                                         {"file": file, "id": "bad-override"}] } },
+                                                         {"file": file, "id": "bad-override"},
+                                                         {"file": file, "id": "raw-request"}] } },
                 "policies": { "inbound": ["cap-fn"] }
             }
         }},
         "/tools/override": custom_tool("override-tool", "override_tool", "overrideTool"),
         "/tools/bad": custom_tool("bad-override", "bad_override", "badOverride"),
+        "/tools/raw": custom_tool("raw-request", "raw_request", "rawRequest"),
     });
     let policies = json!([
         { "name": "ctx-hook", "policyType": "custom-code-inbound",
@@ -499,7 +501,7 @@ fn hooks_project(dir: &Path, upstream: &str) {
         { "name": "cap-fn", "policyType": "mcp-capability-filter-inbound",
           "handler": { "export": "McpCapabilityFilterInboundPolicy",
                        "module": "$import(@zuplo/runtime/mcp-gateway)",
-                       "options": { "tools": ["override_tool", "bad_override"],
+                       "options": { "tools": ["override_tool", "bad_override", "raw_request"],
                                     "accessControl": { "mode": "function",
                                         "identifier": { "module": "$import(./modules/hooked)",
                                                         "export": "allowedTools" } } } } },
@@ -616,7 +618,10 @@ async fn a_capability_filter_function_decides_what_each_caller_sees() {
     let list = mcp(&gw, "user", "tools/list", json!({})).await;
     assert_eq!(names(&list), ["override_tool"]);
     let list = mcp(&gw, "admin", "tools/list", json!({})).await;
-    assert_eq!(names(&list), ["override_tool", "bad_override"]);
+    assert_eq!(
+        names(&list),
+        ["override_tool", "bad_override", "raw_request"]
+    );
     // a direct call of a hidden tool is "Method not found"
     let blocked = mcp(
         &gw,
@@ -660,6 +665,33 @@ async fn a_zuplo_mcp_sdk_override_becomes_the_tool_result() {
     assert_eq!(r["result"]["isError"], true, "{r}");
     let text = r["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("\"video\""), "{text}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zuplo_mcp_sdk_get_raw_call_tool_request_is_the_tools_call_message() {
+    let Some((gw, _dir)) = hooks_served("ZuploMcpSdk getRawCallToolRequest").await else {
+        return;
+    };
+    let r = mcp(
+        &gw,
+        "admin",
+        "tools/call",
+        json!({"name": "raw_request", "arguments": {}}),
+    )
+    .await;
+    let result = &r["result"];
+    assert_eq!(result["isError"], false, "{r}");
+    // a tool without outputSchema carries the handler's JSON as text content (§15.7)
+    let text = result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"));
+    let answer: Value = serde_json::from_str(text).unwrap();
+    let raw = &answer["raw"];
+    assert_eq!(raw["method"], "tools/call", "{r}");
+    assert_eq!(raw["params"]["name"], "raw_request", "{r}");
+    assert_eq!(raw["id"], 1, "{r}");
+    assert_eq!(raw["jsonrpc"], "2.0", "{r}");
     gw.shutdown.cancel();
 }
 

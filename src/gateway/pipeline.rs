@@ -53,6 +53,9 @@ pub struct Inbound {
     pub mcp: Option<McpRequest>,
     /// Records of `audit-log-inbound` policies that ran, finished once the response is known.
     pub audits: Vec<crate::policies::audit_log::Pending>,
+    /// A tool call's request (`server_handler::InnerRequest`): the JSON-RPC `tools/call`
+    /// message, for the route's custom handler (`ZuploMcpSdk.getRawCallToolRequest()`, §15.7).
+    pub raw_call_tool_request: Option<serde_json::Value>,
 }
 
 impl Inbound {

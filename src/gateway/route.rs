@@ -237,6 +237,7 @@ impl RouteInvoker for Invoker<'_> {
                 response_filters: Vec::new(),
                 mcp: None,
                 audits: Vec::new(),
+                raw_call_tool_request: req.raw_call_tool_request,
             };
             let resp = answer(self.state, self.served, route, inbound, self.depth + 1).await;
             let (parts, body) = resp.into_parts();
@@ -302,7 +303,8 @@ async fn custom_handler(
         params: &inbound.params,
         user: inbound.user.as_ref(),
     });
-    let context = custom::wire_context(&served.report, route, &request_id, inbound.client_ip);
+    let mut context = custom::wire_context(&served.report, route, &request_id, inbound.client_ip);
+    context.raw_call_tool_request = inbound.raw_call_tool_request.take();
     let target = Target {
         module: crate::custom::import_path(module),
         export,
@@ -512,6 +514,7 @@ impl CustomCalls<'_> {
             response_filters: Vec::new(),
             mcp: None,
             audits: Vec::new(),
+            raw_call_tool_request: None,
         })
     }
 }
