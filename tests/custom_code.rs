@@ -79,6 +79,7 @@ fn custom_project(dir: &Path, upstream: &str) {
         "/text": route("text", handler("results", "text"), &[], &[]),
         "/env": route("env", handler("results", "env"), &[], &[]),
         "/cache": route("cache", handler("results", "cache"), &[], &[]),
+        "/policy-invoker": route("policy-invoker", handler("invoke-policies", "default"), &[], &[]),
     });
     let policies = json!([
         { "name": "custom-add", "policyType": "custom-code-inbound",
@@ -91,6 +92,13 @@ fn custom_project(dir: &Path, upstream: &str) {
           "handler": { "export": "RateLimitInboundPolicy", "module": "$import(@zuplo/runtime)",
                        "options": { "rateLimitBy": "function", "requestsAllowed": 100, "timeWindowMinutes": 1,
                                     "identifier": { "module": "$import(./modules/limit)", "export": "limitBy" } } } },
+        // listed on no route: only invoked from custom code (context.invoke*Policy)
+        policy("set-greeting", "set-headers-inbound", "SetHeadersInboundPolicy",
+               json!({"headers": [{"name": "x-greeting", "value": "set by policy"}]})),
+        policy("tiny-body", "request-size-limit-inbound", "RequestSizeLimitInboundPolicy",
+               json!({"maxSizeInBytes": 5})),
+        policy("tag-out", "set-headers-outbound", "SetHeadersOutboundPolicy",
+               json!({"headers": [{"name": "x-tag", "value": "outbound"}]})),
     ]);
     write_project(dir, routes, policies);
     let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/modules");
@@ -317,6 +325,36 @@ async fn invoke_route_runs_the_target_pipeline_as_a_child_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_policy_runs_one_named_policy_on_the_request_or_response() {
+    let Some((gw, _dir)) = served("invokeInboundPolicy", Duration::from_secs(20)).await else {
+        return;
+    };
+    let (status, body, _) = post(&gw, "/policy-invoker", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    // set-headers-inbound let the request through with its header, body unchanged
+    assert_eq!(body["greeting"], "set by policy", "{body}");
+    assert_eq!(
+        body["bodyKept"],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#
+    );
+    // request-size-limit-inbound answered: its Response came back to user code
+    assert_eq!(body["limited"]["status"], 413, "{body}");
+    assert_eq!(body["limited"]["body"]["status"], 413, "{body}");
+    // set-headers-outbound on the response user code gave
+    assert_eq!(
+        body["out"],
+        json!({"status": 202, "tag": "outbound", "body": "done"})
+    );
+    // an unknown policy name is an error that names it
+    let unknown = body["unknown"].as_str().unwrap();
+    assert!(
+        unknown.contains("\"no-such-policy\" is not defined"),
+        "{unknown}"
+    );
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_change_restarts_the_worker() {
     let Some((gw, dir)) = served("module reload", Duration::from_secs(20)).await else {
         return;
@@ -448,12 +486,14 @@ fn hooks_project(dir: &Path, upstream: &str) {
                 "handler": { "export": "mcpServerHandler", "module": "$import(@zuplo/runtime)",
                              "options": { "name": "hooked", "version": "1.0.0",
                                           "operations": [{"file": file, "id": "override-tool"},
-                                                         {"file": file, "id": "bad-override"}] } },
+                                                         {"file": file, "id": "bad-override"},
+                                                         {"file": file, "id": "raw-request"}] } },
                 "policies": { "inbound": ["cap-fn"] }
             }
         }},
         "/tools/override": custom_tool("override-tool", "override_tool", "overrideTool"),
         "/tools/bad": custom_tool("bad-override", "bad_override", "badOverride"),
+        "/tools/raw": custom_tool("raw-request", "raw_request", "rawRequest"),
     });
     let policies = json!([
         { "name": "ctx-hook", "policyType": "custom-code-inbound",
@@ -461,7 +501,7 @@ fn hooks_project(dir: &Path, upstream: &str) {
         { "name": "cap-fn", "policyType": "mcp-capability-filter-inbound",
           "handler": { "export": "McpCapabilityFilterInboundPolicy",
                        "module": "$import(@zuplo/runtime/mcp-gateway)",
-                       "options": { "tools": ["override_tool", "bad_override"],
+                       "options": { "tools": ["override_tool", "bad_override", "raw_request"],
                                     "accessControl": { "mode": "function",
                                         "identifier": { "module": "$import(./modules/hooked)",
                                                         "export": "allowedTools" } } } } },
@@ -578,7 +618,10 @@ async fn a_capability_filter_function_decides_what_each_caller_sees() {
     let list = mcp(&gw, "user", "tools/list", json!({})).await;
     assert_eq!(names(&list), ["override_tool"]);
     let list = mcp(&gw, "admin", "tools/list", json!({})).await;
-    assert_eq!(names(&list), ["override_tool", "bad_override"]);
+    assert_eq!(
+        names(&list),
+        ["override_tool", "bad_override", "raw_request"]
+    );
     // a direct call of a hidden tool is "Method not found"
     let blocked = mcp(
         &gw,
@@ -622,6 +665,33 @@ async fn a_zuplo_mcp_sdk_override_becomes_the_tool_result() {
     assert_eq!(r["result"]["isError"], true, "{r}");
     let text = r["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("\"video\""), "{text}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zuplo_mcp_sdk_get_raw_call_tool_request_is_the_tools_call_message() {
+    let Some((gw, _dir)) = hooks_served("ZuploMcpSdk getRawCallToolRequest").await else {
+        return;
+    };
+    let r = mcp(
+        &gw,
+        "admin",
+        "tools/call",
+        json!({"name": "raw_request", "arguments": {}}),
+    )
+    .await;
+    let result = &r["result"];
+    assert_eq!(result["isError"], false, "{r}");
+    // a tool without outputSchema carries the handler's JSON as text content (§15.7)
+    let text = result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{r}"));
+    let answer: Value = serde_json::from_str(text).unwrap();
+    let raw = &answer["raw"];
+    assert_eq!(raw["method"], "tools/call", "{r}");
+    assert_eq!(raw["params"]["name"], "raw_request", "{r}");
+    assert_eq!(raw["id"], 1, "{r}");
+    assert_eq!(raw["jsonrpc"], "2.0", "{r}");
     gw.shutdown.cancel();
 }
 

@@ -254,7 +254,13 @@ pub enum FromWorker {
         call_id: u64,
         op: String,
         #[serde(default)]
-        request: Option<WireRequest>,
+        request: Option<Box<WireRequest>>,
+        /// `invokeInboundPolicy` / `invokeOutboundPolicy`: the policy of policies.json.
+        #[serde(default)]
+        policy_name: Option<String>,
+        /// `invokeOutboundPolicy`: the response the policy gets.
+        #[serde(default)]
+        response: Option<Box<WireResponse>>,
     },
     #[serde(rename_all = "camelCase")]
     Log {

@@ -11,8 +11,8 @@
 use super::CustomError;
 use super::node::Node;
 use super::protocol::{
-    Call, FromWorker, Hooks, PROTOCOL_VERSION, Plugin, ReplyOutcome, ToWorker, WireRequest,
-    WireResponse,
+    Call, FromWorker, Hooks, InboundResult, PROTOCOL_VERSION, Plugin, ReplyOutcome, ToWorker,
+    WireRequest, WireResponse,
 };
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -38,6 +38,76 @@ pub trait GatewayCalls: Send + Sync {
         call_id: u64,
         request: WireRequest,
     ) -> BoxFuture<'_, Result<WireResponse, String>>;
+
+    /// `context.invokeInboundPolicy`: the one named policy of policies.json on `request`; the
+    /// request it let through (maybe changed) or the response it answered with.
+    fn invoke_inbound_policy(
+        &self,
+        call_id: u64,
+        policy_name: String,
+        request: WireRequest,
+    ) -> BoxFuture<'_, Result<InboundResult, String>>;
+
+    /// `context.invokeOutboundPolicy`: the one named policy of policies.json on `response`
+    /// (of `request`); the response it returns.
+    fn invoke_outbound_policy(
+        &self,
+        call_id: u64,
+        policy_name: String,
+        response: WireResponse,
+        request: WireRequest,
+    ) -> BoxFuture<'_, Result<WireResponse, String>>;
+}
+
+/// An `invoke` of user code, for the call that made it.
+struct Invoke {
+    id: u64,
+    op: String,
+    request: Option<WireRequest>,
+    policy_name: Option<String>,
+    response: Option<WireResponse>,
+}
+
+impl Invoke {
+    /// Asks `gateway` what the op wants: the reply's `ok` object, or the error user code sees.
+    async fn run(self, call_id: u64, gateway: &dyn GatewayCalls) -> Result<Value, String> {
+        let missing = |what: &str| Err(format!("{} without {what}", self.op));
+        let response = |r: WireResponse| serde_json::json!({ "response": r });
+        match (
+            self.op.as_str(),
+            self.request,
+            self.policy_name,
+            self.response,
+        ) {
+            ("invokeRoute", Some(request), _, _) => {
+                gateway.invoke_route(call_id, request).await.map(response)
+            }
+            ("invokeInboundPolicy", Some(request), Some(name), _) => {
+                match gateway
+                    .invoke_inbound_policy(call_id, name, request)
+                    .await?
+                {
+                    InboundResult {
+                        response: Some(r), ..
+                    } => Ok(response(r)),
+                    InboundResult {
+                        request: Some(r), ..
+                    } => Ok(serde_json::json!({ "request": r })),
+                    _ => Err("the policy gave neither a request nor a response".to_string()),
+                }
+            }
+            ("invokeOutboundPolicy", Some(request), Some(name), Some(resp)) => gateway
+                .invoke_outbound_policy(call_id, name, resp, request)
+                .await
+                .map(response),
+            ("invokeRoute" | "invokeInboundPolicy" | "invokeOutboundPolicy", None, _, _) => {
+                missing("a request")
+            }
+            ("invokeInboundPolicy" | "invokeOutboundPolicy", _, None, _) => missing("a policyName"),
+            ("invokeOutboundPolicy", _, _, None) => missing("a response"),
+            (other, ..) => Err(format!("mcpgw dev does not support {other} yet")),
+        }
+    }
 }
 
 /// How to start a worker.
@@ -67,8 +137,8 @@ pub struct InitInfo {
 /// A call waiting for its result.
 struct Pending {
     result: oneshot::Sender<Result<Value, CustomError>>,
-    /// `invoke` messages of this call: (invoke id, request).
-    invokes: mpsc::UnboundedSender<(u64, Option<WireRequest>, String)>,
+    /// `invoke` messages of this call.
+    invokes: mpsc::UnboundedSender<Invoke>,
     request_id: String,
 }
 
@@ -290,21 +360,15 @@ impl Worker {
                 result = &mut result_rx => {
                     return result.unwrap_or(Err(CustomError::WorkerStopped));
                 }
-                Some((invoke_id, request, op)) = invoke_rx.recv() => {
+                Some(invoke) = invoke_rx.recv() => {
                     invokes.push(async move {
-                        let outcome = match (op.as_str(), request) {
-                            ("invokeRoute", Some(request)) => {
-                                gateway.invoke_route(id, request).await
-                            }
-                            ("invokeRoute", None) => Err("invokeRoute without a request".to_string()),
-                            (other, _) => Err(format!("mcpgw dev does not support {other} yet")),
-                        };
-                        (invoke_id, outcome)
+                        let invoke_id = invoke.id;
+                        (invoke_id, invoke.run(id, gateway).await)
                     });
                 }
                 Some((invoke_id, outcome)) = invokes.next(), if !invokes.is_empty() => {
                     let outcome = match outcome {
-                        Ok(response) => ReplyOutcome::Ok(serde_json::json!({ "response": response })),
+                        Ok(ok) => ReplyOutcome::Ok(ok),
                         Err(message) => ReplyOutcome::Error(message),
                     };
                     // a worker that stopped meanwhile fails the call through `result_rx`
@@ -396,10 +460,19 @@ async fn read_stdout(
                 call_id,
                 op,
                 request,
+                policy_name,
+                response,
             } => {
+                let invoke = Invoke {
+                    id,
+                    op,
+                    request: request.map(|r| *r),
+                    policy_name,
+                    response: response.map(|r| *r),
+                };
                 let routed = lock(&pending)
                     .get(&call_id)
-                    .map(|p| p.invokes.send((id, request, op)).is_ok())
+                    .map(|p| p.invokes.send(invoke).is_ok())
                     .unwrap_or(false);
                 if !routed {
                     let _ = send(

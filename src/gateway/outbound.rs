@@ -129,44 +129,57 @@ pub async fn run(
     mut resp: Response,
     stage: Stage<'_>,
 ) -> Response {
-    let (path, request_id) = (stage.path, stage.request_id);
     let chain = policies(served, route);
     if chain.is_empty() || !(resp.status().is_success() || on_all_statuses(served)) {
         return resp;
     }
-    let idle = Duration::from_secs(state.upstream_idle_timeout_secs);
-    for (i, name, policy) in chain {
-        if served.report.project.policies[i].handler.is_custom_module() {
-            resp = custom_outbound(state, served, route, i, resp, &stage, idle).await;
-            continue;
-        }
-        resp = match policy {
-            PolicyConfig::SetHeadersOutbound(s) => {
-                for h in &s.headers {
-                    pipeline::set_header(resp.headers_mut(), h);
-                }
-                resp
-            }
-            PolicyConfig::RemoveHeadersOutbound(r) => {
-                for h in &r.headers {
-                    resp.headers_mut().remove(h.as_str());
-                }
-                resp
-            }
-            PolicyConfig::SecretMasking(m) => {
-                match mask_response(m, name, resp, idle, path, request_id).await {
-                    Ok(r) | Err(r) => r,
-                }
-            }
-            // refused before the handler by pipeline::unsupported; never skipped silently
-            _ => GatewayError::NotImplemented(format!(
-                "mcpgw dev cannot run the outbound policy {name:?}"
-            ))
-            .at(path, request_id)
-            .into_response(),
-        };
+    for (i, _, _) in chain {
+        resp = run_one(state, served, route, i, resp, &stage).await;
     }
     resp
+}
+
+/// One outbound policy (index `policy` of policies.json) on `resp`: the response that goes on.
+/// The chain of [`run`] and `context.invokeOutboundPolicy` (§17.2) both run policies here.
+pub(super) async fn run_one(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    i: usize,
+    mut resp: Response,
+    stage: &Stage<'_>,
+) -> Response {
+    let (path, request_id) = (stage.path, stage.request_id);
+    let idle = Duration::from_secs(state.upstream_idle_timeout_secs);
+    let name = served.report.project.policies[i].name.value.as_str();
+    if served.report.project.policies[i].handler.is_custom_module() {
+        return custom_outbound(state, served, route, i, resp, stage, idle).await;
+    }
+    match &served.report.model.policies[i] {
+        PolicyConfig::SetHeadersOutbound(s) => {
+            for h in &s.headers {
+                pipeline::set_header(resp.headers_mut(), h);
+            }
+            resp
+        }
+        PolicyConfig::RemoveHeadersOutbound(r) => {
+            for h in &r.headers {
+                resp.headers_mut().remove(h.as_str());
+            }
+            resp
+        }
+        PolicyConfig::SecretMasking(m) => {
+            match mask_response(m, name, resp, idle, path, request_id).await {
+                Ok(r) | Err(r) => r,
+            }
+        }
+        // refused before the handler by pipeline::unsupported; never skipped silently
+        _ => GatewayError::NotImplemented(format!(
+            "mcpgw dev cannot run the outbound policy {name:?}"
+        ))
+        .at(path, request_id)
+        .into_response(),
+    }
 }
 
 /// A custom outbound policy (`custom-code-outbound`, §17.1): the response read whole (up to

@@ -53,6 +53,9 @@ pub struct Inbound {
     pub mcp: Option<McpRequest>,
     /// Records of `audit-log-inbound` policies that ran, finished once the response is known.
     pub audits: Vec<crate::policies::audit_log::Pending>,
+    /// A tool call's request (`server_handler::InnerRequest`): the JSON-RPC `tools/call`
+    /// message, for the route's custom handler (`ZuploMcpSdk.getRawCallToolRequest()`, §15.7).
+    pub raw_call_tool_request: Option<serde_json::Value>,
 }
 
 impl Inbound {
@@ -112,18 +115,29 @@ pub fn unsupported_for(served: &Served, route: usize, custom_runs: bool) -> Opti
         let Some(i) = project.policy_position(&name.value) else {
             return Some(format!("policy {:?} is not defined", name.value));
         };
-        let decl = &project.policies[i];
-        if decl.handler.is_custom_module() && custom_runs {
-            continue;
+        if let Some(why) = inbound_unsupported(served, i, custom_runs) {
+            return Some(why);
         }
-        if decl.handler.is_custom_module() {
-            return Some(format!(
-                "mcpgw dev cannot run the custom policy {:?} ({})",
-                decl.name.value,
-                decl.handler.module()
-            ));
-        }
-        let why = match &model.policies[i] {
+    }
+    unsupported_outbound(served, route, custom_runs)
+}
+
+/// Why the inbound policy `i` of policies.json cannot run in mcpgw dev, or `None` (D11).
+pub(super) fn inbound_unsupported(served: &Served, i: usize, custom_runs: bool) -> Option<String> {
+    let project = &served.report.project;
+    let model = &served.report.model;
+    let decl = &project.policies[i];
+    if decl.handler.is_custom_module() && custom_runs {
+        return None;
+    }
+    if decl.handler.is_custom_module() {
+        return Some(format!(
+            "mcpgw dev cannot run the custom policy {:?} ({})",
+            decl.name.value,
+            decl.handler.module()
+        ));
+    }
+    let why = match &model.policies[i] {
             PolicyConfig::TokenExchange(t)
                 if t.auth_mode == crate::config::policies::token_exchange::AuthMode::IdJag =>
             {
@@ -157,14 +171,12 @@ pub fn unsupported_for(served: &Served, route: usize, custom_runs: bool) -> Opti
             ),
             _ => None,
         };
-        if let Some(why) = why {
-            return Some(format!(
-                "policy {:?} ({}): {why}",
-                decl.name.value, decl.policy_type.value
-            ));
-        }
-    }
-    unsupported_outbound(served, route, custom_runs)
+    why.map(|why| {
+        format!(
+            "policy {:?} ({}): {why}",
+            decl.name.value, decl.policy_type.value
+        )
+    })
 }
 
 /// The outbound half of [`unsupported`] (§16.11, D21): mcpgw runs set-headers-outbound,
@@ -233,113 +245,125 @@ pub async fn run(
         let Some(i) = project.policy_position(&name.value) else {
             continue;
         };
-        if project.policies[i].handler.is_custom_module() {
-            match custom_inbound(state, served, route, i, req, calls).await {
-                None => continue,
-                answer => return answer,
-            }
-        }
-        let answer = match &served.report.model.policies[i] {
-            PolicyConfig::OAuth(_) => {
-                let r = &project.routes[route];
-                match crate::authz::bearer::check(
-                    &state.authz_env(served),
-                    &req.headers,
-                    req.query.as_deref(),
-                    &r.path.value,
-                    r.operation_id(),
-                )
-                .await
-                {
-                    Ok(user) => {
-                        // the gateway's token stops here (no token passthrough)
-                        req.headers.remove(header::AUTHORIZATION);
-                        req.user = Some(user);
-                        None
-                    }
-                    Err(problem) => Some(req.problem(problem)),
-                }
-            }
-            PolicyConfig::Jwt(j) => {
-                // the token stays in Authorization, as Zuplo's JWT policies leave it (§16.2)
-                match super::jwt::check(state, served, route, j, &req.headers, &req.path).await {
-                    Ok(user) => {
-                        if user.is_some() {
-                            req.user = user;
-                        }
-                        None
-                    }
-                    Err(problem) => Some(req.problem(problem)),
-                }
-            }
-            PolicyConfig::ApiKey(k) => {
-                let now = state.clock.now();
-                match crate::policies::api_key::check(&state.store, now, k, &req.headers).await {
-                    Ok(user) => {
-                        if user.is_some() {
-                            req.user = user;
-                        }
-                        None
-                    }
-                    Err(problem) => Some(req.problem(problem)),
-                }
-            }
-            PolicyConfig::SetHeaders(s) => {
-                s.headers
-                    .iter()
-                    .for_each(|h| set_header(&mut req.headers, h));
-                None
-            }
-            PolicyConfig::SetUpstreamApiKey(s) => {
-                set_header(&mut req.headers, &s.header);
-                None
-            }
-            PolicyConfig::RemoveHeaders(r) => {
-                for h in &r.headers {
-                    req.headers.remove(h.as_str());
-                }
-                None
-            }
-            PolicyConfig::RequestSizeLimit(l) => {
-                size_limit(req, l.max_size_in_bytes, l.trust_content_length_header).await
-            }
-            PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
-                custom_rate_limit(state, served, route, i, l, req, calls).await
-            }
-            PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
-            PolicyConfig::CapabilityFilter(c) => {
-                capability_filter(state, served, route, i, c, req, calls).await
-            }
-            PolicyConfig::TokenExchange(te) => token_exchange(state, served, route, te, req).await,
-            PolicyConfig::QueryParamToHeader(q) => {
-                crate::policies::query_param::apply(q, &mut req.headers, &mut req.query)
-                    .err()
-                    .map(|e| {
-                        req.problem(Problem::new(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            e.to_string(),
-                        ))
-                    })
-            }
-            PolicyConfig::IpRestriction(p) => {
-                crate::policies::ip_restriction::check(p, req.client_ip, &req.headers)
-                    .err()
-                    .map(|p| req.problem(p))
-            }
-            PolicyConfig::AuditLog(a) => {
-                audit_begin(a, req);
-                None
-            }
-            PolicyConfig::ClientCredentials(c) => {
-                client_credentials(state, &project.policies[i].name.value, c, req).await
-            }
-            _ => None,
-        };
+        let answer = run_one(state, served, route, i, req, calls).await;
         if answer.is_some() {
             return answer;
         }
     }
     None
+}
+
+/// One inbound policy (index `policy` of policies.json) on the request of `route`: `None` to
+/// go on (the request maybe changed), `Some(response)` when it answered. The chain of [`run`]
+/// and `context.invokeInboundPolicy` (§17.2) both run policies through here.
+pub(super) async fn run_one(
+    state: &AppState,
+    served: &Served,
+    route: usize,
+    i: usize,
+    req: &mut Inbound,
+    calls: &dyn GatewayCalls,
+) -> Option<Response> {
+    let project = &served.report.project;
+    if project.policies[i].handler.is_custom_module() {
+        return custom_inbound(state, served, route, i, req, calls).await;
+    }
+    match &served.report.model.policies[i] {
+        PolicyConfig::OAuth(_) => {
+            let r = &project.routes[route];
+            match crate::authz::bearer::check(
+                &state.authz_env(served),
+                &req.headers,
+                req.query.as_deref(),
+                &r.path.value,
+                r.operation_id(),
+            )
+            .await
+            {
+                Ok(user) => {
+                    // the gateway's token stops here (no token passthrough)
+                    req.headers.remove(header::AUTHORIZATION);
+                    req.user = Some(user);
+                    None
+                }
+                Err(problem) => Some(req.problem(problem)),
+            }
+        }
+        PolicyConfig::Jwt(j) => {
+            // the token stays in Authorization, as Zuplo's JWT policies leave it (§16.2)
+            match super::jwt::check(state, served, route, j, &req.headers, &req.path).await {
+                Ok(user) => {
+                    if user.is_some() {
+                        req.user = user;
+                    }
+                    None
+                }
+                Err(problem) => Some(req.problem(problem)),
+            }
+        }
+        PolicyConfig::ApiKey(k) => {
+            let now = state.clock.now();
+            match crate::policies::api_key::check(&state.store, now, k, &req.headers).await {
+                Ok(user) => {
+                    if user.is_some() {
+                        req.user = user;
+                    }
+                    None
+                }
+                Err(problem) => Some(req.problem(problem)),
+            }
+        }
+        PolicyConfig::SetHeaders(s) => {
+            s.headers
+                .iter()
+                .for_each(|h| set_header(&mut req.headers, h));
+            None
+        }
+        PolicyConfig::SetUpstreamApiKey(s) => {
+            set_header(&mut req.headers, &s.header);
+            None
+        }
+        PolicyConfig::RemoveHeaders(r) => {
+            for h in &r.headers {
+                req.headers.remove(h.as_str());
+            }
+            None
+        }
+        PolicyConfig::RequestSizeLimit(l) => {
+            size_limit(req, l.max_size_in_bytes, l.trust_content_length_header).await
+        }
+        PolicyConfig::RateLimit(l) if matches!(l.by, RateLimitBy::Function { .. }) => {
+            custom_rate_limit(state, served, route, i, l, req, calls).await
+        }
+        PolicyConfig::RateLimit(l) => rate_limit(served, i, &l.by, l.retry_after_header, req),
+        PolicyConfig::CapabilityFilter(c) => {
+            capability_filter(state, served, route, i, c, req, calls).await
+        }
+        PolicyConfig::TokenExchange(te) => token_exchange(state, served, route, te, req).await,
+        PolicyConfig::QueryParamToHeader(q) => {
+            crate::policies::query_param::apply(q, &mut req.headers, &mut req.query)
+                .err()
+                .map(|e| {
+                    req.problem(Problem::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        e.to_string(),
+                    ))
+                })
+        }
+        PolicyConfig::IpRestriction(p) => {
+            crate::policies::ip_restriction::check(p, req.client_ip, &req.headers)
+                .err()
+                .map(|p| req.problem(p))
+        }
+        PolicyConfig::AuditLog(a) => {
+            audit_begin(a, req);
+            None
+        }
+        PolicyConfig::ClientCredentials(c) => {
+            client_credentials(state, &project.policies[i].name.value, c, req).await
+        }
+        _ => None,
+    }
 }
 
 /// An `mcpServerHandler` route gets the entry checks of an MCP route (D27, D28) without being

@@ -16,7 +16,7 @@ use super::proxy;
 use super::router::Match;
 use super::state::{AppState, Served};
 use crate::config::policies::handlers::HandlerConfig;
-use crate::custom::protocol::{WireRequest, WireResponse, decode_body, encode_body};
+use crate::custom::protocol::{InboundResult, WireRequest, WireResponse, decode_body, encode_body};
 use crate::custom::{GatewayCalls, Target};
 use crate::mcp::era::Era;
 use crate::server_handler::{self, InnerRequest, InnerResponse, InvokeError, RouteInvoker};
@@ -46,6 +46,7 @@ pub async fn answer(
     let calls = CustomCalls {
         state,
         served,
+        route: Some(route),
         depth,
         client_ip: inbound.client_ip,
         request_id: inbound.request_id.clone(),
@@ -236,6 +237,7 @@ impl RouteInvoker for Invoker<'_> {
                 response_filters: Vec::new(),
                 mcp: None,
                 audits: Vec::new(),
+                raw_call_tool_request: req.raw_call_tool_request,
             };
             let resp = answer(self.state, self.served, route, inbound, self.depth + 1).await;
             let (parts, body) = resp.into_parts();
@@ -301,7 +303,8 @@ async fn custom_handler(
         params: &inbound.params,
         user: inbound.user.as_ref(),
     });
-    let context = custom::wire_context(&served.report, route, &request_id, inbound.client_ip);
+    let mut context = custom::wire_context(&served.report, route, &request_id, inbound.client_ip);
+    context.raw_call_tool_request = inbound.raw_call_tool_request.take();
     let target = Target {
         module: crate::custom::import_path(module),
         export,
@@ -329,6 +332,8 @@ struct McpOverride(serde_json::Value);
 pub(super) struct CustomCalls<'a> {
     state: &'a AppState,
     served: &'a Served,
+    /// The matched route (`invokeInboundPolicy` runs a policy as on it); `None` before routing.
+    route: Option<usize>,
     depth: usize,
     client_ip: Option<IpAddr>,
     request_id: String,
@@ -345,6 +350,7 @@ impl<'a> CustomCalls<'a> {
         CustomCalls {
             state,
             served,
+            route: None,
             depth: 0,
             client_ip,
             request_id,
@@ -362,36 +368,12 @@ impl GatewayCalls for CustomCalls<'_> {
             if self.depth >= MAX_NESTING {
                 return Err(InvokeError::TooDeep { max: MAX_NESTING }.to_string());
             }
-            let method = Method::from_bytes(req.method.as_bytes())
-                .map_err(|_| format!("{:?} is not an HTTP method", req.method))?;
-            let (path, query) = custom::path_and_query(&req.url)?;
-            let body = decode_body(req.body_b64.as_deref()).map_err(|e| format!("bodyB64: {e}"))?;
-            let mut headers = custom::header_map(&req.headers);
-            proxy::strip_hop_by_hop(&mut headers);
-            // the answer goes back to user code whole, as text it can read
-            headers.remove(header::ACCEPT_ENCODING);
-            if !body.is_empty() {
-                headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
-            }
+            let mut inbound = self.inbound_from_wire(req)?;
             let id = &self.request_id;
+            let (method, path) = (inbound.method.clone(), inbound.path.clone());
             let resp = match self.served.table.lookup(method.as_str(), &path) {
                 Match::Found { route, params } => {
-                    let inbound = Inbound {
-                        method,
-                        path,
-                        query,
-                        headers,
-                        body: Body::empty(),
-                        buffered: Some(Bytes::from(body)),
-                        client_ip: self.client_ip,
-                        user: req.user.filter(|u| !u.is_null()),
-                        upstream: None,
-                        params,
-                        request_id: id.clone(),
-                        response_filters: Vec::new(),
-                        mcp: None,
-                        audits: Vec::new(),
-                    };
+                    inbound.params = params;
                     answer(self.state, self.served, route, inbound, self.depth + 1).await
                 }
                 Match::NotFound => GatewayError::NoRoute {
@@ -408,13 +390,142 @@ impl GatewayCalls for CustomCalls<'_> {
                 .at(&path, id)
                 .into_response(),
             };
-            let (parts, body) = resp.into_parts();
-            let body = read_bounded(body).await.map_err(|e| e.to_string())?;
-            Ok(WireResponse {
-                status: parts.status.as_u16(),
-                headers: custom::wire_headers(&parts.headers),
-                body_b64: encode_body(&body),
+            wire_response(resp).await
+        })
+    }
+
+    fn invoke_inbound_policy(
+        &self,
+        _call_id: u64,
+        policy_name: String,
+        req: WireRequest,
+    ) -> BoxFuture<'_, Result<InboundResult, String>> {
+        Box::pin(async move {
+            let (route, policy) = self.policy(&policy_name)?;
+            if let Some(why) = pipeline::inbound_unsupported(self.served, policy, true) {
+                return Err(why);
+            }
+            let mut inbound = self.inbound_from_wire(req)?;
+            let answered =
+                pipeline::run_one(self.state, self.served, route, policy, &mut inbound, self).await;
+            Ok(match answered {
+                Some(resp) => InboundResult {
+                    request: None,
+                    response: Some(wire_response(resp).await?),
+                },
+                None => {
+                    let body = inbound.body_bytes(INNER_BODY_LIMIT).await.map_err(|_| {
+                        InvokeError::TooLarge {
+                            limit: INNER_BODY_LIMIT,
+                        }
+                        .to_string()
+                    })?;
+                    InboundResult {
+                        request: Some(custom::wire_request(custom::RequestParts {
+                            method: &inbound.method,
+                            path: &inbound.path,
+                            query: inbound.query.as_deref(),
+                            headers: &inbound.headers,
+                            body: &body,
+                            params: &inbound.params,
+                            user: inbound.user.as_ref(),
+                        })),
+                        response: None,
+                    }
+                }
             })
         })
     }
+
+    fn invoke_outbound_policy(
+        &self,
+        _call_id: u64,
+        policy_name: String,
+        resp: WireResponse,
+        req: WireRequest,
+    ) -> BoxFuture<'_, Result<WireResponse, String>> {
+        Box::pin(async move {
+            let (route, policy) = self.policy(&policy_name)?;
+            let (path, _) = custom::path_and_query(&req.url)?;
+            let resp = custom::response_from_wire(resp).map_err(|e| e.to_string())?;
+            let stage = outbound::Stage {
+                path: &path,
+                request_id: &self.request_id,
+                request: Some(&req),
+                calls: self,
+            };
+            let resp =
+                outbound::run_one(self.state, self.served, route, policy, resp, &stage).await;
+            wire_response(resp).await
+        })
+    }
+}
+
+impl CustomCalls<'_> {
+    /// The matched route and the index of the policy `name` of policies.json; `Err` names it.
+    fn policy(&self, name: &str) -> Result<(usize, usize), String> {
+        let route = self.route.ok_or_else(|| {
+            format!("policy {name:?} can only be invoked once a route matched the request")
+        })?;
+        let policy = self
+            .served
+            .report
+            .project
+            .policy_position(name)
+            .ok_or_else(|| format!("policy {name:?} is not defined in policies.json"))?;
+        Ok((route, policy))
+    }
+
+    /// A fresh request from user code's REQ (no route params yet): its body whole, no
+    /// hop-by-hop headers, no `Accept-Encoding` (answers go back to user code as text).
+    fn inbound_from_wire(&self, req: WireRequest) -> Result<Inbound, String> {
+        let method = Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| format!("{:?} is not an HTTP method", req.method))?;
+        let (path, query) = custom::path_and_query(&req.url)?;
+        let body = decode_body(req.body_b64.as_deref()).map_err(|e| format!("bodyB64: {e}"))?;
+        let mut headers = custom::header_map(&req.headers);
+        proxy::strip_hop_by_hop(&mut headers);
+        headers.remove(header::ACCEPT_ENCODING);
+        if !body.is_empty() {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let params = req
+            .params
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
+            .collect();
+        Ok(Inbound {
+            method,
+            path,
+            query,
+            headers,
+            body: Body::empty(),
+            buffered: Some(Bytes::from(body)),
+            client_ip: self.client_ip,
+            user: req.user.filter(|u| !u.is_null()),
+            upstream: None,
+            params,
+            request_id: self.request_id.clone(),
+            response_filters: Vec::new(),
+            mcp: None,
+            audits: Vec::new(),
+            raw_call_tool_request: None,
+        })
+    }
+}
+
+/// A response read whole (up to [`INNER_BODY_LIMIT`]) as RESP for user code.
+async fn wire_response(resp: Response) -> Result<WireResponse, String> {
+    let (parts, body) = resp.into_parts();
+    let body = read_bounded(body).await.map_err(|e| e.to_string())?;
+    Ok(WireResponse {
+        status: parts.status.as_u16(),
+        headers: custom::wire_headers(&parts.headers),
+        body_b64: encode_body(&body),
+    })
 }

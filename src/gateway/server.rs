@@ -280,6 +280,7 @@ async fn dispatch(
                 response_filters: Vec::new(),
                 mcp: None,
                 audits: Vec::new(),
+                raw_call_tool_request: None,
             };
             // the route's pipeline and handler (mcpServerHandler routes included)
             (

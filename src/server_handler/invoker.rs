@@ -25,6 +25,9 @@ pub struct InnerRequest {
     /// invoker's to drop.
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// The JSON-RPC `tools/call` message a tool's request is made for: a custom handler of the
+    /// target route reads it with `ZuploMcpSdk.getRawCallToolRequest()` (§15.7).
+    pub raw_call_tool_request: Option<serde_json::Value>,
 }
 
 impl InnerRequest {

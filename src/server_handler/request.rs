@@ -308,6 +308,7 @@ pub fn tool(
                 params,
                 headers,
                 body,
+                raw_call_tool_request: None,
             })
         }
     }
@@ -331,6 +332,7 @@ fn plain(
         params: Vec::new(),
         headers,
         body,
+        raw_call_tool_request: None,
     })
 }
 

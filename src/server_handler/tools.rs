@@ -50,7 +50,15 @@ pub async fn call(req: &Request, ctx: &Ctx<'_>) -> Result<Value, RpcError> {
         tracing::debug!(toolName = name, "MCP tool invoked");
     }
     let inner = match request::tool(tool, &args, ctx.headers) {
-        Ok(r) => r,
+        Ok(mut r) => {
+            r.raw_call_tool_request = Some(serde_json::json!({
+                "jsonrpc": "2.0",
+                "id": req.id,
+                "method": req.method,
+                "params": req.params,
+            }));
+            r
+        }
         Err(e) => return Ok(call_failed(name, &format!("Error: {e}"))),
     };
     if ctx.debug() {

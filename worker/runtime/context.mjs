@@ -7,7 +7,7 @@ import { formatWithOptions } from "node:util";
 import * as channel from "../channel.mjs";
 import { notAvailable } from "./unavailable.mjs";
 import { ZuploRequest } from "./request.mjs";
-import { requestToWire, responseFromWire } from "../wire.mjs";
+import { requestFromWire, requestToWire, responseFromWire, responseToWire } from "../wire.mjs";
 
 const INTERNAL = Symbol("mcpgw context");
 const states = new WeakMap();
@@ -62,12 +62,26 @@ export class ZuploContext {
     return responseFromWire(ok.response);
   }
 
-  invokeInboundPolicy() {
-    throw notAvailable("context.invokeInboundPolicy");
+  /**
+   * §17.2: the named policy of policies.json on `request`: the request it let through (maybe
+   * changed) or the Response it answered with.
+   */
+  async invokeInboundPolicy(policyName, request) {
+    const ok = await channel.invoke(this.#callId, "invokeInboundPolicy", {
+      policyName: String(policyName),
+      request: await requestToWire(request),
+    });
+    return ok.response != null ? responseFromWire(ok.response) : requestFromWire(ok.request);
   }
 
-  invokeOutboundPolicy() {
-    throw notAvailable("context.invokeOutboundPolicy");
+  /** §17.2: the named outbound policy of policies.json on `response` (of `request`). */
+  async invokeOutboundPolicy(policyName, response, request) {
+    const ok = await channel.invoke(this.#callId, "invokeOutboundPolicy", {
+      policyName: String(policyName),
+      response: await responseToWire(response),
+      request: await requestToWire(request),
+    });
+    return responseFromWire(ok.response);
   }
 
   addEventListener() {

@@ -129,6 +129,38 @@ test("context.invokeRoute: an error reply throws in user code → error result",
   assert.match(r.error.message, /invokeRoute failed: no route matches POST \/inner\/path/);
 });
 
+test("context.invokeInboundPolicy / invokeOutboundPolicy: invoke lines naming the policy; a request, a response come back", async () => {
+  const seen = [];
+  worker.onInvoke = (message) => {
+    seen.push(message);
+    if (message.op === "invokeInboundPolicy" && message.policyName === "set-headers") {
+      return { ok: { request: { ...message.request, headers: [...message.request.headers, ["x-set", "by-policy"]] } } };
+    }
+    if (message.op === "invokeInboundPolicy") return { ok: { response: resp(401, "no key") } };
+    return { ok: { response: resp(200, "******") } };
+  };
+  const call = worker.call({ kind: "handler", module: H, export: "callsPolicies", request: req("/p", { method: "POST", body: "hello" }) });
+  const r = await call;
+  assert.deepEqual(JSON.parse(text(r.ok.response)), {
+    passedIsRequest: true, passedHeader: "by-policy", answeredStatus: 401, outStatus: 200, outBody: "******",
+  });
+  assert.deepEqual(seen.map((m) => [m.op, m.policyName, m.callId]), [
+    ["invokeInboundPolicy", "set-headers", call.id],
+    ["invokeInboundPolicy", "api-key", call.id],
+    ["invokeOutboundPolicy", "mask", call.id],
+  ]);
+  assert.equal(Buffer.from(seen[0].request.bodyB64, "base64").toString(), "hello");
+  assert.equal(seen[1].request.headers.find(([n]) => n === "x-set")?.[1], "by-policy");
+  assert.equal(Buffer.from(seen[2].response.bodyB64, "base64").toString(), "secret");
+  assert.equal(seen[2].request.url, "http://localhost/p");
+});
+
+test("context.invokeInboundPolicy: an error reply throws in user code → error result", async () => {
+  worker.onInvoke = () => ({ error: 'policy "set-headers" is not defined in policies.json' });
+  const r = await worker.call({ kind: "handler", module: H, export: "callsPolicies", request: req("/p") });
+  assert.match(r.error.message, /invokeInboundPolicy failed: policy "set-headers" is not defined/);
+});
+
 test("calls run concurrently: a quick call finishes while another waits on its invoke", async () => {
   let release;
   const gate = new Promise((resolve) => (release = resolve));
@@ -318,9 +350,9 @@ test("ZuploRequest constructor carries params and user over unless init replaces
   });
 });
 
-test("APIs the stand-in lacks fail loudly: context.invokeInboundPolicy, a built-in policy class, an unknown @zuplo/runtime import", async () => {
+test("APIs the stand-in lacks fail loudly: context.addEventListener, a built-in policy class, an unknown @zuplo/runtime import", async () => {
   const r = await worker.call({ kind: "handler", module: H, export: "usesUnavailable", request: req("/x") });
-  assert.equal(r.error.message, "not available in mcpgw dev: context.invokeInboundPolicy");
+  assert.equal(r.error.message, "not available in mcpgw dev: context.addEventListener (use context.addResponseSendingFinalHook)");
   const builtin = await worker.call({ kind: "handler", module: H, export: "usesBuiltinPolicy", request: req("/x") });
   assert.equal(builtin.error.message, "not available in mcpgw dev: ApiKeyInboundPolicy");
   for (let i = 0; i < 2; i++) {
