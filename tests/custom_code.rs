@@ -717,3 +717,181 @@ async fn the_worker_s_own_tests_pass() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An upstream whose `/sse` answers an event naming the body and `x-lazy` header it received,
+/// then holds the second event back until `gate` is notified; `/first-chunk` answers the first
+/// chunk of the body as soon as it arrives; `/echo` answers the body.
+async fn sse_upstream() -> (std::net::SocketAddr, std::sync::Arc<tokio::sync::Notify>) {
+    use axum::body::Bytes;
+    use axum::response::IntoResponse;
+    use futures_util::StreamExt;
+    let gate = std::sync::Arc::new(tokio::sync::Notify::new());
+    let g = gate.clone();
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Body| {
+            let gate = g.clone();
+            async move {
+                if uri.path() == "/first-chunk" {
+                    let first = body.into_data_stream().next().await;
+                    let first = first.and_then(Result::ok).unwrap_or_default();
+                    return String::from_utf8_lossy(&first).into_owned().into_response();
+                }
+                let body = axum::body::to_bytes(body, 1 << 20)
+                    .await
+                    .unwrap_or_default();
+                let body = String::from_utf8_lossy(&body).into_owned();
+                if uri.path() != "/sse" {
+                    return body.into_response();
+                }
+                let lazy = headers
+                    .get("x-lazy")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+                    .to_string();
+                let first = futures_util::stream::once(async move {
+                    Ok::<_, std::io::Error>(Bytes::from(format!(
+                        "data: first body={body} x-lazy={lazy}\n\n"
+                    )))
+                });
+                let second = futures_util::stream::once(async move {
+                    gate.notified().await;
+                    Ok(Bytes::from("data: second\n\n"))
+                });
+                (
+                    [("content-type", "text/event-stream")],
+                    axum::body::Body::from_stream(first.chain(second)),
+                )
+                    .into_response()
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, gate)
+}
+
+/// Posts `body` to `url` and reads the SSE answer: its first event must arrive while the
+/// upstream still holds the second back. The headers and the first event's text.
+async fn first_event_streams(
+    url: &str,
+    body: &'static str,
+    gate: &tokio::sync::Notify,
+) -> (reqwest::header::HeaderMap, String) {
+    use futures_util::StreamExt;
+    let resp = tokio::time::timeout(
+        Duration::from_secs(10),
+        client().post(url).body(body).send(),
+    )
+    .await
+    .expect("no answer head while the upstream held the second event back")
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let headers = resp.headers().clone();
+    let mut stream = resp.bytes_stream();
+    let mut seen = String::new();
+    while !seen.contains("\n\n") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("the first event did not arrive while the upstream held the second back")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!seen.contains("second"), "{seen}");
+    gate.notify_one();
+    let mut rest = String::new();
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .unwrap()
+    {
+        rest.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+    }
+    assert!(rest.contains("data: second"), "{rest}");
+    (headers, seen)
+}
+
+/// Issue #16: bodies stay in the gateway unless custom code reads them. A custom inbound
+/// policy that does not read the request body and a custom outbound policy that only sets a
+/// header keep an SSE answer streaming (the first event arrives before the upstream sends the
+/// second), and the body still reaches the upstream; a policy that reads the body can change it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_custom_code_does_not_read_stream_through_it() {
+    let Some(node) = test_node("lazy bodies").await else {
+        return;
+    };
+    let (up, gate) = sse_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let lazy = |name: &str, kind: &str, export: &str| {
+        json!({ "name": name, "policyType": kind,
+                "handler": { "export": export, "module": "$import(./modules/lazy)", "options": {} } })
+    };
+    write_project(
+        dir.path(),
+        json!({
+            "/lazy-in": route("lazy-in", rewrite_to(&format!("http://{up}/sse")), &["passes"], &[]),
+            "/lazy-out": route("lazy-out", rewrite_to(&format!("http://{up}/sse")), &[], &["marks"]),
+            "/doubles": route("doubles", rewrite_to(&format!("http://{up}/echo")), &["doubles"], &[]),
+            "/upload": route("upload", rewrite_to(&format!("http://{up}/first-chunk")), &["passes"], &[]),
+        }),
+        json!([
+            lazy("passes", "custom-code-inbound", "passes"),
+            lazy("marks", "custom-code-outbound", "marks"),
+            lazy("doubles", "custom-code-inbound", "doubles"),
+        ]),
+    );
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/custom/modules");
+    std::fs::copy(modules.join("lazy.ts"), dir.path().join("modules/lazy.ts")).unwrap();
+    let gw = start(dir.path(), |o| {
+        o.node = Some(node);
+        o.custom_timeout = Duration::from_secs(20);
+    })
+    .await;
+
+    let (_, first) =
+        first_event_streams(&format!("http://{}/lazy-in", gw.addr), "upload-1", &gate).await;
+    assert!(first.contains("body=upload-1 x-lazy=passed"), "{first}");
+
+    let (headers, first) =
+        first_event_streams(&format!("http://{}/lazy-out", gw.addr), "upload-2", &gate).await;
+    assert_eq!(headers["x-marked"], "yes");
+    assert!(first.contains("body=upload-2"), "{first}");
+
+    let resp = client()
+        .post(format!("http://{}/doubles", gw.addr))
+        .header("content-type", "application/json")
+        .body(r#"{"n":21}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), r#"{"n":42}"#);
+
+    // an upload the policy does not read goes upstream as it comes: the upstream answers its
+    // first chunk while the client still holds the rest back
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<&'static str, std::io::Error>>(2);
+    tx.send(Ok("part-1")).await.unwrap();
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let resp = tokio::time::timeout(
+        Duration::from_secs(10),
+        client()
+            .post(format!("http://{}/upload", gw.addr))
+            .body(body)
+            .send(),
+    )
+    .await
+    .expect("the upload was held back until it ended")
+    .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.unwrap(), "part-1");
+    drop(tx);
+    gw.shutdown.cancel();
+}
+
+/// The chunks of `rx` as a stream (ends when the sender is dropped).
+fn tokio_stream_from<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> + Send + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })
+}

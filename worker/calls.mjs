@@ -72,7 +72,7 @@ const KINDS = {
 
   async inbound(message, context, state) {
     const fn = await loadExport(message.module, message.export);
-    const request = requestFromWire(message.request);
+    const request = requestFromWire(message.request, { callId: message.id, which: "request" });
     const result = await fn(request, context, message.options ?? {}, message.policyName);
     return continueOrEnd(result, request, context, state, `inbound policy '${message.policyName}'`);
   },
@@ -80,7 +80,7 @@ const KINDS = {
   async outbound(message, context, state) {
     const fn = await loadExport(message.module, message.export);
     const request = requestFromWire(message.request);
-    const response = responseFromWire(message.response);
+    const response = responseFromWire(message.response, { callId: message.id, which: "response" });
     const result = await fn(response, request, context, message.options ?? {}, message.policyName);
     if (!(result instanceof Response)) {
       throw new TypeError(`outbound policy '${message.policyName}' must return a Response, not ${describe(result)}`);
@@ -209,7 +209,9 @@ const HOOKS = {
 /** An inbound policy's result: a request continues the chain, a response ends it. */
 async function continueOrEnd(result, request, context, state, who) {
   if (result instanceof Response) return finish(result, request, context, state);
-  if (result instanceof Request) return withPending({ request: await requestToWire(result) }, state);
+  if (result instanceof Request) {
+    return withPending({ request: await requestToWire(result, { keep: true }) }, state);
+  }
   throw new TypeError(`${who} must return a ZuploRequest or a Response, not ${describe(result)}`);
 }
 
@@ -232,7 +234,7 @@ async function finish(response, request, context, state) {
   for (const hook of state.responseSendingFinal.splice(0)) {
     await hook(response.clone(), request, context);
   }
-  const ok = { response: await responseToWire(response) };
+  const ok = { response: await responseToWire(response, { keep: true }) };
   if (state.mcpOverride !== undefined) {
     ok.mcpOverride = state.mcpOverride;
     state.mcpOverride = undefined;

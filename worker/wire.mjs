@@ -2,6 +2,7 @@
 // §17.2 rule that turns a handler's return value into a Response.
 
 import { ZuploRequest } from "./runtime/request.mjs";
+import { invoke } from "./channel.mjs";
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 // A fetched Response's body is already decoded and its length is the gateway's business.
@@ -9,9 +10,48 @@ const DROP_FROM_FETCHED = new Set([
   "content-encoding", "content-length", "transfer-encoding", "connection", "keep-alive",
 ]);
 
-/** The body a request arrived with (base64, as on the wire): a request object's body cannot
- * change, so when user code hands the same request back it is sent on without being read. */
+/** The body a request or response arrived with: base64 as on the wire, or a [`LazyBody`] the
+ * gateway still holds (`bodyPending`). An object's body cannot change, so when user code hands
+ * the same object back it is sent on without being read (a lazy one as `bodyUnchanged`). */
 const arrivedBodies = new WeakMap();
+
+/**
+ * A body the gateway kept (`bodyPending`): fetched with one `invoke` op `readBody` {which} for
+ * call `callId` the first time user code reads it (or a copy of it must travel), then kept.
+ */
+class LazyBody {
+  #callId;
+  #which;
+  #bytes;
+
+  constructor(callId, which) {
+    this.#callId = callId;
+    this.#which = which;
+  }
+
+  /** The bytes (fetched once). */
+  load() {
+    this.#bytes ??= invoke(this.#callId, "readBody", { which: this.#which })
+      .then((ok) => new Uint8Array(decodeBody(ok.bodyB64) ?? []));
+    return this.#bytes;
+  }
+
+  /** A stream that fetches on its first read; highWaterMark 0 so nothing is pulled before. */
+  stream() {
+    return new ReadableStream({
+      pull: async (controller) => {
+        const bytes = await this.load();
+        if (bytes.length > 0) controller.enqueue(bytes.slice());
+        controller.close();
+      },
+    }, { highWaterMark: 0 });
+  }
+}
+
+/** `{callId, which}` when the object's body may be pending, for the calls that allow it. */
+function lazyBody(wire, lazy) {
+  return wire.bodyPending === true && lazy != null ? new LazyBody(lazy.callId, lazy.which) : null;
+}
 
 function decodeBody(bodyB64) {
   return bodyB64 == null ? null : Buffer.from(bodyB64, "base64");
@@ -21,11 +61,13 @@ function encodeBody(bytes) {
   return bytes == null ? null : Buffer.from(bytes).toString("base64");
 }
 
-/** REQ → ZuploRequest. */
-export function requestFromWire(req) {
+/** REQ → ZuploRequest; `lazy` `{callId, which: "request"}` lets a `bodyPending` body wait. */
+export function requestFromWire(req, lazy) {
   if (req == null || typeof req !== "object") throw new TypeError("no request was given");
   const method = (req.method ?? "GET").toUpperCase();
-  const body = method === "GET" || method === "HEAD" ? null : decodeBody(req.bodyB64);
+  const pending = lazyBody(req, lazy);
+  const bodiless = method === "GET" || method === "HEAD";
+  const body = bodiless ? null : pending ? pending.stream() : decodeBody(req.bodyB64);
   const request = new ZuploRequest(req.url, {
     method,
     headers: req.headers ?? [],
@@ -33,15 +75,31 @@ export function requestFromWire(req) {
     params: req.params ?? {},
     user: req.user ?? undefined,
   });
-  if (body) arrivedBodies.set(request, req.bodyB64);
+  if (pending) arrivedBodies.set(request, pending);
+  else if (body) arrivedBodies.set(request, req.bodyB64);
   return request;
 }
 
-/** Request → REQ (reads the body). */
-export async function requestToWire(request) {
+/**
+ * Request → REQ (reads the body). With `keep` (a call's result), a request that arrived with a
+ * pending body and comes back as it is travels without it, `bodyUnchanged`: the gateway sends
+ * its own body on, unread when nobody read it.
+ */
+export async function requestToWire(request, { keep = false } = {}) {
+  const head = {
+    method: request.method,
+    url: request.url,
+    headers: [...request.headers],
+    params: { ...(request.params ?? {}) },
+    user: request.user ?? null,
+  };
+  const arrived = arrivedBodies.get(request);
+  if (arrived instanceof LazyBody) {
+    if (keep) return { ...head, bodyB64: null, bodyUnchanged: true };
+    return { ...head, bodyB64: request.body == null ? null : encodeBody(await arrived.load()) };
+  }
   let bodyB64 = null;
   if (request.body != null) {
-    const arrived = arrivedBodies.get(request);
     if (arrived !== undefined) {
       bodyB64 = arrived;
     } else if (request.bodyUsed) {
@@ -50,31 +108,34 @@ export async function requestToWire(request) {
       bodyB64 = encodeBody(new Uint8Array(await request.arrayBuffer()));
     }
   }
-  return {
-    method: request.method,
-    url: request.url,
-    headers: [...request.headers],
-    bodyB64,
-    params: { ...(request.params ?? {}) },
-    user: request.user ?? null,
-  };
+  return { ...head, bodyB64 };
 }
 
-/** RESP → Response. */
-export function responseFromWire(resp) {
+/** RESP → Response; `lazy` `{callId, which: "response"}` lets a `bodyPending` body wait. */
+export function responseFromWire(resp, lazy) {
   if (resp == null || typeof resp !== "object") throw new TypeError("no response was given");
   const status = resp.status ?? 200;
-  const body = NULL_BODY_STATUS.has(status) ? null : decodeBody(resp.bodyB64);
-  return new Response(body, { status, headers: resp.headers ?? [] });
+  const pending = lazyBody(resp, lazy);
+  const nullBody = NULL_BODY_STATUS.has(status);
+  const body = nullBody ? null : pending ? pending.stream() : decodeBody(resp.bodyB64);
+  const response = new Response(body, { status, headers: resp.headers ?? [] });
+  if (pending) arrivedBodies.set(response, pending);
+  return response;
 }
 
-/** Response → RESP (reads the body). */
-export async function responseToWire(response) {
-  if (response.bodyUsed) throw new TypeError("the returned response's body was already read");
+/** Response → RESP (reads the body); `keep` as for [`requestToWire`]. */
+export async function responseToWire(response, { keep = false } = {}) {
   const fetched = response.type !== "default";
   const headers = [...response.headers].filter(
     ([name]) => !(fetched && DROP_FROM_FETCHED.has(name)),
   );
+  const arrived = arrivedBodies.get(response);
+  if (arrived instanceof LazyBody) {
+    if (keep) return { status: response.status, headers, bodyB64: null, bodyUnchanged: true };
+    const bytes = response.body == null ? null : await arrived.load();
+    return { status: response.status, headers, bodyB64: encodeBody(bytes) };
+  }
+  if (response.bodyUsed) throw new TypeError("the returned response's body was already read");
   const bytes = response.body == null ? null : new Uint8Array(await response.arrayBuffer());
   return { status: response.status, headers, bodyB64: encodeBody(bytes) };
 }

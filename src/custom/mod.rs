@@ -8,10 +8,12 @@
 //! `protocol`, one process is `worker`. It never imports the gateway: calls back into it go
 //! through [`GatewayCalls`].
 
+pub mod body;
 pub mod node;
 pub mod protocol;
 pub mod worker;
 
+pub use body::{BodyOutcome, CallBodies, PendingBody, ReadBody};
 pub use node::{Node, NodeError};
 pub use worker::{GatewayCalls, InitInfo, Launch, Worker};
 
@@ -197,10 +199,22 @@ impl CustomCode {
     /// One call with the handle's time limit. A timeout kills the worker (its other calls
     /// fail) and the next call starts a new one; so does a worker that stopped.
     async fn call(&self, call: Call, gateway: &dyn GatewayCalls) -> Result<Value, CustomError> {
+        self.call_with(call, gateway, &CallBodies::default()).await
+    }
+
+    /// [`Self::call`] with pending bodies the worker may ask for (`readBody`).
+    async fn call_with(
+        &self,
+        call: Call,
+        gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
+    ) -> Result<Value, CustomError> {
         let w = self.worker().await?;
         let request_id = call.context.request_id.clone();
         let kind = call.kind;
-        let outcome = w.call(call, &request_id, gateway, self.timeout).await;
+        let outcome = w
+            .call(call, &request_id, gateway, bodies, self.timeout)
+            .await;
         match &outcome {
             Err(CustomError::Timeout(_)) => {
                 tracing::warn!(target: "mcpgw::worker", request_id, kind = kind.as_str(), "custom code timed out; restarting the worker");
@@ -279,6 +293,8 @@ impl CustomCode {
     }
 
     /// A custom inbound policy: the request to continue with, or the answer that ends the chain.
+    /// `bodies.request` is the request's body when it waits in the gateway (`bodyPending`).
+    #[allow(clippy::too_many_arguments)]
     pub async fn call_inbound(
         &self,
         target: Target<'_>,
@@ -287,11 +303,12 @@ impl CustomCode {
         request: WireRequest,
         context: WireContext,
         gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
     ) -> Result<InboundResult, CustomError> {
         let mut call = base(CallKind::Inbound, Some(target), request, context);
         call.options = Some(options);
         call.policy_name = Some(policy_name.to_string());
-        let r = decode::<InboundResult>(self.call(call, gateway).await?)?;
+        let r = decode::<InboundResult>(self.call_with(call, gateway, bodies).await?)?;
         if r.request.is_none() && r.response.is_none() {
             return Err(CustomError::Protocol(
                 "an inbound result needs a request or a response".into(),
@@ -300,7 +317,8 @@ impl CustomCode {
         Ok(r)
     }
 
-    /// A custom outbound policy: the response that goes on.
+    /// A custom outbound policy: the response that goes on. `bodies.response` is the
+    /// response's body when it waits in the gateway (`bodyPending`).
     #[allow(clippy::too_many_arguments)]
     pub async fn call_outbound(
         &self,
@@ -311,12 +329,13 @@ impl CustomCode {
         request: WireRequest,
         context: WireContext,
         gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
     ) -> Result<WireResponse, CustomError> {
         let mut call = base(CallKind::Outbound, Some(target), request, context);
         call.options = Some(options);
         call.policy_name = Some(policy_name.to_string());
         call.response = Some(response);
-        decode::<ResponseResult>(self.call(call, gateway).await?).map(|r| r.response)
+        decode::<ResponseResult>(self.call_with(call, gateway, bodies).await?).map(|r| r.response)
     }
 
     /// A `rateLimitBy: "function"` identifier: the key and limits, or `None` (no limit).

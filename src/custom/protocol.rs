@@ -3,7 +3,13 @@
 //! Owns: the wire shapes, one JSON object per line on the worker's stdin and stdout: `ready`,
 //! `init` / `init_done` / `init_failed`, `call` / `result`, and the worker's calls back into the
 //! gateway (`invoke` answered by `reply`, `log` unanswered). Bodies travel base64 (`bodyB64`),
-//! buffered whole (a documented deviation from Zuplo's streamed bodies).
+//! buffered whole (a documented deviation from Zuplo's streamed bodies), except where they are
+//! lazy: the request of an `inbound` call and the response of an `outbound` call may come with
+//! `"bodyPending": true` (and no `bodyB64`): the gateway keeps the body until user code reads it,
+//! which the worker asks for with the `invoke` op `readBody` `{which: "request"|"response"}`
+//! (reply `ok: {bodyB64}`; the gateway keeps the bytes). A result that hands back that same
+//! request / response says `"bodyUnchanged": true` instead of a body: the gateway sends its own
+//! body on, streamed when nobody read it. Both fields are optional (absent = false).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -24,6 +30,12 @@ pub struct WireRequest {
     pub headers: Vec<(String, String)>,
     #[serde(default)]
     pub body_b64: Option<String>,
+    /// Gateway → worker: the body waits in the gateway (`readBody`); `bodyB64` is null.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_pending: bool,
+    /// Worker → gateway: the request that arrived `bodyPending`, handed back: keep its body.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_unchanged: bool,
     #[serde(default)]
     pub params: Map<String, Value>,
     #[serde(default)]
@@ -39,6 +51,12 @@ pub struct WireResponse {
     pub headers: Vec<(String, String)>,
     #[serde(default)]
     pub body_b64: Option<String>,
+    /// Gateway → worker: the body waits in the gateway (`readBody`); `bodyB64` is null.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_pending: bool,
+    /// Worker → gateway: the response that arrived `bodyPending`, handed back: keep its body.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub body_unchanged: bool,
 }
 
 /// Bytes as `bodyB64` (`None` for an empty body).
@@ -261,6 +279,9 @@ pub enum FromWorker {
         /// `invokeOutboundPolicy`: the response the policy gets.
         #[serde(default)]
         response: Option<Box<WireResponse>>,
+        /// `readBody`: `"request"` or `"response"`.
+        #[serde(default)]
+        which: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Log {
@@ -343,6 +364,8 @@ mod tests {
             url: "http://localhost/x?a=1".into(),
             headers: vec![("accept".into(), "*/*".into())],
             body_b64: None,
+            body_pending: false,
+            body_unchanged: false,
             params: Map::new(),
             user: None,
         }
@@ -391,6 +414,27 @@ mod tests {
         assert_eq!(v["context"]["incomingRequestProperties"]["ip"], "127.0.0.1");
         assert_eq!(v["context"]["route"]["operationId"], "op");
         assert!(v.get("response").is_none());
+        // the optional lazy-body fields appear only when true
+        assert!(v["request"].get("bodyPending").is_none());
+        assert!(v["request"].get("bodyUnchanged").is_none());
+    }
+
+    #[test]
+    fn lazy_body_fields() {
+        let mut r = req();
+        r.body_pending = true;
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["bodyPending"], true);
+        let back: WireResponse = serde_json::from_str(
+            r#"{"status":200,"headers":[],"bodyB64":null,"bodyUnchanged":true}"#,
+        )
+        .unwrap();
+        assert!(back.body_unchanged && !back.body_pending);
+        let m: FromWorker = serde_json::from_str(
+            r#"{"type":"invoke","id":1,"callId":2,"op":"readBody","which":"response"}"#,
+        )
+        .unwrap();
+        assert!(matches!(m, FromWorker::Invoke { which: Some(w), .. } if w == "response"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! [`CustomError::WorkerStopped`]; restarting is the handle's job (`custom::CustomCode`).
 
 use super::CustomError;
+use super::body::CallBodies;
 use super::node::Node;
 use super::protocol::{
     Call, FromWorker, Hooks, InboundResult, PROTOCOL_VERSION, Plugin, ReplyOutcome, ToWorker,
@@ -66,11 +67,21 @@ struct Invoke {
     request: Option<WireRequest>,
     policy_name: Option<String>,
     response: Option<WireResponse>,
+    which: Option<String>,
 }
 
 impl Invoke {
-    /// Asks `gateway` what the op wants: the reply's `ok` object, or the error user code sees.
-    async fn run(self, call_id: u64, gateway: &dyn GatewayCalls) -> Result<Value, String> {
+    /// Asks `gateway` what the op wants (or `bodies`, for `readBody`): the reply's `ok` object,
+    /// or the error user code sees.
+    async fn run(
+        self,
+        call_id: u64,
+        gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
+    ) -> Result<Value, String> {
+        if self.op == "readBody" {
+            return bodies.read(self.which.as_deref()).await;
+        }
         let missing = |what: &str| Err(format!("{} without {what}", self.op));
         let response = |r: WireResponse| serde_json::json!({ "response": r });
         match (
@@ -317,12 +328,14 @@ impl Worker {
     }
 
     /// One call: its result (`ok`), or why there is none. `timeout` covers the whole call,
-    /// routes it invokes included; on timeout the caller kills the worker.
+    /// routes it invokes included; on timeout the caller kills the worker. `bodies` are the
+    /// call's pending bodies (`readBody`).
     pub async fn call(
         &self,
         call: Call,
         request_id: &str,
         gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
         timeout: Duration,
     ) -> Result<Value, CustomError> {
         if !self.is_alive() {
@@ -363,7 +376,7 @@ impl Worker {
                 Some(invoke) = invoke_rx.recv() => {
                     invokes.push(async move {
                         let invoke_id = invoke.id;
-                        (invoke_id, invoke.run(id, gateway).await)
+                        (invoke_id, invoke.run(id, gateway, bodies).await)
                     });
                 }
                 Some((invoke_id, outcome)) = invokes.next(), if !invokes.is_empty() => {
@@ -462,6 +475,7 @@ async fn read_stdout(
                 request,
                 policy_name,
                 response,
+                which,
             } => {
                 let invoke = Invoke {
                     id,
@@ -469,6 +483,7 @@ async fn read_stdout(
                     request: request.map(|r| *r),
                     policy_name,
                     response: response.map(|r| *r),
+                    which,
                 };
                 let routed = lock(&pending)
                     .get(&call_id)

@@ -347,6 +347,8 @@ pub fn wire_request(p: RequestParts<'_>) -> WireRequest {
         url,
         headers: wire_headers(p.headers),
         body_b64: encode_body(p.body),
+        body_pending: false,
+        body_unchanged: false,
         params: p
             .params
             .iter()

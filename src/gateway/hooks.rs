@@ -288,6 +288,8 @@ pub(super) async fn response_sending(
         status: parts.status.as_u16(),
         headers: custom::wire_headers(&parts.headers),
         body_b64: encode_body(&bytes),
+        body_pending: false,
+        body_unchanged: false,
     };
     let mut changed = false;
 

@@ -26,8 +26,8 @@ use super::proxy::{self, Buffered};
 use super::state::{AppState, Served};
 use crate::config::policies::PolicyConfig;
 use crate::config::policies::secret_masking::SecretMasking;
-use crate::custom::protocol::{WireRequest, WireResponse, encode_body};
-use crate::custom::{GatewayCalls, Target};
+use crate::custom::protocol::{WireRequest, WireResponse};
+use crate::custom::{BodyOutcome, CallBodies, GatewayCalls, PendingBody, Target};
 use crate::web::problem::GatewayError;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, header};
@@ -182,8 +182,10 @@ pub(super) async fn run_one(
     }
 }
 
-/// A custom outbound policy (`custom-code-outbound`, §17.1): the response read whole (up to
-/// [`BODY_LIMIT`]) to the worker; the response it returns goes on.
+/// A custom outbound policy (`custom-code-outbound`, §17.1): the response goes to the worker
+/// without its body (`bodyPending`), read whole (up to [`BODY_LIMIT`]) only when the policy
+/// reads it; the response it returns goes on, with the original body still streaming when it
+/// handed back the same response unread (`bodyUnchanged`).
 async fn custom_outbound(
     state: &AppState,
     served: &Served,
@@ -202,32 +204,37 @@ async fn custom_outbound(
         Err(e) => return fail(e),
     };
     let (parts, body) = resp.into_parts();
-    let bytes = match proxy::read_limited(body.into_data_stream(), BODY_LIMIT, idle).await {
-        Ok(Buffered::Whole(b)) => b,
-        Ok(Buffered::TooLarge(_)) => {
-            return GatewayError::OutboundPolicyFailed {
-                policy: name.to_string(),
-                why: format!("the answer is larger than the {BODY_LIMIT} bytes mcpgw reads"),
-            }
-            .at(stage.path, stage.request_id)
-            .into_response();
-        }
-        Err(broken) => {
-            return GatewayError::from(broken)
-                .at(stage.path, stage.request_id)
-                .into_response();
-        }
-    };
     let response = WireResponse {
         status: parts.status.as_u16(),
         headers: custom::wire_headers(&parts.headers),
-        body_b64: encode_body(&bytes),
+        body_b64: None,
+        body_pending: true,
+        body_unchanged: false,
+    };
+    let bodies = CallBodies {
+        request: None,
+        response: Some(PendingBody::new(
+            body,
+            Box::new(move |b| {
+                Box::pin(async move {
+                    match proxy::read_limited(b.into_data_stream(), BODY_LIMIT, idle).await {
+                        Ok(Buffered::Whole(bytes)) => Ok(bytes),
+                        Ok(Buffered::TooLarge(_)) => Err(format!(
+                            "the answer is larger than the {BODY_LIMIT} bytes mcpgw reads"
+                        )),
+                        Err(broken) => Err(broken.to_string()),
+                    }
+                })
+            }),
+        )),
     };
     let request = stage.request.cloned().unwrap_or_else(|| WireRequest {
         method: "GET".into(),
         url: format!("http://localhost{}", stage.path),
         headers: Vec::new(),
         body_b64: None,
+        body_pending: false,
+        body_unchanged: false,
         params: Default::default(),
         user: None,
     });
@@ -238,7 +245,7 @@ async fn custom_outbound(
         module: &module,
         export: &export,
     };
-    match code
+    let result = code
         .call_outbound(
             target,
             name,
@@ -247,17 +254,40 @@ async fn custom_outbound(
             request,
             context,
             stage.calls,
+            &bodies,
         )
-        .await
-    {
-        Ok(w) => match custom::response_from_wire(w) {
-            Ok(mut r) => {
-                // the access log still names the upstream's status
-                *r.extensions_mut() = parts.extensions;
-                r
+        .await;
+    // the answer's body as the policy left it: untouched (still streaming), or read
+    let kept = match bodies.response.map(PendingBody::into_outcome) {
+        Some(BodyOutcome::Unread(b)) => b,
+        Some(BodyOutcome::Read(bytes)) => Body::from(bytes),
+        Some(BodyOutcome::Failed(why)) => {
+            let mut r = GatewayError::OutboundPolicyFailed {
+                policy: name.to_string(),
+                why,
             }
-            Err(e) => fail(e),
-        },
+            .at(stage.path, stage.request_id)
+            .into_response();
+            *r.extensions_mut() = parts.extensions;
+            return r;
+        }
+        None => Body::empty(),
+    };
+    match result {
+        Ok(w) => {
+            let unchanged = w.body_unchanged;
+            match custom::response_from_wire(w) {
+                Ok(mut r) => {
+                    if unchanged {
+                        *r.body_mut() = kept;
+                    }
+                    // the access log still names the upstream's status
+                    *r.extensions_mut() = parts.extensions;
+                    r
+                }
+                Err(e) => fail(e),
+            }
+        }
         Err(e) => fail(e),
     }
 }

@@ -16,7 +16,7 @@ use crate::config::policies::basic::{HeaderSetting, RateLimitBy};
 use crate::config::policies::capability_filter::{AccessControl, CapabilityFilter};
 use crate::config::policies::handlers::HandlerConfig;
 use crate::custom::protocol::InboundResult;
-use crate::custom::{CustomError, GatewayCalls};
+use crate::custom::{BodyOutcome, CallBodies, CustomError, GatewayCalls, PendingBody};
 use crate::mcp::McpRequest;
 use crate::web::origin;
 use crate::web::problem::{GatewayError, Problem};
@@ -774,20 +774,34 @@ async fn custom_inbound(
             &req.request_id,
         ))
     };
-    let (code, wire, context) = match call_parts(state, served, route, req, &piece).await {
-        Ok(parts) => parts,
-        Err(resp) => return Some(resp),
+    let code = match state.custom.code(report).await {
+        Ok(c) => c.clone(),
+        Err(e) => return fail(e, req),
     };
+    let (wire, bodies) = lazy_wire(served, route, req);
+    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
     let (module, export) = custom::module_and_export(report, policy);
     let options = custom::policy_options(report, policy);
     let target = crate::custom::Target {
         module: &module,
         export: &export,
     };
-    match code
-        .call_inbound(target, name, options, wire, context, calls)
-        .await
-    {
+    let result = code
+        .call_inbound(target, name, options, wire, context, calls, &bodies)
+        .await;
+    // the body comes back first: unread it goes on as a stream, read as the bytes read
+    if let Some(pending) = bodies.request {
+        match pending.into_outcome() {
+            BodyOutcome::Unread(body) => req.body = body,
+            BodyOutcome::Read(bytes) => req.buffered = Some(bytes),
+            BodyOutcome::Failed(_) => {
+                return Some(req.problem(GatewayError::BodyTooLarge {
+                    limit: body_limit(served, route) as u64,
+                }));
+            }
+        }
+    }
+    match result {
         Ok(InboundResult {
             response: Some(r), ..
         }) => Some(
@@ -808,8 +822,44 @@ async fn custom_inbound(
     }
 }
 
+/// The request as a custom inbound policy gets it: a body nobody read yet stays in `req`'s
+/// place, pending (`bodyPending`), until the policy reads it (bounded by the route's limit).
+fn lazy_wire(
+    served: &Served,
+    route: usize,
+    req: &mut Inbound,
+) -> (crate::custom::protocol::WireRequest, CallBodies) {
+    let mut wire = custom::wire_request(custom::RequestParts {
+        method: &req.method,
+        path: &req.path,
+        query: req.query.as_deref(),
+        headers: &req.headers,
+        body: req.buffered.as_deref().unwrap_or_default(),
+        params: &req.params,
+        user: req.user.as_ref(),
+    });
+    let mut bodies = CallBodies::default();
+    if req.buffered.is_none() {
+        let limit = body_limit(served, route);
+        let body = std::mem::replace(&mut req.body, Body::empty());
+        wire.body_pending = true;
+        bodies.request = Some(PendingBody::new(
+            body,
+            Box::new(move |b| {
+                Box::pin(async move {
+                    axum::body::to_bytes(b, limit)
+                        .await
+                        .map_err(|_| format!("the request body is larger than {limit} bytes"))
+                })
+            }),
+        ));
+    }
+    (wire, bodies)
+}
+
 /// The request a custom inbound policy returned, applied: method, URL (path and query),
-/// headers, body and `user`. The route stays the matched one, as on Zuplo.
+/// headers, body and `user`. The route stays the matched one, as on Zuplo. `bodyUnchanged`
+/// keeps `req`'s body (a stream nobody read, or the bytes read).
 pub(super) fn apply_wire_request(
     req: &mut Inbound,
     w: crate::custom::protocol::WireRequest,
@@ -817,19 +867,29 @@ pub(super) fn apply_wire_request(
     let method = Method::from_bytes(w.method.as_bytes())
         .map_err(|_| CustomError::Protocol(format!("{:?} is not an HTTP method", w.method)))?;
     let (path, query) = custom::path_and_query(&w.url).map_err(CustomError::Protocol)?;
-    let body = crate::custom::protocol::decode_body(w.body_b64.as_deref())
-        .map_err(|e| CustomError::Protocol(format!("bodyB64: {e}")))?;
+    let body = if w.body_unchanged {
+        req.buffered.clone()
+    } else {
+        let bytes = crate::custom::protocol::decode_body(w.body_b64.as_deref())
+            .map_err(|e| CustomError::Protocol(format!("bodyB64: {e}")))?;
+        Some(Bytes::from(bytes))
+    };
     let mut headers = custom::header_map(&w.headers);
-    headers.remove(header::TRANSFER_ENCODING);
-    if !body.is_empty() || headers.contains_key(header::CONTENT_LENGTH) {
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    // a stream kept as it came keeps its framing headers; whole bytes are counted here
+    if let Some(body) = &body {
+        headers.remove(header::TRANSFER_ENCODING);
+        if !body.is_empty() || headers.contains_key(header::CONTENT_LENGTH) {
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
     }
     req.method = method;
     req.path = path;
     req.query = query;
     req.headers = headers;
-    req.body = Body::empty();
-    req.buffered = Some(Bytes::from(body));
+    if let Some(body) = body {
+        req.body = Body::empty();
+        req.buffered = Some(body);
+    }
     req.user = w.user.filter(|u| !u.is_null());
     Ok(())
 }

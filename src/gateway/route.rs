@@ -527,5 +527,7 @@ async fn wire_response(resp: Response) -> Result<WireResponse, String> {
         status: parts.status.as_u16(),
         headers: custom::wire_headers(&parts.headers),
         body_b64: encode_body(&body),
+        body_pending: false,
+        body_unchanged: false,
     })
 }

@@ -400,3 +400,84 @@ test("stdout carried protocol lines only; user console output went to stderr", (
     assert.ok(["ready", "init_done", "result", "log", "invoke"].includes(JSON.parse(line).type), line);
   }
 });
+
+/** Answers `readBody` invokes with `bodies[which]`, counting them; other invokes fail. */
+function serveBodies(bodies) {
+  const seen = [];
+  worker.onInvoke = async (m) => {
+    if (m.op !== "readBody") return { error: `unexpected ${m.op}` };
+    seen.push({ callId: m.callId, which: m.which });
+    const body = bodies[m.which];
+    return body === undefined ? { error: "no such body" } : { ok: { bodyB64: Buffer.from(body).toString("base64") } };
+  };
+  return seen;
+}
+
+const pending = (wire) => ({ ...wire, bodyB64: null, bodyPending: true });
+
+test("lazy request body: a policy that does not read it hands the request back bodyUnchanged, no readBody", async () => {
+  const seen = serveBodies({ request: '{"n":1}' });
+  const r = await worker.call({
+    kind: "inbound", module: P, export: "requireKey", options: {}, policyName: "key",
+    request: pending(req("/lazy", { method: "POST", headers: [["x-key", "secret"]] })),
+  });
+  assert.equal(r.ok.request.bodyUnchanged, true);
+  assert.equal(r.ok.request.bodyB64, null);
+  assert.deepEqual(seen, []);
+});
+
+test("lazy request body: reading it sends readBody {which: request} once; the same request goes back bodyUnchanged", async () => {
+  const seen = serveBodies({ request: '{"n":1}' });
+  const call = worker.call({
+    kind: "inbound", module: P, export: "readsBodyAndContinues", options: {}, policyName: "b",
+    request: pending(req("/lazy-read", { method: "POST" })),
+  });
+  const r = await call;
+  assert.deepEqual(seen, [{ callId: call.id, which: "request" }]);
+  assert.equal(r.ok.request.bodyUnchanged, true);
+  assert.match(worker.logs.find((l) => l.callId === call.id).message, /body seen \{ n: 1 \}/);
+});
+
+test("lazy request body: a policy that builds a new body sends its bytes", async () => {
+  const seen = serveBodies({ request: '{"n":21}' });
+  const r = await worker.call({
+    kind: "inbound", module: P, export: "doublesN", options: {}, policyName: "d",
+    request: pending(req("/lazy-change", { method: "POST" })),
+  });
+  assert.equal(seen.length, 1);
+  assert.equal(r.ok.request.bodyUnchanged, undefined);
+  assert.deepEqual(JSON.parse(text(r.ok.request)), { n: 42 });
+});
+
+test("lazy response body: an outbound policy that only sets a header keeps it bodyUnchanged, no readBody", async () => {
+  const seen = serveBodies({ response: "data: 1\n\n" });
+  const r = await worker.call({
+    kind: "outbound", module: P, export: "marksResponse", options: {}, policyName: "m",
+    request: req("/sse"), response: pending(resp(200, null, [["content-type", "text/event-stream"]])),
+  });
+  assert.deepEqual(seen, []);
+  assert.equal(r.ok.response.bodyUnchanged, true);
+  assert.equal(r.ok.response.bodyB64, null);
+  assert.equal(header(r.ok.response, "x-marked"), "yes");
+  assert.equal(header(r.ok.response, "content-type"), "text/event-stream");
+});
+
+test("lazy response body: an outbound policy that reads it gets it via readBody {which: response}", async () => {
+  const seen = serveBodies({ response: "boom" });
+  const call = worker.call({
+    kind: "outbound", module: P, export: "replaceOnError", options: { message: "m" }, policyName: "out",
+    request: req("/o"), response: pending(resp(500, null)),
+  });
+  const r = await call;
+  assert.deepEqual(seen, [{ callId: call.id, which: "response" }]);
+  assert.deepEqual(JSON.parse(text(r.ok.response)).replaced, "boom");
+});
+
+test("lazy response body: a failed readBody is the error user code sees", async () => {
+  serveBodies({});
+  const r = await worker.call({
+    kind: "outbound", module: P, export: "replaceOnError", options: { message: "m" }, policyName: "out",
+    request: req("/o"), response: pending(resp(500, null)),
+  });
+  assert.match(r.error.message, /readBody failed: no such body/);
+});
