@@ -76,6 +76,7 @@ fn custom_project(dir: &Path, upstream: &str) {
         "/invoker": route("invoker", handler("invoke", "default"), &[], &[]),
         "/wrapped": route("wrapped", rewrite_to(upstream), &[], &["custom-out"]),
         "/nothing": route("nothing", handler("results", "nothing"), &[], &[]),
+        "/ignore-body": route("ignore-body", handler("ignore-body", "default"), &[], &[]),
         "/text": route("text", handler("results", "text"), &[], &[]),
         "/env": route("env", handler("results", "env"), &[], &[]),
         "/cache": route("cache", handler("results", "cache"), &[], &[]),
@@ -894,4 +895,38 @@ fn tokio_stream_from<T: Send + 'static>(
     rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> + Send + 'static {
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) })
+}
+
+/// A handler's request body is sent to the worker only when the handler reads it (issue #16
+/// point 1): a body above the gateway's read limit passes a handler that ignores it, and one
+/// that reads it gets the bounded read's 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_gets_the_body_only_when_it_reads_it() {
+    let Some((gw, _dir)) = served("lazy handler body", Duration::from_secs(20)).await else {
+        return;
+    };
+    let big = "x".repeat(5 * 1024 * 1024);
+    let r = client()
+        .post(format!("http://{}/ignore-body", gw.addr))
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"method": "POST", "read": false})
+    );
+    let r = client()
+        .post(format!("http://{}/hello/1", gw.addr))
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        413,
+        "hello reads its body: the bounded read refuses it"
+    );
+    gw.shutdown.cancel();
 }

@@ -65,7 +65,8 @@ export async function call(message) {
 const KINDS = {
   async handler(message, context, state) {
     const fn = await loadExport(message.module, message.export);
-    const request = requestFromWire(message.request);
+    // the body waits in the gateway until the handler reads it
+    const request = requestFromWire(message.request, { callId: message.id, which: "request" });
     const response = resultToResponse(await fn(request, context));
     return finish(response, request, context, state);
   },

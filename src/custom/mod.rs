@@ -253,9 +253,10 @@ impl CustomCode {
         request: WireRequest,
         context: WireContext,
         gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
     ) -> Result<ResponseResult, CustomError> {
         let call = base(CallKind::Handler, Some(target), request, context);
-        let ok = self.call(call, gateway).await?;
+        let ok = self.call_with(call, gateway, bodies).await?;
         decode::<ResponseResult>(ok)
     }
 

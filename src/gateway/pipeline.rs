@@ -416,7 +416,7 @@ async fn mcp_entry(
 
 /// How much of a body is read up front: [`DEFAULT_BODY_LIMIT`], or more when a size-limit
 /// policy of the route allows more (that policy still runs in its turn).
-fn body_limit(served: &Served, route: usize) -> usize {
+pub(super) fn body_limit(served: &Served, route: usize) -> usize {
     let project = &served.report.project;
     project.routes[route]
         .inbound
@@ -824,7 +824,7 @@ async fn custom_inbound(
 
 /// The request as a custom inbound policy gets it: a body nobody read yet stays in `req`'s
 /// place, pending (`bodyPending`), until the policy reads it (bounded by the route's limit).
-fn lazy_wire(
+pub(super) fn lazy_wire(
     served: &Served,
     route: usize,
     req: &mut Inbound,

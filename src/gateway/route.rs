@@ -272,8 +272,8 @@ async fn read_bounded(body: Body) -> Result<Bytes, InvokeError> {
         })
 }
 
-/// A custom handler (`$import(./modules/…)`, §17.1): the request, its body read whole
-/// (bounded), to the worker; its answer as the route's response.
+/// A custom handler (`$import(./modules/…)`, §17.1): the request to the worker, its body
+/// sent only when the handler reads it; its answer as the route's response.
 async fn custom_handler(
     state: &AppState,
     served: &Served,
@@ -290,26 +290,30 @@ async fn custom_handler(
         Ok(c) => c.clone(),
         Err(e) => return fail(e),
     };
-    let body = match inbound.body_bytes(DEFAULT_BODY_LIMIT).await {
-        Ok(b) => b,
-        Err(resp) => return resp,
-    };
-    let request = custom::wire_request(custom::RequestParts {
-        method: &inbound.method,
-        path: &inbound.path,
-        query: inbound.query.as_deref(),
-        headers: &inbound.headers,
-        body: &body,
-        params: &inbound.params,
-        user: inbound.user.as_ref(),
-    });
+    // the body stays in the gateway until the handler reads it (then bounded, whole)
+    let (request, bodies) = pipeline::lazy_wire(served, route, &mut inbound);
     let mut context = custom::wire_context(&served.report, route, &request_id, inbound.client_ip);
     context.raw_call_tool_request = inbound.raw_call_tool_request.take();
     let target = Target {
         module: crate::custom::import_path(module),
         export,
     };
-    match code.call_handler(target, request, context, calls).await {
+    let result = code
+        .call_handler(target, request, context, calls, &bodies)
+        .await;
+    // a body the handler read but could not get whole (over the route's limit) is the 413 the
+    // gateway answers for any body it cannot read
+    if bodies
+        .request
+        .is_some_and(|p| matches!(p.into_outcome(), crate::custom::BodyOutcome::Failed(_)))
+    {
+        return GatewayError::BodyTooLarge {
+            limit: pipeline::body_limit(served, route) as u64,
+        }
+        .at(&path, &request_id)
+        .into_response();
+    }
+    match result {
         Ok(r) => {
             let mut resp = custom::response_from_wire(r.response).unwrap_or_else(fail);
             if let Some(o) = r.mcp_override {
