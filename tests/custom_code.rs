@@ -81,6 +81,9 @@ fn custom_project(dir: &Path, upstream: &str) {
         "/env": route("env", handler("results", "env"), &[], &[]),
         "/cache": route("cache", handler("results", "cache"), &[], &[]),
         "/policy-invoker": route("policy-invoker", handler("invoke-policies", "default"), &[], &[]),
+        "/sse": route("sse", handler("sse", "default"), &[], &[]),
+        "/sse-crash": route("sse-crash", handler("sse", "crashes"), &[], &[]),
+        "/sse-stall": route("sse-stall", handler("sse", "stalls"), &[], &[]),
     });
     let policies = json!([
         { "name": "custom-add", "policyType": "custom-code-inbound",
@@ -928,5 +931,118 @@ async fn a_handler_gets_the_body_only_when_it_reads_it() {
         413,
         "hello reads its body: the bounded read refuses it"
     );
+    gw.shutdown.cancel();
+}
+
+/// Reads `resp`'s body until it holds `needle`: the text so far and when it arrived; `Err` when
+/// the body broke off (or ended) first.
+async fn read_until(
+    resp: &mut reqwest::Response,
+    text: &mut String,
+    needle: &str,
+) -> Result<std::time::Instant, String> {
+    while !text.contains(needle) {
+        match resp.chunk().await {
+            Ok(Some(c)) => text.push_str(&String::from_utf8_lossy(&c)),
+            Ok(None) => return Err(format!("the body ended before {needle:?}: {text:?}")),
+            Err(e) => return Err(format!("the body broke off: {e}")),
+        }
+    }
+    Ok(std::time::Instant::now())
+}
+
+async fn post_stream(gw: &gateway::Running, path: &str) -> reqwest::Response {
+    let r = client()
+        .post(format!("http://{}{path}", gw.addr))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "text/event-stream");
+    r
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_handler_body_streams_event_by_event() {
+    let Some((gw, _dir)) = served("streamed handler body", Duration::from_secs(20)).await else {
+        return;
+    };
+    let mut r = post_stream(&gw, "/sse").await;
+    let mut text = String::new();
+    let first = read_until(&mut r, &mut text, "data: 1\n\n").await.unwrap();
+    assert!(
+        !text.contains("second"),
+        "the first event came alone: {text:?}"
+    );
+    let second = read_until(&mut r, &mut text, "data: 2\n\n").await.unwrap();
+    assert!(
+        second - first >= Duration::from_millis(1000),
+        "the first event came {:?} before the second, not with it",
+        second - first
+    );
+    assert_eq!(text, "event: first\ndata: 1\n\nevent: second\ndata: 2\n\n");
+    assert!(r.chunk().await.unwrap().is_none(), "the body ends");
+    // a plain answer still comes whole, on the same worker
+    let (status, body, _) = post(&gw, "/hello/3", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["params"], json!({"id": "3"}));
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_body_breaks_off_when_the_worker_dies_and_the_next_call_works() {
+    let Some((gw, _dir)) = served("streamed body, worker crash", Duration::from_secs(20)).await
+    else {
+        return;
+    };
+    let mut r = post_stream(&gw, "/sse-crash").await;
+    let mut text = String::new();
+    read_until(&mut r, &mut text, "data: 1\n\n").await.unwrap();
+    let rest = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut r, &mut text, "never"),
+    )
+    .await
+    .expect("the broken body ends at once");
+    assert!(
+        rest.as_ref().is_err_and(|e| e.contains("broke off")),
+        "{rest:?}"
+    );
+    let (status, body, _) = post(&gw, "/hello/1", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    gw.shutdown.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_streamed_body_ends_after_the_idle_limit() {
+    let Some(node) = test_node("streamed body, idle limit").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    custom_project(dir.path(), "http://127.0.0.1:9/echo");
+    let gw = start(dir.path(), |o| {
+        o.node = Some(node);
+        o.upstream_idle_timeout_secs = 1;
+    })
+    .await;
+    let mut r = post_stream(&gw, "/sse-stall").await;
+    let mut text = String::new();
+    read_until(&mut r, &mut text, "data: 1\n\n").await.unwrap();
+    let started = std::time::Instant::now();
+    let rest = tokio::time::timeout(
+        Duration::from_secs(10),
+        read_until(&mut r, &mut text, "never"),
+    )
+    .await
+    .expect("the stalled body ends");
+    assert!(
+        rest.as_ref().is_err_and(|e| e.contains("broke off")),
+        "{rest:?}"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // the client went away mid-stream; the worker still answers
+    let (status, body, _) = post(&gw, "/hello/2", &[]).await;
+    assert_eq!(status, 200, "{body}");
     gw.shutdown.cancel();
 }

@@ -68,7 +68,8 @@ const KINDS = {
     // the body waits in the gateway until the handler reads it
     const request = requestFromWire(message.request, { callId: message.id, which: "request" });
     const response = resultToResponse(await fn(request, context));
-    return finish(response, request, context, state);
+    // a handler's body streams (`bodyStream`): an SSE answer is not held back until it ends
+    return finish(response, request, context, state, { stream: true });
   },
 
   async inbound(message, context, state) {
@@ -228,14 +229,14 @@ async function runResponseHook(hook, response, request, context) {
  * A response leaves the worker: the hooks user code added to the context run now (each once),
  * and a ZuploMcpSdk override travels along as `mcpOverride`.
  */
-async function finish(response, request, context, state) {
+async function finish(response, request, context, state, { stream = false } = {}) {
   for (const hook of state.responseSending.splice(0)) {
     response = await runResponseHook(hook, response, request, context);
   }
   for (const hook of state.responseSendingFinal.splice(0)) {
     await hook(response.clone(), request, context);
   }
-  const ok = { response: await responseToWire(response, { keep: true }) };
+  const ok = { response: await responseToWire(response, { keep: true, stream, request }) };
   if (state.mcpOverride !== undefined) {
     ok.mcpOverride = state.mcpOverride;
     state.mcpOverride = undefined;

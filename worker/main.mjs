@@ -7,7 +7,7 @@ import { register } from "node:module";
 import { createInterface } from "node:readline";
 import * as channel from "./channel.mjs";
 import { call, init } from "./calls.mjs";
-import { errorToWire } from "./wire.mjs";
+import { BODY_STREAM, errorToWire, streamBody } from "./wire.mjs";
 
 // channel.mjs holds the real stdout writer; everything user code prints goes to stderr.
 process.stdout.write = process.stderr.write.bind(process.stderr);
@@ -54,6 +54,9 @@ async function onCall(message) {
     reply = { type: "result", id: message.id, error: errorToWire(error) };
   }
   channel.send(reply);
+  // a handler's body follows its result as chunk lines (README: bodyStream)
+  const body = reply.ok?.response?.[BODY_STREAM];
+  if (body) await streamBody(message.id, body, channel.send);
 }
 
 function onLine(line) {

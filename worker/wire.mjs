@@ -123,8 +123,19 @@ export function responseFromWire(resp, lazy) {
   return response;
 }
 
-/** Response → RESP (reads the body); `keep` as for [`requestToWire`]. */
-export async function responseToWire(response, { keep = false } = {}) {
+/** Where a RESP sent with `bodyStream` keeps its body (a symbol: JSON leaves it out). */
+export const BODY_STREAM = Symbol("bodyStream");
+
+/** Largest `chunk` line's bytes: a big read is split so no line grows without bound. */
+export const CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Response → RESP (reads the body); `keep` as for [`requestToWire`]. With `stream` (a handler's
+ * answer) a body is not read here: the RESP says `bodyStream` and carries the body under
+ * [`BODY_STREAM`] for [`streamBody`] once the result is sent. A body that is the pending body of
+ * `request` (an echo) is fetched first, while the call can still ask for it.
+ */
+export async function responseToWire(response, { keep = false, stream = false, request } = {}) {
   const fetched = response.type !== "default";
   const headers = [...response.headers].filter(
     ([name]) => !(fetched && DROP_FROM_FETCHED.has(name)),
@@ -136,9 +147,41 @@ export async function responseToWire(response, { keep = false } = {}) {
     return { status: response.status, headers, bodyB64: encodeBody(bytes) };
   }
   if (response.bodyUsed) throw new TypeError("the returned response's body was already read");
+  if (stream && response.body != null && !wholeBodies.has(response)) {
+    const echoed = request ? arrivedBodies.get(request) : undefined;
+    if (echoed instanceof LazyBody && request.body === response.body) await echoed.load();
+    return { status: response.status, headers, bodyB64: null, bodyStream: true,
+      [BODY_STREAM]: response.body };
+  }
   const bytes = response.body == null ? null : new Uint8Array(await response.arrayBuffer());
   return { status: response.status, headers, bodyB64: encodeBody(bytes) };
 }
+
+/**
+ * Sends the body of call `id`'s streamed RESP as `chunk` lines (each at most [`CHUNK_BYTES`])
+ * and one `end` (with `error` when reading it failed). `send` writes one protocol object.
+ */
+export async function streamBody(id, body, send) {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const bytes = typeof value === "string" ? Buffer.from(value) : Buffer.from(
+        value.buffer ?? value, value.byteOffset ?? 0, value.byteLength ?? value.length,
+      );
+      for (let at = 0; at < bytes.length; at += CHUNK_BYTES) {
+        send({ type: "chunk", id, bodyB64: bytes.subarray(at, at + CHUNK_BYTES).toString("base64") });
+      }
+    }
+    send({ type: "end", id });
+  } catch (error) {
+    send({ type: "end", id, error: error instanceof Error ? error.message : safeString(error) });
+  }
+}
+
+/** Responses whose body is a text made here (a handler's JSON): sent whole, never streamed. */
+const wholeBodies = new WeakSet();
 
 /** §17.2: a Response as it is; undefined → empty 200; anything else → JSON. */
 export function resultToResponse(value) {
@@ -148,7 +191,9 @@ export function resultToResponse(value) {
   if (text === undefined) {
     throw new TypeError(`the handler returned a ${typeof value}, which has no JSON form`);
   }
-  return new Response(text, { status: 200, headers: { "content-type": "application/json" } });
+  const response = new Response(text, { status: 200, headers: { "content-type": "application/json" } });
+  wholeBodies.add(response);
+  return response;
 }
 
 /** Anything thrown → the protocol's error object. */

@@ -15,7 +15,7 @@ pub mod worker;
 
 pub use body::{BodyOutcome, CallBodies, PendingBody, ReadBody};
 pub use node::{Node, NodeError};
-pub use worker::{GatewayCalls, InitInfo, Launch, Worker};
+pub use worker::{BodyChunks, GatewayCalls, InitInfo, Launch, Worker};
 
 use protocol::{
     AllowedCapabilities, Call, CallKind, CapabilityFilterResult, InboundResult, RateLimitDetails,
@@ -202,13 +202,29 @@ impl CustomCode {
         self.call_with(call, gateway, &CallBodies::default()).await
     }
 
-    /// [`Self::call`] with pending bodies the worker may ask for (`readBody`).
+    /// [`Self::call`] with pending bodies the worker may ask for (`readBody`); only a handler's
+    /// answer may stream its body ([`Self::call_streamed`]).
     async fn call_with(
         &self,
         call: Call,
         gateway: &dyn GatewayCalls,
         bodies: &CallBodies,
     ) -> Result<Value, CustomError> {
+        match self.call_streamed(call, gateway, bodies).await? {
+            (ok, None) => Ok(ok),
+            (_, Some(_)) => Err(CustomError::Protocol(
+                "bodyStream in a result that is not a handler's".into(),
+            )),
+        }
+    }
+
+    /// [`Self::call_with`], with the body that follows a `bodyStream` result.
+    async fn call_streamed(
+        &self,
+        call: Call,
+        gateway: &dyn GatewayCalls,
+        bodies: &CallBodies,
+    ) -> Result<worker::CallOk, CustomError> {
         let w = self.worker().await?;
         let request_id = call.context.request_id.clone();
         let kind = call.kind;
@@ -232,7 +248,7 @@ impl CustomCode {
             }) => {
                 tracing::error!(target: "mcpgw::worker", request_id, kind = kind.as_str(), "{name}: {message}\n{stack}");
             }
-            Ok(ok) => self.note_pending_hooks(&request_id, ok),
+            Ok((ok, _)) => self.note_pending_hooks(&request_id, ok),
             _ => {}
         }
         outcome
@@ -246,7 +262,8 @@ impl CustomCode {
         }
     }
 
-    /// A custom handler: its answer, with the `ZuploMcpSdk` override it set (§15.7).
+    /// A custom handler: its answer, with the `ZuploMcpSdk` override it set (§15.7), and its
+    /// body as it streams when the worker sends it in chunks (`bodyStream`).
     pub async fn call_handler(
         &self,
         target: Target<'_>,
@@ -254,10 +271,10 @@ impl CustomCode {
         context: WireContext,
         gateway: &dyn GatewayCalls,
         bodies: &CallBodies,
-    ) -> Result<ResponseResult, CustomError> {
+    ) -> Result<(ResponseResult, Option<BodyChunks>), CustomError> {
         let call = base(CallKind::Handler, Some(target), request, context);
-        let ok = self.call_with(call, gateway, bodies).await?;
-        decode::<ResponseResult>(ok)
+        let (ok, body) = self.call_streamed(call, gateway, bodies).await?;
+        Ok((decode::<ResponseResult>(ok)?, body))
     }
 
     /// A hook of `runtimeInit` (or the context hooks of a request): `hook` is `preRouting`,

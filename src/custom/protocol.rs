@@ -10,6 +10,12 @@
 //! (reply `ok: {bodyB64}`; the gateway keeps the bytes). A result that hands back that same
 //! request / response says `"bodyUnchanged": true` instead of a body: the gateway sends its own
 //! body on, streamed when nobody read it. Both fields are optional (absent = false).
+//!
+//! A `handler` result's response may say `"bodyStream": true` (with `bodyB64: null`): its body
+//! follows as lines `{"type":"chunk","id":N,"bodyB64":"..."}` (each at most 64 KiB of bytes)
+//! and one `{"type":"end","id":N}` or `{"type":"end","id":N,"error":"why"}` (the body broke
+//! off). The gateway answers as soon as the result arrives and streams the chunks on; chunks
+//! or ends for an id it no longer waits for (the client left) are ignored. Optional too.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -282,6 +288,19 @@ pub enum FromWorker {
         /// `readBody`: `"request"` or `"response"`.
         #[serde(default)]
         which: Option<String>,
+    },
+    /// A piece of a `bodyStream` body of call `id`.
+    #[serde(rename_all = "camelCase")]
+    Chunk {
+        id: u64,
+        #[serde(default)]
+        body_b64: Option<String>,
+    },
+    /// The end of a `bodyStream` body of call `id`; `error` when it broke off.
+    End {
+        id: u64,
+        #[serde(default)]
+        error: Option<String>,
     },
     #[serde(rename_all = "camelCase")]
     Log {

@@ -5,8 +5,10 @@
 //! `init` → `init_done`), the three pipe tasks (stdin writer; stdout reader that settles
 //! pending calls by id, routes `invoke` to the call that made it and `log` to the dev log;
 //! stderr lines to the dev log, target `mcpgw::worker`), one call with its deadline, and
-//! killing the process. A worker whose stdout ends fails every pending call with
-//! [`CustomError::WorkerStopped`]; restarting is the handle's job (`custom::CustomCode`).
+//! killing the process. A result whose response says `bodyStream` comes with a [`BodyChunks`]
+//! fed by the call's `chunk` / `end` lines. A worker whose stdout ends fails every pending call
+//! with [`CustomError::WorkerStopped`] and breaks off every body still streaming; restarting is
+//! the handle's job (`custom::CustomCode`).
 
 use super::CustomError;
 use super::body::CallBodies;
@@ -15,6 +17,7 @@ use super::protocol::{
     Call, FromWorker, Hooks, InboundResult, PROTOCOL_VERSION, Plugin, ReplyOutcome, ToWorker,
     WireRequest, WireResponse,
 };
+use bytes::Bytes;
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream::FuturesUnordered;
@@ -145,9 +148,16 @@ pub struct InitInfo {
     pub hooks: Hooks,
 }
 
+/// The body of a result that said `bodyStream`: its chunks as they arrive; an `Err` (the text
+/// of why) when it broke off; the end when the worker sent `end`.
+pub type BodyChunks = mpsc::UnboundedReceiver<Result<Bytes, String>>;
+
+/// A call's `ok`, with the body that follows it when the result said `bodyStream`.
+pub type CallOk = (Value, Option<BodyChunks>);
+
 /// A call waiting for its result.
 struct Pending {
-    result: oneshot::Sender<Result<Value, CustomError>>,
+    result: oneshot::Sender<Result<CallOk, CustomError>>,
     /// `invoke` messages of this call.
     invokes: mpsc::UnboundedSender<Invoke>,
     request_id: String,
@@ -155,7 +165,10 @@ struct Pending {
 
 type PendingMap = Arc<Mutex<HashMap<u64, Pending>>>;
 
-fn lock(p: &PendingMap) -> std::sync::MutexGuard<'_, HashMap<u64, Pending>> {
+/// Bodies still streaming, by call id.
+type StreamMap = Arc<Mutex<HashMap<u64, mpsc::UnboundedSender<Result<Bytes, String>>>>>;
+
+fn lock<T>(p: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match p.lock() {
         Ok(g) => g,
         Err(poisoned) => poisoned.into_inner(),
@@ -291,6 +304,7 @@ impl Worker {
         tokio::spawn(read_stdout(
             lines,
             pending.clone(),
+            StreamMap::default(),
             tx.clone(),
             stopped.clone(),
         ));
@@ -329,7 +343,8 @@ impl Worker {
 
     /// One call: its result (`ok`), or why there is none. `timeout` covers the whole call,
     /// routes it invokes included; on timeout the caller kills the worker. `bodies` are the
-    /// call's pending bodies (`readBody`).
+    /// call's pending bodies (`readBody`). A streamed body (`bodyStream`) is not under
+    /// `timeout`: its reader limits how long it may stall.
     pub async fn call(
         &self,
         call: Call,
@@ -337,7 +352,7 @@ impl Worker {
         gateway: &dyn GatewayCalls,
         bodies: &CallBodies,
         timeout: Duration,
-    ) -> Result<Value, CustomError> {
+    ) -> Result<CallOk, CustomError> {
         if !self.is_alive() {
             return Err(CustomError::WorkerStopped);
         }
@@ -446,6 +461,7 @@ async fn forward_stderr(stderr: tokio::process::ChildStderr) {
 async fn read_stdout(
     mut lines: Lines<BufReader<ChildStdout>>,
     pending: PendingMap,
+    streams: StreamMap,
     stdin: mpsc::UnboundedSender<String>,
     stopped: CancellationToken,
 ) {
@@ -461,12 +477,40 @@ async fn read_stdout(
                 };
                 let outcome = match (ok, error) {
                     (_, Some(e)) => Err(CustomError::user(e)),
-                    (Some(v), None) => Ok(v),
+                    (Some(v), None) if says_body_stream(&v) => {
+                        // registered before the result is delivered: no chunk can be missed
+                        let (tx, rx) = mpsc::unbounded_channel();
+                        lock(&streams).insert(id, tx);
+                        Ok((v, Some(rx)))
+                    }
+                    (Some(v), None) => Ok((v, None)),
                     (None, None) => Err(CustomError::Protocol(format!(
                         "result {id} has neither ok nor error"
                     ))),
                 };
-                let _ = p.result.send(outcome);
+                if p.result.send(outcome).is_err() {
+                    // the call is gone (its client left): nobody reads the body
+                    lock(&streams).remove(&id);
+                }
+            }
+            FromWorker::Chunk { id, body_b64 } => {
+                let mut open = lock(&streams);
+                let Some(tx) = open.get(&id) else {
+                    continue;
+                };
+                let chunk = super::protocol::decode_body(body_b64.as_deref())
+                    .map(Bytes::from)
+                    .map_err(|e| format!("the worker sent a chunk that is not base64: {e}"));
+                let broken = chunk.is_err();
+                // a receiver dropped early (client gone) stops the stream here, not the worker
+                if tx.send(chunk).is_err() || broken {
+                    open.remove(&id);
+                }
+            }
+            FromWorker::End { id, error } => {
+                if let (Some(tx), Some(e)) = (lock(&streams).remove(&id), error) {
+                    let _ = tx.send(Err(e));
+                }
             }
             FromWorker::Invoke {
                 id,
@@ -534,4 +578,16 @@ async fn read_stdout(
     for p in drained {
         let _ = p.result.send(Err(CustomError::WorkerStopped));
     }
+    let broken: Vec<_> = lock(&streams).drain().map(|(_, tx)| tx).collect();
+    for tx in broken {
+        let _ = tx.send(Err(CustomError::WorkerStopped.to_string()));
+    }
+}
+
+/// Whether a result's `ok.response` says its body follows as `chunk` lines.
+fn says_body_stream(ok: &Value) -> bool {
+    ok.get("response")
+        .and_then(|r| r.get("bodyStream"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }

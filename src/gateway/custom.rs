@@ -424,10 +424,36 @@ pub fn response_from_wire(w: WireResponse) -> Result<Response, CustomError> {
         .map_err(|_| CustomError::Protocol(format!("status {} is not an HTTP status", w.status)))?;
     let body = decode_body(w.body_b64.as_deref())
         .map_err(|e| CustomError::Protocol(format!("bodyB64: {e}")))?;
-    let mut resp = Response::new(Body::from(body));
+    response_with_body(status, &w.headers, Body::from(body))
+}
+
+/// RESP whose body streams (`bodyStream`) → a response with that body, chunk by chunk as the
+/// worker sends them; one that breaks off, or stalls for `idle`, aborts the response (as a
+/// broken upstream body does).
+pub fn streamed_response_from_wire(
+    w: WireResponse,
+    chunks: crate::custom::BodyChunks,
+    idle: Duration,
+) -> Result<Response, CustomError> {
+    let status = StatusCode::from_u16(w.status)
+        .map_err(|_| CustomError::Protocol(format!("status {} is not an HTTP status", w.status)))?;
+    let chunks = futures_util::stream::unfold(chunks, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let body = super::proxy::idle_limited(Box::pin(chunks), idle, "the custom handler");
+    response_with_body(status, &w.headers, Body::from_stream(body))
+}
+
+fn response_with_body(
+    status: StatusCode,
+    headers: &[(String, String)],
+    body: Body,
+) -> Result<Response, CustomError> {
+    let mut resp = Response::new(body);
     *resp.status_mut() = status;
-    let mut headers = header_map(&w.headers);
-    // the body is whole: its length is known here, whatever user code said
+    let mut headers = header_map(headers);
+    // the body's length is the server's business (whole: known here; streamed: chunked),
+    // whatever user code said
     headers.remove(axum::http::header::CONTENT_LENGTH);
     headers.remove(axum::http::header::TRANSFER_ENCODING);
     *resp.headers_mut() = headers;

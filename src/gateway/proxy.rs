@@ -495,6 +495,7 @@ async fn forward_response(
             Body::from_stream(idle_limited(
                 http_body_util::BodyDataStream::new(body),
                 idle,
+                "the upstream",
             )),
         )
     };
@@ -506,10 +507,12 @@ async fn forward_response(
 
 /// An upstream body that ends with an error when no bytes arrive for `idle` (issue #13: a
 /// stalled body or SSE stream is not held open forever). The error aborts the response, which
-/// is how an HTTP server tells a client a streamed body did not complete.
-fn idle_limited<S, E>(
+/// is how an HTTP server tells a client a streamed body did not complete. `from` names who
+/// stalled (`the upstream`, `the custom handler`).
+pub(super) fn idle_limited<S, E>(
     stream: S,
     idle: Duration,
+    from: &'static str,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Send + Unpin + 'static,
@@ -525,12 +528,12 @@ where
             Err(_) => {
                 tracing::warn!(
                     idle_secs = idle.as_secs(),
-                    "the upstream's body stalled; ending the stream"
+                    "the body from {from} stalled; ending the stream"
                 );
                 Some((
                     Err(std::io::Error::new(
                         std::io::ErrorKind::TimedOut,
-                        format!("no bytes from the upstream for {} s", idle.as_secs()),
+                        format!("no bytes from {from} for {} s", idle.as_secs()),
                     )),
                     None,
                 ))
@@ -580,7 +583,7 @@ where
 {
     use futures_util::StreamExt;
     // the same idle limit as a streamed answer (one implementation: idle_limited)
-    let mut stream = Box::pin(idle_limited(body, idle));
+    let mut stream = Box::pin(idle_limited(body, idle, "the upstream"));
     let mut buf = bytes::BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let c = chunk.map_err(|cause| BodyBroken {

@@ -314,8 +314,15 @@ async fn custom_handler(
         .into_response();
     }
     match result {
-        Ok(r) => {
-            let mut resp = custom::response_from_wire(r.response).unwrap_or_else(fail);
+        Ok((r, chunks)) => {
+            let resp = match chunks {
+                Some(chunks) => {
+                    let idle = std::time::Duration::from_secs(state.upstream_idle_timeout_secs);
+                    custom::streamed_response_from_wire(r.response, chunks, idle)
+                }
+                None => custom::response_from_wire(r.response),
+            };
+            let mut resp = resp.unwrap_or_else(fail);
             if let Some(o) = r.mcp_override {
                 resp.extensions_mut().insert(McpOverride(o));
             }

@@ -28,6 +28,7 @@ export class Worker {
     this.logs = [];
     this.stderr = "";
     this.pending = new Map();
+    this.streams = new Map();
     this.waiters = [];
     this.onInvoke = async () => ({ error: "no invoke handler in this test" });
     this.child.stderr.on("data", (chunk) => (this.stderr += chunk));
@@ -38,9 +39,27 @@ export class Worker {
   #line(line) {
     this.lines.push(line);
     const message = JSON.parse(line); // a non-JSON line fails the run: stdout must stay clean
-    if (message.type === "result") {
+    if (message.type === "result" && message.ok?.response?.bodyStream === true) {
+      // the body follows as chunk lines: the call resolves at `end`, with the body put together
+      // and `stream` = {resultAt, chunks: [{at, bytes}], error}
+      this.streams.set(message.id, { message, resultAt: Date.now(), chunks: [], error: undefined });
+    } else if (message.type === "result") {
       this.pending.get(message.id)?.(message);
       this.pending.delete(message.id);
+    } else if (message.type === "chunk" || message.type === "end") {
+      const stream = this.streams.get(message.id);
+      if (!stream) throw new Error(`${message.type} for call ${message.id}, which streams no body`);
+      if (message.type === "chunk") {
+        stream.chunks.push({ at: Date.now(), bytes: Buffer.from(message.bodyB64, "base64") });
+      } else {
+        this.streams.delete(message.id);
+        stream.error = message.error;
+        const result = stream.message;
+        result.ok.response.bodyB64 = Buffer.concat(stream.chunks.map((c) => c.bytes)).toString("base64");
+        result.stream = stream;
+        this.pending.get(message.id)?.(result);
+        this.pending.delete(message.id);
+      }
     } else if (message.type === "log") {
       this.logs.push(message);
     } else if (message.type === "invoke") {

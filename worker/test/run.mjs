@@ -58,8 +58,39 @@ test("handler returning a Response: status, headers and body as they are", async
   assert.equal(header(r.ok.response, "x-request-id"), "rid-response");
 });
 
+test("a handler's body streams: result with bodyStream, then chunk lines as written, then end", async () => {
+  const r = await worker.call({ kind: "handler", module: H, export: "streams", request: req("/sse") });
+  const result = worker.lines.map((l) => JSON.parse(l)).find((m) => m.type === "result" && m.id === r.id);
+  assert.equal(result.ok.response.bodyStream, true);
+  assert.equal(result.ok.response.bodyB64, null);
+  assert.equal(header(r.ok.response, "content-type"), "text/event-stream");
+  const chunks = r.stream.chunks.map((c) => c.bytes.toString());
+  assert.deepEqual(chunks, ["data: one\n\n", "data: two\n\n"]);
+  assert.ok(r.stream.chunks[0].at - r.stream.resultAt < 300, "the first event comes at once");
+  assert.ok(r.stream.chunks[1].at - r.stream.chunks[0].at >= 300, "the second when written");
+  assert.equal(r.stream.error, undefined);
+});
+
+test("a streamed body: big writes split into chunks of at most 64 KiB; a failing stream ends with its error", async () => {
+  const r = await worker.call({ kind: "handler", module: H, export: "streamsThenFails", request: req("/big") });
+  assert.deepEqual(r.stream.chunks.map((c) => c.bytes.length), [65536, 65536, 150000 - 131072]);
+  assert.equal(r.stream.error, "the source broke");
+});
+
+test("a handler echoing its pending request body streams it (fetched before the result)", async () => {
+  worker.onInvoke = async (m) => (m.op === "readBody"
+    ? { ok: { bodyB64: Buffer.from("echo me").toString("base64") } }
+    : { error: "unexpected" });
+  const request = { ...req("/echo", { method: "POST" }), bodyPending: true };
+  const r = await worker.call({ kind: "handler", module: H, export: "echoBody", request });
+  assert.equal(text(r.ok.response), "echo me");
+  assert.equal(r.stream.error, undefined);
+});
+
 test("handler returning an object: JSON; extensionless ./util, ./lib (index.ts) and ../util.js (a .ts file) resolve", async () => {
   const r = await worker.call({ kind: "handler", module: H, export: "asObject", request: req("/a", { params: { name: "ann" } }) });
+  assert.equal(r.stream, undefined, "a JSON answer travels whole, not as chunk lines");
+  assert.equal(r.ok.response.bodyStream, undefined);
   assert.equal(header(r.ok.response, "content-type"), "application/json");
   assert.deepEqual(JSON.parse(text(r.ok.response)), { text: "hello ann", lib: "fixture-lib" });
 });
@@ -397,7 +428,7 @@ test("stdout carried protocol lines only; user console output went to stderr", (
   assert.match(worker.stderr, /this goes to stderr, not the protocol/);
   assert.ok(worker.lines.length > 50);
   for (const line of worker.lines) {
-    assert.ok(["ready", "init_done", "result", "log", "invoke"].includes(JSON.parse(line).type), line);
+    assert.ok(["ready", "init_done", "result", "log", "invoke", "chunk", "end"].includes(JSON.parse(line).type), line);
   }
 });
 
