@@ -440,7 +440,7 @@ pub fn streamed_response_from_wire(
     let chunks = futures_util::stream::unfold(chunks, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });
-    let body = super::proxy::idle_limited(Box::pin(chunks), idle, "the custom handler");
+    let body = super::stream::idle_limited(Box::pin(chunks), idle, "the custom handler");
     response_with_body(status, &w.headers, Body::from_stream(body))
 }
 

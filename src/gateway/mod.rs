@@ -10,6 +10,7 @@
 //! - `router`: matching a request to a route (multi-method keys, path parameters), 404/405.
 //! - `pipeline`: the inbound policy chain; each policy continues (maybe changing the request) or answers.
 //! - `proxy`: McpProxyHandler and URL forward/rewrite: streaming both ways, SSE untouched.
+//! - `stream`: the idle limit of streamed bodies (upstream answers, custom handler bodies).
 //! - `outbound`: the outbound policies of a route, after its handler (SPEC §16.11).
 //! - `custom`: custom code (SPEC §17) from the gateway's side: the worker handle, which pieces
 //!   need it, REQ/RESP conversions, how its failures are answered.
@@ -35,6 +36,7 @@ pub mod route;
 pub mod router;
 pub mod server;
 pub mod state;
+pub mod stream;
 
 pub use crate::authz::DevLogin;
 pub use reload::{ReloadEvent, watch};
