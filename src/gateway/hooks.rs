@@ -221,9 +221,15 @@ pub(super) struct Seen {
 
 impl Seen {
     /// What the response step needs of `req`, or `None` when no custom code can run (a
-    /// project without custom code copies nothing).
-    pub(super) fn of<B>(state: &AppState, req: &axum::http::Request<B>) -> Option<Seen> {
-        state.custom.running().map(|_| Seen {
+    /// project without custom code copies nothing). Taken whenever the project needs the
+    /// worker, not only once it runs: the first request may start it (through a policy that
+    /// adds a context hook) and still needs its response step.
+    pub(super) fn of<B>(
+        state: &AppState,
+        served: &Served,
+        req: &axum::http::Request<B>,
+    ) -> Option<Seen> {
+        (served.needs_worker || state.custom.running().is_some()).then(|| Seen {
             method: req.method().clone(),
             uri: req.uri().clone(),
             headers: req.headers().clone(),

@@ -116,7 +116,7 @@ async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     // runtimeInit's response hooks see the request as the client sent it
-    let seen = super::hooks::Seen::of(&state, &req);
+    let seen = super::hooks::Seen::of(&state, &served, &req);
     let (response, route) = dispatch(&state, &served, peer, request_id.clone(), req).await;
     let calls = CustomCalls::new(&state, &served, Some(peer.ip()), request_id.clone());
     let (response, final_hooks) = super::hooks::response_sending(

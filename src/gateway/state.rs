@@ -39,6 +39,9 @@ pub struct Served {
     /// Rate-limit state of `rateLimitBy: "function"` policies, per (policy, requests allowed,
     /// window in ms): the function may return its own limits (§17.1).
     pub custom_limiters: std::sync::Mutex<HashMap<(usize, u64, u64), Arc<RateLimiter>>>,
+    /// Whether this project needs the custom-code worker at all (routes, runtimeInit hooks):
+    /// known per snapshot, so a request need not ask, and need not race the worker's start.
+    pub needs_worker: bool,
 }
 
 impl Served {
@@ -70,7 +73,9 @@ impl Served {
             }
         }
         let registry_mount = registry::mount_path(&report.project);
+        let needs_worker = super::custom::project_needs_worker(&report);
         Served {
+            needs_worker,
             table: RouteTable::new(&report.project.routes),
             report,
             limiters,
