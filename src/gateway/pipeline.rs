@@ -984,12 +984,7 @@ async fn resolve_capabilities(
     let fail = |e: CustomError, req: &Inbound| {
         custom::error_response(&piece, e, &req.path, &req.request_id)
     };
-    let code = match state.custom.code(report).await {
-        Ok(c) => c.clone(),
-        Err(e) => return Err(fail(e, req)),
-    };
-    let wire = wire_of(served, route, req).await?;
-    let context = custom::wire_context(report, route, &req.request_id, req.client_ip);
+    let (code, wire, context) = call_parts(state, served, route, req, &piece).await?;
     let (module, export) = custom::module_and_export(report, policy);
     let target = crate::custom::Target {
         module: &module,
